@@ -1,0 +1,87 @@
+"""invariance: fast image augmentation with image, masks, boxes and keypoints moved in lockstep.
+
+Code written for Albumentations 2.x runs after ``import invariance as A``::
+
+    import invariance as A
+
+    pipeline = A.Compose(
+        [A.RandomResizedCrop(size=(512, 512), scale=(0.8, 1.0)), A.HorizontalFlip(p=0.5)],
+        bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"]),
+        seed=137,
+    )
+    out = pipeline(image=image, bboxes=boxes, labels=labels)
+"""
+
+from invariance._version import __version__
+from invariance.core.compose import (
+    BaseCompose,
+    Compose,
+    OneOf,
+    OneOrOther,
+    RandomOrder,
+    ReplayCompose,
+    SelectiveChannelTransform,
+    Sequential,
+    SomeOf,
+)
+from invariance.core.errors import (
+    InputError,
+    InputTypeError,
+    InvarianceError,
+    ParameterError,
+    SerializationError,
+)
+from invariance.core.geometry import Geometry, Resampling
+from invariance.core.serialization import diff, fingerprint, from_dict, load, save, to_dict
+from invariance.core.targets import BboxParams, KeypointParams
+from invariance.core.transform import BasicTransform, PixelTransform, SpatialTransform
+from invariance.transforms import geometric as _geometric
+from invariance.transforms import occlusion as _occlusion
+from invariance.transforms import pixel as _pixel
+from invariance.transforms import utility as _utility
+from invariance.transforms.geometric import *  # noqa: F403
+from invariance.transforms.occlusion import *  # noqa: F403
+from invariance.transforms.pixel import *  # noqa: F403
+from invariance.transforms.utility import *  # noqa: F403
+
+# Albumentations-compatible names of the base classes.
+ImageOnlyTransform = PixelTransform
+DualTransform = SpatialTransform
+
+__all__ = [
+    "BaseCompose",
+    "BasicTransform",
+    "BboxParams",
+    "Compose",
+    "DualTransform",
+    "Geometry",
+    "ImageOnlyTransform",
+    "InputError",
+    "InputTypeError",
+    "InvarianceError",
+    "KeypointParams",
+    "OneOf",
+    "OneOrOther",
+    "ParameterError",
+    "PixelTransform",
+    "RandomOrder",
+    "ReplayCompose",
+    "Resampling",
+    "SelectiveChannelTransform",
+    "Sequential",
+    "SerializationError",
+    "SomeOf",
+    "SpatialTransform",
+    "__version__",
+    "diff",
+    "fingerprint",
+    "from_dict",
+    "load",
+    "save",
+    "to_dict",
+]
+# Each family package lists its transforms in its own __all__.
+__all__ += _geometric.__all__
+__all__ += _pixel.__all__
+__all__ += _occlusion.__all__
+__all__ += _utility.__all__

@@ -1,0 +1,1 @@
+"""The engine: pipelines, targets and formats, randomness, geometry, serialization, errors."""

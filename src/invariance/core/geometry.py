@@ -1,0 +1,322 @@
+"""What a spatial transform does to the plane, declared once and applied to every target.
+
+A spatial transform does not touch arrays itself. It returns a :class:`Geometry`: an exact
+operation (a square symmetry, a crop window, a resize), a projective matrix, or a chain of those.
+The pipeline then moves every target through that one object (see :mod:`invariance.core.apply`):
+images with the transform's interpolation, masks with nearest neighbour, box corners, and
+keypoints with their angle and scale. Pixels and annotations therefore cannot drift apart.
+
+Coordinates here are *continuous*: pixel column ``x`` covers ``[x, x + 1)``, so an image of
+width ``W`` spans ``[0, W]``. Boxes live in this frame directly. Keypoints use the pixel-index
+frame (pixel centres at integers, the convention of Albumentations and OpenCV) and are shifted by
+half a pixel on the way in and out. Kernels receive matrices converted to OpenCV's index frame.
+
+Every geometry can say whether it is a projective map (:meth:`Geometry.matrix`); consecutive
+projective geometries can be multiplied together and resampled once (warp fusion).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from invariance.kernels import geometry as kg
+
+Shape = tuple[int, int]  # (height, width)
+
+
+def _translation(tx: float, ty: float) -> np.ndarray:
+    return np.array([[1.0, 0.0, tx], [0.0, 1.0, ty], [0.0, 0.0, 1.0]])
+
+
+_HALF = _translation(0.5, 0.5)
+_MINUS_HALF = _translation(-0.5, -0.5)
+
+
+def to_index_frame(matrix: np.ndarray) -> np.ndarray:
+    """Express a continuous-frame matrix in OpenCV's pixel-index frame."""
+    return _MINUS_HALF @ matrix @ _HALF
+
+
+def apply_matrix(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Map ``(N, 2)`` points through a 3x3 projective matrix."""
+    if len(points) == 0:
+        return points.astype(np.float64, copy=True)
+    homogeneous = points @ matrix[:2, :2].T + matrix[:2, 2]
+    if matrix[2, 0] == 0 and matrix[2, 1] == 0 and matrix[2, 2] == 1:
+        return homogeneous
+    w = points @ matrix[2, :2] + matrix[2, 2]
+    w = np.where(np.abs(w) < 1e-12, 1e-12, w)
+    return homogeneous / w[:, None]
+
+
+@dataclass(frozen=True)
+class Resampling:
+    """How pixels are resampled when a geometry is applied.
+
+    ``mask_interpolation`` defaults to nearest neighbour so masks keep only their original values.
+    ``bbox_method`` is how boxes are mapped: ``largest_box`` (transform the corners) or ``ellipse``
+    (transform the ellipse inscribed in the box, which keeps boxes tight under rotation).
+    """
+
+    interpolation: int = cv2.INTER_LINEAR
+    mask_interpolation: int = cv2.INTER_NEAREST
+    border_mode: int = cv2.BORDER_CONSTANT
+    fill: float | tuple[float, ...] = 0.0
+    fill_mask: float | tuple[float, ...] = 0.0
+    bbox_method: str = "largest_box"
+
+
+class Geometry:
+    """A map of the plane from an input image of ``in_shape`` to an output of ``out_shape``."""
+
+    in_shape: Shape
+    out_shape: Shape
+
+    def matrix(self) -> np.ndarray | None:
+        """The 3x3 continuous-frame projective matrix of this map, or None when it has none."""
+        return None
+
+    def warp(
+        self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
+    ) -> np.ndarray:
+        """Resample an image-like array (image, frame or mask) through the map."""
+        raise NotImplementedError
+
+    def map_points(self, points: np.ndarray) -> np.ndarray:
+        """Map ``(N, 2)`` continuous-frame points forward."""
+        matrix = self.matrix()
+        if matrix is None:
+            raise NotImplementedError
+        return apply_matrix(matrix, points)
+
+    def jacobian(self, points: np.ndarray) -> np.ndarray:
+        """The ``(N, 2, 2)`` local linear part of the map at ``points`` (for keypoint angle and scale)."""
+        matrix = self.matrix()
+        if matrix is not None and matrix[2, 0] == 0 and matrix[2, 1] == 0:
+            return np.broadcast_to(matrix[:2, :2] / matrix[2, 2], (len(points), 2, 2)).copy()
+        eps = 1e-3
+        ex, ey = np.array([eps, 0.0]), np.array([0.0, eps])
+        dx = (self.map_points(points + ex) - self.map_points(points - ex)) / (2 * eps)
+        dy = (self.map_points(points + ey) - self.map_points(points - ey)) / (2 * eps)
+        return np.stack([dx, dy], axis=2)
+
+    @property
+    def preserves_lines(self) -> bool:
+        """True when straight lines stay straight, so a box's corners bound its image."""
+        return self.matrix() is not None
+
+    def describe(self) -> dict[str, object]:
+        """A JSON-friendly description, for saved parameters and debugging."""
+        matrix = self.matrix()
+        info: dict[str, object] = {
+            "kind": type(self).__name__,
+            "in_shape": self.in_shape,
+            "out_shape": self.out_shape,
+        }
+        if matrix is not None:
+            info["matrix"] = np.round(matrix, 10).tolist()
+        return info
+
+
+@dataclass(frozen=True)
+class Symmetry(Geometry):
+    """One of the eight exact symmetries of the square (``e r90 r180 r270 v hvt h t``)."""
+
+    element: str
+    in_shape: Shape
+    out_shape: Shape = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.element not in kg.D4_ELEMENTS:
+            raise ValueError(f"unknown D4 element {self.element!r}")
+        h, w = self.in_shape
+        swapped = self.element in ("r90", "r270", "t", "hvt")
+        object.__setattr__(self, "out_shape", (w, h) if swapped else (h, w))
+
+    def matrix(self) -> np.ndarray:
+        h, w = self.in_shape
+        linear = {
+            "e": ((1, 0, 0), (0, 1, 0)),
+            "h": ((-1, 0, w), (0, 1, 0)),
+            "v": ((1, 0, 0), (0, -1, h)),
+            "r180": ((-1, 0, w), (0, -1, h)),
+            "t": ((0, 1, 0), (1, 0, 0)),
+            "r90": ((0, 1, 0), (-1, 0, w)),
+            "r270": ((0, -1, h), (1, 0, 0)),
+            "hvt": ((0, -1, h), (-1, 0, w)),
+        }[self.element]
+        return np.array([*linear, (0, 0, 1)], dtype=np.float64)
+
+    def warp(
+        self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
+    ) -> np.ndarray:
+        return kg.d4(array, self.element)
+
+
+@dataclass(frozen=True)
+class CropWindow(Geometry):
+    """Cut the window with top-left ``(x0, y0)`` and size ``out_shape``; outside the image, pad.
+
+    The padding uses the transform's border mode and fill. The map is a pure translation.
+    """
+
+    x0: int
+    y0: int
+    in_shape: Shape
+    out_shape: Shape
+
+    def matrix(self) -> np.ndarray:
+        return _translation(-self.x0, -self.y0)
+
+    def warp(
+        self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
+    ) -> np.ndarray:
+        h, w = self.out_shape
+        return kg.crop_pad(array, self.x0, self.y0, w, h, border_mode, fill)
+
+
+@dataclass(frozen=True)
+class Scale(Geometry):
+    """Resize to ``out_shape``; every coordinate is multiplied by the size ratio."""
+
+    in_shape: Shape
+    out_shape: Shape
+
+    def matrix(self) -> np.ndarray:
+        (ih, iw), (oh, ow) = self.in_shape, self.out_shape
+        return np.diag([ow / iw, oh / ih, 1.0])
+
+    def warp(
+        self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
+    ) -> np.ndarray:
+        oh, ow = self.out_shape
+        return kg.resize(array, oh, ow, interpolation)
+
+
+@dataclass(frozen=True, eq=False)
+class Projective(Geometry):
+    """A general 3x3 continuous-frame matrix (affine when its last row is ``0 0 1``)."""
+
+    forward: np.ndarray
+    in_shape: Shape
+    out_shape: Shape
+
+    def matrix(self) -> np.ndarray:
+        return self.forward
+
+    @property
+    def is_affine(self) -> bool:
+        return bool(np.allclose(self.forward[2], (0.0, 0.0, 1.0)))
+
+    def warp(
+        self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
+    ) -> np.ndarray:
+        oh, ow = self.out_shape
+        index_matrix = to_index_frame(self.forward)
+        if self.is_affine:
+            return kg.warp_affine(array, index_matrix, oh, ow, interpolation, border_mode, fill)
+        return kg.warp_perspective(array, index_matrix, oh, ow, interpolation, border_mode, fill)
+
+
+@dataclass(frozen=True)
+class Chain(Geometry):
+    """Several geometries applied one after another (for example crop, then resize)."""
+
+    steps: tuple[Geometry, ...]
+    in_shape: Shape = field(init=False)
+    out_shape: Shape = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            raise ValueError("a Chain needs at least one step")
+        object.__setattr__(self, "in_shape", self.steps[0].in_shape)
+        object.__setattr__(self, "out_shape", self.steps[-1].out_shape)
+
+    def matrix(self) -> np.ndarray | None:
+        total = np.eye(3)
+        for step in self.steps:
+            m = step.matrix()
+            if m is None:
+                return None
+            total = m @ total
+        return total
+
+    def warp(
+        self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
+    ) -> np.ndarray:
+        for step in self.steps:
+            array = step.warp(array, interpolation, border_mode, fill)
+        return array
+
+    def map_points(self, points: np.ndarray) -> np.ndarray:
+        for step in self.steps:
+            points = step.map_points(points)
+        return points
+
+    @property
+    def preserves_lines(self) -> bool:
+        return all(step.preserves_lines for step in self.steps)
+
+    def describe(self) -> dict[str, object]:
+        return {"kind": "Chain", "steps": [s.describe() for s in self.steps]}
+
+
+def box_outline(boxes: np.ndarray, method: str, preserves_lines: bool) -> np.ndarray:
+    """Points ``(N, K, 2)`` whose image bounds each box's image under a map.
+
+    Corners suffice for maps that keep lines straight; curved maps sample the border densely.
+    ``ellipse`` samples the ellipse inscribed in the box instead.
+    """
+    x0, y0, x1, y1 = (boxes[:, i : i + 1] for i in range(4))
+    if method == "ellipse":
+        t = np.linspace(0, 2 * np.pi, 64, endpoint=False)[None, :]
+        cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2
+        return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], axis=2)
+    steps = 2 if preserves_lines else 17
+    t = np.linspace(0.0, 1.0, steps)[None, :]
+    xs = x0 + (x1 - x0) * t
+    ys = y0 + (y1 - y0) * t
+    ones = np.ones_like(t)
+    edges = [
+        np.stack([xs, y0 * ones], axis=2),
+        np.stack([xs, y1 * ones], axis=2),
+        np.stack([x0 * ones, ys], axis=2),
+        np.stack([x1 * ones, ys], axis=2),
+    ]
+    return np.concatenate(edges, axis=1)
+
+
+def map_boxes(geometry: Geometry, boxes: np.ndarray, method: str = "largest_box") -> np.ndarray:
+    """Map ``(N, 4)`` continuous-frame ``x_min, y_min, x_max, y_max`` boxes; no clipping here."""
+    if len(boxes) == 0:
+        return boxes.copy()
+    outline = box_outline(boxes, method, geometry.preserves_lines)
+    n, k, _ = outline.shape
+    mapped = geometry.map_points(outline.reshape(n * k, 2)).reshape(n, k, 2)
+    return np.concatenate([mapped.min(axis=1), mapped.max(axis=1)], axis=1)
+
+
+def map_keypoints(geometry: Geometry, keypoints: np.ndarray) -> np.ndarray:
+    """Map ``(N, 4)`` index-frame keypoints ``x, y, angle (rad), scale`` through a geometry.
+
+    The angle turns with the local linear part of the map (a mirror sends ``a`` to ``pi - a``);
+    the scale is multiplied by its largest stretch.
+    """
+    if len(keypoints) == 0:
+        return keypoints.copy()
+    points = keypoints[:, :2] + 0.5
+    mapped = geometry.map_points(points) - 0.5
+    jac = geometry.jacobian(points)
+    direction = np.stack([np.cos(keypoints[:, 2]), np.sin(keypoints[:, 2])], axis=1)
+    turned = np.einsum("nij,nj->ni", jac, direction)
+    angle = np.mod(np.arctan2(turned[:, 1], turned[:, 0]), 2 * np.pi)
+    stretch = np.linalg.svd(jac, compute_uv=False)[:, 0]
+    out = keypoints.copy()
+    out[:, :2] = mapped
+    out[:, 2] = angle
+    out[:, 3] = keypoints[:, 3] * stretch
+    return out

@@ -1,0 +1,246 @@
+"""The pipeline edge: check the caller's data, build a Sample, and give results back.
+
+Everything malformed is rejected here, before any kernel runs, with an error that names the
+argument and what was expected. Inputs are never modified: arrays are only read, and every
+output array is new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from invariance.core.errors import InputError, InputTypeError
+from invariance.core.sample import Sample
+from invariance.core.targets import (
+    BboxParams,
+    KeypointParams,
+    labels_as_array,
+    labels_like,
+    read_boxes,
+    read_keypoints,
+    select_labels,
+    write_boxes,
+    write_keypoints,
+)
+
+BUILTIN_TARGETS = {
+    "image": "image",
+    "images": "images",
+    "mask": "mask",
+    "masks": "masks",
+    "bboxes": "bboxes",
+    "keypoints": "keypoints",
+}
+TARGET_KINDS = ("image", "images", "mask", "masks", "bboxes", "keypoints")
+IMAGE_DTYPES = (np.uint8, np.float32)
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """What a Compose knows about the targets it will be called with."""
+
+    kinds: Mapping[str, str]
+    bbox_params: BboxParams | None
+    keypoint_params: KeypointParams | None
+    is_check_shapes: bool = True
+    strict: bool = False
+    mask_interpolation: int | None = None
+
+
+def _check_image(key: str, value: Any) -> np.ndarray:
+    if not isinstance(value, np.ndarray):
+        raise InputTypeError(
+            f"{key}: expected a numpy array of shape (H, W) or (H, W, C), got {type(value).__name__}"
+        )
+    if value.ndim not in (2, 3):
+        raise InputError(f"{key}: expected shape (H, W) or (H, W, C), got shape {value.shape}")
+    if value.shape[0] == 0 or value.shape[1] == 0 or (value.ndim == 3 and value.shape[2] == 0):
+        raise InputError(
+            f"{key}: the image is empty (shape {value.shape}); expected height, width and channels >= 1"
+        )
+    if value.dtype == np.float64:
+        if value.size and (not np.all(np.isfinite(value)) or value.min() < 0.0 or value.max() > 1.0):
+            raise InputTypeError(
+                f"{key}: float64 images are accepted only with values in [0, 1] (they are converted to "
+                "float32); expected uint8, or float32 in [0, 1]"
+            )
+        return value.astype(np.float32)
+    if value.dtype not in IMAGE_DTYPES:
+        raise InputTypeError(
+            f"{key}: dtype {value.dtype} is not supported; expected uint8 (0..255) or float32 (0..1)"
+        )
+    if value.dtype == np.float32 and not np.all(np.isfinite(value)):
+        raise InputError(f"{key}: the image contains NaN or inf values")
+    return value
+
+
+def _check_mask(key: str, value: Any) -> np.ndarray:
+    if not isinstance(value, np.ndarray):
+        raise InputTypeError(
+            f"{key}: expected a numpy array of shape (H, W) or (H, W, C), got {type(value).__name__}"
+        )
+    if value.ndim not in (2, 3):
+        raise InputError(f"{key}: expected shape (H, W) or (H, W, C), got shape {value.shape}")
+    if value.shape[0] == 0 or value.shape[1] == 0:
+        raise InputError(f"{key}: the mask is empty (shape {value.shape})")
+    if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_) or np.iscomplexobj(value):
+        raise InputTypeError(f"{key}: expected a numeric or boolean mask, got dtype {value.dtype}")
+    return value
+
+
+def _check_stack(key: str, value: Any, check: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        if value.ndim not in (3, 4):
+            raise InputError(
+                f"{key}: expected an array of shape (N, H, W) or (N, H, W, C), got shape {value.shape}"
+            )
+        checked = [check(f"{key}[{i}]", frame) for i, frame in enumerate(value)]
+        if any(c is not f for c, f in zip(checked, value)):
+            return np.stack(checked)
+        return value
+    if not isinstance(value, (list, tuple)):
+        raise InputTypeError(
+            f"{key}: expected a list of arrays or one stacked array, got {type(value).__name__}"
+        )
+    return [check(f"{key}[{i}]", frame) for i, frame in enumerate(value)]
+
+
+def _first_shape(kind: str, value: Any) -> tuple[int, int] | None:
+    if kind in ("image", "mask"):
+        return (int(value.shape[0]), int(value.shape[1]))
+    if len(value):
+        return (int(value[0].shape[0]), int(value[0].shape[1]))
+    return None
+
+
+def prepare(data: Mapping[str, Any], config: TargetConfig, record: bool) -> Sample:
+    """Validate ``data`` and convert it into a :class:`Sample`."""
+    arrays: dict[str, Any] = {}
+    kinds: dict[str, str] = {}
+    shapes: list[tuple[str, tuple[int, int]]] = []
+    label_names = set()
+    if config.bbox_params is not None:
+        label_names.update(config.bbox_params.label_fields)
+    if config.keypoint_params is not None:
+        label_names.update(config.keypoint_params.label_fields)
+    for key, value in data.items():
+        kind = config.kinds.get(key)
+        if kind is None:
+            if config.strict and key not in label_names:
+                raise InputError(
+                    f"unknown input {key!r}: strict mode accepts only {sorted(config.kinds)} and the label "
+                    f"fields {sorted(label_names)}; declare extra targets with additional_targets"
+                )
+            continue
+        if kind in ("bboxes", "keypoints"):
+            continue
+        if kind == "image":
+            arrays[key] = _check_image(key, value)
+        elif kind == "mask":
+            arrays[key] = _check_mask(key, value)
+        elif kind == "images":
+            arrays[key] = _check_stack(key, value, _check_image)
+        else:
+            arrays[key] = _check_stack(key, value, _check_mask)
+        kinds[key] = kind
+        if kind in ("images", "masks"):
+            for i, frame in enumerate(arrays[key]):
+                shapes.append((f"{key}[{i}]", (int(frame.shape[0]), int(frame.shape[1]))))
+        else:
+            first = _first_shape(kind, arrays[key])
+            if first is not None:
+                shapes.append((key, first))
+    if not shapes:
+        raise InputError(
+            "no image or mask was passed: call the pipeline with named arrays, for example "
+            "pipeline(image=image), so that boxes and keypoints have an image size"
+        )
+    shape = shapes[0][1]
+    if config.is_check_shapes:
+        for name, other in shapes[1:]:
+            if other != shape:
+                raise InputError(
+                    f"{name} has height and width {other} but {shapes[0][0]} has {shape}; all images and "
+                    "masks of one call must have the same size (pass is_check_shapes=False to skip this check)"
+                )
+    sample = Sample(
+        shape=shape,
+        kinds=kinds,
+        arrays=arrays,
+        bbox_params=config.bbox_params,
+        keypoint_params=config.keypoint_params,
+        data=data,
+        mask_interpolation=config.mask_interpolation,
+        applied=[] if record else None,
+    )
+    for key, value in data.items():
+        kind = config.kinds.get(key)
+        if kind == "bboxes":
+            if config.bbox_params is None:
+                raise InputError(
+                    f"{key} were passed but the pipeline has no bbox_params; pass bbox_params=A.BboxParams(format=...) to Compose"
+                )
+            boxes = read_boxes(value, key, config.bbox_params, shape)
+            if key == "bboxes":
+                _check_labels(key, len(boxes.rows.extras), config.bbox_params.label_fields, data)
+            sample.boxes[key] = boxes
+        elif kind == "keypoints":
+            if config.keypoint_params is None:
+                raise InputError(
+                    f"{key} were passed but the pipeline has no keypoint_params; pass keypoint_params=A.KeypointParams(format=...) to Compose"
+                )
+            points = read_keypoints(value, key, config.keypoint_params)
+            if key == "keypoints":
+                _check_labels(key, len(points.ids), config.keypoint_params.label_fields, data)
+                points.labels = {
+                    name: labels_as_array(data[name]) for name in config.keypoint_params.label_fields
+                }
+            sample.points[key] = points
+    return sample
+
+
+def _check_labels(key: str, count: int, fields: list[str], data: Mapping[str, Any]) -> None:
+    for name in fields:
+        if name not in data:
+            raise InputError(
+                f"label field {name!r} is declared for {key} but was not passed; call with {name}=[...] "
+                f"holding one label per row of {key}"
+            )
+        values = data[name]
+        try:
+            length = len(values)
+        except TypeError:
+            raise InputTypeError(
+                f"label field {name!r} must be a list or array, got {type(values).__name__}"
+            ) from None
+        if length != count:
+            raise InputError(
+                f"label field {name!r} has {length} entries but {key} has {count} rows; expected one label per row"
+            )
+
+
+def collect(sample: Sample, data: Mapping[str, Any], config: TargetConfig) -> dict[str, Any]:
+    """The output dict: every input key, with targets and label fields transformed."""
+    out = dict(data)
+    out.update(sample.arrays)
+    if config.bbox_params is not None:
+        for key, boxes in sample.boxes.items():
+            out[key] = write_boxes(boxes, config.bbox_params, sample.shape)
+        main = sample.boxes.get("bboxes")
+        if main is not None:
+            for name in config.bbox_params.label_fields:
+                out[name] = select_labels(data[name], main.ids)
+    if config.keypoint_params is not None:
+        for key, points in sample.points.items():
+            out[key] = write_keypoints(points, config.keypoint_params)
+        main_points = sample.points.get("keypoints")
+        if main_points is not None:
+            for name in config.keypoint_params.label_fields:
+                out[name] = labels_like(main_points.labels[name], data[name])
+    if sample.applied is not None:
+        out["applied_transforms"] = sample.applied
+    return out

@@ -1,0 +1,274 @@
+"""The working state of one pipeline call, and the one code path per target kind.
+
+A :class:`Sample` holds every target of a call in the internal layout. Transforms never touch
+targets directly; they hand the sample an effect and the sample applies it to each kind:
+
+* :meth:`Sample.apply_pixels` - a pixel function on every image and frame; masks, boxes and
+  keypoints are left alone;
+* :meth:`Sample.apply_geometry` - one :class:`~invariance.core.geometry.Geometry` on every target:
+  images with the transform's interpolation, masks with the mask interpolation (nearest by
+  default), boxes through their corners then clipped and filtered, keypoints with angle and scale;
+* :meth:`Sample.apply_occlusion` - holes punched into images (and masks when a mask fill is given);
+  boxes mostly hidden by holes and keypoints inside holes are removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from invariance.core.geometry import Geometry, Resampling, map_boxes, map_keypoints
+from invariance.core.targets import (
+    BboxParams,
+    BoxSet,
+    KeypointParams,
+    PointSet,
+    filter_boxes,
+    keypoints_visible,
+)
+
+IMAGE_KINDS = ("image", "images")
+MASK_KINDS = ("mask", "masks")
+
+
+@dataclass
+class Sample:
+    """Every target of one call, in the internal layout."""
+
+    shape: tuple[int, int]
+    kinds: dict[str, str]  # key -> target kind for the arrays below
+    arrays: dict[str, Any]  # image / images / mask / masks values
+    boxes: dict[str, BoxSet] = field(default_factory=dict)
+    points: dict[str, PointSet] = field(default_factory=dict)
+    bbox_params: BboxParams | None = None
+    keypoint_params: KeypointParams | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)  # the caller's data, for metadata lookups
+    mask_interpolation: int | None = None  # Compose-level override
+    applied: list[tuple[str, dict[str, Any]]] | None = None
+    record: dict[int, Any] | None = None  # ReplayCompose: what each node did in this call
+    replay: dict[int, Any] | None = None  # ReplayCompose.replay: what each node must do again
+
+    # -- read access for parameter sampling -------------------------------------------------
+
+    @property
+    def height(self) -> int:
+        return self.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.shape[1]
+
+    def keys_of(self, *kinds: str) -> Iterator[str]:
+        return (key for key, kind in self.kinds.items() if kind in kinds)
+
+    @property
+    def image(self) -> np.ndarray | None:
+        """The primary image (or first frame), for transforms whose parameters depend on it."""
+        for key in self.keys_of("image"):
+            value: np.ndarray = self.arrays[key]
+            return value
+        for key in self.keys_of("images"):
+            frames = self.arrays[key]
+            if len(frames):
+                first: np.ndarray = frames[0]
+                return first
+        return None
+
+    @property
+    def num_channels(self) -> int:
+        img = self.image
+        if img is None or img.ndim == 2:
+            return 1
+        return int(img.shape[2])
+
+    @property
+    def dtype(self) -> np.dtype | None:
+        img = self.image
+        return None if img is None else img.dtype
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        for key in self.keys_of("mask"):
+            value: np.ndarray = self.arrays[key]
+            return value
+        return None
+
+    @property
+    def bboxes(self) -> np.ndarray:
+        """Boxes of the main ``bboxes`` target as ``(N, 4)`` pixel ``pascal_voc`` coordinates."""
+        boxes = self.boxes.get("bboxes")
+        return np.zeros((0, 4)) if boxes is None else boxes.coords
+
+    @property
+    def keypoints(self) -> np.ndarray:
+        """Keypoints of the main target as ``(N, 4)`` ``x, y, angle (rad), scale``."""
+        points = self.points.get("keypoints")
+        return np.zeros((0, 4)) if points is None else points.coords
+
+    # -- effects ----------------------------------------------------------------------------
+
+    def _map_arrays(self, kinds: tuple[str, ...], func: Callable[[np.ndarray], np.ndarray]) -> None:
+        for key in list(self.keys_of(*kinds)):
+            value = self.arrays[key]
+            if self.kinds[key] in ("images", "masks"):
+                results = [func(frame) for frame in value]
+                if isinstance(value, np.ndarray):
+                    self.arrays[key] = np.stack(results) if results else value.copy()
+                else:
+                    self.arrays[key] = results
+            else:
+                self.arrays[key] = func(value)
+
+    def apply_pixels(self, func: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Apply a pixel-level function to every image and frame; other targets are unchanged."""
+        self._map_arrays(IMAGE_KINDS, func)
+
+    def apply_mask_pixels(self, func: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Apply a function to every mask (used by occlusion with a mask fill)."""
+        self._map_arrays(MASK_KINDS, func)
+
+    def apply_geometry(self, geometry: Geometry, resampling: Resampling) -> None:
+        """Move every target through ``geometry``: pixels, masks, boxes and keypoints in lockstep."""
+        if geometry.in_shape != self.shape:
+            raise RuntimeError(
+                f"geometry built for {geometry.in_shape} applied to a sample of shape {self.shape}"
+            )
+        self._map_arrays(
+            IMAGE_KINDS,
+            lambda a: geometry.warp(a, resampling.interpolation, resampling.border_mode, resampling.fill),
+        )
+        mask_interpolation = (
+            resampling.mask_interpolation if self.mask_interpolation is None else self.mask_interpolation
+        )
+        self._map_arrays(
+            MASK_KINDS,
+            lambda a: geometry.warp(a, mask_interpolation, resampling.border_mode, resampling.fill_mask),
+        )
+        self.shape = geometry.out_shape
+        for key, boxes in self.boxes.items():
+            mapped = map_boxes(geometry, boxes.coords, resampling.bbox_method)
+            # A mirror swaps min and max; keep them ordered.
+            mapped = np.concatenate(
+                [np.minimum(mapped[:, :2], mapped[:, 2:]), np.maximum(mapped[:, :2], mapped[:, 2:])], axis=1
+            )
+            self.boxes[key] = BoxSet(mapped, boxes.ids, boxes.rows)
+            if self.bbox_params is not None and self.bbox_params.check_each_transform:
+                self._filter_boxes(key)
+        for key, points in self.points.items():
+            self.points[key] = PointSet(
+                map_keypoints(geometry, points.coords), points.ids, points.rows, points.labels
+            )
+            if self.keypoint_params is not None and self.keypoint_params.check_each_transform:
+                self._filter_points(key)
+
+    def apply_occlusion(
+        self,
+        holes: np.ndarray,
+        fill_image: Callable[[np.ndarray], np.ndarray],
+        fill_mask: Callable[[np.ndarray], np.ndarray] | None,
+    ) -> None:
+        """Punch rectangular ``holes`` (``(N, 4)`` int x0 y0 x1 y1) into the targets.
+
+        Images are filled by ``fill_image``; masks by ``fill_mask`` when given, else untouched.
+        Boxes whose visible (uncovered) fraction falls below ``min_visibility`` are dropped, and
+        keypoints inside a hole are removed when ``remove_invisible`` is set.
+        """
+        self.apply_pixels(fill_image)
+        if fill_mask is not None:
+            self.apply_mask_pixels(fill_mask)
+        if len(holes) == 0:
+            return
+        covered = np.zeros(self.shape, dtype=np.uint8)
+        for x0, y0, x1, y1 in holes:
+            covered[y0:y1, x0:x1] = 1
+        if self.bbox_params is not None:
+            integral = np.pad(covered.cumsum(0).cumsum(1, dtype=np.int64), ((1, 0), (1, 0)))
+            for key, boxes in self.boxes.items():
+                if len(boxes.coords) == 0:
+                    continue
+                c = np.round(boxes.coords).astype(np.int64)
+                c[:, [0, 2]] = np.clip(c[:, [0, 2]], 0, self.width)
+                c[:, [1, 3]] = np.clip(c[:, [1, 3]], 0, self.height)
+                x0, y0, x1, y1 = c.T
+                hidden = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+                area = np.maximum((x1 - x0) * (y1 - y0), 1)
+                visible = 1.0 - hidden / area
+                keep = visible >= max(self.bbox_params.min_visibility, 1e-9)
+                self.boxes[key] = boxes.take(keep)
+        if self.keypoint_params is not None and self.keypoint_params.remove_invisible:
+            for key, points in self.points.items():
+                if len(points.coords) == 0:
+                    continue
+                xi = np.floor(points.coords[:, 0] + 0.5).astype(np.int64)
+                yi = np.floor(points.coords[:, 1] + 0.5).astype(np.int64)
+                inside = (xi >= 0) & (xi < self.width) & (yi >= 0) & (yi < self.height)
+                hit = np.zeros(len(xi), dtype=bool)
+                hit[inside] = covered[yi[inside], xi[inside]] > 0
+                self.points[key] = points.take(~hit)
+
+    # -- filtering ----------------------------------------------------------------------------
+
+    def _filter_boxes(self, key: str) -> None:
+        assert self.bbox_params is not None
+        boxes = self.boxes[key]
+        clipped, keep = filter_boxes(boxes.coords, self.shape, self.bbox_params)
+        self.boxes[key] = BoxSet(clipped[keep], boxes.ids[keep], boxes.rows)
+
+    def _filter_points(self, key: str) -> None:
+        assert self.keypoint_params is not None
+        if not self.keypoint_params.remove_invisible:
+            return
+        points = self.points[key]
+        self.points[key] = points.take(keypoints_visible(points.coords, self.shape))
+
+    def finish(self) -> None:
+        """The final filtering pass, run once after the last transform."""
+        for key in self.boxes:
+            if self.bbox_params is not None:
+                self._filter_boxes(key)
+        for key in self.points:
+            if self.keypoint_params is not None:
+                self._filter_points(key)
+
+    def remap_keypoint_labels(self, transform_name: str) -> None:
+        """Apply ``KeypointParams.label_mapping`` for a transform that just fired.
+
+        Each keypoint's label is renamed through the mapping; then the keypoints are reordered so
+        that the slot which held label ``L`` before now holds the keypoint whose new label is ``L``.
+        Every index therefore keeps its meaning. Keypoints whose new label matches no slot keep
+        their renamed label and fill the remaining slots in their original order.
+        """
+        params = self.keypoint_params
+        if params is None or transform_name not in params.label_mapping:
+            return
+        points = self.points.get("keypoints")
+        if points is None or len(points.ids) == 0:
+            return
+        for field_name, table in params.label_mapping[transform_name].items():
+            if field_name not in points.labels:
+                continue
+            old = list(points.labels[field_name])
+            new = [table.get(v, v) for v in old]
+            slots: dict[Any, list[int]] = {}
+            for position, label in enumerate(new):
+                slots.setdefault(label, []).append(position)
+            order: list[int] = []
+            for label in old:
+                candidates = slots.get(label)
+                if candidates:
+                    order.append(candidates.pop(0))
+            used = set(order)
+            order.extend(p for p in range(len(new)) if p not in used)
+            perm = np.asarray(order, dtype=np.int64)
+            renamed = np.empty(len(new), dtype=object)
+            renamed[:] = new
+            labels = {name: values[perm] for name, values in points.labels.items()}
+            original = points.labels[field_name]
+            labels[field_name] = (
+                renamed[perm].astype(original.dtype) if original.dtype != object else renamed[perm]
+            )
+            points = PointSet(points.coords[perm], points.ids[perm], points.rows, labels)
+        self.points["keypoints"] = points

@@ -1,0 +1,509 @@
+"""Boxes and keypoints: their parameters, formats, and the containers that carry them.
+
+Boxes and keypoints are converted once, at the pipeline edge, into one internal layout and back:
+
+* boxes: ``(N, 4)`` float64 ``x_min, y_min, x_max, y_max`` in pixels, continuous frame
+  (the ``pascal_voc`` convention);
+* keypoints: ``(N, 4)`` float64 ``x, y, angle, scale`` in the pixel-index frame, angle in radians.
+
+Each row also carries the index of the input row it came from. Filtering and reordering only
+touch that index, so extra columns and label fields (of any type) follow their box or keypoint
+and come back exactly as they went in: ints stay ints, strings stay strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from invariance.core.errors import InputError, InputTypeError, ParameterError, describe
+
+BBOX_FORMATS = ("pascal_voc", "albumentations", "coco", "yolo")
+KEYPOINT_FORMATS = ("xy", "yx", "xya", "xys", "xyas", "xysa")
+
+
+def _resolve_format(kind: str, format: str | None, coord_format: str | None, allowed: Sequence[str]) -> str:
+    if format is not None and coord_format is not None and format != coord_format:
+        raise ParameterError(
+            f"{kind}: format={format!r} and coord_format={coord_format!r} disagree; pass only one of them"
+        )
+    chosen = format if format is not None else coord_format
+    if chosen is None:
+        raise ParameterError(
+            f"{kind}: a format is required (format= or coord_format=), one of {list(allowed)}"
+        )
+    if chosen not in allowed:
+        raise ParameterError(f"{kind}: format={chosen!r} is not supported; expected one of {list(allowed)}")
+    return chosen
+
+
+def _check_fraction(kind: str, name: str, value: float, upper: float | None = None) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not np.isfinite(value) or value < 0:
+        raise ParameterError(f"{kind}: {name}={describe(value)} must be a finite number >= 0")
+    if upper is not None and value > upper:
+        raise ParameterError(f"{kind}: {name}={value} must be in [0, {upper}]")
+    return float(value)
+
+
+def _label_fields(kind: str, label_fields: Sequence[str] | None) -> list[str]:
+    if label_fields is None:
+        return []
+    if isinstance(label_fields, str):
+        raise ParameterError(f"{kind}: label_fields must be a list of names, got the string {label_fields!r}")
+    fields = list(label_fields)
+    for name in fields:
+        if not isinstance(name, str) or not name:
+            raise ParameterError(
+                f"{kind}: label_fields entries must be non-empty strings, got {describe(name)}"
+            )
+    if len(set(fields)) != len(fields):
+        raise ParameterError(f"{kind}: label_fields has duplicates: {fields}")
+    return fields
+
+
+class BboxParams:
+    """How boxes are read, written and filtered.
+
+    Args:
+        format: ``pascal_voc`` (x_min, y_min, x_max, y_max in pixels), ``albumentations`` (the
+            same normalized to [0, 1]), ``coco`` (x_min, y_min, width, height in pixels) or
+            ``yolo`` (x_center, y_center, width, height normalized). ``coord_format`` is accepted
+            as the newer name of the same argument.
+        label_fields: names of call arguments holding one label per box; they follow the boxes.
+        min_area: boxes smaller than this many square pixels after a transform are dropped.
+        min_visibility: boxes keeping less than this fraction of their area inside the image
+            after a transform are dropped.
+        min_width, min_height: boxes narrower or lower than this many pixels are dropped.
+        check_each_transform: filter after every spatial transform (else only at the end).
+        clip: clip input boxes to the image before validating them.
+        filter_invalid_bboxes: drop invalid input boxes (x_max <= x_min...) instead of raising.
+        max_accept_ratio: drop boxes whose aspect ratio (long side / short side) exceeds this.
+    """
+
+    def __init__(
+        self,
+        format: str | None = None,
+        label_fields: Sequence[str] | None = None,
+        min_area: float = 0.0,
+        min_visibility: float = 0.0,
+        min_width: float = 0.0,
+        min_height: float = 0.0,
+        check_each_transform: bool = True,
+        clip: bool = False,
+        filter_invalid_bboxes: bool = False,
+        max_accept_ratio: float | None = None,
+        *,
+        coord_format: str | None = None,
+    ) -> None:
+        kind = "BboxParams"
+        self.format = _resolve_format(kind, format, coord_format, BBOX_FORMATS)
+        self.label_fields = _label_fields(kind, label_fields)
+        self.min_area = _check_fraction(kind, "min_area", min_area)
+        self.min_visibility = _check_fraction(kind, "min_visibility", min_visibility, 1.0)
+        self.min_width = _check_fraction(kind, "min_width", min_width)
+        self.min_height = _check_fraction(kind, "min_height", min_height)
+        self.check_each_transform = bool(check_each_transform)
+        self.clip = bool(clip)
+        self.filter_invalid_bboxes = bool(filter_invalid_bboxes)
+        if max_accept_ratio is not None:
+            _check_fraction(kind, "max_accept_ratio", max_accept_ratio)
+            if max_accept_ratio < 1:
+                raise ParameterError(f"{kind}: max_accept_ratio={max_accept_ratio} must be >= 1 or None")
+        self.max_accept_ratio = None if max_accept_ratio is None else float(max_accept_ratio)
+
+    @property
+    def coord_format(self) -> str:
+        return self.format
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "label_fields": list(self.label_fields),
+            "min_area": self.min_area,
+            "min_visibility": self.min_visibility,
+            "min_width": self.min_width,
+            "min_height": self.min_height,
+            "check_each_transform": self.check_each_transform,
+            "clip": self.clip,
+            "filter_invalid_bboxes": self.filter_invalid_bboxes,
+            "max_accept_ratio": self.max_accept_ratio,
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
+        return f"BboxParams({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BboxParams) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class KeypointParams:
+    """How keypoints are read, written and filtered.
+
+    Args:
+        format: one of ``xy yx xya xys xyas xysa`` (a: angle, s: scale). ``coord_format`` is
+            accepted as the newer name of the same argument.
+        label_fields: names of call arguments holding one label per keypoint.
+        remove_invisible: drop keypoints that leave the image after a spatial transform.
+        angle_in_degrees: angles are read and written in degrees (else radians).
+        check_each_transform: drop invisible keypoints after every transform (else at the end).
+        label_mapping: ``{transform_name: {label_field: {old: new}}}``. After the named transform
+            fires, labels are renamed and the keypoints reordered so each index keeps its meaning
+            (after a horizontal flip, the "left eye" slot holds the flipped person's left eye).
+    """
+
+    def __init__(
+        self,
+        format: str | None = None,
+        label_fields: Sequence[str] | None = None,
+        remove_invisible: bool = True,
+        angle_in_degrees: bool = True,
+        check_each_transform: bool = True,
+        label_mapping: Mapping[str, Mapping[str, Mapping[Any, Any]]] | None = None,
+        *,
+        coord_format: str | None = None,
+    ) -> None:
+        kind = "KeypointParams"
+        if format is None and coord_format is None:
+            format = "xy"
+        self.format = _resolve_format(kind, format, coord_format, KEYPOINT_FORMATS)
+        self.label_fields = _label_fields(kind, label_fields)
+        self.remove_invisible = bool(remove_invisible)
+        self.angle_in_degrees = bool(angle_in_degrees)
+        self.check_each_transform = bool(check_each_transform)
+        self.label_mapping = self._check_mapping(label_mapping)
+
+    def _check_mapping(
+        self, mapping: Mapping[str, Mapping[str, Mapping[Any, Any]]] | None
+    ) -> dict[str, dict[str, dict[Any, Any]]]:
+        if mapping is None:
+            return {}
+        if not isinstance(mapping, Mapping):
+            raise ParameterError(
+                "KeypointParams: label_mapping must be {transform_name: {label_field: {old: new}}}, "
+                f"got {describe(mapping)}"
+            )
+        checked: dict[str, dict[str, dict[Any, Any]]] = {}
+        for transform_name, per_field in mapping.items():
+            if not isinstance(per_field, Mapping):
+                raise ParameterError(
+                    f"KeypointParams: label_mapping[{transform_name!r}] must map label fields to "
+                    f"{{old: new}} dicts, got {describe(per_field)}"
+                )
+            checked[str(transform_name)] = {}
+            for field_name, table in per_field.items():
+                if field_name not in self.label_fields:
+                    raise ParameterError(
+                        f"KeypointParams: label_mapping[{transform_name!r}] names the label field "
+                        f"{field_name!r}, which is not in label_fields={self.label_fields}"
+                    )
+                if not isinstance(table, Mapping):
+                    raise ParameterError(
+                        f"KeypointParams: label_mapping[{transform_name!r}][{field_name!r}] must be a "
+                        f"dict {{old: new}}, got {describe(table)}"
+                    )
+                checked[str(transform_name)][field_name] = dict(table)
+        return checked
+
+    @property
+    def coord_format(self) -> str:
+        return self.format
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "label_fields": list(self.label_fields),
+            "remove_invisible": self.remove_invisible,
+            "angle_in_degrees": self.angle_in_degrees,
+            "check_each_transform": self.check_each_transform,
+            "label_mapping": {
+                t: {f: [[k, v] for k, v in table.items()] for f, table in per.items()}
+                for t, per in self.label_mapping.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> KeypointParams:
+        args = dict(data)
+        mapping = args.pop("label_mapping", None) or {}
+        restored = {
+            t: {
+                # JSON stores {old: new} as [[old, new], ...] so that integer keys survive.
+                f: dict(table.items() if isinstance(table, Mapping) else table)
+                for f, table in per.items()
+            }
+            for t, per in mapping.items()
+        }
+        return cls(**args, label_mapping=restored or None)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
+        return f"KeypointParams({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KeypointParams) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# ----------------------------------------------------------------------------------------------
+# Containers
+
+
+@dataclass
+class Rows:
+    """What the caller passed, kept so the output can be given back in the same shape and types."""
+
+    container: str  # "list", "tuple" or "ndarray"
+    dtype: np.dtype | None
+    extras: list[tuple[Any, ...]] | np.ndarray  # columns after the coordinates, per input row
+    width: int  # number of coordinate columns of the format
+
+
+@dataclass
+class BoxSet:
+    """Boxes in the internal layout plus the input row each came from."""
+
+    coords: np.ndarray  # (N, 4) float64, x_min y_min x_max y_max, pixels, continuous frame
+    ids: np.ndarray  # (N,) int64
+    rows: Rows
+
+    def take(self, keep: np.ndarray) -> BoxSet:
+        return BoxSet(self.coords[keep], self.ids[keep], self.rows)
+
+
+@dataclass
+class PointSet:
+    """Keypoints in the internal layout plus the input row each came from."""
+
+    coords: np.ndarray  # (N, 4) float64, x y angle(rad) scale, pixel-index frame
+    ids: np.ndarray  # (N,) int64
+    rows: Rows
+    # Label field -> current labels, aligned with ``coords`` (label_mapping can rename them).
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def take(self, keep: np.ndarray) -> PointSet:
+        labels = {name: values[keep] for name, values in self.labels.items()}
+        return PointSet(self.coords[keep], self.ids[keep], self.rows, labels)
+
+
+def _as_rows(value: Any, key: str, min_width: int, what: str) -> tuple[np.ndarray, Rows]:
+    """Split the caller's rows into float coordinates and untouched extra columns."""
+    if isinstance(value, np.ndarray):
+        if value.size == 0:
+            width = value.shape[1] if value.ndim == 2 else min_width
+            return np.zeros((0, min_width)), Rows(
+                "ndarray", value.dtype, np.zeros((0, max(width - min_width, 0))), min_width
+            )
+        if value.ndim != 2 or value.shape[1] < min_width:
+            raise InputError(
+                f"{key}: expected an array of shape (N, >={min_width}) of {what}, got shape {value.shape}"
+            )
+        if not np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.complexfloating):
+            raise InputTypeError(f"{key}: expected a real numeric array, got dtype {value.dtype}")
+        coords = value[:, :min_width].astype(np.float64)
+        return coords, Rows("ndarray", value.dtype, value[:, min_width:].copy(), min_width)
+    if not isinstance(value, (list, tuple)):
+        raise InputTypeError(f"{key}: expected a list or a numpy array of {what}, got {type(value).__name__}")
+    coords_list: list[list[float]] = []
+    extras: list[tuple[Any, ...]] = []
+    for i, row in enumerate(value):
+        if isinstance(row, np.ndarray):
+            row = row.tolist()
+        if not isinstance(row, (list, tuple)) or len(row) < min_width:
+            raise InputError(
+                f"{key}[{i}]: expected a sequence of at least {min_width} numbers, got {describe(row)}"
+            )
+        head = row[:min_width]
+        try:
+            coords_list.append([float(v) for v in head])
+        except (TypeError, ValueError):
+            raise InputError(
+                f"{key}[{i}]: the first {min_width} values must be numbers, got {describe(row)}"
+            ) from None
+        extras.append(tuple(row[min_width:]))
+    coords = np.array(coords_list, dtype=np.float64).reshape(-1, min_width)
+    return coords, Rows("tuple" if isinstance(value, tuple) else "list", None, extras, min_width)
+
+
+def _to_output(coords: np.ndarray, ids: np.ndarray, rows: Rows) -> Any:
+    if rows.container == "ndarray":
+        extras = np.asarray(rows.extras)
+        dtype = (
+            rows.dtype if rows.dtype is not None and np.issubdtype(rows.dtype, np.floating) else np.float64
+        )
+        if extras.ndim == 2 and extras.shape[1] > 0:
+            return np.concatenate([coords, extras[ids].astype(np.float64)], axis=1).astype(dtype)
+        return coords.astype(dtype)
+    out = [[*map(float, c), *rows.extras[int(i)]] for c, i in zip(coords, ids)]
+    return out if rows.container == "list" else tuple(tuple(r) for r in out)
+
+
+def read_boxes(value: Any, key: str, params: BboxParams, shape: tuple[int, int]) -> BoxSet:
+    """Validate boxes given in ``params.format`` and convert them to the internal layout."""
+    raw, rows = _as_rows(value, key, 4, "boxes")
+    if not np.all(np.isfinite(raw)):
+        bad = int(np.argwhere(~np.isfinite(raw))[0, 0])
+        raise InputError(f"{key}[{bad}]: box coordinates must be finite, got {raw[bad].tolist()}")
+    h, w = shape
+    scale = np.array([w, h, w, h], dtype=np.float64)
+    fmt = params.format
+    # Pixel formats are converted without a round trip through [0, 1], so they come back exactly.
+    if fmt == "pascal_voc":
+        pixels = raw.copy()
+    elif fmt == "coco":
+        pixels = np.concatenate([raw[:, :2], raw[:, :2] + raw[:, 2:]], axis=1)
+    elif fmt == "albumentations":
+        pixels = raw * scale
+    else:  # yolo
+        half = raw[:, 2:] / 2
+        pixels = np.concatenate([raw[:, :2] - half, raw[:, :2] + half], axis=1) * scale
+    if params.clip:
+        pixels = np.clip(pixels, 0.0, scale)
+    norm = pixels / scale
+    keep = np.ones(len(norm), dtype=bool)
+    invalid = (norm[:, 2] <= norm[:, 0]) | (norm[:, 3] <= norm[:, 1])
+    outside = np.any((norm < 0.0) | (norm > 1.0), axis=1)
+    for mask, reason in (
+        (invalid, "has x_max <= x_min or y_max <= y_min"),
+        (outside, "lies outside the image"),
+    ):
+        if not mask.any():
+            continue
+        if params.filter_invalid_bboxes:
+            keep &= ~mask
+            continue
+        i = int(np.argmax(mask))
+        raise InputError(
+            f"{key}[{i}] = {raw[i].tolist()} ({fmt}) {reason} of size (h={h}, w={w}): expected "
+            f"0 <= x_min < x_max <= width and 0 <= y_min < y_max <= height"
+            + (" (normalized to [0, 1] for this format)" if fmt in ("albumentations", "yolo") else "")
+            + "; pass BboxParams(clip=True) to clip or filter_invalid_bboxes=True to drop such boxes"
+        )
+    ids = np.flatnonzero(keep).astype(np.int64)
+    return BoxSet(pixels[keep], ids, rows)
+
+
+def write_boxes(boxes: BoxSet, params: BboxParams, shape: tuple[int, int]) -> Any:
+    """Convert internal boxes back to ``params.format`` with their extra columns."""
+    h, w = shape
+    scale = np.array([w, h, w, h], dtype=np.float64)
+    c = boxes.coords
+    fmt = params.format
+    if fmt == "pascal_voc":
+        out = c.copy()
+    elif fmt == "albumentations":
+        out = c / scale
+    elif fmt == "coco":
+        out = np.concatenate([c[:, :2], c[:, 2:] - c[:, :2]], axis=1)
+    else:
+        n = c / scale
+        out = np.concatenate([(n[:, :2] + n[:, 2:]) / 2, n[:, 2:] - n[:, :2]], axis=1)
+    return _to_output(out, boxes.ids, boxes.rows)
+
+
+def filter_boxes(
+    coords: np.ndarray, shape: tuple[int, int], params: BboxParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Clip mapped boxes to the image and say which survive the params' thresholds.
+
+    Visibility is the fraction of the mapped box's area that lies inside the image.
+    Returns ``(clipped_coords, keep)``.
+    """
+    h, w = shape
+    clipped = coords.copy()
+    clipped[:, [0, 2]] = np.clip(coords[:, [0, 2]], 0, w)
+    clipped[:, [1, 3]] = np.clip(coords[:, [1, 3]], 0, h)
+    width = clipped[:, 2] - clipped[:, 0]
+    height = clipped[:, 3] - clipped[:, 1]
+    area = width * height
+    full_area = (coords[:, 2] - coords[:, 0]) * (coords[:, 3] - coords[:, 1])
+    keep = (width > 0) & (height > 0)
+    keep &= area >= params.min_area
+    keep &= width >= params.min_width
+    keep &= height >= params.min_height
+    if params.min_visibility > 0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            visibility = np.where(full_area > 0, area / full_area, 0.0)
+        keep &= visibility >= params.min_visibility
+    if params.max_accept_ratio is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.maximum(width / height, height / width)
+        keep &= ratio <= params.max_accept_ratio
+    return clipped, keep
+
+
+def read_keypoints(value: Any, key: str, params: KeypointParams) -> PointSet:
+    """Validate keypoints given in ``params.format`` and convert them to the internal layout."""
+    fmt = params.format
+    raw, rows = _as_rows(value, key, len(fmt), "keypoints")
+    if not np.all(np.isfinite(raw)):
+        bad = int(np.argwhere(~np.isfinite(raw))[0, 0])
+        raise InputError(
+            f"{key}[{bad}]: keypoint values must be finite (no NaN or inf), got {raw[bad].tolist()}"
+        )
+    n = len(raw)
+    coords = np.zeros((n, 4), dtype=np.float64)
+    coords[:, 3] = 1.0
+    for column, letter in enumerate(fmt):
+        target = {"x": 0, "y": 1, "a": 2, "s": 3}[letter]
+        coords[:, target] = raw[:, column]
+    if "a" in fmt and params.angle_in_degrees:
+        coords[:, 2] = np.deg2rad(coords[:, 2])
+    coords[:, 2] = np.mod(coords[:, 2], 2 * np.pi)
+    return PointSet(coords, np.arange(n, dtype=np.int64), rows)
+
+
+def write_keypoints(points: PointSet, params: KeypointParams) -> Any:
+    """Convert internal keypoints back to ``params.format`` with their extra columns."""
+    fmt = params.format
+    c = points.coords
+    columns = []
+    for letter in fmt:
+        if letter == "a":
+            angle = c[:, 2]
+            columns.append(np.rad2deg(angle) if params.angle_in_degrees else angle)
+        else:
+            columns.append(c[:, {"x": 0, "y": 1, "s": 3}[letter]])
+    out = np.stack(columns, axis=1) if columns else np.zeros((len(c), 0))
+    return _to_output(out.reshape(len(c), len(fmt)), points.ids, points.rows)
+
+
+def keypoints_visible(coords: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """True for keypoints whose pixel lies inside the image area.
+
+    In the pixel-index frame the image covers ``[-0.5, W - 0.5) x [-0.5, H - 0.5)``.
+    """
+    h, w = shape
+    x, y = coords[:, 0], coords[:, 1]
+    return (x >= -0.5) & (x < w - 0.5) & (y >= -0.5) & (y < h - 0.5)
+
+
+def labels_as_array(values: Any) -> np.ndarray:
+    """Label values as a 1-D array: numeric arrays stay numeric, anything else becomes objects."""
+    if isinstance(values, np.ndarray):
+        return values
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
+
+
+def labels_like(values: np.ndarray, template: Any) -> Any:
+    """Give labels back in the container type the caller used (list, tuple or array)."""
+    if isinstance(template, np.ndarray):
+        return values
+    items = list(values)
+    return tuple(items) if isinstance(template, tuple) else items
+
+
+def select_labels(values: Any, ids: np.ndarray) -> Any:
+    """Pick the labels of the surviving rows, keeping the container and element types."""
+    if isinstance(values, np.ndarray):
+        return values[ids]
+    picked = [values[int(i)] for i in ids]
+    return tuple(picked) if isinstance(values, tuple) else picked

@@ -1,0 +1,231 @@
+"""Base classes of the catalogue.
+
+A transform is two small steps, kept apart:
+
+* ``sample(rng, sample) -> params``: draw the random numbers once per call, from the Generator the
+  pipeline hands down (never from global state). The returned dict is what
+  ``save_applied_params`` records and what a replay feeds back.
+* applying those params: a :class:`PixelTransform` runs ``apply(img, **params)`` (a kernel call) on
+  every image; a :class:`SpatialTransform` returns a :class:`~invariance.core.geometry.Geometry`
+  from ``geometry(params, sample)`` and the sample moves every target through it; an occlusion
+  transform returns holes. No transform moves boxes or keypoints itself.
+
+Parameters are declared once in a nested ``InitSchema`` (see :mod:`invariance.core.schema`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from invariance.core import registry
+from invariance.core.errors import InputError
+from invariance.core.geometry import Geometry, Resampling
+from invariance.core.randomness import RandomStream
+from invariance.core.sample import Sample
+from invariance.core.schema import COMMON_ALIASES, TransformSchema, build_signature, parse_arguments
+
+
+class BasicTransform:
+    """Base of every transform. Subclasses declare ``InitSchema`` and implement the effect."""
+
+    InitSchema: ClassVar[type[TransformSchema]] = TransformSchema
+    #: Old argument names accepted with a DeprecationWarning, mapped to the current name.
+    aliases: ClassVar[Mapping[str, str]] = COMMON_ALIASES
+    #: The target kinds this transform changes or reads; the rest pass through untouched.
+    supported_targets: ClassVar[tuple[str, ...]] = ("image", "images", "mask", "masks", "bboxes", "keypoints")
+    #: The image dtypes this transform accepts.
+    supported_dtypes: ClassVar[tuple[str, ...]] = ("uint8", "float32")
+    #: Catalogue family, for listings and docs.
+    family: ClassVar[str] = "other"
+    #: Channel counts accepted: "any", or "rgb" (1 or 3 channels only; others raise InputError).
+    supported_channels: ClassVar[str] = "any"
+    #: Arguments that make a representative instance (required args filled in). Used by the contract
+    #: tests, the generated docs pictures and the explore page's starting values.
+    example_args: ClassVar[Mapping[str, Any]] = {}
+
+    p: float
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        registry.register(cls)
+        if "InitSchema" in cls.__dict__ and "__init__" not in cls.__dict__:
+            cls.__signature__ = build_signature(cls.InitSchema)  # type: ignore[attr-defined]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        values = parse_arguments(
+            type(self).__name__, self.InitSchema, args, kwargs, self.aliases, self.legacy
+        )
+        for name, value in values.items():
+            setattr(self, name, value)
+        self._init_values = values
+        self._stream: RandomStream | None = None
+        self._rng: np.random.Generator | None = None
+        self._standalone: Any = None
+
+    @classmethod
+    def legacy(cls, given: dict[str, Any]) -> dict[str, Any]:
+        """Translate deprecated argument combinations; the default passes arguments through."""
+        return given
+
+    # -- randomness ----------------------------------------------------------------------------
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        """Draw this call's parameters. The default draws nothing."""
+        return {}
+
+    @property
+    def random_generator(self) -> np.random.Generator:
+        """The numpy Generator of the current call (Albumentations-compatible name)."""
+        if self._rng is None:
+            self._rng = self._own_stream().generator()
+        return self._rng
+
+    @property
+    def py_random(self) -> random.Random:
+        """A ``random.Random`` seeded from the current call's Generator (Albumentations name)."""
+        return random.Random(int(self.random_generator.integers(0, 2**63 - 1)))
+
+    def _own_stream(self) -> RandomStream:
+        if self._stream is None:
+            self._stream = RandomStream(None)
+        return self._stream
+
+    def set_random_seed(self, seed: int | None) -> None:
+        """Seed this transform's own stream, used when it is called outside a pipeline."""
+        self._stream = RandomStream(seed)
+        self._standalone = None
+
+    # -- the pipeline protocol -----------------------------------------------------------------
+
+    def run(self, sample: Sample, rng: np.random.Generator, force_apply: bool = False) -> None:
+        """Fire with probability ``p``: draw parameters, apply them, record them if asked."""
+        if sample.replay is not None:
+            node = sample.replay.get(id(self))
+            if not node or not node.get("applied"):
+                return
+            params = dict(node.get("params") or {})
+        else:
+            if not force_apply and not self.should_fire(rng):
+                return
+            self._rng = rng
+            params = self.sample(rng, sample)
+        self.apply_params(sample, params)
+        if sample.applied is not None:
+            sample.applied.append((type(self).__name__, _plain(params)))
+        if sample.record is not None:
+            sample.record[id(self)] = {"params": _plain(params)}
+        sample.remap_keypoint_labels(type(self).__name__)
+
+    def should_fire(self, rng: np.random.Generator) -> bool:
+        if self.p >= 1.0:
+            return True
+        if self.p <= 0.0:
+            return False
+        return bool(rng.random() < self.p)
+
+    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+        """Apply already-drawn parameters to every target of the sample."""
+        raise NotImplementedError
+
+    def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
+        """Run this transform alone, like a one-step ``Compose`` (images and masks only)."""
+        if args:
+            raise InputError("pass data as named arguments, for example transform(image=image)")
+        if self._standalone is None:
+            from invariance.core.compose import Compose
+
+            self._standalone = Compose([self], p=1.0)
+            self._standalone._stream = self._own_stream()
+        result: dict[str, Any] = self._standalone(force_apply=force_apply, **data)
+        return result
+
+    # -- description ---------------------------------------------------------------------------
+
+    @property
+    def targets(self) -> dict[str, Any]:
+        """Target kinds this transform acts on (Albumentations-compatible property)."""
+        return dict.fromkeys(self.supported_targets, True)
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return tuple(name for name in self.InitSchema.model_fields if name != "p")
+
+    def init_args(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this transform (serialization uses these)."""
+        return {name: getattr(self, name) for name in self.InitSchema.model_fields}
+
+    def to_dict(self) -> dict[str, Any]:
+        from invariance.core.serialization import to_dict
+
+        return to_dict(self)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.init_args().items())
+        return f"{type(self).__name__}({args})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_rng"] = None
+        state["_standalone"] = None
+        return state
+
+
+class PixelTransform(BasicTransform):
+    """A transform that changes pixel values only. Masks, boxes and keypoints pass through.
+
+    Subclasses implement ``apply(img, **params)``, called once per image and per frame with the
+    parameters drawn once for the whole call.
+    """
+
+    supported_targets = ("image", "images")
+    family = "pixel"
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+        sample.apply_pixels(lambda img: self.apply(img, **params))
+
+
+class SpatialTransform(BasicTransform):
+    """A transform that moves geometry. It declares its effect once, as a Geometry.
+
+    Subclasses implement ``geometry(params, sample)``; the sample applies that one map to images
+    (``interpolation``), masks (``mask_interpolation``, nearest by default), boxes and keypoints.
+    """
+
+    family = "geometric"
+
+    def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
+        raise NotImplementedError
+
+    def resampling(self) -> Resampling:
+        """Resampling settings taken from this transform's own arguments, where it has them."""
+        defaults = Resampling()
+        return Resampling(
+            interpolation=getattr(self, "interpolation", defaults.interpolation),
+            mask_interpolation=getattr(self, "mask_interpolation", defaults.mask_interpolation),
+            border_mode=getattr(self, "border_mode", defaults.border_mode),
+            fill=getattr(self, "fill", defaults.fill),
+            fill_mask=getattr(self, "fill_mask", defaults.fill_mask),
+            bbox_method=getattr(self, "rotate_method", defaults.bbox_method),
+        )
+
+    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+        sample.apply_geometry(self.geometry(params, sample), self.resampling())
+
+
+def _plain(value: Any) -> Any:
+    """Make sampled parameters JSON-friendly (for saved and replayed parameters)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

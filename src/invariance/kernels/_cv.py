@@ -1,0 +1,55 @@
+"""Small helpers that make OpenCV behave uniformly across channel counts and dtypes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+MAX_CV_CHANNELS = 4
+
+
+def restore_channel_axis(result: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """OpenCV drops a trailing axis of length 1; put it back when the input had one."""
+    if like.ndim == 3 and result.ndim == 2:
+        return result[:, :, np.newaxis]
+    return result
+
+
+def fill_tuple(fill: float | Sequence[float], channels: int) -> tuple[float, ...]:
+    """Expand a scalar or per-channel fill to exactly ``channels`` values."""
+    if isinstance(fill, (int, float, np.integer, np.floating)):
+        return (float(fill),) * channels
+    values = tuple(float(v) for v in fill)
+    if len(values) == 1:
+        return values * channels
+    if len(values) < channels:
+        raise ValueError(f"fill has {len(values)} values but the array has {channels} channels")
+    return values[:channels]
+
+
+def per_channel_chunks(
+    func: Callable[[np.ndarray, tuple[float, ...]], np.ndarray],
+    array: np.ndarray,
+    fill: float | Sequence[float],
+) -> np.ndarray:
+    """Call ``func(chunk, chunk_fill)`` on groups of at most four channels and stack the results.
+
+    OpenCV border values hold four numbers, so arrays with more channels (or a per-channel fill
+    longer than four) are processed in chunks. Arrays with four channels or fewer go straight through.
+    """
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    fills = fill_tuple(fill, channels)
+    if channels <= MAX_CV_CHANNELS:
+        return restore_channel_axis(func(array, fills), array)
+    parts = []
+    for start in range(0, channels, MAX_CV_CHANNELS):
+        chunk = np.ascontiguousarray(array[:, :, start : start + MAX_CV_CHANNELS])
+        out = restore_channel_axis(func(chunk, fills[start : start + MAX_CV_CHANNELS]), chunk)
+        parts.append(out)
+    return np.concatenate(parts, axis=2)
+
+
+def cv_scalar(fills: tuple[float, ...]) -> tuple[float, ...]:
+    """OpenCV wants a 4-tuple border value; pad a shorter one."""
+    return tuple(fills) + (0.0,) * (MAX_CV_CHANNELS - len(fills))

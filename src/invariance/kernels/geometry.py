@@ -1,0 +1,207 @@
+"""Geometric array kernels: the eight square symmetries, crops with padding, resizes and warps.
+
+Coordinates follow OpenCV: a pixel index ``(x, y)`` is the centre of pixel column ``x`` and row ``y``.
+Matrices passed here are already expressed in that index frame; the conversion from the continuous
+frame used by :mod:`invariance.core.geometry` happens there, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from invariance.kernels._cv import cv_scalar, fill_tuple, per_channel_chunks, restore_channel_axis
+
+D4_ELEMENTS = ("e", "r90", "r180", "r270", "v", "hvt", "h", "t")
+
+_CV_UNSUPPORTED = (np.bool_,)
+
+
+def _cv_safe(array: np.ndarray) -> tuple[np.ndarray, np.dtype | None]:
+    """Return a view OpenCV can take, and the dtype to restore afterwards (or None)."""
+    if array.dtype.type in _CV_UNSUPPORTED:
+        return array.view(np.uint8), array.dtype
+    return array, None
+
+
+def _restore(result: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
+    return result if dtype is None else result.astype(dtype)
+
+
+def hflip(array: np.ndarray) -> np.ndarray:
+    """Mirror left-right (column ``x`` goes to ``W - 1 - x``)."""
+    if array.dtype.type in _CV_UNSUPPORTED or (array.ndim == 3 and array.shape[2] > 4):
+        return np.ascontiguousarray(array[:, ::-1])
+    return restore_channel_axis(cv2.flip(array, 1), array)
+
+
+def vflip(array: np.ndarray) -> np.ndarray:
+    """Mirror top-bottom (row ``y`` goes to ``H - 1 - y``)."""
+    return np.ascontiguousarray(array[::-1])
+
+
+def transpose(array: np.ndarray) -> np.ndarray:
+    """Swap rows and columns (reflection across the main diagonal)."""
+    axes = (1, 0, 2) if array.ndim == 3 else (1, 0)
+    return np.ascontiguousarray(array.transpose(axes))
+
+
+def rot90(array: np.ndarray, k: int) -> np.ndarray:
+    """Rotate by ``k`` quarter turns counter-clockwise as displayed (like ``numpy.rot90``)."""
+    k %= 4
+    if k == 0:
+        return array.copy()
+    return np.ascontiguousarray(np.rot90(array, k))
+
+
+def d4(array: np.ndarray, element: str) -> np.ndarray:
+    """Apply one element of the dihedral group of the square, by its name in ``D4_ELEMENTS``."""
+    if element == "e":
+        return array.copy()
+    if element == "r90":
+        return rot90(array, 1)
+    if element == "r180":
+        return rot90(array, 2)
+    if element == "r270":
+        return rot90(array, 3)
+    if element == "v":
+        return vflip(array)
+    if element == "h":
+        return hflip(array)
+    if element == "t":
+        return transpose(array)
+    if element == "hvt":
+        return rot90(transpose(array), 2)
+    raise ValueError(f"unknown D4 element {element!r}; expected one of {D4_ELEMENTS}")
+
+
+def crop_pad(
+    array: np.ndarray,
+    x0: int,
+    y0: int,
+    width: int,
+    height: int,
+    border_mode: int = cv2.BORDER_CONSTANT,
+    fill: float | Sequence[float] = 0,
+) -> np.ndarray:
+    """Cut the window ``[x0, x0 + width) x [y0, y0 + height)``; parts outside the array are padded.
+
+    Inside the array this is a plain slice copy. Where the window leaves the array the border is
+    made by OpenCV with ``border_mode`` (``fill`` for ``BORDER_CONSTANT``).
+    """
+    h, w = array.shape[:2]
+    inner_x0, inner_y0 = max(x0, 0), max(y0, 0)
+    inner_x1, inner_y1 = min(x0 + width, w), min(y0 + height, h)
+    if inner_x1 <= inner_x0 or inner_y1 <= inner_y0:
+        # The window misses the array entirely: only a constant border is meaningful.
+        channels = 1 if array.ndim == 2 else array.shape[2]
+        fills = fill_tuple(fill, channels)
+        out = np.empty((height, width, *array.shape[2:]), dtype=array.dtype)
+        out[...] = np.asarray(fills if array.ndim == 3 else fills[0]).astype(array.dtype)
+        return out
+    inner = array[inner_y0:inner_y1, inner_x0:inner_x1]
+    top, left = inner_y0 - y0, inner_x0 - x0
+    bottom, right = y0 + height - inner_y1, x0 + width - inner_x1
+    if top == left == bottom == right == 0:
+        return inner.copy()
+    return pad(inner, top, bottom, left, right, border_mode, fill)
+
+
+def pad(
+    array: np.ndarray,
+    top: int,
+    bottom: int,
+    left: int,
+    right: int,
+    border_mode: int = cv2.BORDER_CONSTANT,
+    fill: float | Sequence[float] = 0,
+) -> np.ndarray:
+    """Add a border of the given widths, made by ``border_mode`` (``fill`` for constant borders)."""
+    safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
+
+    def _pad(chunk: np.ndarray, fills: tuple[float, ...]) -> np.ndarray:
+        return cv2.copyMakeBorder(chunk, top, bottom, left, right, border_mode, value=cv_scalar(fills))
+
+    return _restore(per_channel_chunks(_pad, safe, fill), restore_dtype)
+
+
+def resize(array: np.ndarray, height: int, width: int, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """Resample to ``height x width`` with OpenCV's pixel-centre convention."""
+    if array.shape[:2] == (height, width):
+        return array.copy()
+    safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
+    out = cv2.resize(safe, (width, height), interpolation=interpolation)
+    return _restore(restore_channel_axis(out, array), restore_dtype)
+
+
+def warp_affine(
+    array: np.ndarray,
+    matrix: np.ndarray,
+    height: int,
+    width: int,
+    interpolation: int = cv2.INTER_LINEAR,
+    border_mode: int = cv2.BORDER_CONSTANT,
+    fill: float | Sequence[float] = 0,
+) -> np.ndarray:
+    """Warp by the forward 2x3 (or 3x3) affine ``matrix`` in pixel-index coordinates."""
+    safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
+    forward = np.asarray(matrix, dtype=np.float64)[:2]
+
+    def _warp(chunk: np.ndarray, fills: tuple[float, ...]) -> np.ndarray:
+        return cv2.warpAffine(
+            chunk,
+            forward,
+            (width, height),
+            flags=interpolation,
+            borderMode=border_mode,
+            borderValue=cv_scalar(fills),
+        )
+
+    return _restore(per_channel_chunks(_warp, safe, fill), restore_dtype)
+
+
+def warp_perspective(
+    array: np.ndarray,
+    matrix: np.ndarray,
+    height: int,
+    width: int,
+    interpolation: int = cv2.INTER_LINEAR,
+    border_mode: int = cv2.BORDER_CONSTANT,
+    fill: float | Sequence[float] = 0,
+) -> np.ndarray:
+    """Warp by the forward 3x3 projective ``matrix`` in pixel-index coordinates."""
+    safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
+    forward = np.asarray(matrix, dtype=np.float64)
+
+    def _warp(chunk: np.ndarray, fills: tuple[float, ...]) -> np.ndarray:
+        return cv2.warpPerspective(
+            chunk,
+            forward,
+            (width, height),
+            flags=interpolation,
+            borderMode=border_mode,
+            borderValue=cv_scalar(fills),
+        )
+
+    return _restore(per_channel_chunks(_warp, safe, fill), restore_dtype)
+
+
+def remap(
+    array: np.ndarray,
+    map_x: np.ndarray,
+    map_y: np.ndarray,
+    interpolation: int = cv2.INTER_LINEAR,
+    border_mode: int = cv2.BORDER_CONSTANT,
+    fill: float | Sequence[float] = 0,
+) -> np.ndarray:
+    """Sample ``array`` at the float32 source coordinates ``(map_x, map_y)`` of every output pixel."""
+    safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
+
+    def _remap(chunk: np.ndarray, fills: tuple[float, ...]) -> np.ndarray:
+        return cv2.remap(
+            chunk, map_x, map_y, interpolation, borderMode=border_mode, borderValue=cv_scalar(fills)
+        )
+
+    return _restore(per_channel_chunks(_remap, safe, fill), restore_dtype)

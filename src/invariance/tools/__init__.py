@@ -1,0 +1,1 @@
+"""Tooling around policies: command line, previews, profiling."""

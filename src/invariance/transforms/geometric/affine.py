@@ -1,0 +1,262 @@
+"""Rotations and general affine maps, declared as matrices."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BeforeValidator, model_validator
+
+from invariance.core.geometry import Chain, CropWindow, Geometry, Projective, apply_matrix
+from invariance.core.sample import Sample
+from invariance.core.schema import (
+    BorderMode,
+    Fill,
+    FloatRange,
+    Probability,
+    SymmetricRange,
+    TransformSchema,
+    WarpInterpolation,
+    same,
+)
+from invariance.core.transform import SpatialTransform
+
+RotateMethod = Literal["largest_box", "ellipse"]
+
+
+def rotation_about(angle_deg: float, cx: float, cy: float) -> np.ndarray:
+    """Counter-clockwise (as displayed) rotation by ``angle_deg`` about ``(cx, cy)``."""
+    a = math.radians(angle_deg)
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[c, s, cx - c * cx - s * cy], [-s, c, cy + s * cx - c * cy], [0.0, 0.0, 1.0]])
+
+
+def affine_matrix(
+    shape: tuple[int, int],
+    scale: tuple[float, float],
+    rotate: float,
+    shear: tuple[float, float],
+    translate: tuple[float, float],
+) -> np.ndarray:
+    """Scale, rotate (degrees, counter-clockwise), shear (degrees) about the centre, then translate (px).
+
+    The map is ``C T Sh R S C^-1`` with ``C`` the translation to the image centre. Shear angles
+    follow the Albumentations/imgaug sign convention: a positive x shear moves the top of the
+    image right (``x' = x - tan(shear_x) y`` about the centre).
+    """
+    h, w = shape
+    cx, cy = w / 2.0, h / 2.0
+    a = math.radians(rotate)
+    to_origin = np.array([[1.0, 0, -cx], [0, 1.0, -cy], [0, 0, 1.0]])
+    back = np.array([[1.0, 0, cx + translate[0]], [0, 1.0, cy + translate[1]], [0, 0, 1.0]])
+    s = np.diag([scale[0], scale[1], 1.0])
+    r = np.array([[math.cos(a), math.sin(a), 0], [-math.sin(a), math.cos(a), 0], [0, 0, 1.0]])
+    shear_x, shear_y = math.tan(math.radians(-shear[0])), math.tan(math.radians(-shear[1]))
+    sh = np.array([[1.0, shear_x, 0], [shear_y, 1.0, 0], [0, 0, 1.0]])
+    result: np.ndarray = back @ sh @ r @ s @ to_origin
+    return result
+
+
+def fit_to_output(matrix: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """Shift ``matrix`` so the whole transformed image is visible, and the output size that holds it."""
+    h, w = shape
+    corners = apply_matrix(matrix, np.array([[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]]))
+    low = corners.min(axis=0)
+    high = corners.max(axis=0)
+    shift = np.array([[1.0, 0, -low[0]], [0, 1.0, -low[1]], [0, 0, 1.0]])
+    out_w = max(math.ceil(high[0] - low[0] - 1e-6), 1)
+    out_h = max(math.ceil(high[1] - low[1] - 1e-6), 1)
+    return shift @ matrix, (out_h, out_w)
+
+
+def largest_rotated_rect(h: int, w: int, angle_deg: float) -> tuple[int, int]:
+    """Height and width of the largest axis-aligned rectangle inside a ``h x w`` image rotated by angle."""
+    if w <= 0 or h <= 0:
+        return 0, 0
+    angle = math.radians(angle_deg)
+    width_is_longer = w >= h
+    side_long, side_short = (w, h) if width_is_longer else (h, w)
+    sin_a, cos_a = abs(math.sin(angle)), abs(math.cos(angle))
+    if side_short <= 2.0 * sin_a * cos_a * side_long or abs(sin_a - cos_a) < 1e-10:
+        x = 0.5 * side_short
+        wr, hr = (x / sin_a, x / cos_a) if width_is_longer else (x / cos_a, x / sin_a)
+    else:
+        cos_2a = cos_a * cos_a - sin_a * sin_a
+        wr, hr = (w * cos_a - h * sin_a) / cos_2a, (h * cos_a - w * sin_a) / cos_2a
+    return max(int(hr), 1), max(int(wr), 1)
+
+
+class Rotate(SpatialTransform):
+    """Rotate by a random angle from ``limit`` (degrees, positive = counter-clockwise) about the centre.
+
+    Targets: image (``interpolation``, uncovered corners made by ``border_mode`` / ``fill``), mask
+    (``mask_interpolation``, ``fill_mask``). bboxes: the box corners (``largest_box``) or its
+    inscribed ellipse (``ellipse``, tighter) are rotated and re-boxed, then clipped and filtered.
+    keypoints: rotated, angle turned by the same amount. With ``crop_border`` the output is the
+    largest upright rectangle inside the rotated image, so it has no border (and a smaller size).
+
+    Args:
+        limit: angle range in degrees; a single number ``x`` means ``(-x, x)``. Default: (-90, 90).
+        interpolation, mask_interpolation: OpenCV flags. Defaults: linear, nearest.
+        border_mode, fill, fill_mask: how uncovered pixels are filled.
+        rotate_method: ``largest_box`` or ``ellipse`` for boxes.
+        crop_border: crop to the largest rectangle without border.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {"limit": 30}
+
+    limit: tuple[float, float]
+    crop_border: bool
+
+    class InitSchema(TransformSchema):
+        limit: SymmetricRange = (-90.0, 90.0)
+        interpolation: WarpInterpolation = 1
+        border_mode: BorderMode = 0
+        rotate_method: RotateMethod = "largest_box"
+        crop_border: bool = False
+        mask_interpolation: WarpInterpolation = 0
+        fill: Fill = 0.0
+        fill_mask: Fill = 0.0
+        p: Probability = 0.5
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        return {"angle": float(rng.uniform(*self.limit))}
+
+    def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
+        h, w = sample.shape
+        angle = float(params["angle"])
+        rotation = Projective(rotation_about(angle, w / 2.0, h / 2.0), sample.shape, sample.shape)
+        if not self.crop_border:
+            return rotation
+        ch, cw = largest_rotated_rect(h, w, angle)
+        ch, cw = min(ch, h), min(cw, w)
+        window = CropWindow((w - cw) // 2, (h - ch) // 2, sample.shape, (ch, cw))
+        return Chain((rotation, window))
+
+
+def _axis_ranges(value: Any) -> Any:
+    """Albumentations' per-axis arguments: a number, a range, or ``{"x": ..., "y": ...}``."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return {axis: same(value.get(axis, 0.0)) for axis in ("x", "y")}
+    pair = same(value)
+    return {"x": pair, "y": pair}
+
+
+AxisRanges = Annotated[dict[str, FloatRange], BeforeValidator(_axis_ranges)]
+
+
+class Affine(SpatialTransform):
+    """Random scale, rotation, shear and translation about the image centre, in one warp.
+
+    Each of ``scale``, ``translate_percent``, ``translate_px`` and ``shear`` is a number (fixed), a
+    range ``(low, high)``, or a dict ``{"x": ..., "y": ...}`` of those. ``rotate`` is a number or a
+    range in degrees (positive = counter-clockwise).
+
+    Targets: image (``interpolation``, ``border_mode`` / ``fill``), mask (``mask_interpolation``,
+    ``fill_mask``). bboxes: corners (or inscribed ellipse, ``rotate_method``) mapped and re-boxed,
+    then clipped and filtered. keypoints: mapped; angle turned and scale multiplied by the map's
+    largest stretch.
+
+    Args:
+        scale: scale factor(s). Default: 1 (no scaling).
+        translate_percent: shift as a fraction of the image size. Default: None.
+        translate_px: shift in pixels (used when ``translate_percent`` is None). Default: 0.
+        rotate: angle(s) in degrees. Default: 0.
+        shear: shear angle(s) in degrees, per axis. Default: 0.
+        interpolation, mask_interpolation: OpenCV flags. Defaults: linear, nearest.
+        fit_output: enlarge the output so the whole transformed image is visible.
+        keep_ratio: use the x scale for y too (aspect ratio kept).
+        rotate_method: ``largest_box`` or ``ellipse`` for boxes.
+        balanced_scale: draw zoom-in and zoom-out equally often (below and above 1).
+        border_mode, fill, fill_mask: how uncovered pixels are filled.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {
+        "scale": (0.8, 1.2),
+        "rotate": (-20, 20),
+        "shear": (-5, 5),
+        "translate_percent": (-0.1, 0.1),
+    }
+
+    scale: dict[str, tuple[float, float]]
+    translate_percent: dict[str, tuple[float, float]] | None
+    translate_px: dict[str, tuple[float, float]] | None
+    rotate: tuple[float, float]
+    shear: dict[str, tuple[float, float]]
+    fit_output: bool
+    keep_ratio: bool
+    balanced_scale: bool
+
+    class InitSchema(TransformSchema):
+        scale: AxisRanges = {"x": (1.0, 1.0), "y": (1.0, 1.0)}
+        translate_percent: AxisRanges | None = None
+        translate_px: AxisRanges | None = None
+        rotate: Annotated[FloatRange, BeforeValidator(same)] = (0.0, 0.0)
+        shear: AxisRanges = {"x": (0.0, 0.0), "y": (0.0, 0.0)}
+        interpolation: WarpInterpolation = 1
+        mask_interpolation: WarpInterpolation = 0
+        fit_output: bool = False
+        keep_ratio: bool = False
+        rotate_method: RotateMethod = "largest_box"
+        balanced_scale: bool = False
+        border_mode: BorderMode = 0
+        fill: Fill = 0.0
+        fill_mask: Fill = 0.0
+        p: Probability = 0.5
+
+        @model_validator(mode="after")
+        def _check(self) -> Affine.InitSchema:
+            if self.translate_percent is not None and self.translate_px is not None:
+                raise ValueError("pass either translate_percent or translate_px, not both")
+            for axis, (low, _) in self.scale.items():
+                if low <= 0:
+                    raise ValueError(f"scale[{axis!r}] must be > 0, got {self.scale[axis]}")
+            if self.translate_px is None and self.translate_percent is None:
+                self.translate_px = {"x": (0.0, 0.0), "y": (0.0, 0.0)}
+            return self
+
+    def _draw_scale(self, rng: np.random.Generator, low: float, high: float) -> float:
+        if self.balanced_scale and low < 1.0 < high:
+            return float(rng.uniform(low, 1.0) if rng.random() < 0.5 else rng.uniform(1.0, high))
+        return float(rng.uniform(low, high))
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        h, w = sample.shape
+        sx = self._draw_scale(rng, *self.scale["x"])
+        sy = sx if self.keep_ratio else self._draw_scale(rng, *self.scale["y"])
+        if self.translate_percent is not None:
+            tx = float(rng.uniform(*self.translate_percent["x"])) * w
+            ty = float(rng.uniform(*self.translate_percent["y"])) * h
+        else:
+            assert self.translate_px is not None
+            tx = float(rng.integers(int(self.translate_px["x"][0]), int(self.translate_px["x"][1]) + 1))
+            ty = float(rng.integers(int(self.translate_px["y"][0]), int(self.translate_px["y"][1]) + 1))
+        return {
+            "scale": (sx, sy),
+            "rotate": float(rng.uniform(*self.rotate)),
+            "shear": (float(rng.uniform(*self.shear["x"])), float(rng.uniform(*self.shear["y"]))),
+            "translate": (tx, ty),
+        }
+
+    def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
+        matrix = affine_matrix(
+            sample.shape,
+            tuple(params["scale"]),
+            float(params["rotate"]),
+            tuple(params["shear"]),
+            tuple(params["translate"]),
+        )
+        out_shape = sample.shape
+        if self.fit_output:
+            matrix, out_shape = fit_to_output(matrix, sample.shape)
+        return Projective(matrix, sample.shape, out_shape)

@@ -1,0 +1,126 @@
+"""Flips and the symmetries of the square: exact operations, no interpolation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from invariance.core.geometry import Geometry, Symmetry
+from invariance.core.sample import Sample
+from invariance.core.schema import Probability, TransformSchema
+from invariance.core.transform import SpatialTransform
+from invariance.kernels.geometry import D4_ELEMENTS
+
+
+class _FixedSymmetry(SpatialTransform):
+    element = "e"
+
+    def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
+        return Symmetry(self.element, sample.shape)
+
+
+class HorizontalFlip(_FixedSymmetry):
+    """Mirror the image left-right.
+
+    Targets: image, mask: columns reversed. bboxes: ``x_min, x_max -> W - x_max, W - x_min``.
+    keypoints: ``x -> W - 1 - x``, angle ``a -> pi - a``; ``label_mapping`` can swap left/right labels.
+
+    Args:
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    """
+
+    element = "h"
+
+    class InitSchema(TransformSchema):
+        p: Probability = 0.5
+
+
+class VerticalFlip(_FixedSymmetry):
+    """Mirror the image top-bottom.
+
+    Targets: image, mask: rows reversed. bboxes: ``y -> H - y``. keypoints: ``y -> H - 1 - y``,
+    angle ``a -> -a``.
+
+    Args:
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    """
+
+    element = "v"
+
+    class InitSchema(TransformSchema):
+        p: Probability = 0.5
+
+
+class Transpose(_FixedSymmetry):
+    """Swap rows and columns (reflect across the main diagonal); an H x W image becomes W x H.
+
+    Targets: image, mask: transposed. bboxes and keypoints: ``x`` and ``y`` swap; keypoint angle
+    ``a -> pi / 2 - a``.
+
+    Args:
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    """
+
+    element = "t"
+
+    class InitSchema(TransformSchema):
+        p: Probability = 0.5
+
+
+class RandomRotate90(SpatialTransform):
+    """Rotate by a random multiple of 90 degrees (0, 90, 180 or 270, counter-clockwise).
+
+    Targets: image, mask: exact rotation (no interpolation). bboxes and keypoints: rotated with it,
+    keypoint angles turn by the same quarter turns.
+
+    Args:
+        p: probability of applying the transform. Default: 1.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    """
+
+    class InitSchema(TransformSchema):
+        p: Probability = 1.0
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        return {"factor": int(rng.integers(0, 4))}
+
+    def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
+        return Symmetry(("e", "r90", "r180", "r270")[int(params["factor"]) % 4], sample.shape)
+
+
+class SquareSymmetry(SpatialTransform):
+    """Apply one of the 8 symmetries of the square, chosen uniformly.
+
+    The dihedral group D4: identity, rotations by 90, 180 and 270 degrees, horizontal and vertical
+    flips, transpose and anti-transpose. All are exact (no interpolation). Useful where orientation
+    carries no meaning (aerial imagery, microscopy).
+
+    Targets: image, mask: exact. bboxes, keypoints: moved by the same symmetry, angles included.
+
+    Args:
+        p: probability of applying the transform. Default: 1.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    """
+
+    class InitSchema(TransformSchema):
+        p: Probability = 1.0
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        return {"group_element": D4_ELEMENTS[int(rng.integers(0, len(D4_ELEMENTS)))]}
+
+    def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
+        return Symmetry(str(params["group_element"]), sample.shape)
+
+
+class D4(SquareSymmetry):
+    """Another name of :class:`SquareSymmetry` (the dihedral group of order 8)."""

@@ -1,0 +1,157 @@
+"""Occlusion: holes punched into the image, with boxes and keypoints kept honest."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BeforeValidator, model_validator
+
+from invariance.core.sample import Sample
+from invariance.core.schema import Fill, Probability, TransformSchema
+from invariance.core.transform import BasicTransform
+from invariance.kernels.dropout import fill_holes
+
+
+def _pair(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+SizeRange = Annotated[tuple[int, int] | tuple[float, float], BeforeValidator(_pair)]
+FillMode = Literal["random", "random_uniform", "inpaint_telea", "inpaint_ns"]
+
+
+def _size_range(name: str, pair: tuple[float, float]) -> None:
+    low, high = pair
+    if low > high:
+        raise ValueError(f"{name} lower bound {low} is greater than upper bound {high}")
+    both_int = all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
+    if both_int:
+        if low < 1:
+            raise ValueError(f"{name} in pixels must be >= 1, got {pair}")
+    elif not (0 < low <= high <= 1):
+        raise ValueError(
+            f"{name} as fractions of the image size must satisfy 0 < low <= high <= 1, got {pair}"
+        )
+
+
+def draw_size(rng: np.random.Generator, pair: tuple[float, float], extent: int) -> int:
+    """A hole side: pixels when the range is integers, else a fraction of ``extent``."""
+    low, high = pair
+    if all(isinstance(v, int) for v in pair):
+        return int(rng.integers(int(low), int(high) + 1))
+    return max(int(extent * rng.uniform(low, high)), 1)
+
+
+class OcclusionTransform(BasicTransform):
+    """Base of dropout transforms: ``holes(params, sample)`` says where; the sample does the rest."""
+
+    family = "occlusion"
+    fill: Any
+    fill_mask: Any
+
+    def holes(self, params: dict[str, Any], sample: Sample) -> np.ndarray:
+        return np.asarray(params["holes"], dtype=np.int64).reshape(-1, 4)
+
+    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+        holes = self.holes(params, sample)
+        fill_rng = np.random.default_rng(int(params.get("fill_seed", 0)))
+        fill_mask = self.fill_mask
+        sample.apply_occlusion(
+            holes,
+            lambda img: fill_holes(img, holes, self.fill, fill_rng),
+            None if fill_mask is None else (lambda m: fill_holes(m, holes, fill_mask)),
+        )
+
+
+class CoarseDropout(OcclusionTransform):
+    """Cut random rectangular holes and fill them.
+
+    Targets: image: holes filled with ``fill`` (a value, per-channel values, ``random`` pixels,
+    one ``random_uniform`` colour per hole, or ``inpaint_telea`` / ``inpaint_ns``). mask: holes
+    filled with ``fill_mask`` when given, else unchanged. bboxes: kept unchanged unless the holes
+    hide so much that the visible part falls below BboxParams ``min_visibility`` / ``min_area``
+    (then dropped, with their labels). keypoints: those inside a hole are removed when
+    ``remove_invisible``.
+
+    Args:
+        num_holes_range: range of the number of holes. Default: (1, 2).
+        hole_height_range, hole_width_range: hole size, as fractions of the image size (floats in
+            (0, 1]) or pixels (ints). Defaults: (0.1, 0.2).
+        fill: image fill. Default: 0.
+        fill_mask: mask fill, or None to leave masks alone. Default: None.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {
+        "num_holes_range": (2, 4),
+        "hole_height_range": (0.1, 0.3),
+        "hole_width_range": (0.1, 0.3),
+        "fill_mask": 0,
+    }
+
+    num_holes_range: tuple[int, int]
+    hole_height_range: tuple[float, float]
+    hole_width_range: tuple[float, float]
+
+    class InitSchema(TransformSchema):
+        num_holes_range: tuple[int, int] = (1, 2)
+        hole_height_range: SizeRange = (0.1, 0.2)
+        hole_width_range: SizeRange = (0.1, 0.2)
+        fill: Fill | FillMode = 0.0
+        fill_mask: Fill | None = None
+        p: Probability = 0.5
+
+        @model_validator(mode="after")
+        def _check(self) -> CoarseDropout.InitSchema:
+            low, high = self.num_holes_range
+            if low < 0 or low > high:
+                raise ValueError(f"num_holes_range must satisfy 0 <= low <= high, got {self.num_holes_range}")
+            _size_range("hole_height_range", self.hole_height_range)
+            _size_range("hole_width_range", self.hole_width_range)
+            return self
+
+    @classmethod
+    def legacy(cls, given: dict[str, Any]) -> dict[str, Any]:
+        old = {
+            k: given.pop(k)
+            for k in ("min_holes", "max_holes", "min_height", "max_height", "min_width", "max_width")
+            if k in given
+        }
+        if not old:
+            return given
+        warnings.warn(
+            "CoarseDropout: min/max_holes, min/max_height and min/max_width are deprecated; use "
+            "num_holes_range, hole_height_range and hole_width_range",
+            DeprecationWarning,
+            stacklevel=5,
+        )
+        if "max_holes" in old:
+            given.setdefault("num_holes_range", (old.get("min_holes", old["max_holes"]), old["max_holes"]))
+        if "max_height" in old:
+            given.setdefault(
+                "hole_height_range", (old.get("min_height", old["max_height"]), old["max_height"])
+            )
+        if "max_width" in old:
+            given.setdefault("hole_width_range", (old.get("min_width", old["max_width"]), old["max_width"]))
+        return given
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        h, w = sample.shape
+        count = int(rng.integers(self.num_holes_range[0], self.num_holes_range[1] + 1))
+        holes = []
+        for _ in range(count):
+            hh = min(draw_size(rng, self.hole_height_range, h), h)
+            hw = min(draw_size(rng, self.hole_width_range, w), w)
+            y0 = int(rng.integers(0, h - hh + 1))
+            x0 = int(rng.integers(0, w - hw + 1))
+            holes.append((x0, y0, x0 + hw, y0 + hh))
+        return {
+            "holes": np.asarray(holes, dtype=np.int64).reshape(-1, 4),
+            "fill_seed": int(rng.integers(0, 2**31)),
+        }
