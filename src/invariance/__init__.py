@@ -35,14 +35,30 @@ from invariance.core.geometry import Geometry, Resampling
 from invariance.core.serialization import diff, fingerprint, from_dict, load, save, to_dict
 from invariance.core.targets import BboxParams, KeypointParams
 from invariance.core.transform import BasicTransform, PixelTransform, SpatialTransform
+from invariance.transforms import blur as _blur
+from invariance.transforms import distortion as _distortion
+from invariance.transforms import domain as _domain
 from invariance.transforms import geometric as _geometric
+from invariance.transforms import mixing as _mixing
+from invariance.transforms import noise as _noise
 from invariance.transforms import occlusion as _occlusion
 from invariance.transforms import pixel as _pixel
+from invariance.transforms import policies as _policies
+from invariance.transforms import sequence as _sequence
 from invariance.transforms import utility as _utility
+from invariance.transforms import weather as _weather
+from invariance.transforms.blur import *  # noqa: F403
+from invariance.transforms.distortion import *  # noqa: F403
+from invariance.transforms.domain import *  # noqa: F403
 from invariance.transforms.geometric import *  # noqa: F403
+from invariance.transforms.mixing import *  # noqa: F403
+from invariance.transforms.noise import *  # noqa: F403
 from invariance.transforms.occlusion import *  # noqa: F403
 from invariance.transforms.pixel import *  # noqa: F403
+from invariance.transforms.policies import *  # noqa: F403
+from invariance.transforms.sequence import *  # noqa: F403
 from invariance.transforms.utility import *  # noqa: F403
+from invariance.transforms.weather import *  # noqa: F403
 
 # Albumentations-compatible names of the base classes.
 ImageOnlyTransform = PixelTransform
@@ -82,6 +98,14 @@ __all__ = [
 ]
 # Each family package lists its transforms in its own __all__.
 __all__ += _geometric.__all__
+__all__ += _distortion.__all__
 __all__ += _pixel.__all__
+__all__ += _blur.__all__
+__all__ += _noise.__all__
+__all__ += _weather.__all__
+__all__ += _domain.__all__
 __all__ += _occlusion.__all__
+__all__ += _mixing.__all__
+__all__ += _sequence.__all__
+__all__ += _policies.__all__
 __all__ += _utility.__all__

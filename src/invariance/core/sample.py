@@ -166,26 +166,24 @@ class Sample:
 
     def apply_occlusion(
         self,
-        holes: np.ndarray,
+        hidden: np.ndarray,
         fill_image: Callable[[np.ndarray], np.ndarray],
         fill_mask: Callable[[np.ndarray], np.ndarray] | None,
     ) -> None:
-        """Punch rectangular ``holes`` (``(N, 4)`` int x0 y0 x1 y1) into the targets.
+        """Occlude the pixels where the boolean ``(H, W)`` array ``hidden`` is True.
 
         Images are filled by ``fill_image``; masks by ``fill_mask`` when given, else untouched.
-        Boxes whose visible (uncovered) fraction falls below ``min_visibility`` are dropped, and
-        keypoints inside a hole are removed when ``remove_invisible`` is set.
+        Boxes whose visible (uncovered) fraction falls below ``min_visibility``, or whose visible
+        area falls below ``min_area``, are dropped with their labels; keypoints on a hidden pixel
+        are removed when ``remove_invisible`` is set. Geometry does not move.
         """
         self.apply_pixels(fill_image)
         if fill_mask is not None:
             self.apply_mask_pixels(fill_mask)
-        if len(holes) == 0:
+        if not hidden.any():
             return
-        covered = np.zeros(self.shape, dtype=np.uint8)
-        for x0, y0, x1, y1 in holes:
-            covered[y0:y1, x0:x1] = 1
         if self.bbox_params is not None:
-            integral = np.pad(covered.cumsum(0).cumsum(1, dtype=np.int64), ((1, 0), (1, 0)))
+            integral = np.pad(hidden.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
             for key, boxes in self.boxes.items():
                 if len(boxes.coords) == 0:
                     continue
@@ -193,10 +191,14 @@ class Sample:
                 c[:, [0, 2]] = np.clip(c[:, [0, 2]], 0, self.width)
                 c[:, [1, 3]] = np.clip(c[:, [1, 3]], 0, self.height)
                 x0, y0, x1, y1 = c.T
-                hidden = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
-                area = np.maximum((x1 - x0) * (y1 - y0), 1)
-                visible = 1.0 - hidden / area
-                keep = visible >= max(self.bbox_params.min_visibility, 1e-9)
+                covered = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+                area = (x1 - x0) * (y1 - y0)
+                remaining = area - covered
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    visible = np.where(area > 0, remaining / area, 1.0)
+                keep = (remaining > 0) | (area == 0)
+                keep &= visible >= self.bbox_params.min_visibility
+                keep &= remaining >= self.bbox_params.min_area
                 self.boxes[key] = boxes.take(keep)
         if self.keypoint_params is not None and self.keypoint_params.remove_invisible:
             for key, points in self.points.items():
@@ -206,7 +208,7 @@ class Sample:
                 yi = np.floor(points.coords[:, 1] + 0.5).astype(np.int64)
                 inside = (xi >= 0) & (xi < self.width) & (yi >= 0) & (yi < self.height)
                 hit = np.zeros(len(xi), dtype=bool)
-                hit[inside] = covered[yi[inside], xi[inside]] > 0
+                hit[inside] = hidden[yi[inside], xi[inside]]
                 self.points[key] = points.take(~hit)
 
     # -- filtering ----------------------------------------------------------------------------

@@ -46,8 +46,20 @@ def draw_size(rng: np.random.Generator, pair: tuple[float, float], extent: int) 
     return max(int(extent * rng.uniform(low, high)), 1)
 
 
+def holes_to_mask(holes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A boolean ``(H, W)`` array, True inside any ``(x0, y0, x1, y1)`` rectangle."""
+    hidden = np.zeros(shape, dtype=bool)
+    for x0, y0, x1, y1 in holes:
+        hidden[y0:y1, x0:x1] = True
+    return hidden
+
+
 class OcclusionTransform(BasicTransform):
-    """Base of dropout transforms: ``holes(params, sample)`` says where; the sample does the rest."""
+    """Base of rectangle-dropout transforms: ``holes(params, sample)`` says where; the sample
+    fills images (and masks with ``fill_mask``) and drops hidden boxes and keypoints.
+
+    Transforms that hide arbitrary pixels call ``sample.apply_occlusion(hidden_mask, ...)`` directly.
+    """
 
     family = "occlusion"
     fill: Any
@@ -61,7 +73,7 @@ class OcclusionTransform(BasicTransform):
         fill_rng = np.random.default_rng(int(params.get("fill_seed", 0)))
         fill_mask = self.fill_mask
         sample.apply_occlusion(
-            holes,
+            holes_to_mask(holes, sample.shape),
             lambda img: fill_holes(img, holes, self.fill, fill_rng),
             None if fill_mask is None else (lambda m: fill_holes(m, holes, fill_mask)),
         )

@@ -1,7 +1,6 @@
-"""Pixel-level transforms: they change values only; masks, boxes and keypoints pass through."""
+"""Pixel-level colour, tone, type and quality transforms: values change; masks, boxes and keypoints pass through."""
 
-from invariance.transforms.pixel.blur import GaussianBlur
 from invariance.transforms.pixel.color import RandomBrightnessContrast, ToGray
 from invariance.transforms.pixel.normalize import Normalize
 
-__all__ = ["GaussianBlur", "Normalize", "RandomBrightnessContrast", "ToGray"]
+__all__ = ["Normalize", "RandomBrightnessContrast", "ToGray"]

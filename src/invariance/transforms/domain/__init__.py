@@ -1,0 +1,3 @@
+"""Domain adaptation with reference images, and text rendering."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Noise transforms."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Conditional and multi-view policies."""
+
+__all__: list[str] = []

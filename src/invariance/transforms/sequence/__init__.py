@@ -1,0 +1,3 @@
+"""Sequence-style transforms (frames and spectrograms)."""
+
+__all__: list[str] = []

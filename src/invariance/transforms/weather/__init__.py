@@ -1,0 +1,3 @@
+"""Weather and scene transforms."""
+
+__all__: list[str] = []
