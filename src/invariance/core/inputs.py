@@ -18,11 +18,9 @@ from invariance.core.sample import Sample
 from invariance.core.targets import (
     BboxParams,
     KeypointParams,
-    labels_as_array,
     labels_like,
     read_boxes,
     read_keypoints,
-    select_labels,
     write_boxes,
     write_keypoints,
 )
@@ -184,23 +182,31 @@ def prepare(data: Mapping[str, Any], config: TargetConfig, record: bool) -> Samp
                 raise InputError(
                     f"{key} were passed but the pipeline has no bbox_params; pass bbox_params=A.BboxParams(format=...) to Compose"
                 )
-            boxes = read_boxes(value, key, config.bbox_params, shape)
+            labels = None
             if key == "bboxes":
-                _check_labels(key, len(boxes.rows.extras), config.bbox_params.label_fields, data)
-            sample.boxes[key] = boxes
+                _check_labels(key, _row_count(key, value), config.bbox_params.label_fields, data)
+                labels = {name: data[name] for name in config.bbox_params.label_fields}
+            sample.boxes[key] = read_boxes(value, key, config.bbox_params, shape, labels)
         elif kind == "keypoints":
             if config.keypoint_params is None:
                 raise InputError(
                     f"{key} were passed but the pipeline has no keypoint_params; pass keypoint_params=A.KeypointParams(format=...) to Compose"
                 )
-            points = read_keypoints(value, key, config.keypoint_params)
+            point_labels = None
             if key == "keypoints":
-                _check_labels(key, len(points.ids), config.keypoint_params.label_fields, data)
-                points.labels = {
-                    name: labels_as_array(data[name]) for name in config.keypoint_params.label_fields
-                }
-            sample.points[key] = points
+                _check_labels(key, _row_count(key, value), config.keypoint_params.label_fields, data)
+                point_labels = {name: data[name] for name in config.keypoint_params.label_fields}
+            sample.points[key] = read_keypoints(value, key, config.keypoint_params, point_labels)
     return sample
+
+
+def _row_count(key: str, value: Any) -> int:
+    try:
+        return len(value)
+    except TypeError:
+        raise InputTypeError(
+            f"{key}: expected a list or a numpy array of rows, got {type(value).__name__}"
+        ) from None
 
 
 def _check_labels(key: str, count: int, fields: list[str], data: Mapping[str, Any]) -> None:
@@ -233,7 +239,7 @@ def collect(sample: Sample, data: Mapping[str, Any], config: TargetConfig) -> di
         main = sample.boxes.get("bboxes")
         if main is not None:
             for name in config.bbox_params.label_fields:
-                out[name] = select_labels(data[name], main.ids)
+                out[name] = labels_like(main.labels[name], data[name])
     if config.keypoint_params is not None:
         for key, points in sample.points.items():
             out[key] = write_keypoints(points, config.keypoint_params)

@@ -154,13 +154,11 @@ class Sample:
             mapped = np.concatenate(
                 [np.minimum(mapped[:, :2], mapped[:, 2:]), np.maximum(mapped[:, :2], mapped[:, 2:])], axis=1
             )
-            self.boxes[key] = BoxSet(mapped, boxes.ids, boxes.rows)
+            self.boxes[key] = boxes.with_coords(mapped)
             if self.bbox_params is not None and self.bbox_params.check_each_transform:
                 self._filter_boxes(key)
         for key, points in self.points.items():
-            self.points[key] = PointSet(
-                map_keypoints(geometry, points.coords), points.ids, points.rows, points.labels
-            )
+            self.points[key] = points.with_coords(map_keypoints(geometry, points.coords))
             if self.keypoint_params is not None and self.keypoint_params.check_each_transform:
                 self._filter_points(key)
 
@@ -217,7 +215,7 @@ class Sample:
         assert self.bbox_params is not None
         boxes = self.boxes[key]
         clipped, keep = filter_boxes(boxes.coords, self.shape, self.bbox_params)
-        self.boxes[key] = BoxSet(clipped[keep], boxes.ids[keep], boxes.rows)
+        self.boxes[key] = boxes.with_coords(clipped).take(keep)
 
     def _filter_points(self, key: str) -> None:
         assert self.keypoint_params is not None
@@ -247,7 +245,7 @@ class Sample:
         if params is None or transform_name not in params.label_mapping:
             return
         points = self.points.get("keypoints")
-        if points is None or len(points.ids) == 0:
+        if points is None or len(points) == 0:
             return
         for field_name, table in params.label_mapping[transform_name].items():
             if field_name not in points.labels:
@@ -272,5 +270,6 @@ class Sample:
             labels[field_name] = (
                 renamed[perm].astype(original.dtype) if original.dtype != object else renamed[perm]
             )
-            points = PointSet(points.coords[perm], points.ids[perm], points.rows, labels)
+            points = points.take(perm)
+            points.labels = labels
         self.points["keypoints"] = points

@@ -14,10 +14,11 @@ and come back exactly as they went in: ints stay ints, strings stay strings.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from typing_extensions import Self
 
 from invariance.core.errors import InputError, InputTypeError, ParameterError, describe
 
@@ -255,51 +256,98 @@ class KeypointParams:
 # Containers
 
 
-@dataclass
-class Rows:
-    """What the caller passed, kept so the output can be given back in the same shape and types."""
+@dataclass(frozen=True)
+class Layout:
+    """How the caller passed rows, so results come back in the same container and dtype."""
 
     container: str  # "list", "tuple" or "ndarray"
     dtype: np.dtype | None
-    extras: list[tuple[Any, ...]] | np.ndarray  # columns after the coordinates, per input row
     width: int  # number of coordinate columns of the format
 
 
 @dataclass
-class BoxSet:
-    """Boxes in the internal layout plus the input row each came from."""
+class RowSet:
+    """Rows of boxes or keypoints with everything that travels with them, all aligned.
 
-    coords: np.ndarray  # (N, 4) float64, x_min y_min x_max y_max, pixels, continuous frame
-    ids: np.ndarray  # (N,) int64
-    rows: Rows
+    ``coords`` is the internal geometry; ``extras`` holds the caller's extra columns per row (an
+    object array of tuples for list input, a numeric ``(N, k)`` array for array input); ``labels``
+    maps each label field to its aligned values. Filtering, reordering and concatenation keep the
+    three aligned, so labels always follow their row.
+    """
 
-    def take(self, keep: np.ndarray) -> BoxSet:
-        return BoxSet(self.coords[keep], self.ids[keep], self.rows)
+    coords: np.ndarray
+    extras: np.ndarray
+    labels: dict[str, np.ndarray]
+    layout: Layout
+
+    def __len__(self) -> int:
+        return len(self.coords)
+
+    def take(self, index: np.ndarray) -> Self:
+        """Rows selected by a boolean mask or reordered by an index array."""
+        return type(self)(
+            self.coords[index],
+            self.extras[index],
+            {name: values[index] for name, values in self.labels.items()},
+            self.layout,
+        )
+
+    def with_coords(self, coords: np.ndarray) -> Self:
+        """The same rows with new coordinates (same count and order)."""
+        if len(coords) != len(self.coords):
+            raise ValueError(f"expected {len(self.coords)} rows of coordinates, got {len(coords)}")
+        return type(self)(coords, self.extras, self.labels, self.layout)
+
+    def concat(self, *others: Self) -> Self:
+        """These rows followed by ``others`` (for mixing several samples); layouts must agree."""
+        sets = (self, *others)
+        names = set(self.labels)
+        for other in others:
+            if set(other.labels) != names:
+                raise ValueError("cannot concatenate rows with different label fields")
+        extras = _concat_extras([s.extras for s in sets])
+        labels = {name: _concat_labels([s.labels[name] for s in sets]) for name in self.labels}
+        return type(self)(np.concatenate([s.coords for s in sets]), extras, labels, self.layout)
 
 
-@dataclass
-class PointSet:
-    """Keypoints in the internal layout plus the input row each came from."""
-
-    coords: np.ndarray  # (N, 4) float64, x y angle(rad) scale, pixel-index frame
-    ids: np.ndarray  # (N,) int64
-    rows: Rows
-    # Label field -> current labels, aligned with ``coords`` (label_mapping can rename them).
-    labels: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def take(self, keep: np.ndarray) -> PointSet:
-        labels = {name: values[keep] for name, values in self.labels.items()}
-        return PointSet(self.coords[keep], self.ids[keep], self.rows, labels)
+class BoxSet(RowSet):
+    """Boxes: ``coords`` is ``(N, 4)`` float64 ``x_min, y_min, x_max, y_max``, pixels, continuous frame."""
 
 
-def _as_rows(value: Any, key: str, min_width: int, what: str) -> tuple[np.ndarray, Rows]:
+class PointSet(RowSet):
+    """Keypoints: ``coords`` is ``(N, 4)`` float64 ``x, y, angle (rad), scale``, pixel-index frame."""
+
+
+def _concat_extras(parts: list[np.ndarray]) -> np.ndarray:
+    if all(p.dtype == object for p in parts):
+        out = np.empty(sum(len(p) for p in parts), dtype=object)
+        out[:] = [row for p in parts for row in p]
+        return out
+    return np.concatenate([np.asarray(p, dtype=np.float64).reshape(len(p), -1) for p in parts])
+
+
+def _concat_labels(parts: list[np.ndarray]) -> np.ndarray:
+    if all(p.dtype != object for p in parts):
+        return np.concatenate(parts)
+    out = np.empty(sum(len(p) for p in parts), dtype=object)
+    out[:] = [v for p in parts for v in p]
+    return out
+
+
+def object_rows(rows: list[tuple[Any, ...]]) -> np.ndarray:
+    """An object array holding one tuple per row (numpy would otherwise make it 2-D)."""
+    out = np.empty(len(rows), dtype=object)
+    out[:] = rows
+    return out
+
+
+def _as_rows(value: Any, key: str, min_width: int, what: str) -> tuple[np.ndarray, np.ndarray, Layout]:
     """Split the caller's rows into float coordinates and untouched extra columns."""
     if isinstance(value, np.ndarray):
         if value.size == 0:
             width = value.shape[1] if value.ndim == 2 else min_width
-            return np.zeros((0, min_width)), Rows(
-                "ndarray", value.dtype, np.zeros((0, max(width - min_width, 0))), min_width
-            )
+            extras = np.zeros((0, max(width - min_width, 0)))
+            return np.zeros((0, min_width)), extras, Layout("ndarray", value.dtype, min_width)
         if value.ndim != 2 or value.shape[1] < min_width:
             raise InputError(
                 f"{key}: expected an array of shape (N, >={min_width}) of {what}, got shape {value.shape}"
@@ -307,11 +355,11 @@ def _as_rows(value: Any, key: str, min_width: int, what: str) -> tuple[np.ndarra
         if not np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.complexfloating):
             raise InputTypeError(f"{key}: expected a real numeric array, got dtype {value.dtype}")
         coords = value[:, :min_width].astype(np.float64)
-        return coords, Rows("ndarray", value.dtype, value[:, min_width:].copy(), min_width)
+        return coords, value[:, min_width:].astype(np.float64), Layout("ndarray", value.dtype, min_width)
     if not isinstance(value, (list, tuple)):
         raise InputTypeError(f"{key}: expected a list or a numpy array of {what}, got {type(value).__name__}")
     coords_list: list[list[float]] = []
-    extras: list[tuple[Any, ...]] = []
+    tails: list[tuple[Any, ...]] = []
     for i, row in enumerate(value):
         if isinstance(row, np.ndarray):
             row = row.tolist()
@@ -326,27 +374,37 @@ def _as_rows(value: Any, key: str, min_width: int, what: str) -> tuple[np.ndarra
             raise InputError(
                 f"{key}[{i}]: the first {min_width} values must be numbers, got {describe(row)}"
             ) from None
-        extras.append(tuple(row[min_width:]))
+        tails.append(tuple(row[min_width:]))
     coords = np.array(coords_list, dtype=np.float64).reshape(-1, min_width)
-    return coords, Rows("tuple" if isinstance(value, tuple) else "list", None, extras, min_width)
+    container = "tuple" if isinstance(value, tuple) else "list"
+    return coords, object_rows(tails), Layout(container, None, min_width)
 
 
-def _to_output(coords: np.ndarray, ids: np.ndarray, rows: Rows) -> Any:
-    if rows.container == "ndarray":
-        extras = np.asarray(rows.extras)
+def _to_output(coords: np.ndarray, rows: RowSet) -> Any:
+    layout = rows.layout
+    if layout.container == "ndarray":
         dtype = (
-            rows.dtype if rows.dtype is not None and np.issubdtype(rows.dtype, np.floating) else np.float64
+            layout.dtype
+            if layout.dtype is not None and np.issubdtype(layout.dtype, np.floating)
+            else np.float64
         )
-        if extras.ndim == 2 and extras.shape[1] > 0:
-            return np.concatenate([coords, extras[ids].astype(np.float64)], axis=1).astype(dtype)
+        extras = np.asarray(rows.extras)
+        if extras.dtype != object and extras.ndim == 2 and extras.shape[1] > 0:
+            return np.concatenate([coords, extras], axis=1).astype(dtype)
         return coords.astype(dtype)
-    out = [[*map(float, c), *rows.extras[int(i)]] for c, i in zip(coords, ids)]
-    return out if rows.container == "list" else tuple(tuple(r) for r in out)
+    out = [[*map(float, c), *extra] for c, extra in zip(coords, rows.extras)]
+    return out if layout.container == "list" else tuple(tuple(r) for r in out)
 
 
-def read_boxes(value: Any, key: str, params: BboxParams, shape: tuple[int, int]) -> BoxSet:
-    """Validate boxes given in ``params.format`` and convert them to the internal layout."""
-    raw, rows = _as_rows(value, key, 4, "boxes")
+def read_boxes(
+    value: Any, key: str, params: BboxParams, shape: tuple[int, int], labels: Mapping[str, Any] | None = None
+) -> BoxSet:
+    """Validate boxes given in ``params.format`` and convert them to the internal layout.
+
+    ``labels`` (one value per input row, per label field) are attached before invalid boxes are
+    filtered, so they stay aligned.
+    """
+    raw, extras, layout = _as_rows(value, key, 4, "boxes")
     if not np.all(np.isfinite(raw)):
         bad = int(np.argwhere(~np.isfinite(raw))[0, 0])
         raise InputError(f"{key}[{bad}]: box coordinates must be finite, got {raw[bad].tolist()}")
@@ -385,8 +443,8 @@ def read_boxes(value: Any, key: str, params: BboxParams, shape: tuple[int, int])
             + (" (normalized to [0, 1] for this format)" if fmt in ("albumentations", "yolo") else "")
             + "; pass BboxParams(clip=True) to clip or filter_invalid_bboxes=True to drop such boxes"
         )
-    ids = np.flatnonzero(keep).astype(np.int64)
-    return BoxSet(pixels[keep], ids, rows)
+    aligned = {name: labels_as_array(values) for name, values in (labels or {}).items()}
+    return BoxSet(pixels, extras, aligned, layout).take(keep)
 
 
 def write_boxes(boxes: BoxSet, params: BboxParams, shape: tuple[int, int]) -> Any:
@@ -404,7 +462,7 @@ def write_boxes(boxes: BoxSet, params: BboxParams, shape: tuple[int, int]) -> An
     else:
         n = c / scale
         out = np.concatenate([(n[:, :2] + n[:, 2:]) / 2, n[:, 2:] - n[:, :2]], axis=1)
-    return _to_output(out, boxes.ids, boxes.rows)
+    return _to_output(out, boxes)
 
 
 def filter_boxes(
@@ -438,17 +496,18 @@ def filter_boxes(
     return clipped, keep
 
 
-def read_keypoints(value: Any, key: str, params: KeypointParams) -> PointSet:
+def read_keypoints(
+    value: Any, key: str, params: KeypointParams, labels: Mapping[str, Any] | None = None
+) -> PointSet:
     """Validate keypoints given in ``params.format`` and convert them to the internal layout."""
     fmt = params.format
-    raw, rows = _as_rows(value, key, len(fmt), "keypoints")
+    raw, extras, layout = _as_rows(value, key, len(fmt), "keypoints")
     if not np.all(np.isfinite(raw)):
         bad = int(np.argwhere(~np.isfinite(raw))[0, 0])
         raise InputError(
             f"{key}[{bad}]: keypoint values must be finite (no NaN or inf), got {raw[bad].tolist()}"
         )
-    n = len(raw)
-    coords = np.zeros((n, 4), dtype=np.float64)
+    coords = np.zeros((len(raw), 4), dtype=np.float64)
     coords[:, 3] = 1.0
     for column, letter in enumerate(fmt):
         target = {"x": 0, "y": 1, "a": 2, "s": 3}[letter]
@@ -456,7 +515,8 @@ def read_keypoints(value: Any, key: str, params: KeypointParams) -> PointSet:
     if "a" in fmt and params.angle_in_degrees:
         coords[:, 2] = np.deg2rad(coords[:, 2])
     coords[:, 2] = np.mod(coords[:, 2], 2 * np.pi)
-    return PointSet(coords, np.arange(n, dtype=np.int64), rows)
+    aligned = {name: labels_as_array(values) for name, values in (labels or {}).items()}
+    return PointSet(coords, extras, aligned, layout)
 
 
 def write_keypoints(points: PointSet, params: KeypointParams) -> Any:
@@ -471,7 +531,7 @@ def write_keypoints(points: PointSet, params: KeypointParams) -> Any:
         else:
             columns.append(c[:, {"x": 0, "y": 1, "s": 3}[letter]])
     out = np.stack(columns, axis=1) if columns else np.zeros((len(c), 0))
-    return _to_output(out.reshape(len(c), len(fmt)), points.ids, points.rows)
+    return _to_output(out.reshape(len(c), len(fmt)), points)
 
 
 def keypoints_visible(coords: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -499,11 +559,3 @@ def labels_like(values: np.ndarray, template: Any) -> Any:
         return values
     items = list(values)
     return tuple(items) if isinstance(template, tuple) else items
-
-
-def select_labels(values: Any, ids: np.ndarray) -> Any:
-    """Pick the labels of the surviving rows, keeping the container and element types."""
-    if isinstance(values, np.ndarray):
-        return values[ids]
-    picked = [values[int(i)] for i in ids]
-    return tuple(picked) if isinstance(values, tuple) else picked

@@ -94,9 +94,9 @@ class Lambda(BasicTransform):
         assert sample.bbox_params is not None and self.bboxes is not None
         value = write_boxes(boxes, sample.bbox_params, sample.shape)
         result = self.bboxes(value, **params)
-        if len(result) != len(boxes.ids):
+        if len(result) != len(boxes):
             raise ParameterError(
-                f"Lambda({self.name}): the bboxes function returned {len(result)} rows for {len(boxes.ids)}"
+                f"Lambda({self.name}): the bboxes function returned {len(result)} rows for {len(boxes)}"
             )
         new = read_boxes(
             np.asarray(result, dtype=np.float64).reshape(len(result), -1)[:, :4],
@@ -104,15 +104,15 @@ class Lambda(BasicTransform):
             sample.bbox_params,
             sample.shape,
         )
-        return BoxSet(new.coords, boxes.ids, boxes.rows)
+        return boxes.with_coords(new.coords)
 
     def _points(self, points: PointSet, sample: Sample, params: dict[str, Any]) -> PointSet:
         assert sample.keypoint_params is not None and self.keypoints is not None
         value = write_keypoints(points, sample.keypoint_params)
         result = self.keypoints(value, **params)
-        if len(result) != len(points.ids):
+        if len(result) != len(points):
             raise ParameterError(
-                f"Lambda({self.name}): the keypoints function returned {len(result)} rows for {len(points.ids)}"
+                f"Lambda({self.name}): the keypoints function returned {len(result)} rows for {len(points)}"
             )
         width = len(sample.keypoint_params.format)
         new = read_keypoints(
@@ -120,7 +120,7 @@ class Lambda(BasicTransform):
             "keypoints",
             sample.keypoint_params,
         )
-        return PointSet(new.coords, points.ids, points.rows, points.labels)
+        return points.with_coords(new.coords)
 
     def init_args(self) -> dict[str, Any]:
         return {"name": self.name, "p": self.p}
