@@ -286,6 +286,10 @@ class Compose(BaseCompose):
         mask_interpolation: OpenCV flag overriding every transform's mask interpolation.
         seed: seed of the pipeline's own Generator; the same seed reproduces the same results.
         save_applied_params: add ``applied_transforms``, the list of ``(name, params)`` that fired.
+        fuse_warps: resample images and masks once for each run of consecutive projective
+            transforms (flips, rotations, affine maps, resizes, crops, perspective) instead of once
+            per transform: faster and sharper. Boxes and keypoints are unaffected. Set False for
+            exact step-by-step resampling (see docs/fusion.md).
     """
 
     def __init__(
@@ -300,9 +304,11 @@ class Compose(BaseCompose):
         mask_interpolation: int | None = None,
         seed: int | None = None,
         save_applied_params: bool = False,
+        fuse_warps: bool = True,
     ) -> None:
         super().__init__(transforms, p)
         owner = type(self).__name__
+        self.fuse_warps = bool(fuse_warps)
         if isinstance(bbox_params, Mapping):
             bbox_params = BboxParams(**bbox_params)
         if isinstance(keypoint_params, Mapping):
@@ -361,6 +367,15 @@ class Compose(BaseCompose):
     def random_generator(self) -> np.random.Generator:
         return self._stream.generator()
 
+    def run(self, sample: Sample, rng: np.random.Generator, force_apply: bool = False) -> None:
+        """Run as a block, buffering warps for fusion when ``fuse_warps`` is set (nested too)."""
+        outer = sample.fuse_warps
+        sample.fuse_warps = self.fuse_warps
+        try:
+            super().run(sample, rng, force_apply)
+        finally:
+            sample.fuse_warps = outer
+
     def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
         if args:
             raise InputError(
@@ -382,6 +397,7 @@ class Compose(BaseCompose):
             "mask_interpolation": self.mask_interpolation,
             "seed": self.seed,
             "save_applied_params": self.save_applied_params,
+            "fuse_warps": self.fuse_warps,
         }
 
 

@@ -320,3 +320,101 @@ def map_keypoints(geometry: Geometry, keypoints: np.ndarray) -> np.ndarray:
     out[:, 2] = angle
     out[:, 3] = keypoints[:, 3] * stretch
     return out
+
+
+# -- warp fusion ------------------------------------------------------------------------------
+
+_D4_LINEAR = {
+    "e": (1, 0, 0, 1),
+    "h": (-1, 0, 0, 1),
+    "v": (1, 0, 0, -1),
+    "r180": (-1, 0, 0, -1),
+    "t": (0, 1, 1, 0),
+    "r90": (0, 1, -1, 0),
+    "r270": (0, -1, 1, 0),
+    "hvt": (0, -1, -1, 0),
+}
+
+#: Interpolation order used to pick one flag for a fused warp (nearest < linear < cubic < lanczos).
+_INTERPOLATION_RANK = {
+    cv2.INTER_NEAREST: 0,
+    cv2.INTER_NEAREST_EXACT: 0,
+    cv2.INTER_LINEAR: 1,
+    cv2.INTER_LINEAR_EXACT: 1,
+    cv2.INTER_CUBIC: 2,
+    cv2.INTER_LANCZOS4: 3,
+}
+
+
+def rect_corners(shape: Shape) -> np.ndarray:
+    """The four corners of an image of ``shape`` in the continuous frame."""
+    h, w = shape
+    return np.array([[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]])
+
+
+def keeps_orientation(matrix: np.ndarray, shape: Shape) -> bool:
+    """True when the whole image stays in front of the projective map (no point sent to infinity)."""
+    corners = rect_corners(shape)
+    w = corners @ matrix[2, :2] + matrix[2, 2]
+    return bool(np.all(w > 1e-9))
+
+
+def samples_outside(matrix: np.ndarray, in_shape: Shape, out_shape: Shape) -> bool:
+    """True when some output pixel centre of the map comes from outside the input image.
+
+    Such a map makes a border (``border_mode`` / ``fill``); a map that only reads inside its input
+    (a symmetry, a resize, a crop inside the image) makes none.
+    """
+    try:
+        inverse = np.linalg.inv(matrix)
+    except np.linalg.LinAlgError:
+        return True
+    oh, ow = out_shape
+    centres = np.array([[0.5, 0.5], [ow - 0.5, 0.5], [ow - 0.5, oh - 0.5], [0.5, oh - 0.5]])
+    back = apply_matrix(inverse, centres)
+    h, w = in_shape
+    eps = 1e-6
+    inside = (back[:, 0] >= -eps) & (back[:, 0] <= w + eps) & (back[:, 1] >= -eps) & (back[:, 1] <= h + eps)
+    return not bool(inside.all())
+
+
+def interpolates(geometry: Geometry) -> bool:
+    """True when the geometry resamples pixels (False for symmetries and integer crops)."""
+    if isinstance(geometry, (Symmetry, CropWindow)):
+        return False
+    if isinstance(geometry, Chain):
+        return any(interpolates(step) for step in geometry.steps)
+    return True
+
+
+def fused_interpolation(flags: Sequence[int]) -> int:
+    """One interpolation flag for a fused warp: the highest-order one among the steps."""
+    if not flags:
+        return cv2.INTER_NEAREST
+    return max(flags, key=lambda f: _INTERPOLATION_RANK.get(f, 1))
+
+
+def exact_geometry(matrix: np.ndarray, in_shape: Shape, out_shape: Shape) -> Geometry:
+    """The cheapest exact geometry for a composed matrix.
+
+    A product of maps can collapse into something exact: a square symmetry (flip then rotate 90),
+    a whole-pixel window (shift then crop), a plain resize, or the identity. Anything else is a
+    :class:`Projective` warp.
+    """
+    m = matrix / matrix[2, 2]
+    if np.allclose(m[2, :2], 0.0, atol=1e-12):
+        linear = tuple(np.round(m[:2, :2].ravel(), 9))
+        for element, pattern in _D4_LINEAR.items():
+            if linear == tuple(float(v) for v in pattern):
+                candidate = Symmetry(element, in_shape)
+                if candidate.out_shape == out_shape and np.allclose(candidate.matrix(), m, atol=1e-7):
+                    return candidate
+                if element == "e":
+                    tx, ty = -m[0, 2], -m[1, 2]
+                    if abs(tx - round(tx)) < 1e-7 and abs(ty - round(ty)) < 1e-7:
+                        return CropWindow(round(tx), round(ty), in_shape, out_shape)
+                break
+        scale = Scale(in_shape, out_shape)
+        if np.allclose(scale.matrix(), m, atol=1e-9):
+            return scale
+    return Projective(m, in_shape, out_shape)

@@ -18,9 +18,22 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 
-from invariance.core.geometry import Geometry, Resampling, map_boxes, map_keypoints
+from invariance.core.geometry import (
+    Geometry,
+    Resampling,
+    apply_matrix,
+    exact_geometry,
+    fused_interpolation,
+    interpolates,
+    keeps_orientation,
+    map_boxes,
+    map_keypoints,
+    rect_corners,
+    samples_outside,
+)
 from invariance.core.targets import (
     BboxParams,
     BoxSet,
@@ -29,9 +42,20 @@ from invariance.core.targets import (
     filter_boxes,
     keypoints_visible,
 )
+from invariance.kernels import geometry as kg
 
 IMAGE_KINDS = ("image", "images")
 MASK_KINDS = ("mask", "masks")
+
+
+@dataclass
+class _PendingWarp:
+    """A projective step waiting in the fusion buffer."""
+
+    geometry: Geometry
+    resampling: Resampling
+    matrix: np.ndarray
+    touches: bool  # some output pixel reads outside the step's input (it makes a border)
 
 
 @dataclass
@@ -50,6 +74,8 @@ class Sample:
     applied: list[tuple[str, dict[str, Any]]] | None = None
     record: dict[int, Any] | None = None  # ReplayCompose: what each node did in this call
     replay: dict[int, Any] | None = None  # ReplayCompose.replay: what each node must do again
+    fuse_warps: bool = False  # set by Compose: buffer projective geometries and resample once
+    pending: list[_PendingWarp] = field(default_factory=list, repr=False)
 
     # -- read access for parameter sampling -------------------------------------------------
 
@@ -111,42 +137,49 @@ class Sample:
     # -- effects ----------------------------------------------------------------------------
 
     def _map_arrays(self, kinds: tuple[str, ...], func: Callable[[np.ndarray], np.ndarray]) -> None:
+        store: dict[str, Any] = self.__dict__["_arrays"]
         for key in list(self.keys_of(*kinds)):
-            value = self.arrays[key]
+            value = store[key]
             if self.kinds[key] in ("images", "masks"):
                 results = [func(frame) for frame in value]
                 if isinstance(value, np.ndarray):
-                    self.arrays[key] = np.stack(results) if results else value.copy()
+                    store[key] = np.stack(results) if results else value.copy()
                 else:
-                    self.arrays[key] = results
+                    store[key] = results
             else:
-                self.arrays[key] = func(value)
+                store[key] = func(value)
 
     def apply_pixels(self, func: Callable[[np.ndarray], np.ndarray]) -> None:
         """Apply a pixel-level function to every image and frame; other targets are unchanged."""
+        self.flush_warps()
         self._map_arrays(IMAGE_KINDS, func)
 
     def apply_mask_pixels(self, func: Callable[[np.ndarray], np.ndarray]) -> None:
         """Apply a function to every mask (used by occlusion with a mask fill)."""
+        self.flush_warps()
         self._map_arrays(MASK_KINDS, func)
 
     def apply_geometry(self, geometry: Geometry, resampling: Resampling) -> None:
-        """Move every target through ``geometry``: pixels, masks, boxes and keypoints in lockstep."""
+        """Move every target through ``geometry``: pixels, masks, boxes and keypoints in lockstep.
+
+        With ``fuse_warps`` a projective geometry is buffered instead of resampled at once; boxes
+        and keypoints still move (and are filtered) now, so later transforms see them, and the
+        buffered pixels are resampled once by :meth:`flush_warps`.
+        """
         if geometry.in_shape != self.shape:
             raise RuntimeError(
                 f"geometry built for {geometry.in_shape} applied to a sample of shape {self.shape}"
             )
-        self._map_arrays(
-            IMAGE_KINDS,
-            lambda a: geometry.warp(a, resampling.interpolation, resampling.border_mode, resampling.fill),
-        )
-        mask_interpolation = (
-            resampling.mask_interpolation if self.mask_interpolation is None else self.mask_interpolation
-        )
-        self._map_arrays(
-            MASK_KINDS,
-            lambda a: geometry.warp(a, mask_interpolation, resampling.border_mode, resampling.fill_mask),
-        )
+        pending = self._fusable(geometry, resampling) if self.fuse_warps else None
+        if pending is None:
+            self.flush_warps()
+            self._warp_arrays(geometry, resampling)
+        else:
+            if self.pending and pending.touches and resampling.border_mode != cv2.BORDER_CONSTANT:
+                # A reflected or replicated border would be made from the intermediate image;
+                # start a new buffer so that this step's border comes from its own input.
+                self.flush_warps()
+            self.pending.append(pending)
         self.shape = geometry.out_shape
         for key, boxes in self.boxes.items():
             mapped = map_boxes(geometry, boxes.coords, resampling.bbox_method)
@@ -161,6 +194,86 @@ class Sample:
             self.points[key] = points.with_coords(map_keypoints(geometry, points.coords))
             if self.keypoint_params is not None and self.keypoint_params.check_each_transform:
                 self._filter_points(key)
+
+    # -- warp fusion ----------------------------------------------------------------------------
+
+    def _mask_interpolation(self, resampling: Resampling) -> int:
+        if self.mask_interpolation is not None:
+            return self.mask_interpolation
+        return resampling.mask_interpolation
+
+    def _warp_arrays(self, geometry: Geometry, resampling: Resampling) -> None:
+        self._map_arrays(
+            IMAGE_KINDS,
+            lambda a: geometry.warp(a, resampling.interpolation, resampling.border_mode, resampling.fill),
+        )
+        mask_interpolation = self._mask_interpolation(resampling)
+        self._map_arrays(
+            MASK_KINDS,
+            lambda a: geometry.warp(a, mask_interpolation, resampling.border_mode, resampling.fill_mask),
+        )
+
+    def _fusable(self, geometry: Geometry, resampling: Resampling) -> _PendingWarp | None:
+        """The buffer entry for ``geometry``, or None when it must be applied on its own."""
+        matrix = geometry.matrix()
+        if matrix is None or not keeps_orientation(matrix, geometry.in_shape):
+            return None
+        if cv2.INTER_AREA in (resampling.interpolation, self._mask_interpolation(resampling)):
+            return None  # area averaging has no warp equivalent
+        touches = samples_outside(matrix, geometry.in_shape, geometry.out_shape)
+        return _PendingWarp(geometry, resampling, matrix, touches)
+
+    def flush_warps(self) -> None:
+        """Resample the buffered geometries of a fused chain, once, into images and masks.
+
+        The product of the buffered matrices is applied in one warp (or one exact operation when
+        the product is a symmetry, a whole-pixel window or a plain resize). The border comes from
+        the first step; every later step that reads outside its own input has its constant fill
+        painted where its input does not reach, exactly as step-by-step application would.
+        """
+        steps, self.pending = self.pending, []
+        if not steps:
+            return
+        if len(steps) == 1:
+            self._warp_arrays(steps[0].geometry, steps[0].resampling)
+            return
+        total = np.eye(3)
+        for step in steps:
+            total = step.matrix @ total
+        in_shape, out_shape = steps[0].geometry.in_shape, steps[-1].geometry.out_shape
+        fused = exact_geometry(total, in_shape, out_shape)
+        moving = [s for s in steps if interpolates(s.geometry)]
+        first = steps[0].resampling
+        resampling = Resampling(
+            interpolation=fused_interpolation([s.resampling.interpolation for s in moving]),
+            mask_interpolation=fused_interpolation([self._mask_interpolation(s.resampling) for s in moving]),
+            border_mode=first.border_mode,
+            fill=first.fill,
+            fill_mask=first.fill_mask,
+        )
+        saved = self.mask_interpolation
+        self.mask_interpolation = None
+        try:
+            self._warp_arrays(fused, resampling)
+        finally:
+            self.mask_interpolation = saved
+        # Later steps that sampled outside their input: paint their fill where it does not reach,
+        # in step order so that the last step has the last word, as step by step.
+        borders: list[tuple[np.ndarray, Resampling]] = []
+        after = np.eye(3)
+        for step in reversed(steps[1:]):
+            after = after @ step.matrix
+            if step.touches:
+                outline = apply_matrix(after, rect_corners(step.geometry.in_shape)) - 0.5
+                reached = kg.inside_polygon(out_shape[0], out_shape[1], outline)
+                if not reached.all():
+                    borders.append((~reached, step.resampling))
+        for outside, step_resampling in reversed(borders):
+            self._paint(outside, step_resampling)
+
+    def _paint(self, outside: np.ndarray, resampling: Resampling) -> None:
+        self._map_arrays(IMAGE_KINDS, lambda a: kg.fill_where(a, outside, resampling.fill))
+        self._map_arrays(MASK_KINDS, lambda a: kg.fill_where(a, outside, resampling.fill_mask))
 
     def apply_occlusion(
         self,
@@ -225,7 +338,8 @@ class Sample:
         self.points[key] = points.take(keypoints_visible(points.coords, self.shape))
 
     def finish(self) -> None:
-        """The final filtering pass, run once after the last transform."""
+        """The final filtering pass, run once after the last transform (fused warps land first)."""
+        self.flush_warps()
         for key in self.boxes:
             if self.bbox_params is not None:
                 self._filter_boxes(key)
@@ -273,3 +387,20 @@ class Sample:
             points = points.take(perm)
             points.labels = labels
         self.points["keypoints"] = points
+
+
+def _get_arrays(self: Sample) -> dict[str, Any]:
+    # Any read of the arrays sees the buffered warps applied: code that reads ``sample.arrays``
+    # directly (a tensor conversion, a channel selection) never gets stale pixels.
+    if self.__dict__.get("pending"):
+        self.flush_warps()
+    store: dict[str, Any] = self.__dict__["_arrays"]
+    return store
+
+
+def _set_arrays(self: Sample, value: dict[str, Any]) -> None:
+    self.__dict__["_arrays"] = value
+
+
+# ``arrays`` stays a dataclass field (``Sample(arrays=...)``) but is read through a property.
+setattr(Sample, "arrays", property(_get_arrays, _set_arrays))  # noqa: B010

@@ -205,3 +205,28 @@ def remap(
         )
 
     return _restore(per_channel_chunks(_remap, safe, fill), restore_dtype)
+
+
+def inside_polygon(height: int, width: int, polygon: np.ndarray) -> np.ndarray:
+    """Boolean ``(height, width)`` array, True on pixels whose centre lies in a convex polygon.
+
+    ``polygon`` is ``(K, 2)`` in pixel-index coordinates; vertices are rasterised with 8 bits of
+    sub-pixel precision.
+    """
+    shift = 8
+    points = np.round(np.asarray(polygon, dtype=np.float64) * (1 << shift)).astype(np.int32)
+    canvas = np.zeros((height, width), dtype=np.uint8)
+    cv2.fillConvexPoly(canvas, points, 1, lineType=cv2.LINE_8, shift=shift)
+    return canvas.astype(bool)
+
+
+def fill_where(array: np.ndarray, where: np.ndarray, fill: float | Sequence[float]) -> np.ndarray:
+    """A copy of ``array`` with the pixels where the boolean ``(H, W)`` ``where`` holds set to ``fill``."""
+    out = array.copy()
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    values = np.asarray(fill_tuple(fill, channels))
+    if np.issubdtype(array.dtype, np.integer):
+        info = np.iinfo(array.dtype)
+        values = np.clip(np.round(values), info.min, info.max)
+    out[where] = values.astype(array.dtype) if array.ndim == 3 else values[0].astype(array.dtype)
+    return out
