@@ -75,3 +75,84 @@ def _inpaint(img: np.ndarray, holes: np.ndarray, method: str) -> np.ndarray:
     flag = cv2.INPAINT_TELEA if method == "inpaint_telea" else cv2.INPAINT_NS
     out = cv2.inpaint(img, mask, 3, flag)
     return out.reshape(img.shape)
+
+
+def fill_region(
+    img: np.ndarray,
+    hidden: np.ndarray,
+    fill: float | Sequence[float] | str,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Return a copy of ``img`` with the pixels where ``hidden`` is True filled.
+
+    ``hidden`` is a boolean ``(H, W)`` array, or ``(H, W, C)`` to drop single channels. ``fill``
+    is as in :func:`fill_holes`; ``"random_uniform"`` draws one colour for the whole region.
+    """
+    if not hidden.any():
+        return img.copy()
+    if isinstance(fill, str) and fill.startswith("inpaint"):
+        region = hidden if hidden.ndim == 2 else hidden.any(axis=2)
+        return _inpaint_mask(img, region, fill)
+    out = img.copy()
+    white = 255 if img.dtype == np.uint8 else 1.0
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if hidden.ndim == 3:
+        # Per-channel dropout: work on a flat view of the selected values.
+        if fill == "random":
+            assert rng is not None
+            out[hidden] = _random_values(rng, (int(hidden.sum()),), img.dtype, white)
+            return out
+        if fill == "random_uniform":
+            assert rng is not None
+            values = _random_values(rng, (channels,), img.dtype, white)
+        else:
+            values = np.broadcast_to(np.asarray(_constant(fill, img)), (channels,))
+        per_pixel = np.broadcast_to(values, hidden.shape)
+        out[hidden] = per_pixel[hidden]
+        return out
+    if fill == "random":
+        assert rng is not None
+        shape = (int(hidden.sum()),) + (() if img.ndim == 2 else (channels,))
+        out[hidden] = _random_values(rng, shape, img.dtype, white)
+    elif fill == "random_uniform":
+        assert rng is not None
+        color = _random_values(rng, (channels,), img.dtype, white)
+        out[hidden] = color[0] if img.ndim == 2 else color
+    else:
+        out[hidden] = _constant(fill, img)
+    return out
+
+
+def _inpaint_mask(img: np.ndarray, hidden: np.ndarray, method: str) -> np.ndarray:
+    if img.dtype != np.uint8 or not (img.ndim == 2 or img.shape[2] in (1, 3)):
+        raise ValueError("inpainting fills need a uint8 image with 1 or 3 channels")
+    flag = cv2.INPAINT_TELEA if method == "inpaint_telea" else cv2.INPAINT_NS
+    out = cv2.inpaint(img, hidden.astype(np.uint8) * 255, 3, flag)
+    return out.reshape(img.shape)
+
+
+def rectangles_mask(holes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A boolean ``(H, W)`` array, True inside any ``(x0, y0, x1, y1)`` rectangle (clipped)."""
+    hidden = np.zeros(shape, dtype=bool)
+    for x0, y0, x1, y1 in np.asarray(holes, dtype=np.int64).reshape(-1, 4):
+        hidden[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = True
+    return hidden
+
+
+def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Connected regions of equal non-zero value (8-connectivity): ``(labels, count)``.
+
+    Background (0) is label 0; regions are numbered 1..count, value by value in increasing order.
+    """
+    labels = np.zeros(mask.shape[:2], dtype=np.int32)
+    flat = mask if mask.ndim == 2 else mask.reshape(mask.shape[0], mask.shape[1], -1)[:, :, 0]
+    count = 0
+    for value in np.unique(flat):
+        if value == 0:
+            continue
+        n, comp = cv2.connectedComponents((flat == value).astype(np.uint8), connectivity=8)
+        if n > 1:
+            sel = comp > 0
+            labels[sel] = comp[sel] + count
+            count += n - 1
+    return labels, count

@@ -1,0 +1,247 @@
+"""Rectangle dropouts placed by rule: Erasing, GridDropout and XYMasking."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import BeforeValidator, Field, model_validator
+
+from invariance.core.sample import Sample
+from invariance.core.schema import Fill, FloatRange, Probability, TransformSchema
+from invariance.transforms.occlusion.dropout import FillMode, OcclusionTransform
+
+
+def _int_range(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value, value)
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+#: A count or length: one integer ``n`` means exactly ``n``, a pair ``(low, high)`` a range.
+CountRange = Annotated[tuple[int, int], BeforeValidator(_int_range)]
+
+
+def _check_count(name: str, pair: tuple[int, int]) -> None:
+    if pair[0] < 0 or pair[0] > pair[1]:
+        raise ValueError(f"{name} must satisfy 0 <= low <= high, got {pair}")
+
+
+def _fill_seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(0, 2**31))
+
+
+class Erasing(OcclusionTransform):
+    """Erase one random rectangle, as in *Random Erasing Data Augmentation* (Zhong et al.).
+
+    The rectangle's area is a random fraction ``scale`` of the image area and its aspect ratio
+    (height / width) is drawn log-uniformly from ``ratio``; up to 10 draws are tried until the
+    rectangle fits, else nothing is erased.
+
+    Targets: image: the rectangle is filled with ``fill``. mask: filled with ``fill_mask`` when
+    given, else unchanged. bboxes: dropped when the visible part falls below BboxParams
+    ``min_visibility`` / ``min_area``, else unchanged. keypoints: removed inside the rectangle
+    when ``remove_invisible``.
+
+    Args:
+        scale: range of the erased area as a fraction of the image area, in (0, 1].
+            Default: (0.02, 0.33).
+        ratio: range of the aspect ratio (height / width), > 0. Default: (0.3, 3.3).
+        fill: image fill: a value, per-channel values, ``random``, ``random_uniform``,
+            ``inpaint_telea`` or ``inpaint_ns``. Default: 0.
+        fill_mask: mask fill, or None to leave masks alone. Default: None.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {"scale": (0.1, 0.3), "fill_mask": 0}
+
+    scale: tuple[float, float]
+    ratio: tuple[float, float]
+
+    class InitSchema(TransformSchema):
+        scale: FloatRange = (0.02, 0.33)
+        ratio: FloatRange = (0.3, 3.3)
+        fill: Fill | FillMode = 0.0
+        fill_mask: Fill | None = None
+        p: Probability = 0.5
+
+        @model_validator(mode="after")
+        def _check(self) -> Erasing.InitSchema:
+            if not 0 < self.scale[0] <= self.scale[1] <= 1:
+                raise ValueError(f"scale must satisfy 0 < low <= high <= 1, got {self.scale}")
+            if self.ratio[0] <= 0:
+                raise ValueError(f"ratio must be positive, got {self.ratio}")
+            return self
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        h, w = sample.shape
+        log_low, log_high = math.log(self.ratio[0]), math.log(self.ratio[1])
+        holes: list[tuple[int, int, int, int]] = []
+        for _ in range(10):
+            area = h * w * rng.uniform(*self.scale)
+            aspect = math.exp(rng.uniform(log_low, log_high))
+            hh = round(math.sqrt(area * aspect))
+            hw = round(math.sqrt(area / aspect))
+            if 0 < hh < h and 0 < hw < w:
+                y0 = int(rng.integers(0, h - hh + 1))
+                x0 = int(rng.integers(0, w - hw + 1))
+                holes.append((x0, y0, x0 + hw, y0 + hh))
+                break
+        return {"holes": np.asarray(holes, dtype=np.int64).reshape(-1, 4), "fill_seed": _fill_seed(rng)}
+
+
+#: The torchvision name of :class:`Erasing`.
+RandomErasing = Erasing
+
+
+class GridDropout(OcclusionTransform):
+    """Drop a regular grid of rectangles (*GridMask*, Chen et al.).
+
+    The image is tiled by units of ``unit_size_range`` pixels (a side drawn once per call), or
+    by ``holes_number_xy`` units across and down, or by default by units of a tenth of each side.
+    In each unit a hole of ``ratio`` times the unit's sides is cut, shifted from the unit's corner
+    by ``shift_xy`` or, with ``random_offset``, by a random offset drawn once per call.
+
+    Targets: image: holes filled with ``fill``. mask: filled with ``fill_mask`` when given.
+    bboxes: dropped when the visible part falls below BboxParams ``min_visibility`` /
+    ``min_area``. keypoints: removed inside holes when ``remove_invisible``.
+
+    Args:
+        ratio: hole side / unit side, in (0, 1]. Default: 0.5.
+        random_offset: draw the grid's offset at random. Default: True.
+        unit_size_range: range of the unit side in pixels (>= 2), or None. Default: None.
+        holes_number_xy: number of units across (x) and down (y), or None. Default: None.
+        shift_xy: fixed offset of the holes in pixels when ``random_offset`` is False.
+            Default: (0, 0).
+        fill: image fill. Default: 0.
+        fill_mask: mask fill, or None to leave masks alone. Default: None.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {"ratio": 0.4, "unit_size_range": (10, 20), "fill_mask": 0}
+
+    ratio: float
+    random_offset: bool
+    unit_size_range: tuple[int, int] | None
+    holes_number_xy: tuple[int, int] | None
+    shift_xy: tuple[int, int]
+
+    class InitSchema(TransformSchema):
+        ratio: float = Field(default=0.5, gt=0.0, le=1.0)
+        random_offset: bool = True
+        unit_size_range: CountRange | None = None
+        holes_number_xy: CountRange | None = None
+        shift_xy: CountRange = (0, 0)
+        fill: Fill | FillMode = 0.0
+        fill_mask: Fill | None = None
+        p: Probability = 0.5
+
+        @model_validator(mode="after")
+        def _check(self) -> GridDropout.InitSchema:
+            if self.unit_size_range is not None:
+                low, high = self.unit_size_range
+                if low < 2 or low > high:
+                    raise ValueError(
+                        f"unit_size_range must satisfy 2 <= low <= high, got {self.unit_size_range}"
+                    )
+            if self.holes_number_xy is not None and min(self.holes_number_xy) < 1:
+                raise ValueError(f"holes_number_xy must be >= 1, got {self.holes_number_xy}")
+            if min(self.shift_xy) < 0:
+                raise ValueError(f"shift_xy must be >= 0, got {self.shift_xy}")
+            return self
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        h, w = sample.shape
+        if self.unit_size_range is not None:
+            unit = int(rng.integers(self.unit_size_range[0], self.unit_size_range[1] + 1))
+            unit_w = unit_h = unit
+        elif self.holes_number_xy is not None:
+            unit_w = max(w // self.holes_number_xy[0], 2)
+            unit_h = max(h // self.holes_number_xy[1], 2)
+        else:
+            unit_w, unit_h = max(w // 10, 2), max(h // 10, 2)
+        unit_w, unit_h = min(unit_w, w), min(unit_h, h)
+        hole_w = min(max(int(unit_w * self.ratio + 0.5), 1), unit_w)
+        hole_h = min(max(int(unit_h * self.ratio + 0.5), 1), unit_h)
+        if self.random_offset:
+            shift_x = int(rng.integers(0, unit_w - hole_w + 1))
+            shift_y = int(rng.integers(0, unit_h - hole_h + 1))
+        else:
+            shift_x, shift_y = self.shift_xy[0] % unit_w, self.shift_xy[1] % unit_h
+        xs = np.arange(shift_x, w, unit_w)
+        ys = np.arange(shift_y, h, unit_h)
+        gx, gy = np.meshgrid(xs, ys)
+        x0, y0 = gx.ravel(), gy.ravel()
+        holes = np.stack([x0, y0, np.minimum(x0 + hole_w, w), np.minimum(y0 + hole_h, h)], axis=1)
+        return {"holes": holes.astype(np.int64).reshape(-1, 4), "fill_seed": _fill_seed(rng)}
+
+
+class XYMasking(OcclusionTransform):
+    """Mask full-height vertical and full-width horizontal stripes (SpecAugment-style masking).
+
+    ``num_masks_x`` stripes of width ``mask_x_length`` span the image height at random columns;
+    ``num_masks_y`` stripes of height ``mask_y_length`` span the width at random rows.
+
+    Targets: image: stripes filled with ``fill``. mask: filled with ``fill_mask`` when given.
+    bboxes: dropped when the visible part falls below BboxParams ``min_visibility`` /
+    ``min_area``. keypoints: removed on stripes when ``remove_invisible``.
+
+    Args:
+        num_masks_x: number (or range) of vertical stripes, >= 0. Default: 0.
+        num_masks_y: number (or range) of horizontal stripes, >= 0. Default: 0.
+        mask_x_length: width (or range) of the vertical stripes in pixels. Default: 0.
+        mask_y_length: height (or range) of the horizontal stripes in pixels. Default: 0.
+        fill: image fill. Default: 0.
+        fill_mask: mask fill, or None to leave masks alone. Default: None.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {
+        "num_masks_x": (1, 3),
+        "num_masks_y": (1, 2),
+        "mask_x_length": (2, 10),
+        "mask_y_length": (2, 8),
+        "fill_mask": 0,
+    }
+
+    num_masks_x: tuple[int, int]
+    num_masks_y: tuple[int, int]
+    mask_x_length: tuple[int, int]
+    mask_y_length: tuple[int, int]
+
+    class InitSchema(TransformSchema):
+        num_masks_x: CountRange = (0, 0)
+        num_masks_y: CountRange = (0, 0)
+        mask_x_length: CountRange = (0, 0)
+        mask_y_length: CountRange = (0, 0)
+        fill: Fill | FillMode = 0.0
+        fill_mask: Fill | None = None
+        p: Probability = 0.5
+
+        @model_validator(mode="after")
+        def _check(self) -> XYMasking.InitSchema:
+            for name in ("num_masks_x", "num_masks_y", "mask_x_length", "mask_y_length"):
+                _check_count(name, getattr(self, name))
+            return self
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        h, w = sample.shape
+        holes: list[tuple[int, int, int, int]] = []
+        for _ in range(int(rng.integers(self.num_masks_x[0], self.num_masks_x[1] + 1))):
+            length = min(int(rng.integers(self.mask_x_length[0], self.mask_x_length[1] + 1)), w)
+            x0 = int(rng.integers(0, w - length + 1))
+            holes.append((x0, 0, x0 + length, h))
+        for _ in range(int(rng.integers(self.num_masks_y[0], self.num_masks_y[1] + 1))):
+            length = min(int(rng.integers(self.mask_y_length[0], self.mask_y_length[1] + 1)), h)
+            y0 = int(rng.integers(0, h - length + 1))
+            holes.append((0, y0, w, y0 + length))
+        return {"holes": np.asarray(holes, dtype=np.int64).reshape(-1, 4), "fill_seed": _fill_seed(rng)}

@@ -1,0 +1,266 @@
+"""Dropouts that follow the content: MaskDropout, ConstrainedCoarseDropout, PixelDropout."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import model_validator
+
+from invariance.core.sample import Sample
+from invariance.core.schema import Fill, FloatRange, Probability, TransformSchema
+from invariance.core.transform import BasicTransform
+from invariance.kernels.dropout import fill_region, label_components
+from invariance.transforms.occlusion.dropout import FillMode, OcclusionTransform
+from invariance.transforms.occlusion.holes import CountRange
+
+
+def _fill_seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(0, 2**31))
+
+
+class MaskDropout(BasicTransform):
+    """Hide whole objects of the mask: the image is filled where they were, the mask cleared.
+
+    Objects are the connected regions of equal non-zero value in ``mask``. A number of them drawn
+    from ``max_objects`` (all, if fewer exist) is chosen at random and hidden.
+
+    Targets: image: the hidden objects' pixels are filled with ``fill`` (a value, or
+    ``inpaint_telea`` / ``inpaint_ns``). mask: those pixels are set to ``fill_mask``. bboxes:
+    dropped when the visible part falls below BboxParams ``min_visibility`` / ``min_area``.
+    keypoints: removed on hidden pixels when ``remove_invisible``. Without a mask nothing changes.
+
+    Args:
+        max_objects: number, or range of numbers, of objects to hide. Default: (1, 1).
+        fill: image fill: a value or ``inpaint_telea`` / ``inpaint_ns``. Default: 0.
+        fill_mask: value written into the mask over hidden objects. Default: 0.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    family = "occlusion"
+    example_args = {"max_objects": (1, 2)}
+
+    max_objects: tuple[int, int]
+    fill: Any
+    fill_mask: float
+
+    class InitSchema(TransformSchema):
+        max_objects: CountRange = (1, 1)
+        fill: float | Literal["inpaint_telea", "inpaint_ns"] = 0.0
+        fill_mask: float = 0.0
+        p: Probability = 0.5
+
+        @model_validator(mode="after")
+        def _check(self) -> MaskDropout.InitSchema:
+            low, high = self.max_objects
+            if low < 0 or low > high:
+                raise ValueError(f"max_objects must satisfy 0 <= low <= high, got {self.max_objects}")
+            return self
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        mask = sample.mask
+        if mask is None:
+            return {"objects": []}
+        _, count = label_components(mask)
+        if count == 0:
+            return {"objects": []}
+        wanted = min(int(rng.integers(self.max_objects[0], self.max_objects[1] + 1)), count)
+        chosen = np.sort(rng.choice(count, size=wanted, replace=False)) + 1
+        return {"objects": [int(i) for i in chosen]}
+
+    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+        mask = sample.mask
+        objects = list(params.get("objects", []))
+        if mask is None or not objects:
+            return
+        labels, _ = label_components(mask)
+        hidden = np.isin(labels, objects)
+        fill, fill_mask = self.fill, self.fill_mask
+        sample.apply_occlusion(
+            hidden,
+            lambda img: fill_region(img, hidden, fill),
+            lambda m: fill_region(m, hidden, fill_mask),
+        )
+
+
+class ConstrainedCoarseDropout(OcclusionTransform):
+    """Cut holes inside chosen objects only: mask classes (``mask_indices``) or box labels
+    (``bbox_labels``).
+
+    The number of holes per object ``N`` is drawn once from ``num_holes_range``. Mask mode: for
+    each connected region whose value is in ``mask_indices``, ``N`` holes are centred on random
+    pixels of the region, their sides a fraction of the square root of the region's area. Box
+    mode (when ``bbox_labels`` is given and boxes are passed): for each box whose first label field
+    value is in ``bbox_labels``, ``N`` holes lie at random inside the box, their sides a fraction
+    of the box's sides. Holes are clipped to the image.
+
+    Targets: image: holes filled with ``fill``. mask: filled with ``fill_mask`` when given.
+    bboxes: dropped when the visible part falls below BboxParams ``min_visibility`` /
+    ``min_area``. keypoints: removed inside holes when ``remove_invisible``.
+
+    Args:
+        num_holes_range: range of the number of holes per object. Default: (1, 1).
+        hole_height_range: hole height as a fraction of the object's size, in (0, 1].
+            Default: (0.1, 0.1).
+        hole_width_range: hole width as a fraction of the object's size. Default: (0.1, 0.1).
+        fill: image fill. Default: 0.
+        fill_mask: mask fill, or None to leave masks alone. Default: None.
+        mask_indices: mask values whose regions get holes. Default: None.
+        bbox_labels: box labels (first label field) whose boxes get holes. Default: None.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {
+        "num_holes_range": (1, 3),
+        "hole_height_range": (0.2, 0.4),
+        "hole_width_range": (0.2, 0.4),
+        "mask_indices": [1, 7],
+        "fill_mask": 0,
+    }
+
+    num_holes_range: tuple[int, int]
+    hole_height_range: tuple[float, float]
+    hole_width_range: tuple[float, float]
+    mask_indices: list[int] | None
+    bbox_labels: list[str | int | float] | None
+
+    class InitSchema(TransformSchema):
+        num_holes_range: CountRange = (1, 1)
+        hole_height_range: FloatRange = (0.1, 0.1)
+        hole_width_range: FloatRange = (0.1, 0.1)
+        fill: Fill | FillMode = 0.0
+        fill_mask: Fill | None = None
+        mask_indices: list[int] | None = None
+        bbox_labels: list[str | int | float] | None = None
+        p: Probability = 0.5
+
+        @model_validator(mode="after")
+        def _check(self) -> ConstrainedCoarseDropout.InitSchema:
+            low, high = self.num_holes_range
+            if low < 0 or low > high:
+                raise ValueError(f"num_holes_range must satisfy 0 <= low <= high, got {self.num_holes_range}")
+            for name in ("hole_height_range", "hole_width_range"):
+                pair = getattr(self, name)
+                if not 0 < pair[0] <= pair[1] <= 1:
+                    raise ValueError(f"{name} must satisfy 0 < low <= high <= 1, got {pair}")
+            if self.mask_indices is None and self.bbox_labels is None:
+                raise ValueError("pass mask_indices or bbox_labels to say which objects get holes")
+            return self
+
+    def _targets(self, sample: Sample) -> list[tuple[str, np.ndarray]]:
+        """The objects to punch: ``("box", [x0, y0, x1, y1])`` or ``("region", pixel yx array)``."""
+        found: list[tuple[str, np.ndarray]] = []
+        boxes = sample.boxes.get("bboxes")
+        if self.bbox_labels is not None and boxes is not None and len(boxes):
+            fields = list(boxes.labels)
+            if fields:
+                values = boxes.labels[fields[0]]
+            else:
+                # Without label fields, the first extra column of each row is its label.
+                values = np.array([row[0] if len(row) else None for row in boxes.extras], dtype=object)
+            wanted = set(self.bbox_labels)
+            for coords, value in zip(boxes.coords, values):
+                value = value.item() if isinstance(value, np.generic) else value
+                if value in wanted:
+                    found.append(("box", coords))
+        mask = sample.mask
+        if self.mask_indices is not None and mask is not None:
+            plane = mask if mask.ndim == 2 else mask[:, :, 0]
+            selected = np.where(np.isin(plane, self.mask_indices), plane, 0)
+            labels, count = label_components(selected)
+            if count:
+                ys, xs = np.nonzero(labels)
+                order = np.argsort(labels[ys, xs], kind="stable")
+                ys, xs, ids = ys[order], xs[order], labels[ys, xs][order]
+                starts = np.searchsorted(ids, np.arange(1, count + 1))
+                regions = np.split(np.stack([ys, xs], axis=1), starts[1:])
+                found.extend(("region", region) for region in regions)
+        return found
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        h, w = sample.shape
+        n = int(rng.integers(self.num_holes_range[0], self.num_holes_range[1] + 1))
+        holes: list[tuple[int, int, int, int]] = []
+        for kind, value in self._targets(sample):
+            for _ in range(n):
+                if kind == "box":
+                    x0, y0, x1, y1 = value
+                    bw, bh = x1 - x0, y1 - y0
+                    hw = max(int(bw * rng.uniform(*self.hole_width_range)), 1)
+                    hh = max(int(bh * rng.uniform(*self.hole_height_range)), 1)
+                    hx = int(x0 + rng.uniform(0, max(bw - hw, 0)))
+                    hy = int(y0 + rng.uniform(0, max(bh - hh, 0)))
+                else:
+                    side = float(np.sqrt(len(value)))
+                    hw = max(int(side * rng.uniform(*self.hole_width_range)), 1)
+                    hh = max(int(side * rng.uniform(*self.hole_height_range)), 1)
+                    cy, cx = value[int(rng.integers(0, len(value)))]
+                    hx, hy = int(cx) - hw // 2, int(cy) - hh // 2
+                holes.append((max(hx, 0), max(hy, 0), min(hx + hw, w), min(hy + hh, h)))
+        valid = [hole for hole in holes if hole[2] > hole[0] and hole[3] > hole[1]]
+        return {"holes": np.asarray(valid, dtype=np.int64).reshape(-1, 4), "fill_seed": _fill_seed(rng)}
+
+
+class PixelDropout(BasicTransform):
+    """Drop single pixels (or single channel values) at random.
+
+    Targets: image: each pixel (each value with ``per_channel``) is replaced with probability
+    ``dropout_prob`` by ``drop_value`` (random values when None). mask: the dropped pixels are set
+    to ``mask_drop_value`` when given (not with ``per_channel``), else unchanged. bboxes and
+    keypoints: unchanged (isolated pixels hide no object).
+
+    Args:
+        dropout_prob: probability of dropping each pixel, in [0, 1]. Default: 0.01.
+        per_channel: drop channel values independently. Default: False.
+        drop_value: value (or per-channel values) written into dropped pixels; None for random
+            values. Default: 0.
+        mask_drop_value: value written into the mask at dropped pixels, or None. Default: None.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    family = "occlusion"
+    example_args = {"dropout_prob": 0.1, "mask_drop_value": 0}
+
+    dropout_prob: float
+    per_channel: bool
+    drop_value: Any
+    mask_drop_value: Any
+
+    class InitSchema(TransformSchema):
+        dropout_prob: Probability = 0.01
+        per_channel: bool = False
+        drop_value: Fill | None = 0.0
+        mask_drop_value: Fill | None = None
+        p: Probability = 0.5
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        return {"drop_seed": int(rng.integers(0, 2**31))}
+
+    def _hidden(self, seed: int, shape: tuple[int, ...]) -> np.ndarray:
+        return np.random.default_rng(seed).random(shape) < self.dropout_prob
+
+    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+        seed = int(params["drop_seed"])
+        h, w = sample.shape
+        channels = sample.num_channels
+        per_channel = self.per_channel and channels > 1
+        hidden = self._hidden(seed, (h, w, channels) if per_channel else (h, w))
+        fill = "random" if self.drop_value is None else self.drop_value
+        fill_rng = np.random.default_rng(seed + 1)
+
+        def drop(img: np.ndarray) -> np.ndarray:
+            region = hidden
+            if hidden.ndim == 3 and (img.ndim == 2 or img.shape[2] != hidden.shape[2]):
+                region = np.asarray(hidden.any(axis=2))
+            return fill_region(img, region, fill, fill_rng)
+
+        sample.apply_pixels(drop)
+        if self.mask_drop_value is not None and not per_channel:
+            mask_fill = self.mask_drop_value
+            sample.apply_mask_pixels(lambda m: fill_region(m, hidden, mask_fill))
