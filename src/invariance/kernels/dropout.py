@@ -91,7 +91,7 @@ def fill_region(
     if not hidden.any():
         return img.copy()
     if isinstance(fill, str) and fill.startswith("inpaint"):
-        region = hidden if hidden.ndim == 2 else hidden.any(axis=2)
+        region = hidden if hidden.ndim == 2 else np.asarray(hidden.any(axis=2))
         return _inpaint_mask(img, region, fill)
     out = img.copy()
     white = 255 if img.dtype == np.uint8 else 1.0
@@ -106,6 +106,7 @@ def fill_region(
             assert rng is not None
             values = _random_values(rng, (channels,), img.dtype, white)
         else:
+            assert not isinstance(fill, str)
             values = np.broadcast_to(np.asarray(_constant(fill, img)), (channels,))
         per_pixel = np.broadcast_to(values, hidden.shape)
         out[hidden] = per_pixel[hidden]
@@ -119,6 +120,7 @@ def fill_region(
         color = _random_values(rng, (channels,), img.dtype, white)
         out[hidden] = color[0] if img.ndim == 2 else color
     else:
+        assert not isinstance(fill, str)
         out[hidden] = _constant(fill, img)
     return out
 
