@@ -154,3 +154,228 @@ def normalize_by_statistics(img: np.ndarray, mode: str, eps: float = 1e-4) -> np
     low = values.min(axis=axes, keepdims=True)
     high = values.max(axis=axes, keepdims=True)
     return ((values - low) / (high - low + eps)).astype(np.float32)
+
+
+# -- colour adjustments ---------------------------------------------------------------------
+
+
+def _saturate_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Round and clip to uint8, or clip float to [0, 1]."""
+    if dtype == np.uint8:
+        return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    out = values.astype(np.float32, copy=False)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def add_per_channel(img: np.ndarray, shifts: Sequence[float]) -> np.ndarray:
+    """Add one shift per channel (in the dtype's pixel units), saturating."""
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    values = np.asarray(shifts, dtype=np.float64).reshape(-1)[:channels]
+    if img.dtype == np.uint8:
+        table = np.clip(np.rint(LEVELS[:, None] + values[None, :]), 0, 255).astype(np.uint8)
+        return apply_lut(img, np.ascontiguousarray(table[:, 0] if channels == 1 else table))
+    out = img + values.astype(np.float32)
+    return np.clip(out, 0.0, 1.0, out=out).astype(np.float32, copy=False)
+
+
+LEVELS = np.arange(256, dtype=np.float64)
+
+
+def gray_of(img: np.ndarray) -> np.ndarray:
+    """Luma (ITU-R 601) of an RGB image as a 2-D array; a single channel is returned as is."""
+    if img.ndim == 2 or img.shape[2] == 1:
+        return img.reshape(img.shape[:2])
+    return np.asarray(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
+
+
+def adjust_brightness(img: np.ndarray, factor: float) -> np.ndarray:
+    """``img * factor``, saturated."""
+    return multiply_add(img, factor, 0.0)
+
+
+def adjust_contrast(img: np.ndarray, factor: float) -> np.ndarray:
+    """Blend with the mean gray level: ``img * factor + mean * (1 - factor)``."""
+    mean = float(gray_of(img).mean())
+    return multiply_add(img, factor, mean * (1.0 - factor))
+
+
+def adjust_saturation(img: np.ndarray, factor: float) -> np.ndarray:
+    """Blend with the image's own gray version: ``img * factor + gray * (1 - factor)``."""
+    if img.ndim == 2 or img.shape[2] == 1 or factor == 1.0:
+        return img.copy()
+    gray = gray_of(img)
+    gray3 = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+    blended = cv2.addWeighted(img, factor, gray3, 1.0 - factor, 0.0)
+    return blended if img.dtype == np.uint8 else np.clip(blended, 0.0, 1.0)
+
+
+def shift_hsv(img: np.ndarray, hue: float, saturation: float, value: float) -> np.ndarray:
+    """Shift hue (in OpenCV uint8 units, 0-180 for a full turn), saturation and value (in uint8 units).
+
+    uint8 goes through OpenCV's HSV conversion and one table per channel. float32 uses OpenCV's
+    float HSV (hue in degrees: the shift is doubled; saturation and value shifts divided by 255).
+    A single-channel image only gets the value shift.
+    """
+    if img.ndim == 2 or img.shape[2] == 1:
+        return add_per_channel(img, [value if img.dtype == np.uint8 else value / 255.0])
+    if img.dtype == np.uint8:
+        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+        table = np.empty((256, 3), dtype=np.uint8)
+        table[:, 0] = np.mod(np.rint(LEVELS + hue), 180).astype(np.uint8)
+        table[:, 1] = np.clip(np.rint(LEVELS + saturation), 0, 255)
+        table[:, 2] = np.clip(np.rint(LEVELS + value), 0, 255)
+        return np.asarray(cv2.cvtColor(apply_lut(hsv, table), cv2.COLOR_HSV2RGB))
+    hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+    h, s, v = cv2.split(hsv)
+    if hue != 0:
+        h = np.mod(h + np.float32(hue * 2.0), np.float32(360.0))
+    if saturation != 0:
+        s = np.clip(s + np.float32(saturation / 255.0), 0.0, 1.0)
+    if value != 0:
+        v = np.clip(v + np.float32(value / 255.0), 0.0, 1.0)
+    out = cv2.cvtColor(cv2.merge([h, s, v]), cv2.COLOR_HSV2RGB)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def adjust_hue(img: np.ndarray, factor: float) -> np.ndarray:
+    """Rotate the hue by ``factor`` of a full turn (-0.5..0.5); single-channel images are unchanged."""
+    if img.ndim == 2 or img.shape[2] == 1 or factor == 0:
+        return img.copy()
+    return shift_hsv(img, factor * 180.0, 0.0, 0.0)
+
+
+SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], dtype=np.float32)
+
+
+def sepia(img: np.ndarray) -> np.ndarray:
+    """The classic sepia matrix on RGB; a single channel is treated as R = G = B (kept single)."""
+    if img.ndim == 2 or img.shape[2] == 1:
+        gain = float(SEPIA[1].sum())  # the green row: a gray value keeps one channel of the sepia tint
+        return multiply_add(img, gain, 0.0)
+    out = cv2.transform(img, SEPIA)
+    return out if img.dtype == np.uint8 else np.clip(out, 0.0, 1.0)
+
+
+def principal_components(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (descending) and eigenvectors (columns) of the pixels' channel covariance,
+    with values scaled to [0, 1]."""
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    pixels = img.reshape(-1, channels).astype(np.float64) / max_value(img.dtype)
+    if channels == 1:
+        return np.array([pixels.var()]), np.ones((1, 1))
+    covariance = np.cov(pixels, rowvar=False)
+    values, vectors = np.linalg.eigh(covariance)
+    order = np.argsort(values)[::-1]
+    return values[order], vectors[:, order]
+
+
+def fancy_pca(img: np.ndarray, alphas: Sequence[float]) -> np.ndarray:
+    """AlexNet's PCA lighting: add ``vectors @ (alphas * values)`` (times the white level) to each pixel."""
+    values, vectors = principal_components(img)
+    channels = len(values)
+    weights = np.asarray(alphas, dtype=np.float64).reshape(-1)[:channels]
+    delta = vectors @ (weights * values) * max_value(img.dtype)
+    return add_per_channel(img, delta.tolist())
+
+
+def shuffle_channels(img: np.ndarray, order: Sequence[int]) -> np.ndarray:
+    """Reorder the channels."""
+    if img.ndim == 2:
+        return img.copy()
+    return np.ascontiguousarray(img[:, :, list(order)])
+
+
+def drop_channels(img: np.ndarray, channels: Sequence[int], fill: float) -> np.ndarray:
+    """Set the given channels to ``fill``."""
+    out = img.copy()
+    if len(channels):
+        out[:, :, list(channels)] = fill
+    return out
+
+
+def gray_to_rgb(img: np.ndarray, num_output_channels: int) -> np.ndarray:
+    """Repeat a single channel ``num_output_channels`` times."""
+    gray = img.reshape(img.shape[0], img.shape[1], 1)
+    return np.ascontiguousarray(np.repeat(gray, num_output_channels, axis=2))
+
+
+def multiply_per_channel(img: np.ndarray, gains: Sequence[float]) -> np.ndarray:
+    """Multiply each channel by its gain, saturating (uint8 through one table per channel)."""
+    values = np.asarray(gains, dtype=np.float64)
+    if img.dtype == np.uint8:
+        table = np.clip(np.rint(LEVELS[:, None] * values[None, :]), 0, 255).astype(np.uint8)
+        return apply_lut(img, table)
+    out = img * values.astype(np.float32)
+    return np.clip(out, 0.0, 1.0, out=out).astype(np.float32, copy=False)
+
+
+def radial_distort_channel(channel: np.ndarray, k1: float, k2: float, interpolation: int) -> np.ndarray:
+    """Resample one channel through the radial lens model ``r' = r (1 + k1 r^2 + k2 r^4)``.
+
+    The camera has focal lengths equal to the image's width and height and its centre in the
+    middle; edges replicate.
+    """
+    height, width = channel.shape
+    camera = np.array([[width, 0, width / 2], [0, height, height / 2], [0, 0, 1]], dtype=np.float64)
+    coefficients = np.array([k1, k2, 0, 0], dtype=np.float64)
+    map_x, map_y = cv2.initUndistortRectifyMap(
+        camera, coefficients, None, camera, (width, height), cv2.CV_32FC1
+    )
+    return np.asarray(cv2.remap(channel, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE))
+
+
+def chromatic_aberration(
+    img: np.ndarray,
+    red: tuple[float, float],
+    blue: tuple[float, float],
+    interpolation: int,
+) -> np.ndarray:
+    """Distort the red and blue channels radially (``(k1, k2)`` each); green stays as the reference."""
+    out = img.copy()
+    out[:, :, 0] = radial_distort_channel(np.ascontiguousarray(img[:, :, 0]), red[0], red[1], interpolation)
+    out[:, :, 2] = radial_distort_channel(np.ascontiguousarray(img[:, :, 2]), blue[0], blue[1], interpolation)
+    if out.dtype != np.uint8:
+        np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+# -- illuminant colour ----------------------------------------------------------------------
+
+XYZ_TO_LINEAR_SRGB = np.array(
+    [[3.2406, -1.5372, -0.4986], [-0.9689, 1.8758, 0.0415], [0.0557, -0.2040, 1.0570]], dtype=np.float64
+)
+
+
+def planckian_chromaticity(temperature: float) -> tuple[float, float]:
+    """CIE 1931 (x, y) of a black body at ``temperature`` K (Kim et al. cubic fit, 1667-25000 K)."""
+    t = float(np.clip(temperature, 1667.0, 25000.0))
+    if t <= 4000:
+        x = -0.2661239e9 / t**3 - 0.2343589e6 / t**2 + 0.8776956e3 / t + 0.179910
+    else:
+        x = -3.0258469e9 / t**3 + 2.1070379e6 / t**2 + 0.2226347e3 / t + 0.240390
+    if t <= 2222:
+        y = -1.1063814 * x**3 - 1.34811020 * x**2 + 2.18555832 * x - 0.20219683
+    elif t <= 4000:
+        y = -0.9549476 * x**3 - 1.37418593 * x**2 + 2.09137015 * x - 0.16748867
+    else:
+        y = 3.0817580 * x**3 - 5.87338670 * x**2 + 3.75112997 * x - 0.37001483
+    return x, y
+
+
+def daylight_chromaticity(temperature: float) -> tuple[float, float]:
+    """CIE 1931 (x, y) of the CIE D-series daylight illuminant at ``temperature`` K (4000-25000 K)."""
+    t = float(np.clip(temperature, 4000.0, 25000.0))
+    if t <= 7000:
+        x = -4.6070e9 / t**3 + 2.9678e6 / t**2 + 0.09911e3 / t + 0.244063
+    else:
+        x = -2.0064e9 / t**3 + 1.9018e6 / t**2 + 0.24748e3 / t + 0.237040
+    return x, -3.0 * x * x + 2.87 * x - 0.275
+
+
+def illuminant_gains(temperature: float, mode: str) -> np.ndarray:
+    """RGB gains of an illuminant relative to its green: the linear-sRGB colour of its white point."""
+    x, y = planckian_chromaticity(temperature) if mode == "blackbody" else daylight_chromaticity(temperature)
+    xyz = np.array([x / y, 1.0, (1.0 - x - y) / y])
+    rgb = np.maximum(XYZ_TO_LINEAR_SRGB @ xyz, 1e-6)
+    gains: np.ndarray = rgb / rgb[1]
+    return gains

@@ -1,6 +1,51 @@
 """Pixel-level colour, tone, type and quality transforms: values change; masks, boxes and keypoints pass through."""
 
-from invariance.transforms.pixel.color import RandomBrightnessContrast, ToGray
+from invariance.transforms.pixel.color import (
+    ColorJitter,
+    FancyPCA,
+    HueSaturationValue,
+    PhotoMetricDistort,
+    RandomBrightnessContrast,
+    RGBShift,
+)
 from invariance.transforms.pixel.normalize import Normalize
+from invariance.transforms.pixel.quality import Downscale, ImageCompression
+from invariance.transforms.pixel.reduction import ChannelDropout, ChannelShuffle, ToGray, ToRGB
+from invariance.transforms.pixel.tint import ChromaticAberration, PlanckianJitter, ToSepia
+from invariance.transforms.pixel.tone import (
+    CLAHE,
+    AutoContrast,
+    Equalize,
+    InvertImg,
+    Posterize,
+    RandomGamma,
+    RandomToneCurve,
+    Solarize,
+)
 
-__all__ = ["Normalize", "RandomBrightnessContrast", "ToGray"]
+__all__ = [
+    "CLAHE",
+    "AutoContrast",
+    "ChannelDropout",
+    "ChannelShuffle",
+    "ChromaticAberration",
+    "ColorJitter",
+    "Downscale",
+    "Equalize",
+    "FancyPCA",
+    "HueSaturationValue",
+    "ImageCompression",
+    "InvertImg",
+    "Normalize",
+    "PhotoMetricDistort",
+    "PlanckianJitter",
+    "Posterize",
+    "RGBShift",
+    "RandomBrightnessContrast",
+    "RandomGamma",
+    "RandomToneCurve",
+    "Solarize",
+    "ToGray",
+    "ToRGB",
+    "ToSepia",
+]

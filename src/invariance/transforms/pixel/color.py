@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from invariance.core.errors import InputError
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, SymmetricRange, TransformSchema
 from invariance.core.transform import PixelTransform
 from invariance.kernels import color as kc
+from invariance.transforms.pixel._checks import FactorRange, require_rgb
 
 
 class RandomBrightnessContrast(PixelTransform):
@@ -62,40 +62,239 @@ class RandomBrightnessContrast(PixelTransform):
         return kc.multiply_add(img, float(params["alpha"]), float(params["beta"]) * kc.max_value(img.dtype))
 
 
-GrayMethod = Literal["weighted_average", "from_lab", "desaturation", "average", "max", "pca"]
+def _jitter_op(img: np.ndarray, name: str, factor: float) -> np.ndarray:
+    if name == "brightness":
+        return kc.adjust_brightness(img, factor)
+    if name == "contrast":
+        return kc.adjust_contrast(img, factor)
+    if name == "saturation":
+        return kc.adjust_saturation(img, factor)
+    return kc.adjust_hue(img, factor)
 
 
-class ToGray(PixelTransform):
-    """Convert to grayscale, keeping ``num_output_channels`` identical channels.
+class ColorJitter(PixelTransform):
+    """Randomly change brightness, contrast, saturation and hue, in a random order.
 
-    Methods: ``weighted_average`` (ITU-R 601 luma: 0.299 R + 0.587 G + 0.114 B), ``from_lab``
-    (L of CIE Lab), ``desaturation`` ((max + min) / 2), ``average``, ``max``, and ``pca`` (the
-    first principal component of the pixels, rescaled to the full range). ``weighted_average`` and
-    ``from_lab`` need RGB input; the others accept any number of channels. A single-channel image
-    is only repeated.
+    Brightness multiplies the image by a factor; contrast blends it with its mean gray level;
+    saturation blends it with its own grayscale version; hue rotates the HSV hue by a fraction of a
+    full turn. Single-channel images get brightness and contrast only. Results saturate.
 
     Args:
-        num_output_channels: channels of the output (>= 1). Default: 3.
-        method: one of the methods above. Default: ``weighted_average``.
+        brightness: range of the brightness factor (>= 0); a number ``x`` means
+            ``(max(0, 1 - x), 1 + x)``. Default: (0.8, 1.2).
+        contrast: range of the contrast factor, same convention. Default: (0.8, 1.2).
+        saturation: range of the saturation factor, same convention. Default: (0.8, 1.2).
+        hue: range of the hue shift in turns, within [-0.5, 0.5]; a number ``x`` means ``(-x, x)``.
+            Default: (-0.5, 0.5).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     supported_channels = "rgb"
 
-    num_output_channels: int
-    method: str
+    brightness: tuple[float, float]
+    contrast: tuple[float, float]
+    saturation: tuple[float, float]
+    hue: tuple[float, float]
 
     class InitSchema(TransformSchema):
-        num_output_channels: int = Field(default=3, ge=1)
-        method: GrayMethod = "weighted_average"
+        brightness: FactorRange = (0.8, 1.2)
+        contrast: FactorRange = (0.8, 1.2)
+        saturation: FactorRange = (0.8, 1.2)
+        hue: SymmetricRange = (-0.5, 0.5)
         p: Probability = 0.5
 
+        @field_validator("hue")
+        @classmethod
+        def _hue_bounds(cls, value: tuple[float, float]) -> tuple[float, float]:
+            if value[0] < -0.5 or value[1] > 0.5:
+                raise ValueError(f"hue must lie within [-0.5, 0.5], got {value}")
+            return value
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        names = ["brightness", "contrast", "saturation", "hue"]
+        factors = {name: float(rng.uniform(*getattr(self, name))) for name in names}
+        order = [names[i] for i in rng.permutation(4)]
+        return {"factors": factors, "order": order}
+
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        if self.method in ("weighted_average", "from_lab") and img.ndim == 3 and img.shape[2] not in (1, 3):
-            raise InputError(
-                f"ToGray(method={self.method!r}) needs an RGB (3-channel) or single-channel image, got "
-                f"{img.shape[2]} channels; use method='average', 'max', 'desaturation' or 'pca' instead"
-            )
-        return kc.to_gray(img, self.method, self.num_output_channels)
+        require_rgb(img, type(self).__name__)
+        out = img
+        for name in params["order"]:
+            out = _jitter_op(out, name, float(params["factors"][name]))
+        return out if out is not img else img.copy()
+
+
+class HueSaturationValue(PixelTransform):
+    """Shift hue, saturation and value in HSV space.
+
+    Shifts are in OpenCV's uint8 HSV units: hue in [0, 180) for a full turn (so 20 is 40 degrees),
+    saturation and value in [0, 255]. uint8 images are converted once, shifted through one table
+    per channel and converted back; float32 images use the same shifts (hue doubled to degrees,
+    saturation and value divided by 255). A single-channel image gets the value shift only.
+
+    Args:
+        hue_shift_limit: range of the hue shift; a number ``x`` means ``(-x, x)``. Default: (-20, 20).
+        sat_shift_limit: range of the saturation shift. Default: (-30, 30).
+        val_shift_limit: range of the value shift. Default: (-20, 20).
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    """
+
+    supported_channels = "rgb"
+
+    hue_shift_limit: tuple[float, float]
+    sat_shift_limit: tuple[float, float]
+    val_shift_limit: tuple[float, float]
+
+    class InitSchema(TransformSchema):
+        hue_shift_limit: SymmetricRange = (-20, 20)
+        sat_shift_limit: SymmetricRange = (-30, 30)
+        val_shift_limit: SymmetricRange = (-20, 20)
+        p: Probability = 0.5
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        return {
+            "hue_shift": float(rng.uniform(*self.hue_shift_limit)),
+            "sat_shift": float(rng.uniform(*self.sat_shift_limit)),
+            "val_shift": float(rng.uniform(*self.val_shift_limit)),
+        }
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        require_rgb(img, type(self).__name__)
+        return kc.shift_hsv(
+            img, float(params["hue_shift"]), float(params["sat_shift"]), float(params["val_shift"])
+        )
+
+
+class RGBShift(PixelTransform):
+    """Add a random shift to each of the red, green and blue channels.
+
+    Shifts are in uint8 pixel units; on float32 images they are divided by 255. A single-channel
+    image gets the red shift. Results saturate.
+
+    Args:
+        r_shift_limit: range of the red shift; a number ``x`` means ``(-x, x)``. Default: (-20, 20).
+        g_shift_limit: range of the green shift. Default: (-20, 20).
+        b_shift_limit: range of the blue shift. Default: (-20, 20).
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    """
+
+    supported_channels = "rgb"
+
+    r_shift_limit: tuple[float, float]
+    g_shift_limit: tuple[float, float]
+    b_shift_limit: tuple[float, float]
+
+    class InitSchema(TransformSchema):
+        r_shift_limit: SymmetricRange = (-20, 20)
+        g_shift_limit: SymmetricRange = (-20, 20)
+        b_shift_limit: SymmetricRange = (-20, 20)
+        p: Probability = 0.5
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        limits = (self.r_shift_limit, self.g_shift_limit, self.b_shift_limit)
+        return {"shifts": [float(rng.uniform(*limit)) for limit in limits]}
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        require_rgb(img, type(self).__name__)
+        shifts = np.asarray(params["shifts"], dtype=np.float64) / (1.0 if img.dtype == np.uint8 else 255.0)
+        return kc.add_per_channel(img, shifts.tolist())
+
+
+class FancyPCA(PixelTransform):
+    """AlexNet-style PCA lighting noise.
+
+    The principal components of the image's pixel colours (values scaled to [0, 1]) are found, and
+    each pixel gets ``sum_i alpha_i * lambda_i * v_i`` added (times the white level), with
+    ``alpha_i ~ N(0, alpha)`` drawn per call. Works for any number of channels.
+
+    Args:
+        alpha: standard deviation of the component weights (>= 0). Default: 0.1.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    """
+
+    alpha: float
+
+    class InitSchema(TransformSchema):
+        alpha: float = Field(default=0.1, ge=0.0)
+        p: Probability = 0.5
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        return {"alphas": rng.normal(0.0, self.alpha, size=sample.num_channels).tolist()}
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        return kc.fancy_pca(img, params["alphas"])
+
+
+class PhotoMetricDistort(PixelTransform):
+    """SSD-style photometric distortion (torchvision's ``RandomPhotometricDistort``).
+
+    Each step fires on its own with probability ``p``: brightness (multiply), contrast (blend with
+    the mean gray level; applied before or after the colour steps, chosen at random), saturation
+    (blend with the gray image), hue (shift by a fraction of a turn), and finally a random
+    permutation of the channels. Albumentations 2.0.8 has no such transform; the arguments follow
+    torchvision. ``p`` is the per-step probability, so ``p=0`` leaves the image unchanged.
+
+    Args:
+        brightness: range of the brightness factor (>= 0). Default: (0.875, 1.125).
+        contrast: range of the contrast factor (>= 0). Default: (0.5, 1.5).
+        saturation: range of the saturation factor (>= 0). Default: (0.5, 1.5).
+        hue: range of the hue shift in turns, within [-0.5, 0.5]. Default: (-0.05, 0.05).
+        p: probability of each step. Default: 0.5.
+
+    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    """
+
+    supported_channels = "rgb"
+
+    brightness: tuple[float, float]
+    contrast: tuple[float, float]
+    saturation: tuple[float, float]
+    hue: tuple[float, float]
+
+    class InitSchema(TransformSchema):
+        brightness: FactorRange = (0.875, 1.125)
+        contrast: FactorRange = (0.5, 1.5)
+        saturation: FactorRange = (0.5, 1.5)
+        hue: SymmetricRange = (-0.05, 0.05)
+        p: Probability = 0.5
+
+        @field_validator("hue")
+        @classmethod
+        def _hue_bounds(cls, value: tuple[float, float]) -> tuple[float, float]:
+            if value[0] < -0.5 or value[1] > 0.5:
+                raise ValueError(f"hue must lie within [-0.5, 0.5], got {value}")
+            return value
+
+    def should_fire(self, rng: np.random.Generator) -> bool:
+        return True  # p is the probability of each step, drawn in sample()
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        for name in ("brightness", "contrast", "saturation", "hue"):
+            fires = bool(rng.random() < self.p)
+            params[name] = float(rng.uniform(*getattr(self, name))) if fires else None
+        params["contrast_first"] = bool(rng.random() < 0.5)
+        fires = bool(rng.random() < self.p)
+        params["permutation"] = rng.permutation(sample.num_channels).tolist() if fires else None
+        return params
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        require_rgb(img, type(self).__name__)
+        steps = ["brightness", "contrast", "saturation", "hue"]
+        if not params["contrast_first"]:
+            steps = ["brightness", "saturation", "hue", "contrast"]
+        out = img
+        for name in steps:
+            if params[name] is not None:
+                out = _jitter_op(out, name, float(params[name]))
+        if params["permutation"] is not None:
+            out = kc.shuffle_channels(out, params["permutation"])
+        return out if out is not img else img.copy()

@@ -1,0 +1,54 @@
+"""Image quality kernels: lossy compression round trips and down-then-up resampling."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from invariance.kernels._cv import restore_channel_axis
+from invariance.kernels.tone import like, to_uint8
+
+_QUALITY_FLAG = {"jpeg": cv2.IMWRITE_JPEG_QUALITY, "webp": cv2.IMWRITE_WEBP_QUALITY}
+_EXTENSION = {"jpeg": ".jpg", "webp": ".webp"}
+
+
+def _round_trip(data: np.ndarray, kind: str, quality: int) -> np.ndarray:
+    """Encode and decode one 1- or 3-channel uint8 array (3 channels are RGB: OpenCV codecs want BGR)."""
+    color = data.ndim == 3 and data.shape[2] == 3
+    source = cv2.cvtColor(data, cv2.COLOR_RGB2BGR) if color else data
+    ok, encoded = cv2.imencode(_EXTENSION[kind], source, [int(_QUALITY_FLAG[kind]), int(quality)])
+    if not ok:  # pragma: no cover - OpenCV built without the codec
+        raise RuntimeError(f"OpenCV could not encode {kind}")
+    decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE)
+    if decoded is None:  # pragma: no cover - OpenCV built without the codec
+        raise RuntimeError(f"OpenCV could not decode {kind}")
+    return np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)) if color else np.asarray(decoded)
+
+
+def compress(img: np.ndarray, kind: str, quality: int) -> np.ndarray:
+    """Encode as ``kind`` (jpeg or webp) at ``quality`` and decode again.
+
+    RGB is coded as one colour image; any other channel count is coded channel by channel as
+    grayscale. Float images are quantized to uint8 for the codec and returned as float32.
+    """
+    data = to_uint8(img)
+    if data.ndim == 2:
+        return like(_round_trip(data, kind, quality), img)
+    channels = data.shape[2]
+    if channels == 3:
+        return like(_round_trip(np.ascontiguousarray(data), kind, quality), img)
+    out = np.empty_like(data)
+    for c in range(channels):
+        out[:, :, c] = _round_trip(np.ascontiguousarray(data[:, :, c]), kind, quality)
+    return like(out, img)
+
+
+def downscale(img: np.ndarray, scale: float, down: int, up: int) -> np.ndarray:
+    """Resize by ``scale`` with ``down`` interpolation and back to the original size with ``up``."""
+    height, width = img.shape[:2]
+    small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(img, small_size, interpolation=down)
+    out = restore_channel_axis(cv2.resize(small, (width, height), interpolation=up), img)
+    if out.dtype != np.uint8:
+        np.clip(out, 0.0, 1.0, out=out)
+    return out
