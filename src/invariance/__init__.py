@@ -13,6 +13,7 @@ Code written for Albumentations 2.x runs after ``import invariance as A``::
 """
 
 from invariance._version import __version__
+from invariance.core.compat import DualTransform, ImageOnlyTransform  # Albumentations-style bases
 from invariance.core.compose import (
     BaseCompose,
     Compose,
@@ -59,10 +60,6 @@ from invariance.transforms.policies import *  # noqa: F403
 from invariance.transforms.sequence import *  # noqa: F403
 from invariance.transforms.utility import *  # noqa: F403
 from invariance.transforms.weather import *  # noqa: F403
-
-# Albumentations-compatible names of the base classes.
-ImageOnlyTransform = PixelTransform
-DualTransform = SpatialTransform
 
 __all__ = [
     "BaseCompose",

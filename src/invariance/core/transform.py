@@ -62,8 +62,13 @@ class BasicTransform:
         for name, value in values.items():
             setattr(self, name, value)
         self._init_values = values
+        self._reset_runtime()
+
+    def _reset_runtime(self) -> None:
+        """Per-instance state that is not an argument: random streams and the standalone pipeline."""
         self._stream: RandomStream | None = None
         self._rng: np.random.Generator | None = None
+        self._py_random: random.Random | None = None
         self._standalone: Any = None
 
     @classmethod
@@ -86,8 +91,14 @@ class BasicTransform:
 
     @property
     def py_random(self) -> random.Random:
-        """A ``random.Random`` seeded from the current call's Generator (Albumentations name)."""
-        return random.Random(int(self.random_generator.integers(0, 2**63 - 1)))
+        """A ``random.Random`` for the current call (Albumentations name).
+
+        It is seeded once per call from the call's Generator, so code that draws from it several
+        times gets one stream, and a seeded pipeline reproduces.
+        """
+        if self._py_random is None:
+            self._py_random = random.Random(int(self.random_generator.integers(0, 2**63 - 1)))
+        return self._py_random
 
     def _own_stream(self) -> RandomStream:
         if self._stream is None:
@@ -97,6 +108,8 @@ class BasicTransform:
     def set_random_seed(self, seed: int | None) -> None:
         """Seed this transform's own stream, used when it is called outside a pipeline."""
         self._stream = RandomStream(seed)
+        self._rng = None
+        self._py_random = None
         self._standalone = None
 
     # -- the pipeline protocol -----------------------------------------------------------------
@@ -112,6 +125,7 @@ class BasicTransform:
             if not force_apply and not self.should_fire(rng):
                 return
             self._rng = rng
+            self._py_random = None
             params = self.sample(rng, sample)
         self.apply_params(sample, params)
         if sample.applied is not None:
@@ -169,6 +183,7 @@ class BasicTransform:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_rng"] = None
+        state["_py_random"] = None
         state["_standalone"] = None
         return state
 

@@ -1,0 +1,437 @@
+"""The one adapter between Albumentations-style custom transforms and the invariance engine.
+
+Code written for Albumentations 2.x subclasses ``ImageOnlyTransform`` or ``DualTransform`` and
+implements per-target methods (``apply``, ``apply_to_mask``, ``apply_to_bboxes``...) plus
+``get_params`` / ``get_params_dependent_on_data``. Our engine speaks ``sample(rng, sample)`` and
+``apply_params(sample, params)``. :class:`AdaptedTransform` translates between the two, in this
+module only:
+
+* ``sample`` calls ``get_params()``, adds ``shape`` (and ``interpolation`` / ``fill`` /
+  ``fill_mask`` when the instance has them), then ``get_params_dependent_on_data(params, data)``
+  where ``data`` is a view of the current targets in Albumentations' layout;
+* ``apply_params`` looks up ``self.targets`` (kind -> method) and calls each method on its
+  target. Boxes reach ``apply_to_bboxes`` as an ``(N, 4 + extras + labels)`` array of
+  normalized ``x_min, y_min, x_max, y_max``; keypoints reach ``apply_to_keypoints`` as
+  ``(N, 5 + extras + labels)`` ``x, y, z (0), angle (rad), scale`` in pixels, exactly as
+  Albumentations 2.0.8 lays them out. Rows the method drops or reorders are matched back to
+  their labels through those trailing columns.
+
+``self.random_generator`` and ``self.py_random`` draw from the pipeline's Generator, so a seeded
+pipeline reproduces. See docs/compat-adapter.md for the design and its limits.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from invariance.core.errors import InputError, ParameterError, SerializationError, describe
+from invariance.core.sample import Sample
+from invariance.core.targets import BoxSet, PointSet, RowSet
+from invariance.core.transform import BasicTransform, PixelTransform
+
+#: Constructor names that are never transform arguments of their own.
+_NOT_ARGS = frozenset({"self", "strict", "always_apply", "p"})
+
+
+class AdaptedTransform(BasicTransform):
+    """Base of the Albumentations-compatible ``ImageOnlyTransform`` and ``DualTransform``.
+
+    Subclasses are written exactly as for Albumentations 2.x: an ``__init__`` that stores its
+    arguments and calls ``super().__init__(p=p)``, ``get_params`` and/or
+    ``get_params_dependent_on_data`` for randomness, and ``apply_*`` methods per target.
+    """
+
+    family = "custom"
+    #: Shown for Albumentations code that reads it; the replay of recorded params uses it too.
+    replay_mode: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        schema = cls.__dict__.get("InitSchema")
+        init = cls.__dict__.get("__init__")
+        if isinstance(schema, type) and issubclass(schema, BaseModel) and init is not None:
+            cls.__init__ = _validated_init(cls.__name__, schema, init)  # type: ignore[method-assign]
+
+    def __init__(self, p: float = 0.5, always_apply: bool | None = None) -> None:
+        if always_apply is not None:
+            warnings.warn(
+                f"{type(self).__name__}: 'always_apply' was removed in Albumentations 2.0 and is ignored; "
+                "use p=1.0",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
+            raise ParameterError(
+                f"{type(self).__name__}: argument 'p' = {describe(p)} is invalid: expected a number in [0, 1]"
+            )
+        self.p = float(p)
+        self._init_values = {}
+        self._reset_runtime()
+
+    # -- Albumentations' parameter protocol ------------------------------------------------------
+
+    def get_params(self) -> dict[str, Any]:
+        """Parameters that do not depend on the data (override; draw from ``self.random_generator``)."""
+        return {}
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """Parameters that depend on the data (override). ``data`` holds the targets."""
+        return params
+
+    @property
+    def targets_as_params(self) -> list[str]:
+        """Targets that must be present for ``get_params_dependent_on_data`` (override)."""
+        return []
+
+    def update_transform_params(self, params: dict[str, Any], sample: Sample) -> dict[str, Any]:
+        """Add the entries Albumentations adds to every call's params."""
+        image = sample.image
+        params["shape"] = image.shape if image is not None else sample.shape
+        for name in ("interpolation", "fill", "fill_mask"):
+            if hasattr(self, name):
+                params[name] = getattr(self, name)
+        return params
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        """Constructor arguments, read from the ``__init__`` signatures along the class hierarchy."""
+        names: list[str] = []
+        for klass in type(self).__mro__:
+            if klass is AdaptedTransform:
+                break
+            init = klass.__dict__.get("__init__")
+            if init is None:
+                continue
+            for name, param in inspect.signature(init).parameters.items():
+                is_named = param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
+                if is_named and name not in _NOT_ARGS and name not in names:
+                    names.append(name)
+        return tuple(names)
+
+    def get_transform_init_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        for name in self.get_transform_init_args_names():
+            if not hasattr(self, name):
+                raise SerializationError(
+                    f"{type(self).__name__}: constructor argument {name!r} is not stored as an attribute; "
+                    "store it (self.{0} = {0}) or override get_transform_init_args_names()".format(name)
+                )
+            args[name] = getattr(self, name)
+        return args
+
+    def init_args(self) -> dict[str, Any]:
+        return {**self.get_transform_init_args(), "p": self.p}
+
+    def __repr__(self) -> str:
+        try:
+            args = self.init_args()
+        except SerializationError:
+            args = {"p": self.p}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
+
+    # -- the engine protocol ----------------------------------------------------------------------
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        params = dict(self.get_params() or {})
+        params = self.update_transform_params(params, sample)
+        wanted = list(self.targets_as_params or [])
+        needs_data = bool(wanted) or (
+            type(self).get_params_dependent_on_data is not AdaptedTransform.get_params_dependent_on_data
+        )
+        if needs_data:
+            data = data_view(sample)
+            missing = set(wanted) - set(data)
+            if missing and not (missing == {"image"} and "images" in data):
+                raise InputError(
+                    f"{type(self).__name__} needs the targets {wanted}; missing: {sorted(missing)}"
+                )
+            params.update(self.get_params_dependent_on_data(params, data) or {})
+        return params
+
+    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+        targets = self.targets
+        before = sample.shape
+        for key, kind in list(sample.kinds.items()):
+            func = targets.get(kind)
+            if func is None:
+                continue
+            value = sample.arrays[key]
+            if kind in ("images", "masks"):
+                if len(value) == 0:
+                    continue
+                stacked = value if isinstance(value, np.ndarray) else np.stack(value)
+                out = np.ascontiguousarray(func(np.ascontiguousarray(stacked), **params))
+                sample.arrays[key] = out if isinstance(value, np.ndarray) else list(out)
+            else:
+                sample.arrays[key] = np.ascontiguousarray(func(np.ascontiguousarray(value), **params))
+        after = _current_shape(sample)
+        sample.shape = after
+        box_func = targets.get("bboxes")
+        if box_func is not None:
+            for key, boxes in list(sample.boxes.items()):
+                sample.boxes[key] = _boxes_back(boxes, box_func(_boxes_out(boxes, before), **params), after)
+                if sample.bbox_params is not None and sample.bbox_params.check_each_transform:
+                    sample._filter_boxes(key)
+        point_func = targets.get("keypoints")
+        if point_func is not None:
+            with_scale = sample.keypoint_params is not None and "s" in sample.keypoint_params.format
+            for key, points in list(sample.points.items()):
+                out = point_func(_points_out(points, with_scale), **params)
+                sample.points[key] = _points_back(points, out, with_scale)
+                if sample.keypoint_params is not None and sample.keypoint_params.check_each_transform:
+                    sample._filter_points(key)
+
+    # -- default per-target methods ----------------------------------------------------------------
+
+    def apply(self, img: np.ndarray, *args: Any, **params: Any) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not implement apply()")
+
+    def apply_to_images(self, images: np.ndarray, *args: Any, **params: Any) -> np.ndarray:
+        return np.stack([self.apply(image, **params) for image in images])
+
+
+class ImageOnlyTransform(AdaptedTransform, PixelTransform):
+    """Albumentations-compatible base of a pixel-level custom transform.
+
+    Implement ``apply(img, **params)`` (and optionally ``apply_to_images``). Masks, boxes and
+    keypoints pass through untouched.
+
+    Targets: image, images. Dtypes: whatever ``apply`` accepts.
+    """
+
+    supported_targets = ("image", "images")
+    family = "custom"
+
+    @property
+    def targets(self) -> dict[str, Any]:
+        return {"image": self.apply, "images": self.apply_to_images}
+
+
+class DualTransform(AdaptedTransform):
+    """Albumentations-compatible base of a custom transform that also moves masks and annotations.
+
+    Implement ``apply`` and, for the targets you use, ``apply_to_mask`` (default: ``apply``),
+    ``apply_to_masks`` (default: ``apply_to_mask`` per mask), ``apply_to_bboxes`` and
+    ``apply_to_keypoints`` (no default: calling with boxes or keypoints raises).
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: whatever ``apply`` accepts.
+    """
+
+    supported_targets = ("image", "images", "mask", "masks", "bboxes", "keypoints")
+
+    @property
+    def targets(self) -> dict[str, Any]:
+        return {
+            "image": self.apply,
+            "images": self.apply_to_images,
+            "mask": self.apply_to_mask,
+            "masks": self.apply_to_masks,
+            "bboxes": self.apply_to_bboxes,
+            "keypoints": self.apply_to_keypoints,
+        }
+
+    def apply_to_mask(self, mask: np.ndarray, *args: Any, **params: Any) -> np.ndarray:
+        return self.apply(mask, *args, **params)
+
+    def apply_to_masks(self, masks: np.ndarray, *args: Any, **params: Any) -> np.ndarray:
+        return np.stack([self.apply_to_mask(mask, **params) for mask in masks])
+
+    def apply_to_bboxes(self, bboxes: np.ndarray, *args: Any, **params: Any) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not implement apply_to_bboxes()")
+
+    def apply_to_keypoints(self, keypoints: np.ndarray, *args: Any, **params: Any) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not implement apply_to_keypoints()")
+
+
+# ----------------------------------------------------------------------------------------------
+# Constructor validation with a user's pydantic InitSchema
+
+
+def _validated_init(owner: str, schema: type[BaseModel], init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a user ``__init__`` so its arguments are validated by ``schema`` first (as Albumentations does)."""
+    signature = inspect.signature(init)
+    names = [n for n in signature.parameters if n != "self"]
+
+    @functools.wraps(init)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+        strict = bool(kwargs.pop("strict", False))
+        given = dict(zip(names, args))
+        for name, value in kwargs.items():
+            if name in given:
+                raise ParameterError(f"{owner}: argument {name!r} given both positionally and by name")
+            given[name] = value
+        unknown = [n for n in given if n not in signature.parameters]
+        if unknown:
+            message = (
+                f"{owner}: unknown argument(s) {', '.join(map(repr, unknown))}; valid arguments are {names}"
+            )
+            if strict:
+                raise ParameterError(message)
+            warnings.warn(message + " (ignored)", UserWarning, stacklevel=2)
+            for name in unknown:
+                given.pop(name)
+        for name, param in signature.parameters.items():
+            if name != "self" and name not in given and param.default is not param.empty:
+                given[name] = param.default
+        fields = schema.model_fields
+        try:
+            model = schema(**{k: v for k, v in given.items() if k in fields})
+        except ValidationError as error:
+            problems = "; ".join(
+                f"argument {'.'.join(map(str, e['loc']))!r} = "
+                f"{describe(given.get(str(e['loc'][0]), '?')) if e['loc'] else '?'}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise ParameterError(f"{owner}: {problems}") from None
+        for name in fields:
+            if name in signature.parameters:
+                given[name] = getattr(model, name)
+        init(self, **given)
+
+    return wrapper
+
+
+# ----------------------------------------------------------------------------------------------
+# Targets in Albumentations' layout, and back
+
+
+def _current_shape(sample: Sample) -> tuple[int, int]:
+    for key, kind in sample.kinds.items():
+        value = sample.arrays[key]
+        if kind in ("image", "mask"):
+            return int(value.shape[0]), int(value.shape[1])
+        if len(value):
+            return int(value[0].shape[0]), int(value[0].shape[1])
+    return sample.shape
+
+
+def _codes(values: Any) -> np.ndarray:
+    """Numeric values as floats; anything else as the index of its first appearance."""
+    array = np.asarray(values) if not isinstance(values, np.ndarray) else values
+    if array.dtype != object and np.issubdtype(array.dtype, np.number):
+        return array.astype(np.float64).reshape(len(array), -1)
+    seen: dict[Any, int] = {}
+    out = [_number(v) for v in values]
+    codes = [seen.setdefault(v, len(seen)) if x is None else x for v, x in zip(values, out)]
+    return np.asarray(codes, dtype=np.float64).reshape(-1, 1)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _trailing(rows: RowSet) -> np.ndarray:
+    """The extra columns and one column per label field, as Albumentations appends them."""
+    n = len(rows)
+    parts: list[np.ndarray] = []
+    extras = rows.extras
+    if extras.dtype == object:
+        width = max((len(t) for t in extras), default=0)
+        parts.extend(_codes([t[column] if column < len(t) else 0 for t in extras]) for column in range(width))
+    elif extras.size:
+        parts.append(extras.astype(np.float64).reshape(n, -1))
+    parts.extend(_codes(values) for values in rows.labels.values())
+    return np.concatenate(parts, axis=1) if parts else np.zeros((n, 0))
+
+
+def _match_rows(rows: RowSet, out: np.ndarray, first: int, what: str) -> np.ndarray:
+    """Index of the input row each returned row came from, found through the trailing columns."""
+    n, m = len(rows), len(out)
+    trailing = _trailing(rows)
+    if trailing.shape[1] == 0:
+        if m > n:
+            raise InputError(f"{what} returned {m} rows for {n}; adding rows is not supported")
+        return np.arange(m)
+    if out.shape[1] < first + trailing.shape[1]:
+        if m == n:
+            return np.arange(m)
+        raise InputError(
+            f"{what} returned {m} of {n} rows without their extra/label columns; keep the columns "
+            "after the coordinates so labels can follow their rows"
+        )
+    returned = out[:, first : first + trailing.shape[1]].astype(np.float64)
+    if m == n and np.allclose(returned, trailing, equal_nan=True):
+        return np.arange(m)
+    used = np.zeros(n, dtype=bool)
+    index = np.empty(m, dtype=np.int64)
+    for i, row in enumerate(returned):
+        candidates = np.flatnonzero(~used & np.all(np.isclose(trailing, row, equal_nan=True), axis=1))
+        if len(candidates) == 0:
+            raise InputError(
+                f"{what} returned a row whose extra/label columns {row.tolist()} match no input row; "
+                "changing those columns or adding rows is not supported"
+            )
+        index[i] = candidates[0]
+        used[candidates[0]] = True
+    return index
+
+
+def _boxes_out(boxes: BoxSet, shape: tuple[int, int]) -> np.ndarray:
+    h, w = shape
+    coords = boxes.coords / np.array([w, h, w, h], dtype=np.float64)
+    return np.concatenate([coords, _trailing(boxes)], axis=1)
+
+
+def _boxes_back(boxes: BoxSet, out: Any, shape: tuple[int, int]) -> BoxSet:
+    array = np.asarray(out, dtype=np.float64).reshape(-1, max(np.shape(out)[-1:] or (4,)))
+    if array.shape[1] < 4:
+        raise InputError(f"apply_to_bboxes must return (N, 4+) rows, got shape {array.shape}")
+    index = _match_rows(boxes, array, 4, "apply_to_bboxes")
+    h, w = shape
+    coords = array[:, :4] * np.array([w, h, w, h], dtype=np.float64)
+    return boxes.take(index).with_coords(coords)
+
+
+def _points_out(points: PointSet, with_scale: bool) -> np.ndarray:
+    c = points.coords
+    n = len(c)
+    scale = c[:, 3] if with_scale else np.zeros(n)
+    base = np.stack([c[:, 0], c[:, 1], np.zeros(n), c[:, 2], scale], axis=1)
+    return np.concatenate([base, _trailing(points)], axis=1)
+
+
+def _points_back(points: PointSet, out: Any, with_scale: bool) -> PointSet:
+    array = np.asarray(out, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] < 2:
+        array = array.reshape(-1, 5)
+    index = _match_rows(points, array, 5, "apply_to_keypoints")
+    kept = points.take(index)
+    coords = kept.coords.copy()
+    coords[:, :2] = array[:, :2]
+    if array.shape[1] >= 4:
+        coords[:, 2] = np.mod(array[:, 3], 2 * np.pi)
+    if with_scale and array.shape[1] >= 5:
+        coords[:, 3] = array[:, 4]
+    return kept.with_coords(coords)
+
+
+def data_view(sample: Sample) -> dict[str, Any]:
+    """The current targets as Albumentations hands them to ``get_params_dependent_on_data``."""
+    label_fields: set[str] = set()
+    if sample.bbox_params is not None:
+        label_fields.update(sample.bbox_params.label_fields)
+    if sample.keypoint_params is not None:
+        label_fields.update(sample.keypoint_params.label_fields)
+    data = {k: v for k, v in sample.data.items() if k not in sample.kinds and k not in label_fields}
+    for key, kind in sample.kinds.items():
+        value = sample.arrays[key]
+        if kind in ("images", "masks") and not isinstance(value, np.ndarray):
+            value = np.stack(value) if len(value) else np.zeros((0, *sample.shape))
+        data[key] = value
+    for key, boxes in sample.boxes.items():
+        data[key] = _boxes_out(boxes, sample.shape)
+    with_scale = sample.keypoint_params is not None and "s" in sample.keypoint_params.format
+    for key, points in sample.points.items():
+        data[key] = _points_out(points, with_scale)
+    return data
+
+
+__all__ = ["AdaptedTransform", "DualTransform", "ImageOnlyTransform", "data_view"]
