@@ -1,3 +1,6 @@
 """Transforms that mix several images (MixUp, CutMix, Mosaic, Copy-Paste)."""
 
-__all__: list[str] = []
+from invariance.transforms.mixing.blend import CutMix, MixUp
+from invariance.transforms.mixing.mosaic import Mosaic
+
+__all__ = ["CutMix", "MixUp", "Mosaic"]
