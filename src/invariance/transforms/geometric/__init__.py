@@ -1,7 +1,21 @@
 """Geometric transforms: each declares a Geometry; the pipeline moves every target through it."""
 
-from invariance.transforms.geometric.affine import Affine, Rotate
-from invariance.transforms.geometric.crops import CenterCrop, Crop, RandomCrop, RandomResizedCrop
+from invariance.transforms.geometric.affine import Affine, Rotate, SafeRotate, ShiftScaleRotate
+from invariance.transforms.geometric.bbox_crops import (
+    AtLeastOneBBoxRandomCrop,
+    BBoxSafeRandomCrop,
+    CropNonEmptyMaskIfExists,
+    RandomCropNearBBox,
+    RandomSizedBBoxSafeCrop,
+)
+from invariance.transforms.geometric.crops import (
+    CenterCrop,
+    Crop,
+    RandomCrop,
+    RandomCropFromBorders,
+    RandomResizedCrop,
+    RandomSizedCrop,
+)
 from invariance.transforms.geometric.flips import (
     D4,
     HorizontalFlip,
@@ -10,19 +24,37 @@ from invariance.transforms.geometric.flips import (
     Transpose,
     VerticalFlip,
 )
-from invariance.transforms.geometric.resize import Resize
+from invariance.transforms.geometric.pad import CropAndPad, Pad, PadIfNeeded
+from invariance.transforms.geometric.perspective import Perspective
+from invariance.transforms.geometric.resize import LongestMaxSize, RandomScale, Resize, SmallestMaxSize
 
 __all__ = [
     "D4",
     "Affine",
+    "AtLeastOneBBoxRandomCrop",
+    "BBoxSafeRandomCrop",
     "CenterCrop",
     "Crop",
+    "CropAndPad",
+    "CropNonEmptyMaskIfExists",
     "HorizontalFlip",
+    "LongestMaxSize",
+    "Pad",
+    "PadIfNeeded",
+    "Perspective",
     "RandomCrop",
+    "RandomCropFromBorders",
+    "RandomCropNearBBox",
     "RandomResizedCrop",
     "RandomRotate90",
+    "RandomScale",
+    "RandomSizedBBoxSafeCrop",
+    "RandomSizedCrop",
     "Resize",
     "Rotate",
+    "SafeRotate",
+    "ShiftScaleRotate",
+    "SmallestMaxSize",
     "SquareSymmetry",
     "Transpose",
     "VerticalFlip",

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BeforeValidator, model_validator
 
-from invariance.core.geometry import Chain, CropWindow, Geometry, Projective, apply_matrix
+from invariance.core.geometry import Chain, CropWindow, Geometry, Projective, apply_matrix, rect_corners
 from invariance.core.sample import Sample
 from invariance.core.schema import (
     BorderMode,
@@ -260,3 +260,139 @@ class Affine(SpatialTransform):
         if self.fit_output:
             matrix, out_shape = fit_to_output(matrix, sample.shape)
         return Projective(matrix, sample.shape, out_shape)
+
+
+def fit_exactly(matrix: np.ndarray, in_shape: tuple[int, int], out_shape: tuple[int, int]) -> np.ndarray:
+    """Follow ``matrix`` by the shift and per-axis scale that put the moved image exactly in ``out_shape``."""
+    corners = apply_matrix(matrix, rect_corners(in_shape))
+    low, high = corners.min(axis=0), corners.max(axis=0)
+    extent = np.maximum(high - low, 1e-9)
+    oh, ow = out_shape
+    sx, sy = ow / extent[0], oh / extent[1]
+    fit = np.array([[sx, 0.0, -low[0] * sx], [0.0, sy, -low[1] * sy], [0.0, 0.0, 1.0]])
+    result: np.ndarray = fit @ matrix
+    return result
+
+
+class ShiftScaleRotate(SpatialTransform):
+    """Randomly shift, scale and rotate about the image centre, in one warp (an :class:`Affine`).
+
+    The scale factor is ``1 + s`` with ``s`` drawn from ``scale_limit``; the shift is a fraction of
+    the image width (x) and height (y); the angle is in degrees, positive = counter-clockwise.
+
+    Targets: image (``interpolation``, ``border_mode`` / ``fill``), mask (``mask_interpolation``,
+    ``fill_mask``). bboxes: corners (or inscribed ellipse, ``rotate_method``) mapped and re-boxed,
+    then clipped and filtered; labels follow. keypoints: mapped, angle turned by the rotation,
+    scale multiplied by the scale factor.
+
+    Args:
+        shift_limit: shift range as a fraction of the size; a number ``x`` means ``(-x, x)``.
+            Default: (-0.0625, 0.0625).
+        scale_limit: scale range around 1; a number ``x`` means ``(-x, x)``. Default: (-0.1, 0.1).
+        rotate_limit: angle range in degrees; a number ``x`` means ``(-x, x)``. Default: (-45, 45).
+        interpolation: OpenCV flag for images. Default: linear.
+        border_mode: how uncovered pixels are made. Default: constant.
+        shift_limit_x, shift_limit_y: per-axis shift ranges overriding ``shift_limit``. Default: None.
+        rotate_method: ``largest_box`` or ``ellipse`` for boxes.
+        mask_interpolation: OpenCV flag for masks. Default: nearest.
+        fill, fill_mask: constant border values for images and masks. Default: 0.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {"shift_limit": 0.1, "scale_limit": 0.2, "rotate_limit": 30}
+
+    shift_limit: tuple[float, float]
+    scale_limit: tuple[float, float]
+    rotate_limit: tuple[float, float]
+    shift_limit_x: tuple[float, float] | None
+    shift_limit_y: tuple[float, float] | None
+
+    class InitSchema(TransformSchema):
+        shift_limit: SymmetricRange = (-0.0625, 0.0625)
+        scale_limit: SymmetricRange = (-0.1, 0.1)
+        rotate_limit: SymmetricRange = (-45.0, 45.0)
+        interpolation: WarpInterpolation = 1
+        border_mode: BorderMode = 0
+        shift_limit_x: SymmetricRange | None = None
+        shift_limit_y: SymmetricRange | None = None
+        rotate_method: RotateMethod = "largest_box"
+        mask_interpolation: WarpInterpolation = 0
+        fill: Fill = 0.0
+        fill_mask: Fill = 0.0
+        p: Probability = 0.5
+
+        @model_validator(mode="after")
+        def _check(self) -> ShiftScaleRotate.InitSchema:
+            if self.scale_limit[0] <= -1.0:
+                raise ValueError(f"scale_limit must stay above -1 (scale 1 + s > 0), got {self.scale_limit}")
+            return self
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        h, w = sample.shape
+        shift_x = self.shift_limit if self.shift_limit_x is None else self.shift_limit_x
+        shift_y = self.shift_limit if self.shift_limit_y is None else self.shift_limit_y
+        scale = 1.0 + float(rng.uniform(*self.scale_limit))
+        return {
+            "angle": float(rng.uniform(*self.rotate_limit)),
+            "scale": scale,
+            "dx": float(rng.uniform(*shift_x)) * w,
+            "dy": float(rng.uniform(*shift_y)) * h,
+        }
+
+    def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
+        scale = float(params["scale"])
+        matrix = affine_matrix(
+            sample.shape,
+            (scale, scale),
+            float(params["angle"]),
+            (0.0, 0.0),
+            (float(params["dx"]), float(params["dy"])),
+        )
+        return Projective(matrix, sample.shape, sample.shape)
+
+
+class SafeRotate(SpatialTransform):
+    """Rotate by a random angle and shrink so that the whole rotated image fits the original size.
+
+    The rotated image's bounding rectangle is mapped exactly onto the output (same size as the
+    input), so no content is cut; the two axes are scaled independently when the image is not
+    square, as in Albumentations.
+
+    Targets: image (``interpolation``, corners made by ``border_mode`` / ``fill``), mask
+    (``mask_interpolation``, ``fill_mask``). bboxes: corners (or inscribed ellipse) mapped and
+    re-boxed; none leaves the image. keypoints: mapped, angle turned, scale multiplied by the
+    map's largest stretch.
+
+    Args:
+        limit: angle range in degrees; a number ``x`` means ``(-x, x)``. Default: (-90, 90).
+        interpolation, mask_interpolation: OpenCV flags. Defaults: linear, nearest.
+        border_mode, fill, fill_mask: how the uncovered corners are filled.
+        rotate_method: ``largest_box`` or ``ellipse`` for boxes.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {"limit": 40}
+
+    limit: tuple[float, float]
+
+    class InitSchema(TransformSchema):
+        limit: SymmetricRange = (-90.0, 90.0)
+        interpolation: WarpInterpolation = 1
+        border_mode: BorderMode = 0
+        rotate_method: RotateMethod = "largest_box"
+        mask_interpolation: WarpInterpolation = 0
+        fill: Fill = 0.0
+        fill_mask: Fill = 0.0
+        p: Probability = 0.5
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        return {"angle": float(rng.uniform(*self.limit))}
+
+    def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
+        h, w = sample.shape
+        rotation = rotation_about(float(params["angle"]), w / 2.0, h / 2.0)
+        return Projective(fit_exactly(rotation, sample.shape, sample.shape), sample.shape, sample.shape)

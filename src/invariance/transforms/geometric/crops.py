@@ -17,6 +17,7 @@ from invariance.core.schema import (
     Fill,
     FloatRange,
     Interpolation,
+    IntRange,
     Probability,
     TransformSchema,
 )
@@ -291,3 +292,144 @@ class RandomResizedCrop(SpatialTransform):
         _, _, cw, ch = (int(v) for v in params["crop"])
         resampling = area_resampling(self, (ch, cw), self.size)
         sample.apply_geometry(self.geometry(params, sample), resampling)
+
+
+class RandomSizedCrop(SpatialTransform):
+    """Cut a random window of random height and fixed aspect ratio, then resize it to ``size``.
+
+    The window height is drawn from ``min_max_height`` (inclusive) and its width is
+    ``int(height * w2h_ratio)``; both are limited to the image.
+
+    Targets: image, mask: cropped and resized (``interpolation`` / ``mask_interpolation``).
+    bboxes: shifted, scaled, clipped and filtered; labels follow. keypoints: shifted and scaled,
+    their ``scale`` multiplied by the resize factor; those outside are dropped.
+
+    Args:
+        min_max_height: range of the window height in pixels.
+        size: output ``(height, width)``.
+        w2h_ratio: width / height of the window. Default: 1.
+        interpolation, mask_interpolation: OpenCV flags. Defaults: linear, nearest.
+        area_for_downscale: use INTER_AREA when shrinking (``"image"`` or ``"image_mask"``).
+        p: probability of applying the transform. Default: 1.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {"min_max_height": (30, 60), "size": (64, 80)}
+
+    min_max_height: tuple[int, int]
+    size: tuple[int, int]
+    w2h_ratio: float
+
+    class InitSchema(TransformSchema):
+        min_max_height: IntRange
+        size: tuple[int, int]
+        w2h_ratio: float = Field(default=1.0, gt=0)
+        interpolation: Interpolation = 1
+        mask_interpolation: Interpolation = 0
+        area_for_downscale: Literal[None, "image", "image_mask"] = None
+        p: Probability = 1.0
+
+        @model_validator(mode="after")
+        def _check(self) -> RandomSizedCrop.InitSchema:
+            if self.min_max_height[0] < 1:
+                raise ValueError(f"min_max_height must be >= 1, got {self.min_max_height}")
+            if min(self.size) < 1:
+                raise ValueError(f"size must be positive (height, width), got {self.size}")
+            return self
+
+    @classmethod
+    def legacy(cls, given: dict[str, Any]) -> dict[str, Any]:
+        if "size" not in given and "height" in given and "width" in given:
+            import warnings
+
+            warnings.warn(
+                "RandomSizedCrop: 'height' and 'width' are deprecated; use size=(height, width)",
+                DeprecationWarning,
+                stacklevel=5,
+            )
+            given["size"] = (given.pop("height"), given.pop("width"))
+        return given
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        h, w = sample.shape
+        ch = min(int(rng.integers(self.min_max_height[0], self.min_max_height[1] + 1)), h)
+        cw = min(max(int(ch * self.w2h_ratio), 1), w)
+        y = int(rng.integers(0, h - ch + 1))
+        x = int(rng.integers(0, w - cw + 1))
+        return {"crop": (x, y, cw, ch)}
+
+    def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
+        return crop_and_resize(params["crop"], sample.shape, tuple(self.size))  # type: ignore[arg-type]
+
+    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+        _, _, cw, ch = (int(v) for v in params["crop"])
+        resampling = area_resampling(self, (ch, cw), self.size)
+        sample.apply_geometry(self.geometry(params, sample), resampling)
+
+
+def crop_and_resize(crop: Any, shape: tuple[int, int], size: tuple[int, int]) -> Geometry:
+    """The window ``(x, y, width, height)`` of an image of ``shape``, resized to ``size`` if it differs."""
+    x, y, cw, ch = (int(v) for v in crop)
+    window = CropWindow(x, y, shape, (ch, cw))
+    if (ch, cw) == tuple(size):
+        return window
+    return Chain((window, Scale((ch, cw), (int(size[0]), int(size[1])))))
+
+
+class RandomCropFromBorders(SpatialTransform):
+    """Crop a random amount from each side, up to a fraction of the size.
+
+    The left edge moves in by up to ``crop_left * W`` pixels, the right edge by up to
+    ``crop_right * W``, and so on; at least one pixel always remains.
+
+    Targets: image, mask: the window. bboxes: shifted, clipped and filtered; labels follow.
+    keypoints: shifted; those outside are dropped if ``remove_invisible``.
+
+    Args:
+        crop_left, crop_right, crop_top, crop_bottom: largest fraction cut from each side, in
+            [0, 1]. Default: 0.1 each.
+        p: probability of applying the transform. Default: 1.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    """
+
+    example_args = {"crop_left": 0.2, "crop_right": 0.2, "crop_top": 0.3, "crop_bottom": 0.1}
+
+    crop_left: float
+    crop_right: float
+    crop_top: float
+    crop_bottom: float
+
+    class InitSchema(TransformSchema):
+        crop_left: float = Field(default=0.1, ge=0.0, le=1.0)
+        crop_right: float = Field(default=0.1, ge=0.0, le=1.0)
+        crop_top: float = Field(default=0.1, ge=0.0, le=1.0)
+        crop_bottom: float = Field(default=0.1, ge=0.0, le=1.0)
+        p: Probability = 1.0
+
+        @model_validator(mode="after")
+        def _check(self) -> RandomCropFromBorders.InitSchema:
+            if self.crop_left + self.crop_right > 1.0:
+                raise ValueError("crop_left + crop_right must be <= 1")
+            if self.crop_top + self.crop_bottom > 1.0:
+                raise ValueError("crop_top + crop_bottom must be <= 1")
+            return self
+
+    @staticmethod
+    def _edges(rng: np.random.Generator, size: int, before: float, after: float) -> tuple[int, int]:
+        start = int(rng.integers(0, int(before * size) + 1))
+        start = min(start, size - 1)
+        low_end = max(start + 1, size - int(after * size))
+        end = int(rng.integers(low_end, size + 1))
+        return start, end
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        h, w = sample.shape
+        x0, x1 = self._edges(rng, w, self.crop_left, self.crop_right)
+        y0, y1 = self._edges(rng, h, self.crop_top, self.crop_bottom)
+        return {"crop": (x0, y0, x1 - x0, y1 - y0)}
+
+    def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
+        x, y, cw, ch = (int(v) for v in params["crop"])
+        return CropWindow(x, y, sample.shape, (ch, cw))

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import cv2
-from pydantic import Field
+import numpy as np
+from pydantic import Field, model_validator
 
 from invariance.core.geometry import Geometry, Resampling, Scale
 from invariance.core.sample import Sample
-from invariance.core.schema import Interpolation, Probability, TransformSchema
+from invariance.core.schema import Interpolation, Probability, SymmetricRange, TransformSchema
 from invariance.core.transform import SpatialTransform
 
 
@@ -65,3 +66,162 @@ class Resize(SpatialTransform):
     def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
         resampling = area_resampling(self, sample.shape, (self.height, self.width))
         sample.apply_geometry(self.geometry(params, sample), resampling)
+
+
+class _ScaleTo(SpatialTransform):
+    """Shared logic of the resizes whose output size depends on the input: one :class:`Scale`."""
+
+    def target_shape(self, params: Mapping[str, Any], shape: tuple[int, int]) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
+        return Scale(sample.shape, self.target_shape(params, sample.shape))
+
+    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+        geometry = self.geometry(params, sample)
+        sample.apply_geometry(geometry, area_resampling(self, sample.shape, geometry.out_shape))
+
+
+class RandomScale(_ScaleTo):
+    """Resize by a random factor ``1 + s``, ``s`` drawn from ``scale_limit``; the size changes.
+
+    The output is ``int(H * f) x int(W * f)`` (at least 1 pixel).
+
+    Targets: image (``interpolation``), mask (``mask_interpolation``). bboxes: scaled by the size
+    ratios. keypoints: moved with their pixel (``(x + 0.5) r - 0.5``), ``scale`` multiplied by
+    the larger ratio.
+
+    Args:
+        scale_limit: range of ``s``; a number ``x`` means ``(-x, x)``. Default: (-0.1, 0.1).
+        interpolation, mask_interpolation: OpenCV flags. Defaults: linear, nearest.
+        area_for_downscale: use INTER_AREA when shrinking (``"image"`` or ``"image_mask"``).
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {"scale_limit": 0.3}
+
+    scale_limit: tuple[float, float]
+
+    class InitSchema(TransformSchema):
+        scale_limit: SymmetricRange = (-0.1, 0.1)
+        interpolation: Interpolation = 1
+        mask_interpolation: Interpolation = 0
+        area_for_downscale: Literal[None, "image", "image_mask"] = None
+        p: Probability = 0.5
+
+        @model_validator(mode="after")
+        def _check(self) -> RandomScale.InitSchema:
+            if self.scale_limit[0] <= -1.0:
+                raise ValueError(f"scale_limit must stay above -1 (factor 1 + s > 0), got {self.scale_limit}")
+            return self
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        return {"scale": 1.0 + float(rng.uniform(*self.scale_limit))}
+
+    def target_shape(self, params: Mapping[str, Any], shape: tuple[int, int]) -> tuple[int, int]:
+        f = float(params["scale"])
+        return max(int(shape[0] * f), 1), max(int(shape[1] * f), 1)
+
+
+MaxSize = int | list[int] | tuple[int, ...] | None
+MaxSizeHW = tuple[int | None, int | None] | None
+
+
+class _MaxSizeSchema(TransformSchema):
+    max_size: MaxSize = None
+    max_size_hw: MaxSizeHW = None
+    interpolation: Interpolation = 1
+    mask_interpolation: Interpolation = 0
+    area_for_downscale: Literal[None, "image", "image_mask"] = None
+    p: Probability = 1.0
+
+    @model_validator(mode="after")
+    def _check(self) -> _MaxSizeSchema:
+        if (self.max_size is None) == (self.max_size_hw is None):
+            raise ValueError("pass exactly one of max_size and max_size_hw")
+        sizes = [self.max_size] if isinstance(self.max_size, int) else list(self.max_size or [])
+        if self.max_size is not None and (not sizes or min(sizes) < 1):
+            raise ValueError(f"max_size must hold sizes >= 1, got {self.max_size}")
+        if self.max_size_hw is not None:
+            given = [v for v in self.max_size_hw if v is not None]
+            if not given or min(given) < 1:
+                raise ValueError(f"max_size_hw needs at least one size >= 1, got {self.max_size_hw}")
+        return self
+
+
+class _MaxSize(_ScaleTo):
+    max_size: int | Sequence[int] | None
+    max_size_hw: tuple[int | None, int | None] | None
+    #: True: the longest side is limited (LongestMaxSize); False: the smallest side (SmallestMaxSize).
+    longest: bool = True
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        if self.max_size is None or isinstance(self.max_size, int):
+            return {"max_size": self.max_size}
+        return {"max_size": int(self.max_size[int(rng.integers(0, len(self.max_size)))])}
+
+    def target_shape(self, params: Mapping[str, Any], shape: tuple[int, int]) -> tuple[int, int]:
+        h, w = shape
+        size = params.get("max_size")
+        if size is not None:
+            side = max(h, w) if self.longest else min(h, w)
+            ratio = int(size) / side
+        else:
+            assert self.max_size_hw is not None
+            ratios = [t / s for t, s in zip(self.max_size_hw, shape) if t is not None]
+            ratio = min(ratios) if self.longest else max(ratios)
+        return max(round(h * ratio), 1), max(round(w * ratio), 1)
+
+
+class LongestMaxSize(_MaxSize):
+    """Resize keeping the aspect ratio so that the longest side equals ``max_size``.
+
+    With ``max_size_hw=(H, W)`` the image is scaled to fit inside ``H x W`` (either may be None to
+    constrain one side only). A list ``max_size`` picks one size at random per call.
+
+    Targets: image (``interpolation``), mask (``mask_interpolation``). bboxes: scaled. keypoints:
+    moved with their pixel, ``scale`` multiplied by the ratio.
+
+    Args:
+        max_size: the longest side in pixels, or a list to choose from. Default: None.
+        max_size_hw: ``(max_height, max_width)`` box to fit in. Default: None.
+        interpolation, mask_interpolation: OpenCV flags. Defaults: linear, nearest.
+        area_for_downscale: use INTER_AREA when shrinking (``"image"`` or ``"image_mask"``).
+        p: probability of applying the transform. Default: 1.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {"max_size": 64}
+    longest = True
+
+    class InitSchema(_MaxSizeSchema):
+        pass
+
+
+class SmallestMaxSize(_MaxSize):
+    """Resize keeping the aspect ratio so that the smallest side equals ``max_size``.
+
+    With ``max_size_hw=(H, W)`` the image is scaled to cover ``H x W`` (both sides at least as
+    large; either may be None). A list ``max_size`` picks one size at random per call.
+
+    Targets: image (``interpolation``), mask (``mask_interpolation``). bboxes: scaled. keypoints:
+    moved with their pixel, ``scale`` multiplied by the ratio.
+
+    Args:
+        max_size: the smallest side in pixels, or a list to choose from. Default: None.
+        max_size_hw: ``(min_height, min_width)`` to cover. Default: None.
+        interpolation, mask_interpolation: OpenCV flags. Defaults: linear, nearest.
+        area_for_downscale: use INTER_AREA when shrinking (``"image"`` or ``"image_mask"``).
+        p: probability of applying the transform. Default: 1.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {"max_size": 64}
+    longest = False
+
+    class InitSchema(_MaxSizeSchema):
+        pass
