@@ -1,11 +1,18 @@
-"""Blur kernels."""
+"""Blur kernels: pure functions of arrays and plain numbers (no randomness, no validation)."""
 
 from __future__ import annotations
+
+import math
 
 import cv2
 import numpy as np
 
 from invariance.kernels._cv import restore_channel_axis
+
+# medianBlur handles float32 only up to this aperture; larger apertures need uint8.
+_CV_FLOAT_MEDIAN_MAX = 5
+# Rows per chunk of the exact float median, to bound the memory of the window view.
+_MEDIAN_CHUNK_ELEMENTS = 1 << 22
 
 
 def gaussian_kernel_size(sigma: float) -> int:
@@ -21,3 +28,169 @@ def gaussian_blur(img: np.ndarray, ksize: int, sigma: float) -> np.ndarray:
     if ksize <= 1 and sigma <= 0:
         return img.copy()
     return restore_channel_axis(cv2.GaussianBlur(img, (ksize, ksize), sigmaX=sigma, sigmaY=sigma), img)
+
+
+def _clip_float(result: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """float32 images stay in [0, 1]; uint8 results already saturated in OpenCV."""
+    if like.dtype == np.float32:
+        np.clip(result, 0.0, 1.0, out=result)
+    return restore_channel_axis(result, like)
+
+
+def box_blur(img: np.ndarray, ksize: int) -> np.ndarray:
+    """Mean over a ``ksize`` x ``ksize`` window (reflect-101 border)."""
+    return restore_channel_axis(cv2.blur(img, (ksize, ksize)), img)
+
+
+def convolve(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Correlate every channel with a 2-D ``kernel`` (reflect-101 border); float32 clipped to [0, 1]."""
+    kernel = np.asarray(kernel, dtype=np.float32)
+    return _clip_float(cv2.filter2D(img, -1, kernel), img)
+
+
+def _median_float(img: np.ndarray, ksize: int) -> np.ndarray:
+    """Exact median of float images for apertures OpenCV's float path lacks (replicated border)."""
+    pad = ksize // 2
+    planar = img if img.ndim == 3 else img[:, :, np.newaxis]
+    padded = cv2.copyMakeBorder(planar, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    padded = padded.reshape(padded.shape[0], padded.shape[1], -1)
+    height, width, channels = planar.shape
+    out = np.empty((height, width, channels), dtype=img.dtype)
+    middle = ksize * ksize // 2
+    rows = max(1, _MEDIAN_CHUNK_ELEMENTS // max(1, width * channels * ksize * ksize))
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        block = padded[top : bottom + 2 * pad]
+        windows = np.lib.stride_tricks.sliding_window_view(block, (ksize, ksize), axis=(0, 1))
+        flat = windows.reshape(bottom - top, width, channels, ksize * ksize)
+        out[top:bottom] = np.partition(flat, middle, axis=-1)[..., middle]
+    return out if img.ndim == 3 else out[:, :, 0]
+
+
+def median_blur(img: np.ndarray, ksize: int) -> np.ndarray:
+    """Median over a ``ksize`` x ``ksize`` window (replicated border), any dtype and channel count."""
+    if ksize <= 1:
+        return img.copy()
+    if img.dtype != np.uint8 and ksize > _CV_FLOAT_MEDIAN_MAX:
+        return _median_float(img, ksize)
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if channels in (1, 3, 4):
+        return restore_channel_axis(cv2.medianBlur(np.ascontiguousarray(img), ksize), img)
+    planes = [cv2.medianBlur(np.ascontiguousarray(img[:, :, c]), ksize) for c in range(channels)]
+    return np.stack(planes, axis=2)
+
+
+def motion_kernel(ksize: int, angle: float, direction: float, shift: tuple[float, float]) -> np.ndarray:
+    """A normalized line kernel for motion blur.
+
+    The line passes through the kernel centre (moved by ``shift`` pixels) at ``angle`` degrees
+    (0: to the right, 90: upwards). ``direction`` in [-1, 1] splits its length: 0 extends equally
+    both ways, 1 only forwards (along ``angle``), -1 only backwards.
+    """
+    half = (ksize - 1) / 2.0
+    forward = half * min(1.0, 1.0 + direction)
+    backward = half * min(1.0, 1.0 - direction)
+    rad = math.radians(angle)
+    dx, dy = math.cos(rad), -math.sin(rad)
+    cx, cy = half + shift[0], half + shift[1]
+    # Draw at 16x sub-pixel precision so short lines at any angle stay centred.
+    scale = 16
+    start = (round((cx - backward * dx) * scale), round((cy - backward * dy) * scale))
+    end = (round((cx + forward * dx) * scale), round((cy + forward * dy) * scale))
+    kernel = np.zeros((ksize, ksize), dtype=np.float32)
+    cv2.line(kernel, start, end, 1.0, thickness=1, lineType=cv2.LINE_AA, shift=4)
+    total = float(kernel.sum())
+    if total <= 0:
+        kernel[round(cy), round(cx)] = 1.0
+        return kernel
+    return kernel / total
+
+
+def motion_shift_room(ksize: int, angle: float, direction: float) -> tuple[float, float]:
+    """How far (x, y) the line of :func:`motion_kernel` can move before leaving the kernel."""
+    half = (ksize - 1) / 2.0
+    forward = half * min(1.0, 1.0 + direction)
+    backward = half * min(1.0, 1.0 - direction)
+    rad = math.radians(angle)
+    xs = (-backward * math.cos(rad), forward * math.cos(rad))
+    ys = (backward * math.sin(rad), -forward * math.sin(rad))
+    return max(0.0, half - max(abs(v) for v in xs)), max(0.0, half - max(abs(v) for v in ys))
+
+
+def disc_kernel(radius: int, alias_blur: float) -> np.ndarray:
+    """A normalized disc of ``radius`` pixels, softened by a Gaussian of sigma ``alias_blur``."""
+    size = 2 * radius + 1
+    coords = np.arange(size, dtype=np.float32) - radius
+    kernel: np.ndarray = ((coords[:, None] ** 2 + coords[None, :] ** 2) <= radius * radius).astype(np.float32)
+    if alias_blur > 0:
+        kernel = cv2.GaussianBlur(kernel, (3, 3), sigmaX=alias_blur)
+    return kernel / float(kernel.sum())
+
+
+def generalized_gaussian_kernel(
+    ksize: int, sigma_x: float, sigma_y: float, angle: float, beta: float, noise: np.ndarray | None
+) -> np.ndarray:
+    """An anisotropic generalized Gaussian ``exp(-0.5 (d^T S^-1 d)^beta)``, rotated by ``angle`` degrees.
+
+    ``S = R diag(sigma_x^2, sigma_y^2) R^T``. ``noise`` (same shape as the kernel) multiplies the
+    kernel before it is normalized to sum 1.
+    """
+    half = (ksize - 1) / 2.0
+    coords = np.arange(ksize, dtype=np.float64) - half
+    xx, yy = np.meshgrid(coords, coords)
+    rad = math.radians(angle)
+    cos, sin = math.cos(rad), math.sin(rad)
+    # Coordinates in the kernel's own (rotated) axes.
+    u = cos * xx + sin * yy
+    v = -sin * xx + cos * yy
+    quad = (u / max(sigma_x, 1e-6)) ** 2 + (v / max(sigma_y, 1e-6)) ** 2
+    kernel = np.exp(-0.5 * np.power(quad, beta))
+    if noise is not None:
+        kernel = kernel * noise
+    total = kernel.sum()
+    if total <= 0:
+        kernel = np.zeros_like(kernel)
+        kernel[ksize // 2, ksize // 2] = 1.0
+        return kernel.astype(np.float32)
+    return (kernel / total).astype(np.float32)
+
+
+def _zoom_about_centre(img: np.ndarray, factor: float) -> np.ndarray:
+    height, width = img.shape[:2]
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    matrix = np.array([[factor, 0.0, cx * (1 - factor)], [0.0, factor, cy * (1 - factor)]], dtype=np.float64)
+    return cv2.warpAffine(
+        img, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+    )
+
+
+def zoom_blur(img: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Average the image with copies of itself zoomed about the centre by each of ``factors``."""
+    if len(factors) == 0:
+        return img.copy()
+    source = img if img.dtype == np.float32 else img.astype(np.float32)
+    acc = source.copy()
+    for factor in factors:
+        zoomed = restore_channel_axis(_zoom_about_centre(source, float(factor)), img)
+        cv2.add(acc, zoomed, dst=acc)
+    acc *= np.float32(1.0 / (len(factors) + 1))
+    if img.dtype == np.uint8:
+        return np.clip(acc + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(acc, 0.0, 1.0, out=acc)
+
+
+def glass_blur(img: np.ndarray, sigma: float, offsets: np.ndarray) -> np.ndarray:
+    """Gaussian blur, displace pixels by ``offsets``, then blur again (the "glass" look).
+
+    ``offsets`` has shape ``(iterations, H, W, 2)`` (dy, dx): each round every pixel takes the value
+    ``offset`` away from it (clamped to the image).
+    """
+    out = gaussian_blur(img, 0, sigma)
+    height, width = img.shape[:2]
+    rows = np.arange(height, dtype=np.int32)[:, None]
+    cols = np.arange(width, dtype=np.int32)[None, :]
+    for step in offsets:
+        src_y = np.clip(rows + step[..., 0], 0, height - 1)
+        src_x = np.clip(cols + step[..., 1], 0, width - 1)
+        out = out[src_y, src_x]
+    return gaussian_blur(out, 0, sigma)

@@ -1,3 +1,6 @@
 """Noise transforms."""
 
-__all__: list[str] = []
+from invariance.transforms.noise.additive import AdditiveNoise, GaussNoise, MultiplicativeNoise
+from invariance.transforms.noise.sensor import ISONoise, SaltAndPepper, ShotNoise
+
+__all__ = ["AdditiveNoise", "GaussNoise", "ISONoise", "MultiplicativeNoise", "SaltAndPepper", "ShotNoise"]

@@ -1,0 +1,132 @@
+"""Noise kernels: pure functions that add or apply noise arrays drawn elsewhere.
+
+Noise arrays are in units of the image's white level (1.0 means 255 for uint8). Everything runs in
+float32; uint8 results are rounded and saturated once at the end.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from invariance.kernels._cv import restore_channel_axis
+
+
+def max_value(dtype: np.dtype) -> float:
+    """The white level: 255 for uint8, 1.0 for float images."""
+    return 255.0 if dtype == np.uint8 else 1.0
+
+
+def _finish(values: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Round and saturate float32 ``values`` (in the image's units) into ``like``'s dtype.
+
+    ``values`` must be a fresh array: it is modified in place.
+    """
+    if like.dtype == np.uint8:
+        values += 0.5
+        np.clip(values, 0.0, 255.0, out=values)
+        return values.astype(np.uint8)
+    np.clip(values, 0.0, 1.0, out=values)
+    return values.astype(like.dtype, copy=False)
+
+
+def resize_noise(noise: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear upsampling of a low-resolution noise map (H', W', C) to (height, width, C)."""
+    if noise.shape[:2] == (height, width):
+        return noise
+    return restore_channel_axis(cv2.resize(noise, (width, height), interpolation=cv2.INTER_LINEAR), noise)
+
+
+def add_noise(img: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """``img + noise * white``; ``noise`` broadcasts against the image (H, W, C), (H, W, 1) or (C,)."""
+    planar = img if img.ndim == 3 else img[:, :, np.newaxis]
+    scaled = np.asarray(noise, dtype=np.float32) * np.float32(max_value(img.dtype))
+    out = np.add(planar, scaled, dtype=np.float32)
+    result = _finish(out, img)
+    return result if img.ndim == 3 else result[:, :, 0]
+
+
+def multiply(img: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """``img * factors``; ``factors`` is a scalar, one per channel (C,), or a map (H, W, 1|C).
+
+    uint8 images with a scalar or per-channel factor go through lookup tables.
+    """
+    factors = np.asarray(factors, dtype=np.float32)
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if img.dtype == np.uint8 and factors.ndim <= 1:
+        per_channel = np.broadcast_to(factors.reshape(-1), (channels,)) if factors.size > 1 else None
+        ramp = np.arange(256, dtype=np.float32)
+        if per_channel is None:
+            table = np.clip(ramp * float(factors.reshape(-1)[0]) + 0.5, 0, 255).astype(np.uint8)
+            return restore_channel_axis(cv2.LUT(img, table), img)
+        planes = [
+            cv2.LUT(
+                np.ascontiguousarray(img[:, :, c]), np.clip(ramp * float(f) + 0.5, 0, 255).astype(np.uint8)
+            )
+            for c, f in enumerate(per_channel)
+        ]
+        return np.stack(planes, axis=2)
+    planar = img if img.ndim == 3 else img[:, :, np.newaxis]
+    if factors.ndim == 3 and img.ndim == 2:
+        factors = factors[:, :, :1]
+    out = np.multiply(planar, factors, dtype=np.float32)
+    result = _finish(out, img)
+    return result if img.ndim == 3 else result[:, :, 0]
+
+
+def shot_noise(img: np.ndarray, counts: np.ndarray, scale: float) -> np.ndarray:
+    """Rebuild an image from photon ``counts`` drawn at ``scale`` (see :func:`expected_photons`)."""
+    linear = counts.astype(np.float32) * np.float32(scale)
+    np.clip(linear, 0.0, 1.0, out=linear)
+    display = np.power(linear, np.float32(1.0 / 2.2), dtype=np.float32)
+    display *= np.float32(max_value(img.dtype))
+    return _finish(display, img)
+
+
+def expected_photons(img: np.ndarray, scale: float) -> np.ndarray:
+    """Expected photon counts: linear light (display value ** 2.2, white = 1) divided by ``scale``."""
+    unit = img.astype(np.float32) * np.float32(1.0 / max_value(img.dtype))
+    linear = np.power(unit, np.float32(2.2), dtype=np.float32)
+    return linear * np.float32(1.0 / max(scale, 1e-12))
+
+
+def salt_and_pepper(img: np.ndarray, salt: np.ndarray, pepper: np.ndarray) -> np.ndarray:
+    """Set the flat pixel indices ``salt`` to white and ``pepper`` to black, on every channel."""
+    out = img.copy()
+    flat = out.reshape(img.shape[0] * img.shape[1], -1)
+    flat[salt] = max_value(img.dtype)
+    flat[pepper] = 0
+    return out
+
+
+def iso_noise(img: np.ndarray, hue_shift: np.ndarray, luminance: np.ndarray) -> np.ndarray:
+    """Camera-sensor noise in HLS: shift hue by ``hue_shift`` degrees, raise lightness by ``luminance``.
+
+    ``luminance`` (in units of the white level, >= 0) lifts lightness towards white:
+    ``L + luminance (1 - L)``. A single-channel image only gets the lightness change.
+    """
+    unit = img.astype(np.float32) * np.float32(1.0 / max_value(img.dtype))
+    if img.ndim == 2 or img.shape[2] == 1:
+        gray = unit.reshape(img.shape[0], img.shape[1])
+        gray += luminance * (1.0 - gray)
+        gray *= np.float32(max_value(img.dtype))
+        return _finish(gray, img).reshape(img.shape)
+    hls = cv2.cvtColor(unit, cv2.COLOR_RGB2HLS)
+    hue = hls[:, :, 0]
+    hue += hue_shift
+    np.mod(hue, np.float32(360.0), out=hue)
+    light = hls[:, :, 1]
+    light += luminance * (1.0 - light)
+    rgb = cv2.cvtColor(hls, cv2.COLOR_HLS2RGB)
+    rgb *= np.float32(max_value(img.dtype))
+    return _finish(rgb, img)
+
+
+def lightness_std(img: np.ndarray) -> float:
+    """Standard deviation of HLS lightness ``(max + min) / 2`` over the channels, white = 1."""
+    if img.ndim == 2 or img.shape[2] == 1:
+        light = img.reshape(img.shape[0], img.shape[1])
+    else:
+        light = cv2.addWeighted(img.max(axis=2), 0.5, img.min(axis=2), 0.5, 0.0, dtype=cv2.CV_32F)
+    _, std = cv2.meanStdDev(light)
+    return float(std[0][0]) / max_value(img.dtype)

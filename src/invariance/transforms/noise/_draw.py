@@ -1,0 +1,41 @@
+"""Vectorized noise draws shared by the noise transforms (float32 wherever numpy allows it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from invariance.kernels.noise import resize_noise
+
+#: Draws float32 noise of a given shape from a Generator.
+DrawFn = Callable[[np.random.Generator, tuple[int, int, int]], np.ndarray]
+
+
+def channels_of(img: np.ndarray) -> int:
+    return 1 if img.ndim == 2 else int(img.shape[2])
+
+
+def reduced_shape(height: int, width: int, factor: float) -> tuple[int, int]:
+    """The size at which noise is drawn before being upsampled (``factor`` in (0, 1])."""
+    if factor >= 1.0:
+        return height, width
+    return max(1, round(height * factor)), max(1, round(width * factor))
+
+
+def draw_map(
+    gen: np.random.Generator, height: int, width: int, channels: int, factor: float, draw: DrawFn
+) -> np.ndarray:
+    """A (height, width, channels) float32 noise map, drawn at a reduced size when ``factor`` < 1."""
+    small_h, small_w = reduced_shape(height, width, factor)
+    noise = draw(gen, (small_h, small_w, channels))
+    return resize_noise(noise, height, width)
+
+
+def laplace(gen: np.random.Generator, shape: tuple[int, ...], loc: float, scale: float) -> np.ndarray:
+    """Laplace samples by inverting the CDF of float32 uniforms."""
+    u = gen.random(shape, dtype=np.float32)
+    u -= np.float32(0.5)
+    magnitude = np.log1p(np.float32(-2.0) * np.minimum(np.abs(u), np.float32(0.49999997)))
+    magnitude *= np.float32(-scale)
+    return np.copysign(magnitude, u) + np.float32(loc)
