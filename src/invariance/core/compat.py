@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import random
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 from invariance.core.errors import InputError, ParameterError, SerializationError, describe
 from invariance.core.sample import Sample
 from invariance.core.targets import BoxSet, PointSet, RowSet
-from invariance.core.transform import BasicTransform, PixelTransform
+from invariance.core.transform import CALL_KEY, BasicTransform, PixelTransform
 
 #: Constructor names that are never transform arguments of their own.
 _NOT_ARGS = frozenset({"self", "strict", "always_apply", "p"})
@@ -420,7 +421,11 @@ def data_view(sample: Sample) -> dict[str, Any]:
         label_fields.update(sample.bbox_params.label_fields)
     if sample.keypoint_params is not None:
         label_fields.update(sample.keypoint_params.label_fields)
-    data = {k: v for k, v in sample.data.items() if k not in sample.kinds and k not in label_fields}
+    data = {
+        k: v
+        for k, v in sample.data.items()
+        if k not in sample.kinds and k not in label_fields and k != CALL_KEY
+    }
     for key, kind in sample.kinds.items():
         value = sample.arrays[key]
         if kind in ("images", "masks") and not isinstance(value, np.ndarray):
@@ -434,4 +439,81 @@ def data_view(sample: Sample) -> dict[str, Any]:
     return data
 
 
-__all__ = ["AdaptedTransform", "DualTransform", "ImageOnlyTransform", "data_view"]
+# ----------------------------------------------------------------------------------------------
+# Custom compositions that override __call__
+
+
+def overrides_call(cls: type) -> bool:
+    """True for a composition class whose ``__call__`` comes from user code (not from invariance)."""
+    for klass in cls.__mro__:
+        if "__call__" in klass.__dict__:
+            return not klass.__module__.startswith("invariance.")
+    return False
+
+
+class PipelineCall:
+    """One pipeline call, handed through a custom composition's own ``__call__``.
+
+    The composition receives the targets as a dict (Albumentations' layout, see
+    :func:`data_view`) that also carries this object under ``CALL_KEY``. When it calls a child
+    as ``t(**data)``, the child runs on the pipeline's sample with the pipeline's Generator, and
+    returns a fresh dict of the same kind. Images and masks the composition replaces itself are
+    taken back; boxes and keypoints are only moved by the children.
+    """
+
+    def __init__(self, sample: Sample, rng: np.random.Generator) -> None:
+        self.sample = sample
+        self.rng = rng
+        self._handed: dict[str, Any] = {}
+
+    def view(self) -> dict[str, Any]:
+        data = data_view(self.sample)
+        self._handed = {key: data[key] for key in self.sample.kinds}
+        data[CALL_KEY] = self
+        return data
+
+    def absorb(self, data: Mapping[str, Any]) -> None:
+        for key, kind in self.sample.kinds.items():
+            if key in data and data[key] is not self._handed.get(key):
+                value = data[key]
+                if kind in ("images", "masks") and not isinstance(self.sample.arrays[key], np.ndarray):
+                    value = list(value)
+                self.sample.arrays[key] = value
+        self.sample.shape = _current_shape(self.sample)
+
+    def run_child(self, child: Any, data: Mapping[str, Any], force_apply: bool) -> dict[str, Any]:
+        self.absorb(data)
+        child.run(self.sample, self.rng, force_apply=force_apply)
+        return self.view()
+
+
+def run_custom_compose(compose: Any, sample: Sample, rng: np.random.Generator, force_apply: bool) -> None:
+    """Run a composition whose own ``__call__`` decides what to do, inside a pipeline.
+
+    The composition gets ``random_generator`` and ``py_random`` for this call (the way
+    Albumentations hands them over with ``set_random_state``), both drawn from the pipeline's
+    Generator, so a seeded pipeline reproduces.
+    """
+    for name, value in (
+        ("random_generator", rng),
+        ("py_random", random.Random(int(rng.integers(0, 2**63 - 1)))),
+    ):
+        if not isinstance(getattr(type(compose), name, None), property):
+            setattr(compose, name, value)
+    if not hasattr(compose, "replay_mode"):
+        compose.replay_mode = False
+    call = PipelineCall(sample, rng)
+    result = compose(force_apply=force_apply, **call.view())
+    if isinstance(result, Mapping):
+        call.absorb(result)
+
+
+__all__ = [
+    "AdaptedTransform",
+    "DualTransform",
+    "ImageOnlyTransform",
+    "PipelineCall",
+    "data_view",
+    "overrides_call",
+    "run_custom_compose",
+]

@@ -28,6 +28,10 @@ from invariance.core.randomness import RandomStream
 from invariance.core.sample import Sample
 from invariance.core.schema import COMMON_ALIASES, TransformSchema, build_signature, parse_arguments
 
+#: The key under which a pipeline call travels through a custom composition's ``t(**data)`` calls
+#: (see :func:`invariance.core.compat.run_custom_compose`).
+CALL_KEY = "__invariance_call__"
+
 
 class BasicTransform:
     """Base of every transform. Subclasses declare ``InitSchema`` and implement the effect."""
@@ -149,13 +153,18 @@ class BasicTransform:
         """Run this transform alone, like a one-step ``Compose`` (images and masks only)."""
         if args:
             raise InputError("pass data as named arguments, for example transform(image=image)")
+        call = data.get(CALL_KEY)
+        if call is not None:
+            # Called as ``t(**data)`` by a custom composition inside a pipeline: run on its sample.
+            result: dict[str, Any] = call.run_child(self, data, force_apply)
+            return result
         if self._standalone is None:
             from invariance.core.compose import Compose
 
             self._standalone = Compose([self], p=1.0)
             self._standalone._stream = self._own_stream()
-        result: dict[str, Any] = self._standalone(force_apply=force_apply, **data)
-        return result
+        output: dict[str, Any] = self._standalone(force_apply=force_apply, **data)
+        return output
 
     # -- description ---------------------------------------------------------------------------
 
