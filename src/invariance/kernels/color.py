@@ -223,6 +223,7 @@ def shift_hsv(img: np.ndarray, hue: float, saturation: float, value: float) -> n
         table = np.empty((256, 3), dtype=np.uint8)
         table[:, 0] = np.mod(np.rint(LEVELS + hue), 180).astype(np.uint8)
         table[:, 1] = np.clip(np.rint(LEVELS + saturation), 0, 255)
+        table[0, 1] = 0  # gray pixels have no hue to saturate: they stay gray
         table[:, 2] = np.clip(np.rint(LEVELS + value), 0, 255)
         return np.asarray(cv2.cvtColor(apply_lut(hsv, table), cv2.COLOR_HSV2RGB))
     hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
@@ -230,7 +231,7 @@ def shift_hsv(img: np.ndarray, hue: float, saturation: float, value: float) -> n
     if hue != 0:
         h = np.mod(h + np.float32(hue * 2.0), np.float32(360.0))
     if saturation != 0:
-        s = np.clip(s + np.float32(saturation / 255.0), 0.0, 1.0)
+        s = np.where(s > 0, np.clip(s + np.float32(saturation / 255.0), 0.0, 1.0), s)
     if value != 0:
         v = np.clip(v + np.float32(value / 255.0), 0.0, 1.0)
     out = cv2.cvtColor(cv2.merge([h, s, v]), cv2.COLOR_HSV2RGB)
@@ -248,10 +249,7 @@ SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0
 
 
 def sepia(img: np.ndarray) -> np.ndarray:
-    """The classic sepia matrix on RGB; a single channel is treated as R = G = B (kept single)."""
-    if img.ndim == 2 or img.shape[2] == 1:
-        gain = float(SEPIA[1].sum())  # the green row: a gray value keeps one channel of the sepia tint
-        return multiply_add(img, gain, 0.0)
+    """The classic sepia matrix on an RGB image, saturated."""
     out = cv2.transform(img, SEPIA)
     return out if img.dtype == np.uint8 else np.clip(out, 0.0, 1.0)
 

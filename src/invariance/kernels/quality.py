@@ -44,10 +44,17 @@ def compress(img: np.ndarray, kind: str, quality: int) -> np.ndarray:
 
 
 def downscale(img: np.ndarray, scale: float, down: int, up: int) -> np.ndarray:
-    """Resize by ``scale`` with ``down`` interpolation and back to the original size with ``up``."""
+    """Resize by ``scale`` with ``down`` interpolation and back to the original size with ``up``.
+
+    The small image has ``round(size * scale)`` pixels a side (at least one)."""
     height, width = img.shape[:2]
-    small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = cv2.resize(img, small_size, interpolation=down)
+    if round(width * scale) >= 1 and round(height * scale) >= 1:
+        # fx/fy make OpenCV sample at exactly 1/scale (not at width / round(width * scale)).
+        small = cv2.resize(img, None, fx=scale, fy=scale, interpolation=down)
+    else:
+        small = cv2.resize(
+            img, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=down
+        )
     out = restore_channel_axis(cv2.resize(small, (width, height), interpolation=up), img)
     if out.dtype != np.uint8:
         np.clip(out, 0.0, 1.0, out=out)

@@ -23,8 +23,8 @@ from invariance.transforms.pixel._checks import channels_of, require_rgb
 class ToSepia(PixelTransform):
     """Apply the classic sepia colour matrix to an RGB image.
 
-    A single-channel image is scaled by the sum of the matrix's green row (the gray value of the
-    tint), keeping one channel. Results saturate.
+    A single-channel image has no colour to tint and is returned unchanged (as Albumentations
+    does). Results saturate.
 
     Args:
         p: probability of applying the transform. Default: 0.5.
@@ -39,6 +39,8 @@ class ToSepia(PixelTransform):
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         require_rgb(img, type(self).__name__)
+        if channels_of(img) == 1:
+            return img.copy()
         return kc.sepia(img)
 
 
@@ -119,8 +121,9 @@ class ChromaticAberration(PixelTransform):
 
     The lens model is OpenCV's radial one (``k1`` primary, ``k2`` secondary; camera focal lengths
     equal to the image size, centre in the middle); green is the reference and stays. The
-    secondary coefficient takes the primary's sign. ``green_purple`` distorts red and blue in
-    opposite directions, ``red_blue`` in the same direction, ``random`` picks one of the two per
+    secondary coefficient takes the primary's sign. ``green_purple`` gives red and blue
+    coefficients of the same sign (both move against green: green/purple fringes), ``red_blue``
+    opposite signs (red and blue move apart), as Albumentations 2.0.8 samples them; ``random`` picks one of the two per
     call. Single-channel images are returned unchanged.
 
     Args:
@@ -158,7 +161,7 @@ class ChromaticAberration(PixelTransform):
         mode = self.mode
         if mode == "random":
             mode = "green_purple" if rng.random() < 0.5 else "red_blue"
-        blue_sign = -red_k1 if mode == "green_purple" else red_k1
+        blue_sign = red_k1 if mode == "green_purple" else -red_k1
         blue_k1 = float(np.copysign(abs(blue_k1), blue_sign))
         blue_k2 = float(np.copysign(abs(blue_k2), blue_k1))
         return {"red": [red_k1, red_k2], "blue": [blue_k1, blue_k2]}
