@@ -1,3 +1,31 @@
-"""Weather and scene transforms."""
+"""Weather, scene and lighting transforms."""
 
-__all__: list[str] = []
+from invariance.transforms.weather.lighting import (
+    HEStain,
+    Illumination,
+    PlasmaBrightnessContrast,
+    PlasmaShadow,
+)
+from invariance.transforms.weather.scene import (
+    RandomFog,
+    RandomGravel,
+    RandomRain,
+    RandomShadow,
+    RandomSnow,
+    RandomSunFlare,
+    Spatter,
+)
+
+__all__ = [
+    "HEStain",
+    "Illumination",
+    "PlasmaBrightnessContrast",
+    "PlasmaShadow",
+    "RandomFog",
+    "RandomGravel",
+    "RandomRain",
+    "RandomShadow",
+    "RandomSnow",
+    "RandomSunFlare",
+    "Spatter",
+]

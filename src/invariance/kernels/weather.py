@@ -1,0 +1,495 @@
+"""Weather, scene and lighting kernels: rain, snow, fog, sun flare, shadows, gravel, spatter,
+illumination patterns, plasma fields and H&E stain changes.
+
+Pure functions of arrays and plain numbers. Random fields are regenerated from an integer seed
+passed by the transform (``numpy.random.default_rng(seed)``), so the same seed always gives the
+same field and nothing large has to be stored in the recorded parameters.
+
+Images are ``(H, W)`` or ``(H, W, C)`` uint8 (0..255) or float32 (0..1). Effects are computed in
+float32 in the image's own scale and saturated back to the input dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def white(dtype: np.dtype) -> float:
+    """The value of full intensity: 255 for uint8, 1 for float images."""
+    return 255.0 if dtype == np.uint8 else 1.0
+
+
+def to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Saturate float values (in the dtype's scale) back to ``dtype``."""
+    if dtype == np.uint8:
+        out: np.ndarray = np.empty(values.shape, np.uint8)
+        np.clip(np.rint(values), 0, 255, out=out, casting="unsafe")
+        return out
+    return np.clip(values, 0.0, 1.0).astype(dtype, copy=False)
+
+
+def color_for(img: np.ndarray, color: Sequence[float]) -> np.ndarray:
+    """A colour given in 0..255 RGB as a float32 vector in the image's scale and channel count."""
+    c = np.asarray(color, np.float32) * (white(img.dtype) / 255.0)
+    if img.ndim == 2:
+        return np.float32(c.mean()) if c.size > 1 else c.reshape(())
+    channels = img.shape[2]
+    if c.size == channels:
+        return c
+    if channels == 1:
+        return np.array([c.mean()], np.float32)
+    return np.resize(c, channels).astype(np.float32)
+
+
+def blend(img: np.ndarray, overlay: np.ndarray | float, alpha: np.ndarray) -> np.ndarray:
+    """``img * (1 - alpha) + overlay * alpha`` in float32; ``alpha`` is ``(H, W)``."""
+    base = img.astype(np.float32)
+    a = alpha[..., None] if img.ndim == 3 else alpha
+    return base + (overlay - base) * a
+
+
+def scale_pixels(img: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """Multiply every channel by a per-pixel ``(H, W)`` factor, saturating to the dtype."""
+    f = factor[..., None] if img.ndim == 3 else factor
+    return to_dtype(img.astype(np.float32) * f, img.dtype)
+
+
+def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.ndarray:
+    """Smooth value noise in [0, 1]: a coarse random grid resized with bicubic interpolation."""
+    h, w = shape
+    gh = max(2, round(cells * h / max(h, w)))
+    gw = max(2, round(cells * w / max(h, w)))
+    grid = rng.random((gh, gw), dtype=np.float32)
+    field = cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC)
+    out: np.ndarray = np.clip(field, 0.0, 1.0)
+    return out
+
+
+# -- rain ----------------------------------------------------------------------------------------
+
+
+def rain(
+    img: np.ndarray,
+    drops: np.ndarray,
+    slant: float,
+    drop_length: int,
+    drop_width: int,
+    drop_color: Sequence[float],
+    blur_value: int,
+    brightness_coefficient: float,
+) -> np.ndarray:
+    """Darken the scene by ``brightness_coefficient`` and blend soft rain streaks over it.
+
+    Streaks of ``drop_color`` start at the ``(N, 2)`` points ``drops`` (x, y), are ``drop_length``
+    pixels long, ``drop_width`` wide and tilted by ``slant`` degrees from vertical; their coverage
+    is softened with a ``blur_value`` box blur (rain is seen out of focus), the scene stays sharp.
+    """
+    h, w = img.shape[:2]
+    coverage: np.ndarray = np.zeros((h, w), np.float32)
+    if len(drops):
+        angle = np.deg2rad(slant)
+        starts = np.asarray(drops, np.float64)
+        ends = starts + np.array([drop_length * np.sin(angle), drop_length * np.cos(angle)])
+        lines = np.stack([starts, ends], axis=1).round().astype(np.int32)
+        cv2.polylines(coverage, list(lines), False, 1.0, max(1, int(drop_width)), lineType=cv2.LINE_AA)
+        if blur_value > 1:
+            # A box blur spreads a thin streak over blur_value columns; rescale so it stays visible.
+            coverage = cv2.blur(coverage, (int(blur_value), int(blur_value)))
+            coverage = np.minimum(coverage * np.float32(max(1.0, blur_value / max(drop_width, 1) / 3.0)), 1.0)
+    scene = img.astype(np.float32) * np.float32(brightness_coefficient)
+    return to_dtype(blend(scene, color_for(img, drop_color), coverage), img.dtype)
+
+
+# -- snow ----------------------------------------------------------------------------------------
+
+
+def _lightness(img: np.ndarray) -> np.ndarray:
+    if img.ndim == 2:
+        return img.astype(np.float32)
+    if img.shape[2] == 1:
+        return img[..., 0].astype(np.float32)
+    f = img.astype(np.float32)
+    return (f.max(axis=2) + f.min(axis=2)) * 0.5
+
+
+def snow_bleach(img: np.ndarray, snow_point: float, brightness_coeff: float) -> np.ndarray:
+    """Brighten pixels whose HLS lightness is below a threshold by ``brightness_coeff``.
+
+    The threshold is ``(snow_point / 2 + 1/3)`` of full intensity. Hue and saturation are kept.
+    """
+    top = white(img.dtype)
+    threshold = (snow_point / 2.0 + 1.0 / 3.0) * top
+    if img.ndim == 3 and img.shape[2] == 3:
+        hls = cv2.cvtColor(img.astype(np.float32) / np.float32(top), cv2.COLOR_RGB2HLS)
+        light = hls[..., 1]
+        sel = light * top < threshold
+        light[sel] = np.minimum(light[sel] * brightness_coeff, 1.0)
+        rgb = cv2.cvtColor(hls, cv2.COLOR_HLS2RGB) * np.float32(top)
+        return to_dtype(rgb, img.dtype)
+    f = img.astype(np.float32)
+    sel = f < threshold
+    f[sel] = f[sel] * brightness_coeff
+    return to_dtype(f, img.dtype)
+
+
+def snow_texture(img: np.ndarray, snow_point: float, brightness_coeff: float, seed: int) -> np.ndarray:
+    """Cover the image with a soft snow layer: brighter overall, a smooth white texture denser at
+    the top, a cold blue tint and a few sparkles. ``seed`` regenerates the texture."""
+    rng = np.random.default_rng(seed)
+    h, w = img.shape[:2]
+    top = white(img.dtype)
+    f = img.astype(np.float32)
+    f = f + (top - f) * np.float32(min(1.0, snow_point * (brightness_coeff - 1.0) / 2.0 + snow_point / 2.0))
+    texture = smooth_noise(rng, (h, w), 24) * 0.6 + smooth_noise(rng, (h, w), 96) * 0.4
+    depth = np.linspace(1.0, 0.6, h, dtype=np.float32)[:, None]
+    alpha = np.clip((texture * depth - (1.0 - snow_point * 2.0)) * 2.0, 0.0, 0.85).astype(np.float32)
+    sparkle = rng.random((h, w), dtype=np.float32) > 0.998
+    alpha[sparkle] = 1.0
+    tint = np.array([0.93, 0.96, 1.0], np.float32) * top
+    overlay = tint if f.ndim == 3 and f.shape[2] == 3 else np.float32(0.96 * top)
+    return to_dtype(blend(f, overlay, alpha), img.dtype)
+
+
+# -- fog -----------------------------------------------------------------------------------------
+
+
+def fog(img: np.ndarray, fog_coef: float, alpha_coef: float, seed: int) -> np.ndarray:
+    """Blend the image towards white through a patchy haze and blur it.
+
+    The haze opacity at a pixel is ``1 - (1 - alpha_coef) ** n``, as if ``n`` translucent fog
+    puffs overlapped there; ``n`` is about ``20 * fog_coef``, modulated by smooth noise. The blur
+    radius grows with ``fog_coef`` and the image size.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = img.shape[:2]
+    puffs = np.float32(20.0 * fog_coef) * (0.5 + smooth_noise(rng, (h, w), 8))
+    alpha = 1.0 - np.power(np.float32(1.0 - alpha_coef), puffs)
+    k = int(min(h, w) * fog_coef / 50.0) * 2 + 1
+    base = img
+    if k >= 3:
+        base = cv2.GaussianBlur(np.ascontiguousarray(img), (k, k), 0)
+        if img.ndim == 3 and base.ndim == 2:
+            base = base[..., None]
+    return to_dtype(blend(base, white(img.dtype), alpha.astype(np.float32)), img.dtype)
+
+
+# -- sun flare -----------------------------------------------------------------------------------
+
+
+def sun_flare_overlay(
+    img: np.ndarray,
+    center: Sequence[float],
+    src_radius: int,
+    src_color: Sequence[float],
+    circles: Sequence[Sequence[float]],
+) -> np.ndarray:
+    """Alpha-blend translucent flare circles ``(x, y, radius, alpha, r, g, b)`` and a bright sun.
+
+    The sun is a radial glow of ``src_color`` whose opacity falls from 1 at ``center`` to 0 at
+    ``src_radius`` pixels.
+    """
+    out: np.ndarray = img.astype(np.float32)
+    for x, y, radius, alpha, *rgb in circles:
+        layer = out.copy()
+        colour = tuple(float(v) for v in np.atleast_1d(color_for(img, rgb)))
+        cv2.circle(layer, (round(x), round(y)), max(1, round(radius)), colour, -1, lineType=cv2.LINE_AA)
+        out = cv2.addWeighted(layer, float(alpha), out, 1.0 - float(alpha), 0.0)
+        if img.ndim == 3 and out.ndim == 2:
+            out = out[..., None]
+    out = _glow(out, img, center, src_radius, src_color, power=1.0)
+    return to_dtype(out, img.dtype)
+
+
+def _glow(
+    out: np.ndarray,
+    img: np.ndarray,
+    center: Sequence[float],
+    radius: float,
+    color: Sequence[float],
+    power: float,
+) -> np.ndarray:
+    h, w = out.shape[:2]
+    cx, cy = float(center[0]), float(center[1])
+    r = max(float(radius), 1.0)
+    x0, x1 = max(0, int(cx - r)), min(w, int(cx + r) + 1)
+    y0, y1 = max(0, int(cy - r)), min(h, int(cy + r) + 1)
+    if x0 >= x1 or y0 >= y1:
+        return out
+    yy, xx = np.ogrid[y0:y1, x0:x1]
+    d = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2, dtype=np.float32) / np.float32(r)
+    alpha = np.clip(1.0 - d, 0.0, 1.0) ** np.float32(power)
+    out[y0:y1, x0:x1] = blend(out[y0:y1, x0:x1], color_for(img, color), alpha.astype(np.float32))
+    return out
+
+
+def sun_flare_physics(
+    img: np.ndarray,
+    center: Sequence[float],
+    src_radius: int,
+    src_color: Sequence[float],
+    circles: Sequence[Sequence[float]],
+    angle: float,
+) -> np.ndarray:
+    """A lens-flare model added with a screen blend: a soft core, a wide halo, a starburst of rays
+    through the centre and ghost discs (the ``circles``) along the flare axis."""
+    h, w = img.shape[:2]
+    cx, cy = float(center[0]), float(center[1])
+    r = max(float(src_radius), 1.0)
+    yy, xx = np.ogrid[0:h, 0:w]
+    dx = (xx - cx).astype(np.float32)
+    dy = (yy - cy).astype(np.float32)
+    d = np.sqrt(dx * dx + dy * dy)
+    light = np.exp(-((d / np.float32(0.25 * r)) ** 2)) + 0.35 * np.exp(-d / np.float32(r))
+    theta = np.arctan2(dy, dx) - np.float32(angle)
+    rays = np.abs(np.cos(3.0 * theta)) ** 40 * np.exp(-d / np.float32(0.8 * r))
+    light = light + 0.5 * rays
+    ghosts = np.zeros((h, w), np.float32)
+    for x, y, radius, alpha, *_ in circles:
+        cv2.circle(ghosts, (round(x), round(y)), max(1, round(radius)), float(alpha), -1, cv2.LINE_AA)
+    light = light + cv2.GaussianBlur(ghosts, (0, 0), 2.0)
+    light = np.clip(light, 0.0, 1.0).astype(np.float32)
+    top = white(img.dtype)
+    colour = color_for(img, src_color) / np.float32(top)
+    f = img.astype(np.float32) / np.float32(top)
+    add = light[..., None] * colour if img.ndim == 3 else light * colour
+    screen = 1.0 - (1.0 - f) * (1.0 - add)
+    return to_dtype(screen * np.float32(top), img.dtype)
+
+
+# -- shadow, gravel ------------------------------------------------------------------------------
+
+
+def polygon_mask(shape: tuple[int, int], polygons: Sequence[np.ndarray]) -> np.ndarray:
+    """A uint8 ``(H, W)`` mask with each integer ``(K, 2)`` polygon filled with 1."""
+    mask = np.zeros(shape, np.uint8)
+    for poly in polygons:
+        cv2.fillPoly(mask, [np.asarray(poly, np.int32).reshape(-1, 1, 2)], 1)
+    return mask
+
+
+def shadow(img: np.ndarray, polygons: Sequence[np.ndarray], intensities: Sequence[float]) -> np.ndarray:
+    """Darken each polygon: pixels inside are multiplied by ``1 - intensity`` (overlaps compound)."""
+    factor = np.ones(img.shape[:2], np.float32)
+    for poly, intensity in zip(polygons, intensities):
+        inside = polygon_mask(img.shape[:2], [poly]).astype(bool)
+        factor[inside] *= np.float32(1.0 - intensity)
+    return scale_pixels(img, factor)
+
+
+def gravel(img: np.ndarray, patches: Sequence[Sequence[int]], seed: int) -> np.ndarray:
+    """Scatter small grey-brown stones in each patch ``(x0, y0, x1, y1)``; ``seed`` places them."""
+    rng = np.random.default_rng(seed)
+    out = np.ascontiguousarray(img).copy()
+    top = white(img.dtype)
+    for x0, y0, x1, y1 in patches:
+        area = max(1, (x1 - x0) * (y1 - y0))
+        count = max(1, area // 40)
+        xs = rng.integers(x0, max(x0 + 1, x1), count)
+        ys = rng.integers(y0, max(y0 + 1, y1), count)
+        radii = rng.integers(1, 4, count)
+        tones = rng.uniform(0.25, 0.75, count)
+        warmth = rng.uniform(0.9, 1.1, count)
+        for x, y, r, tone, warm in zip(xs, ys, radii, tones, warmth):
+            rgb = np.array([tone * warm, tone, tone / warm]) * top
+            if img.ndim == 2:
+                colour: tuple[float, ...] = (float(rgb.mean()),)
+            else:
+                colour = tuple(float(v) for v in np.resize(rgb, img.shape[2]))
+            cv2.circle(out, (int(x), int(y)), int(r), colour, -1, lineType=cv2.LINE_AA)
+    return out
+
+
+# -- spatter -------------------------------------------------------------------------------------
+
+
+def spatter_layer(
+    shape: tuple[int, int], mean: float, std: float, sigma: float, threshold: float, seed: int
+) -> np.ndarray:
+    """The liquid layer: Gaussian noise ``N(mean, std)``, blurred by ``sigma``, zero below
+    ``threshold``. Returns float32 ``(H, W)``."""
+    rng = np.random.default_rng(seed)
+    layer: np.ndarray = rng.normal(mean, std, shape).astype(np.float32)
+    if sigma > 0:
+        layer = cv2.GaussianBlur(layer, (0, 0), float(sigma))
+    layer[layer < threshold] = 0.0
+    return layer
+
+
+def spatter(
+    img: np.ndarray,
+    mode: str,
+    mean: float,
+    std: float,
+    sigma: float,
+    threshold: float,
+    intensity: float,
+    color: Sequence[float],
+    seed: int,
+) -> np.ndarray:
+    """Drops of rain (clear, lens-blurred, tinted) or splashes of mud (opaque) on the lens."""
+    h, w = img.shape[:2]
+    layer = spatter_layer((h, w), mean, std, sigma, threshold, seed)
+    f = img.astype(np.float32)
+    colour = color_for(img, color)
+    if mode == "rain":
+        drops = (layer > 0).astype(np.float32)
+        alpha = cv2.GaussianBlur(drops, (0, 0), 1.5) * np.float32(intensity)
+        lens = cv2.GaussianBlur(f, (0, 0), 3.0)
+        if f.ndim == 3 and lens.ndim == 2:
+            lens = lens[..., None]
+        tinted = lens * 0.6 + colour * 0.4
+        return to_dtype(blend(f, tinted, alpha), img.dtype)
+    m = layer / np.float32(max(float(layer.max()), 1e-6))
+    alpha = cv2.GaussianBlur(m, (0, 0), 1.0) * np.float32(intensity)
+    alpha = np.clip(alpha * 1.5, 0.0, 1.0).astype(np.float32)
+    return to_dtype(blend(f, colour, alpha), img.dtype)
+
+
+# -- illumination and plasma ---------------------------------------------------------------------
+
+
+def linear_pattern(shape: tuple[int, int], angle_deg: float) -> np.ndarray:
+    """A ramp from 0 to 1 along the direction ``angle_deg`` (0: left to right, 90: top to bottom)."""
+    h, w = shape
+    a = np.deg2rad(angle_deg)
+    xs = np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
+    ys = np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, None]
+    proj = xs * np.float32(np.cos(a)) + ys * np.float32(np.sin(a))
+    span = 0.5 * (abs(np.cos(a)) + abs(np.sin(a)))
+    out: np.ndarray = (proj / np.float32(2.0 * span) + 0.5).astype(np.float32)
+    return out
+
+
+def corner_pattern(shape: tuple[int, int], corner: int) -> np.ndarray:
+    """1 at a corner (0 top-left, 1 top-right, 2 bottom-right, 3 bottom-left), falling to 0 at the
+    opposite corner."""
+    h, w = shape
+    cx = 0.0 if corner in (0, 3) else w - 1.0
+    cy = 0.0 if corner in (0, 1) else h - 1.0
+    yy, xx = np.ogrid[0:h, 0:w]
+    d = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2).astype(np.float32)
+    out: np.ndarray = 1.0 - d / np.float32(max(np.hypot(h - 1, w - 1), 1.0))
+    return out
+
+
+def gaussian_pattern(shape: tuple[int, int], center: Sequence[float], sigma: float) -> np.ndarray:
+    """A Gaussian spot at the relative ``center`` (x, y) with ``sigma`` times the image size."""
+    h, w = shape
+    s = np.float32(max(sigma * max(h, w), 1e-3))
+    gx = np.exp(-(((np.arange(w, dtype=np.float32) - center[0] * (w - 1)) / s) ** 2) / 2)
+    gy = np.exp(-(((np.arange(h, dtype=np.float32) - center[1] * (h - 1)) / s) ** 2) / 2)
+    out: np.ndarray = np.outer(gy, gx).astype(np.float32)
+    return out
+
+
+def illuminate(img: np.ndarray, pattern: np.ndarray, intensity: float) -> np.ndarray:
+    """Multiply each pixel by ``1 + intensity * pattern`` (a negative intensity darkens)."""
+    return scale_pixels(img, 1.0 + np.float32(intensity) * pattern)
+
+
+def plasma(size: int, roughness: float, seed: int) -> np.ndarray:
+    """A ``(size, size)`` fractal plasma field in [0, 1] (spectral synthesis, seeded).
+
+    The amplitude of frequency ``f`` falls as ``f ** -(1 + 2 / roughness)`` (fBm); a larger
+    ``roughness`` keeps more fine detail.
+    """
+    rng = np.random.default_rng(seed)
+    fy = np.fft.fftfreq(size)[:, None]
+    fx = np.fft.rfftfreq(size)[None, :]
+    f = np.sqrt(fx * fx + fy * fy)
+    f[0, 0] = 1.0
+    amplitude = f ** -(1.0 + 2.0 / max(roughness, 1e-3))
+    amplitude[0, 0] = 0.0
+    spectrum = (
+        amplitude * np.exp(2j * np.pi * rng.random(amplitude.shape)) * rng.rayleigh(1.0, amplitude.shape)
+    )
+    field = np.fft.irfft2(spectrum, s=(size, size))
+    lo, hi = float(field.min()), float(field.max())
+    out: np.ndarray = ((field - lo) / max(hi - lo, 1e-12)).astype(np.float32)
+    return out
+
+
+def plasma_for(shape: tuple[int, int], size: int, roughness: float, seed: int) -> np.ndarray:
+    """A plasma field generated at ``size`` and resized to ``shape``."""
+    field = plasma(size, roughness, seed)
+    h, w = shape
+    if field.shape != (h, w):
+        field = cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)
+    return field
+
+
+def plasma_brightness_contrast(
+    img: np.ndarray, field: np.ndarray, brightness: float, contrast: float
+) -> np.ndarray:
+    """``out = (img - mean) * (1 + contrast * field) + mean + brightness * field * white``."""
+    f = img.astype(np.float32)
+    mean = f.mean(axis=(0, 1), keepdims=True) if f.ndim == 3 else np.float32(f.mean())
+    pf = field[..., None] if f.ndim == 3 else field
+    out = (
+        (f - mean) * (1.0 + np.float32(contrast) * pf) + mean + np.float32(brightness * white(img.dtype)) * pf
+    )
+    return to_dtype(out, img.dtype)
+
+
+# -- H&E stain -----------------------------------------------------------------------------------
+
+
+def optical_density(img: np.ndarray) -> np.ndarray:
+    """Beer-Lambert optical density ``-log(I / white)`` of an RGB image, ``(H*W, 3)`` float32."""
+    top = white(img.dtype)
+    f = img.reshape(-1, 3).astype(np.float32) / np.float32(top)
+    return -np.log(np.maximum(f, 1.0 / 255.0))
+
+
+def macenko_matrix(img: np.ndarray, alpha: float = 1.0, beta: float = 0.15) -> np.ndarray:
+    """Estimate the 2x3 H&E stain matrix of an RGB image (Macenko et al., 2009): the plane of the
+    two main optical-density directions of tissue pixels, then the extreme angles in it."""
+    od = optical_density(img)
+    tissue = od[np.all(od > beta, axis=1)]
+    if len(tissue) < 10:
+        tissue = od
+    cov = np.cov(tissue.T.astype(np.float64))
+    _, vecs = np.linalg.eigh(cov)
+    plane = vecs[:, [2, 1]]
+    plane[:, 0] *= np.sign(plane[:, 0].sum()) or 1.0
+    plane[:, 1] *= np.sign(plane[:, 1].sum()) or 1.0
+    proj = tissue @ plane
+    phi = np.arctan2(proj[:, 1], proj[:, 0])
+    lo, hi = np.percentile(phi, [alpha, 100 - alpha])
+    v1 = plane @ np.array([np.cos(lo), np.sin(lo)])
+    v2 = plane @ np.array([np.cos(hi), np.sin(hi)])
+    he = np.stack([v1, v2]) if v1[0] > v2[0] else np.stack([v2, v1])
+    he = np.abs(he)
+    out: np.ndarray = he / np.linalg.norm(he, axis=1, keepdims=True)
+    return out
+
+
+def he_stain(
+    img: np.ndarray,
+    stain_matrix: np.ndarray,
+    scale: Sequence[float],
+    shift: Sequence[float],
+    augment_background: bool,
+) -> np.ndarray:
+    """Unmix H and E concentrations with ``stain_matrix`` (2x3 optical-density rows), scale and
+    shift them, and mix back. Bright background (mean intensity > 0.8 of white) is kept unless
+    ``augment_background``."""
+    h, w = img.shape[:2]
+    od = optical_density(img)
+    m = np.asarray(stain_matrix, np.float32).reshape(2, 3)
+    m = m / np.linalg.norm(m, axis=1, keepdims=True)
+    conc = od @ np.linalg.pinv(m)  # (N, 2)
+    residual = od - conc @ m  # what the two stains do not explain is kept as it is
+    conc = conc * np.asarray(scale, np.float32) + np.asarray(shift, np.float32)
+    new_od = conc @ m + residual
+    top = white(img.dtype)
+    rgb = np.exp(-new_od).reshape(h, w, 3) * np.float32(top)
+    if not augment_background:
+        background = img.astype(np.float32).mean(axis=2) > 0.8 * top
+        rgb[background] = img[background]
+    return to_dtype(rgb, img.dtype)
