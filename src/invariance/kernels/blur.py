@@ -91,7 +91,7 @@ def motion_kernel(ksize: int, angle: float, direction: float, shift: tuple[float
     forward = half * min(1.0, 1.0 + direction)
     backward = half * min(1.0, 1.0 - direction)
     rad = math.radians(angle)
-    dx, dy = math.cos(rad), -math.sin(rad)
+    dx, dy = math.cos(rad), math.sin(rad)
     cx, cy = half + shift[0], half + shift[1]
     # Draw at 16x sub-pixel precision so short lines at any angle stay centred.
     scale = 16
@@ -113,7 +113,7 @@ def motion_shift_room(ksize: int, angle: float, direction: float) -> tuple[float
     backward = half * min(1.0, 1.0 - direction)
     rad = math.radians(angle)
     xs = (-backward * math.cos(rad), forward * math.cos(rad))
-    ys = (backward * math.sin(rad), -forward * math.sin(rad))
+    ys = (-backward * math.sin(rad), forward * math.sin(rad))
     return max(0.0, half - max(abs(v) for v in xs)), max(0.0, half - max(abs(v) for v in ys))
 
 
