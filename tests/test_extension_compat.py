@@ -562,3 +562,41 @@ def test_custom_compose_inside_a_pipeline_moves_every_target(alb: types.ModuleTy
     first = pipeline(image=_image())["image"]
     pipeline.set_random_seed(11)
     np.testing.assert_array_equal(pipeline(image=_image())["image"], first)
+
+
+def test_empty_boxes_and_keypoints_and_methods_that_drop_everything() -> None:
+    TopCrop = make_top_crop(A)
+    DropTiny = make_drop_tiny(A)
+    params = {
+        "bbox_params": A.BboxParams(format="pascal_voc", label_fields=["labels"]),
+        "keypoint_params": A.KeypointParams(format="xy", label_fields=["kp_labels"]),
+    }
+    empty = A.Compose([TopCrop(rows_range=(3, 3), p=1.0), DropTiny()], **params)(
+        image=_image(), bboxes=[], labels=[], keypoints=np.zeros((0, 2)), kp_labels=[]
+    )
+    assert len(empty["bboxes"]) == 0 and empty["labels"] == [] and len(empty["keypoints"]) == 0
+    everything = A.Compose([DropTiny(min_fraction=2.0)], **params)(
+        image=_image(), bboxes=[b[:4] for b in BOXES], labels=LABELS, keypoints=[(1, 1)], kp_labels=[5]
+    )
+    assert len(everything["bboxes"]) == 0 and everything["labels"] == []
+    assert everything["kp_labels"] == [5]
+
+
+class Invert(A.ImageOnlyTransform):
+    """A module-level custom transform (so that pickle can find it)."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__(p=p)
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        return 255 - img
+
+
+def test_custom_transforms_pickle_and_copy_with_their_pipeline() -> None:
+    import copy
+    import pickle
+
+    pipeline = A.Compose([Invert(p=1.0), make_top_crop(A)(rows_range=(2, 2), p=1.0)], seed=4)
+    pipeline.transforms.pop()  # locally defined classes cannot be pickled (as anywhere in Python)
+    for clone in (pickle.loads(pickle.dumps(pipeline)), copy.deepcopy(pipeline)):
+        np.testing.assert_array_equal(clone(image=_image())["image"], 255 - _image())

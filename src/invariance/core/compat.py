@@ -316,7 +316,8 @@ def _codes(values: Any) -> np.ndarray:
     """Numeric values as floats; anything else as the index of its first appearance."""
     array = np.asarray(values) if not isinstance(values, np.ndarray) else values
     if array.dtype != object and np.issubdtype(array.dtype, np.number):
-        return array.astype(np.float64).reshape(len(array), -1)
+        numbers = array.astype(np.float64)
+        return numbers[:, None] if numbers.ndim == 1 else numbers.reshape(len(numbers), -1)
     seen: dict[Any, int] = {}
     out = [_number(v) for v in values]
     codes = [seen.setdefault(v, len(seen)) if x is None else x for v, x in zip(values, out)]
@@ -346,6 +347,8 @@ def _trailing(rows: RowSet) -> np.ndarray:
 def _match_rows(rows: RowSet, out: np.ndarray, first: int, what: str) -> np.ndarray:
     """Index of the input row each returned row came from, found through the trailing columns."""
     n, m = len(rows), len(out)
+    if m == 0:
+        return np.zeros(0, dtype=np.int64)
     trailing = _trailing(rows)
     if trailing.shape[1] == 0:
         if m > n:
@@ -375,6 +378,14 @@ def _match_rows(rows: RowSet, out: np.ndarray, first: int, what: str) -> np.ndar
     return index
 
 
+def _as_table(out: Any, width: int) -> np.ndarray:
+    """What an ``apply_to_*`` method returned, as a 2-D float table (empty results allowed)."""
+    array = np.asarray(out, dtype=np.float64)
+    if array.size == 0:
+        return np.zeros((0, array.shape[-1] if array.ndim == 2 else width))
+    return array.reshape(1, -1) if array.ndim == 1 else array
+
+
 def _boxes_out(boxes: BoxSet, shape: tuple[int, int]) -> np.ndarray:
     h, w = shape
     coords = boxes.coords / np.array([w, h, w, h], dtype=np.float64)
@@ -382,7 +393,7 @@ def _boxes_out(boxes: BoxSet, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _boxes_back(boxes: BoxSet, out: Any, shape: tuple[int, int]) -> BoxSet:
-    array = np.asarray(out, dtype=np.float64).reshape(-1, max(np.shape(out)[-1:] or (4,)))
+    array = _as_table(out, 4)
     if array.shape[1] < 4:
         raise InputError(f"apply_to_bboxes must return (N, 4+) rows, got shape {array.shape}")
     index = _match_rows(boxes, array, 4, "apply_to_bboxes")
@@ -400,9 +411,9 @@ def _points_out(points: PointSet, with_scale: bool) -> np.ndarray:
 
 
 def _points_back(points: PointSet, out: Any, with_scale: bool) -> PointSet:
-    array = np.asarray(out, dtype=np.float64)
-    if array.ndim != 2 or array.shape[1] < 2:
-        array = array.reshape(-1, 5)
+    array = _as_table(out, 5)
+    if array.shape[1] < 2:
+        raise InputError(f"apply_to_keypoints must return (N, 2+) rows, got shape {array.shape}")
     index = _match_rows(points, array, 5, "apply_to_keypoints")
     kept = points.take(index)
     coords = kept.coords.copy()
