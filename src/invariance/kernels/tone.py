@@ -77,7 +77,7 @@ def posterize(img: np.ndarray, bits: Sequence[int]) -> np.ndarray:
 
 
 def tone_curve_values(x: np.ndarray, low_y: float, high_y: float) -> np.ndarray:
-    """The cubic Bezier through (0, 0), (1/4, low_y), (3/4, high_y), (1, 1), as y(t) with x = t."""
+    """The cubic Bezier with control values 0, ``low_y``, ``high_y``, 1, evaluated at ``t = x``."""
     t = x
     return 3 * (1 - t) ** 2 * t * low_y + 3 * (1 - t) * t**2 * high_y + t**3
 

@@ -64,8 +64,8 @@ class RandomGamma(PixelTransform):
 class RandomToneCurve(PixelTransform):
     """Apply a random S-shaped tone curve.
 
-    The curve is the cubic Bezier through (0, 0), (0.25, y1), (0.75, y2) and (1, 1), with
-    ``y1 ~ N(0.25, scale)`` and ``y2 ~ N(0.75, scale)`` clipped to [0, 1].
+    The curve maps ``x`` to the cubic Bezier ``B(t)`` with control values 0, ``y1``, ``y2``, 1 at
+    ``t = x``, with ``y1 ~ N(0.25, scale)`` and ``y2 ~ N(0.75, scale)`` clipped to [0, 1].
 
     Args:
         scale: standard deviation of the control-point moves, in [0, 1]. Default: 0.1.
