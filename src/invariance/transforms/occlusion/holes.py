@@ -175,8 +175,9 @@ class GridDropout(OcclusionTransform):
             shift_y = int(rng.integers(0, unit_h - hole_h + 1))
         else:
             shift_x, shift_y = self.shift_xy[0] % unit_w, self.shift_xy[1] % unit_h
-        xs = np.arange(shift_x, w, unit_w)
-        ys = np.arange(shift_y, h, unit_h)
+        # One hole per whole unit that fits, as Albumentations lays the grid out.
+        xs = shift_x + unit_w * np.arange(max(w // unit_w, 1))
+        ys = shift_y + unit_h * np.arange(max(h // unit_h, 1))
         gx, gy = np.meshgrid(xs, ys)
         x0, y0 = gx.ravel(), gy.ravel()
         holes = np.stack([x0, y0, np.minimum(x0 + hole_w, w), np.minimum(y0 + hole_h, h)], axis=1)
