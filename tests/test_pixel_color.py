@@ -57,7 +57,7 @@ def test_invert_twice_is_identity_and_formula(rgb):
 
 def test_posterize_leaves_two_to_the_bits_levels():
     ramp = gray_ramp()
-    for bits in range(0, 9):
+    for bits in range(9):
         out = A.Posterize(num_bits=bits, p=1)(image=ramp)["image"]
         assert len(np.unique(out)) == 2**bits
         assert np.all(out <= ramp)  # bits are dropped, never added
@@ -237,7 +237,7 @@ def test_to_sepia_formula(rgb):
 
 def test_fancy_pca_zero_alpha_is_identity_and_shift_is_global(rgb):
     np.testing.assert_array_equal(A.FancyPCA(alpha=0, p=1)(image=rgb)["image"], rgb)
-    values, vectors = kc.principal_components(rgb)
+    values, _ = kc.principal_components(rgb)
     assert np.all(np.diff(values) <= 0)
     out = kc.fancy_pca(np.full((4, 4, 3), 100, np.uint8), [1.0, 0.0, 0.0])
     assert len(np.unique(out.reshape(-1, 3), axis=0)) == 1  # one colour offset for every pixel
