@@ -63,13 +63,17 @@ def draw_targets(
     keypoint_labels: Sequence[Any] | None = None,
     skeleton: Sequence[tuple[int, int]] | None = None,
     mask_alpha: float = 0.4,
+    masks: Sequence[np.ndarray] | None = None,
+    keypoint_visible: Sequence[bool] | None = None,
     **_: Any,
 ) -> np.ndarray:
     """Return an RGB uint8 copy of ``image`` with the targets drawn on it.
 
-    ``bboxes`` are ``pascal_voc`` pixels (extra columns ignored); ``keypoints`` are ``x, y``
-    pixels; ``skeleton`` lists keypoint index pairs to join. Extra keyword arguments are ignored so
-    a pipeline's whole output dict can be passed with ``**``.
+    ``mask`` is a class-id mask (each id its own colour); ``masks`` are instance masks (one
+    colour and an outline each). ``bboxes`` are ``pascal_voc`` pixels (extra columns ignored),
+    named by ``labels``; ``keypoints`` are ``x, y`` pixels, ``keypoint_visible`` hides some of them
+    (and the skeleton edges that touch them); ``skeleton`` lists keypoint index pairs to join. Extra
+    keyword arguments are ignored so a pipeline's whole output dict can be passed with ``**``.
     """
     canvas = to_display(image).copy()
     if mask is not None:
@@ -80,6 +84,17 @@ def draw_targets(
         colored = PALETTE[ids % len(PALETTE)]
         region = ids > 0
         canvas[region] = (canvas[region] * (1 - mask_alpha) + colored[region] * mask_alpha).astype(np.uint8)
+    for index, instance in enumerate(masks or []):
+        layer = np.asarray(instance)
+        if layer.ndim == 3:
+            layer = layer.max(axis=2)
+        inside = layer > 0
+        if inside.shape != canvas.shape[:2] or not inside.any():
+            continue
+        tint = PALETTE[(index + 3) % len(PALETTE)].astype(np.float32)
+        canvas[inside] = (canvas[inside] * (1 - mask_alpha) + tint * mask_alpha).astype(np.uint8)
+        outline, _hierarchy = cv2.findContours(inside.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(canvas, outline, -1, tuple(int(c) for c in tint), 1, cv2.LINE_AA)
     thickness = max(1, round(min(canvas.shape[:2]) / 250))
     if bboxes is not None:
         for i, box in enumerate(bboxes):
@@ -104,13 +119,17 @@ def draw_targets(
                 )
     if keypoints is not None:
         points = [(float(k[0]), float(k[1])) for k in keypoints]
+        shown = [True] * len(points) if keypoint_visible is None else [bool(v) for v in keypoint_visible]
+        shown += [True] * (len(points) - len(shown))
         if skeleton:
             for a, b in skeleton:
-                if a < len(points) and b < len(points):
+                if a < len(points) and b < len(points) and shown[a] and shown[b]:
                     pa = (round(points[a][0]), round(points[a][1]))
                     pb = (round(points[b][0]), round(points[b][1]))
                     cv2.line(canvas, pa, pb, (255, 255, 255), thickness, cv2.LINE_AA)
         for i, (x, y) in enumerate(points):
+            if not shown[i]:
+                continue
             name = keypoint_labels[i] if keypoint_labels is not None and i < len(keypoint_labels) else i
             center = (round(x), round(y))
             cv2.circle(canvas, center, 2 + thickness, (255, 255, 255), -1, cv2.LINE_AA)
@@ -138,6 +157,61 @@ def make_grid(
         x = pad + c * (cell + pad) + (cell - w) // 2
         grid[y : y + h, x : x + w] = fitted
     return grid
+
+
+def label_tile(image: np.ndarray, text: str) -> np.ndarray:
+    """``image`` (as display RGB) with a caption band on top, for grids."""
+    rgb = to_display(image)
+    scale = max(rgb.shape[:2]) / 640  # constant on screen once the grid fits the tile to its cell
+    band = max(8, round(40 * scale))
+    out = np.full((rgb.shape[0] + band, rgb.shape[1], 3), 255, np.uint8)
+    out[band:] = rgb
+    cv2.putText(
+        out,
+        text,
+        (4, band - max(2, round(10 * scale))),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (0, 0, 0),
+        max(1, round(2 * scale)),
+        cv2.LINE_AA,
+    )
+    return out
+
+
+def png_bytes(image: np.ndarray, compression: int = 6) -> bytes:
+    """Encode an RGB image as PNG bytes (for HTML pages and notebooks)."""
+    ok, buffer = cv2.imencode(
+        ".png", cv2.cvtColor(to_display(image), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, compression]
+    )
+    if not ok:
+        raise OSError("could not encode the image as PNG")
+    return buffer.tobytes()
+
+
+def html_page(title: str, sections: Sequence[tuple[str, np.ndarray]], note: str = "") -> str:
+    """A self-contained HTML page: one heading and one embedded (base64 PNG) image per section."""
+    import base64
+    import html
+
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;margin:1.5em;background:#fafafa}"
+        "img{max-width:100%;border:1px solid #ddd}h2{font-size:1em;margin-top:1.5em}"
+        "p.note{color:#555}</style>",
+        "</head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
+    if note:
+        parts.append(f'<p class="note">{html.escape(note)}</p>')
+    for heading, image in sections:
+        data = base64.b64encode(png_bytes(image)).decode("ascii")
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        parts.append(f'<img alt="{html.escape(heading)}" src="data:image/png;base64,{data}">')
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
 
 
 def save_png(path: str, image: np.ndarray) -> None:

@@ -188,21 +188,40 @@ def load(
 
 
 def diff(a: Any, b: Any) -> list[str]:
-    """Human-readable structural differences between two policies (transforms or dicts)."""
+    """Human-readable structural differences between two policies (transforms, dicts or saved files).
+
+    One line per change, with the path of the node: ``transform.transforms[2]<Rotate>.p: 0.3 -> 0.5``,
+    ``transform.transforms[4]: added GaussianBlur(blur_limit=[3, 5], p=0.1)``. Transforms are matched
+    by name in order (like a text diff), so an inserted step does not show every later step as
+    changed. Two policies with the same fingerprint give an empty list.
+    """
     left = a if isinstance(a, Mapping) else to_dict(a, with_version=False)
     right = b if isinstance(b, Mapping) else to_dict(b, with_version=False)
-    left = left.get("transform", left)
-    right = right.get("transform", right)
+    if "transform" in left and "__class_fullname__" not in left:
+        left = left["transform"]
+    if "transform" in right and "__class_fullname__" not in right:
+        right = right["transform"]
     changes: list[str] = []
     _diff_node(_jsonable(left), _jsonable(right), "transform", changes)
     return changes
 
 
+def _summary(node: Any) -> str:
+    if not isinstance(node, Mapping):
+        return repr(node)
+    args = ", ".join(
+        f"{k}={v!r}" for k, v in node.items() if k not in ("__class_fullname__", "transforms", "id")
+    )
+    children = node.get("transforms")
+    inner = f"[{len(children)} transforms]" if isinstance(children, list) else ""
+    return f"{node.get('__class_fullname__')}({inner}{', ' if inner and args else ''}{args})"
+
+
 def _diff_node(left: Any, right: Any, path: str, changes: list[str]) -> None:
     if isinstance(left, Mapping) and isinstance(right, Mapping):
         lname, rname = left.get("__class_fullname__"), right.get("__class_fullname__")
-        if lname != rname:
-            changes.append(f"{path}: {lname} replaced by {rname}")
+        if lname != rname or (lname is None and left.keys() != right.keys()):
+            changes.append(f"{path}: {_summary(left)} replaced by {_summary(right)}")
             return
         for key in sorted(set(left) | set(right)):
             if key == "transforms":
@@ -212,7 +231,7 @@ def _diff_node(left: Any, right: Any, path: str, changes: list[str]) -> None:
             elif key not in right:
                 changes.append(f"{path}.{key}: removed (was {left[key]!r})")
             elif left[key] != right[key]:
-                changes.append(f"{path}.{key}: {left[key]!r} -> {right[key]!r}")
+                _diff_node(left[key], right[key], f"{path}.{key}", changes)
         lt, rt = left.get("transforms", []), right.get("transforms", [])
         _diff_lists(lt, rt, f"{path}.transforms", changes)
     elif left != right:
@@ -228,7 +247,7 @@ def _diff_lists(left: list[Any], right: list[Any], path: str, changes: list[str]
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             for k in range(i2 - i1):
-                _diff_node(left[i1 + k], right[j1 + k], f"{path}[{j1 + k}]", changes)
+                _diff_node(left[i1 + k], right[j1 + k], f"{path}[{j1 + k}]<{rnames[j1 + k]}>", changes)
         else:
-            changes.extend(f"{path}[{i}]: removed {lnames[i]}" for i in range(i1, i2))
-            changes.extend(f"{path}[{j}]: added {rnames[j]}" for j in range(j1, j2))
+            changes.extend(f"{path}[{i}]: removed {_summary(left[i])}" for i in range(i1, i2))
+            changes.extend(f"{path}[{j}]: added {_summary(right[j])}" for j in range(j1, j2))

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import typer
 
+from invariance.tools import augment, check_eval, policy_diff, preview, validate
+from invariance.tools.catalogue import presets_command
+
 app = typer.Typer(
     name="invariance",
     help="Image augmentation for computer-vision training: try, inspect and run policies.",
@@ -38,28 +41,22 @@ def demo(
 
 
 @app.command("list")
-def list_transforms() -> None:
-    """List the catalogue: transforms by family, with their targets."""
-    from rich.console import Console
-    from rich.table import Table
+def list_transforms(
+    family: str = typer.Option(None, "--family", "-f", help="Show one family only (geometric, pixel...)."),
+) -> None:
+    """List the catalogue: transforms by family, with their targets and dtypes."""
+    from invariance.tools.catalogue import print_catalogue
 
-    import invariance  # noqa: F401  (registers the catalogue)
-    from invariance.core import registry
-    from invariance.core.transform import BasicTransform
+    print_catalogue(family)
 
-    table = Table(title="invariance transforms")
-    for column in ("family", "transform", "targets", "dtypes"):
-        table.add_column(column)
-    rows = []
-    for name, cls in registry.registered().items():
-        if not isinstance(cls, type) or not issubclass(cls, BasicTransform) or name.startswith("_"):
-            continue
-        if cls in (BasicTransform,) or cls.__module__.startswith("invariance.core"):
-            continue
-        rows.append((cls.family, name, ", ".join(cls.supported_targets), ", ".join(cls.supported_dtypes)))
-    for row in sorted(rows):
-        table.add_row(*row)
-    Console().print(table)
+
+# Each subcommand lives in its own module with its Python API; register new ones here.
+app.command("preview")(preview.command)
+app.command("augment")(augment.command)
+app.command("validate")(validate.command)
+app.command("diff")(policy_diff.command)
+app.command("check-eval")(check_eval.command)
+app.command("presets")(presets_command)
 
 
 def main() -> None:

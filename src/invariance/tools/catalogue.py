@@ -1,0 +1,78 @@
+"""``invariance list``: the catalogue of transforms by family, with targets and dtypes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+
+def catalogue() -> dict[str, list[dict[str, Any]]]:
+    """``{family: [{"name", "targets", "dtypes", "channels"}, ...]}`` for every registered transform."""
+    import invariance  # noqa: F401  (registers the catalogue)
+    from invariance.core import registry
+    from invariance.core.transform import BasicTransform
+
+    families: dict[str, list[dict[str, Any]]] = {}
+    for name, cls in sorted(registry.registered().items()):
+        if not isinstance(cls, type) or not issubclass(cls, BasicTransform) or name.startswith("_"):
+            continue
+        if cls.__module__.startswith("invariance.core"):
+            continue
+        if name.endswith("Transform") and any(
+            issubclass(c, cls) and c is not cls for c in registry.registered().values()
+        ):
+            continue  # a base class (OcclusionTransform...), not a transform to use
+        families.setdefault(cls.family, []).append(
+            {
+                "name": name,
+                "targets": list(cls.supported_targets),
+                "dtypes": list(cls.supported_dtypes),
+                "channels": cls.supported_channels,
+            }
+        )
+    return dict(sorted(families.items()))
+
+
+def print_catalogue(family: str | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    entries = catalogue()
+    if family is not None:
+        entries = {k: v for k, v in entries.items() if k == family.lower()}
+    table = Table(title=f"invariance transforms ({sum(len(v) for v in entries.values())})")
+    for column in ("family", "transform", "targets", "dtypes", "channels"):
+        table.add_column(column)
+    for fam, rows in entries.items():
+        for i, row in enumerate(rows):
+            table.add_row(
+                fam if i == 0 else "",
+                row["name"],
+                ", ".join(row["targets"]),
+                ", ".join(row["dtypes"]),
+                row["channels"],
+                end_section=i == len(rows) - 1,
+            )
+    Console().print(table)
+
+
+def presets_command(
+    name: str = typer.Argument(None, help="Print this preset's YAML (e.g. detection/medium)."),
+) -> None:
+    """List the task presets (or print one, to copy and edit)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from invariance.presets import available_presets, preset_description, preset_text
+
+    console = Console()
+    if name:
+        console.print(preset_text(name), markup=False, highlight=False)
+        return
+    table = Table(title="invariance presets (load_preset(name), or --policy name)")
+    table.add_column("preset")
+    table.add_column("description")
+    for preset in available_presets():
+        table.add_row(preset, preset_description(preset))
+    console.print(table)

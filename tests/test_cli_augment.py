@@ -1,0 +1,144 @@
+"""``invariance augment``: formats, seeding, parallel workers, atomic writes, resuming after a kill."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from invariance.tools.annotations import read_dataset
+from invariance.tools.augment import augment_dataset
+from invariance.tools.cli import app
+from invariance.tools.runner import derive_seed
+from invariance.tools.sample_data import write_sample_dataset
+
+runner = CliRunner()
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file under root."""
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("fmt", ["coco", "yolo", "voc", "images"])
+def test_augment_writes_k_variants_in_the_same_format(tmp_path, fmt):
+    src = write_sample_dataset(tmp_path / "src", fmt, count=2, height=90, width=120, masks=True)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["augment", str(src), str(out), "-k", "3", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert "6 written" in result.output
+    data = read_dataset(out)
+    assert data.format == fmt
+    keys = sorted(r.key for r in data.records)
+    assert keys == sorted(f"images/scene_00{i}_aug{k}.png" for i in range(2) for k in range(3))
+    for record in data.records:
+        image = cv2.imread(str(record.image_path))
+        assert image.shape[:2] == (record.height, record.width) == (512, 512)  # the starter's crop size
+        assert record.mask_path is not None
+        assert cv2.imread(str(record.mask_path), cv2.IMREAD_UNCHANGED).shape == (512, 512)
+        for obj in record.objects:
+            x0, y0, x1, y1 = obj.bbox
+            assert -1 <= x0 < x1 <= 513 and -1 <= y0 < y1 <= 513
+        if fmt != "images":
+            assert record.objects, "the starter policy keeps most boxes"
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_coco_output_keeps_polygons_keypoints_and_their_geometry(tmp_path):
+    import invariance as A
+
+    src = write_sample_dataset(tmp_path / "src", "coco", count=1, height=90, width=120)
+    out = tmp_path / "out"
+    augment_dataset(src, out, A.Compose([A.HorizontalFlip(p=1.0)]), variants=1)
+    before, after = read_dataset(src).records[0], read_dataset(out).records[0]
+    for old, new in zip(before.objects, after.objects):
+        assert old.label == new.label
+        np.testing.assert_allclose(new.bbox, (120 - old.bbox[2], old.bbox[1], 120 - old.bbox[0], old.bbox[3]))
+        if old.keypoints:
+            assert new.keypoints == [(119 - x, y, v) for x, y, v in old.keypoints]
+        assert new.polygons
+        xs = np.concatenate([np.asarray(p[0::2]) for p in new.polygons])
+        assert abs(xs.min() - new.bbox[0]) <= 1.0 and abs(xs.max() - new.bbox[2]) <= 1.0
+
+
+def test_same_seed_same_files_whatever_the_number_of_workers(tmp_path):
+    src = write_sample_dataset(tmp_path / "src", "yolo", count=3, height=90, width=120)
+    one = augment_dataset(src, tmp_path / "a", variants=2, seed=7, workers=1)
+    two = augment_dataset(src, tmp_path / "b", variants=2, seed=7, workers=2)
+    augment_dataset(src, tmp_path / "c", variants=2, seed=8, workers=1)
+    assert one.written == two.written == 6
+    assert snapshot(tmp_path / "a") == snapshot(tmp_path / "b")
+    assert snapshot(tmp_path / "a") != snapshot(tmp_path / "c")
+
+
+def test_seeds_depend_on_the_file_and_variant_not_on_order():
+    assert derive_seed(0, "a.png", 0) == derive_seed(0, "a.png", 0)
+    seeds = {derive_seed(0, k, v) for k in ("a.png", "b.png") for v in range(3)}
+    assert len(seeds) == 6
+    assert derive_seed(1, "a.png", 0) != derive_seed(0, "a.png", 0)
+
+
+def test_rerun_skips_complete_outputs_and_removes_stale_temporaries(tmp_path):
+    src = write_sample_dataset(tmp_path / "src", "voc", count=2, height=60, width=80)
+    out = tmp_path / "out"
+    first = augment_dataset(src, out, variants=2)
+    before = snapshot(out)
+    # a crash mid-write leaves at most a temporary file, never a partial final file
+    (out / "images" / ".scene_000_aug0.png.abc.tmp").write_bytes(b"partial")
+    (out / "Annotations" / "scene_001_aug1.xml").unlink()  # an output whose last file is missing
+    second = augment_dataset(src, out, variants=2)
+    assert (first.written, second.written, second.skipped) == (4, 1, 3)
+    assert snapshot(out) == before
+
+
+def test_output_must_differ_from_input(tmp_path):
+    src = write_sample_dataset(tmp_path, "images", count=1, height=40, width=40)
+    result = runner.invoke(app, ["augment", str(src), str(src)])
+    assert result.exit_code == 2 and "must differ" in result.output
+
+
+def test_killed_run_resumes_without_duplicates_losses_or_partial_files(tmp_path):
+    src = write_sample_dataset(tmp_path / "src", "yolo", count=16, height=120, width=160)
+    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
+    augment_dataset(src, reference, variants=2, seed=3, workers=1)
+    total = 32
+    command = [sys.executable, "-m", "invariance.tools.cli", "augment", str(src), str(resumed)]
+    command += ["-k", "2", "--seed", "3", "--workers", "2"]
+    proc = subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    labels = resumed / "labels"
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if labels.is_dir() and len(list(labels.glob("*.txt"))) >= 6:
+                break
+            time.sleep(0.005)
+        interrupted = proc.poll() is None
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: parent and workers
+    finally:
+        proc.wait(timeout=30)
+    done = len(list(labels.glob("*.txt"))) if labels.is_dir() else 0
+    if not interrupted or done >= total:
+        pytest.skip("the run finished before it could be interrupted on this machine")
+    for image in (resumed / "images").glob("*.png"):  # every final image decodes
+        assert cv2.imread(str(image)) is not None
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert f"{total - done} written" in result.stdout or "written" in result.stdout
+    assert not list(resumed.rglob("*.tmp"))
+    assert snapshot(resumed) == snapshot(reference)
+    assert len(list((resumed / "images").glob("*.png"))) == total
