@@ -337,8 +337,9 @@ class ShiftScaleRotate(SpatialTransform):
         return {
             "angle": float(rng.uniform(*self.rotate_limit)),
             "scale": scale,
-            "dx": float(rng.uniform(*shift_x)) * w,
-            "dy": float(rng.uniform(*shift_y)) * h,
+            # Whole pixels (truncated), as Albumentations shifts.
+            "dx": float(int(float(rng.uniform(*shift_x)) * w)),
+            "dy": float(int(float(rng.uniform(*shift_y)) * h)),
         }
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:

@@ -257,7 +257,8 @@ class CropAndPad(SpatialTransform):
         values = [self._draw(rng, s, as_px, shared) for s in sides]
         h, w = sample.shape
         if not as_px:
-            values = [v * (h if i % 2 == 0 else w) for i, v in enumerate(values)]
+            # Fractions become whole pixels by truncation, as in Albumentations.
+            values = [float(int(v * (h if i % 2 == 0 else w))) for i, v in enumerate(values)]
         top, right, bottom, left = (round(v) for v in values)
         # Never crop away the whole image: keep at least one row and one column.
         top, bottom = _limit_crop(top, bottom, h)
