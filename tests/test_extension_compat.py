@@ -523,6 +523,13 @@ def test_adapted_transforms_work_with_the_engine_features() -> None:
     video = A.Compose([TopCrop(rows_range=(5, 5), p=1.0)])(images=frames, masks=[_mask(), _mask()])
     assert video["images"].shape == (2, 35, 60, 3)
     assert isinstance(video["masks"], list) and video["masks"][0].shape == (35, 60)
+    # Additional targets of a kind go through that kind's method.
+    twin = A.Compose(
+        [TopCrop(rows_range=(4, 4), p=1.0)], additional_targets={"right": "image", "seg": "mask"}
+    )
+    res = twin(image=_image(), right=_image(seed=9), mask=_mask(), seg=_mask())
+    np.testing.assert_array_equal(res["right"], _image(seed=9)[4:])
+    np.testing.assert_array_equal(res["seg"], _mask()[4:])
     # Mixing custom and built-in transforms keeps every target in step.
     pipeline = A.Compose(
         [TopCrop(rows_range=(10, 10), p=1.0), A.HorizontalFlip(p=1.0)],
@@ -600,3 +607,21 @@ def test_custom_transforms_pickle_and_copy_with_their_pipeline() -> None:
     pipeline.transforms.pop()  # locally defined classes cannot be pickled (as anywhere in Python)
     for clone in (pickle.loads(pickle.dumps(pipeline)), copy.deepcopy(pipeline)):
         np.testing.assert_array_equal(clone(image=_image())["image"], 255 - _image())
+
+
+def test_albumentations_style_update_transform_params_override() -> None:
+    class WithExtras(A.ImageOnlyTransform):
+        def __init__(self, p: float = 1.0) -> None:
+            super().__init__(p=p)
+
+        def update_transform_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+            params = super().update_transform_params(params, data)
+            params["mean"] = float(data["image"].mean())
+            return params
+
+        def apply(self, img: np.ndarray, mean: float, shape: tuple[int, ...], **params: Any) -> np.ndarray:
+            assert tuple(shape) == img.shape
+            return np.where(img > mean, 255, 0).astype(np.uint8)
+
+    out = WithExtras()(image=_image())["image"]
+    np.testing.assert_array_equal(out, np.where(_image() > _image().mean(), 255, 0))

@@ -91,10 +91,16 @@ class AdaptedTransform(BasicTransform):
         """Targets that must be present for ``get_params_dependent_on_data`` (override)."""
         return []
 
-    def update_transform_params(self, params: dict[str, Any], sample: Sample) -> dict[str, Any]:
-        """Add the entries Albumentations adds to every call's params."""
-        image = sample.image
-        params["shape"] = image.shape if image is not None else sample.shape
+    def update_transform_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """Add the entries Albumentations adds to every call's params (``shape`` and resampling)."""
+        image = data.get("image")
+        if image is None and len(data.get("images", ())):
+            image = data["images"][0]
+        return self._common_params(params, None if image is None else tuple(image.shape))
+
+    def _common_params(self, params: dict[str, Any], shape: tuple[int, ...] | None) -> dict[str, Any]:
+        if shape is not None:
+            params["shape"] = shape
         for name in ("interpolation", "fill", "fill_mask"):
             if hasattr(self, name):
                 params[name] = getattr(self, name)
@@ -140,13 +146,19 @@ class AdaptedTransform(BasicTransform):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         params = dict(self.get_params() or {})
-        params = self.update_transform_params(params, sample)
         wanted = list(self.targets_as_params or [])
+        cls = type(self)
+        custom_update = cls.update_transform_params is not AdaptedTransform.update_transform_params
         needs_data = bool(wanted) or (
-            type(self).get_params_dependent_on_data is not AdaptedTransform.get_params_dependent_on_data
+            cls.get_params_dependent_on_data is not AdaptedTransform.get_params_dependent_on_data
         )
+        data = data_view(sample) if custom_update or needs_data else {}
+        if custom_update:
+            params = self.update_transform_params(params, data)
+        else:
+            image = sample.image
+            params = self._common_params(params, tuple(image.shape) if image is not None else sample.shape)
         if needs_data:
-            data = data_view(sample)
             missing = set(wanted) - set(data)
             if missing and not (missing == {"image"} and "images" in data):
                 raise InputError(
