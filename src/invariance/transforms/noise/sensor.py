@@ -23,7 +23,8 @@ class ISONoise(PixelTransform):
     """Camera sensor noise at high ISO: hue jitter plus luminance noise, applied in HLS space.
 
     Per pixel, the hue moves by ``N(0, 360 * color_shift * intensity)`` degrees and the lightness
-    ``L`` (in [0, 1]) becomes ``L + n (1 - L)`` with ``n = Poisson(255 * std(L) * intensity) / 255``.
+    ``L`` (in [0, 1]) becomes ``L + n (1 - L)`` with ``n = intensity * Poisson(std(L) * intensity)``
+    (``std(L)`` over the whole image; this scaling agrees with Albumentations 2.0.8's output).
     Single-channel images get the lightness noise only.
 
     Args:
@@ -61,8 +62,8 @@ class ISONoise(PixelTransform):
         intensity = max(0.0, float(params["intensity"]))
         gen = np.random.default_rng(int(params["noise_seed"]))
         shape = img.shape[:2]
-        lam = 255.0 * kn.lightness_std(img) * intensity
-        luminance = gen.poisson(lam, size=shape).astype(np.float32) * np.float32(1.0 / 255.0)
+        lam = kn.lightness_std(img) * intensity
+        luminance = gen.poisson(lam, size=shape).astype(np.float32) * np.float32(intensity)
         hue = gen.standard_normal(shape, dtype=np.float32)
         hue *= np.float32(360.0 * float(params["color_shift"]) * intensity)
         return kn.iso_noise(img, hue, luminance)
