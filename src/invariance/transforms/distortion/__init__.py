@@ -1,3 +1,16 @@
 """Non-rigid geometric transforms: dense maps move every target."""
 
-__all__: list[str] = []
+from invariance.transforms.distortion.cells import Morphological, RandomGridShuffle
+from invariance.transforms.distortion.meshes import GridElasticDeform, PiecewiseAffine, ThinPlateSpline
+from invariance.transforms.distortion.warps import ElasticTransform, GridDistortion, OpticalDistortion
+
+__all__: list[str] = [
+    "ElasticTransform",
+    "GridDistortion",
+    "GridElasticDeform",
+    "Morphological",
+    "OpticalDistortion",
+    "PiecewiseAffine",
+    "RandomGridShuffle",
+    "ThinPlateSpline",
+]

@@ -1,3 +1,5 @@
 """Sequence-style transforms (frames and spectrograms)."""
 
-__all__: list[str] = []
+from invariance.transforms.sequence.masking import FrequencyMasking, TimeMasking, TimeReverse
+
+__all__: list[str] = ["FrequencyMasking", "TimeMasking", "TimeReverse"]
