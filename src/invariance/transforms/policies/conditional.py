@@ -11,6 +11,7 @@ import numpy as np
 from invariance.core.compose import BaseCompose, Sequential, _check_probability, _check_transforms
 from invariance.core.errors import InputError, ParameterError, describe
 from invariance.core.sample import Sample
+from invariance.core.transform import BasicTransform
 
 Runnable = Any
 BranchKey = str | int | float | bool
@@ -20,6 +21,11 @@ def _as_branch(owner: str, where: str, value: Any) -> Runnable:
     """A branch is a transform, a composition, or a list of them (run in order)."""
     if isinstance(value, (list, tuple)):
         return Sequential(_check_transforms(f"{owner}: {where}", list(value)), p=1.0)
+    if not isinstance(value, (BasicTransform, BaseCompose)):
+        raise ParameterError(
+            f"{owner}: {where} = {describe(value)} is not a transform; expected a transform instance, a "
+            "composition or a list of them (did you forget the parentheses, e.g. HorizontalFlip()?)"
+        )
     checked = _check_transforms(f"{owner}: {where}", value)
     if len(checked) != 1:  # pragma: no cover - _check_transforms wraps a single transform
         raise ParameterError(f"{owner}: {where} must be a transform or a list of transforms")
