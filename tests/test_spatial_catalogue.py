@@ -195,6 +195,7 @@ def test_output_sizes():
         (A.RandomCropNearBBox, {"max_part_shift": 2.0}, "max_part_shift"),
         (A.LongestMaxSize, {}, "max_size"),
         (A.Perspective, {"scale": (-0.1, 0.2)}, "scale"),
+        (A.Affine, {"scale": {"x": 0.8, "y": 1.2}, "keep_ratio": True}, "keep_ratio"),
     ],
 )
 def test_bad_arguments_raise_parameter_error(cls, kwargs, argument):
@@ -228,6 +229,10 @@ PINNED = [
     ("CropAndPad", {"px": (-5, 10, 3, -7), "keep_size": False}),
     ("CropAndPad", {"percent": (-0.1, 0.1, 0.2, -0.05), "keep_size": False}),
     ("Affine", {"scale": 0.8, "rotate": 20, "shear": 10, "translate_px": 5, "p": 1}),
+    ("Affine", {"translate_percent": {"x": (-0.13, -0.13), "y": (0.2, 0.2)}, "rotate": 10, "p": 1}),
+    ("CropAndPad", {"percent": (-0.1, 0.1, 0.2, -0.05), "keep_size": True}),
+    ("CropAndPad", {"px": (-10, 12, 20, -6), "keep_size": True, "border_mode": 4}),
+    ("Perspective", {"scale": (0, 0), "keep_size": False, "p": 1}),
     (
         "ShiftScaleRotate",
         {"shift_limit": (0.1, 0.1), "scale_limit": (0.2, 0.2), "rotate_limit": (0, 0), "p": 1},

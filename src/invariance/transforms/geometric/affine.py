@@ -221,6 +221,8 @@ class Affine(SpatialTransform):
             for axis, (low, _) in self.scale.items():
                 if low <= 0:
                     raise ValueError(f"scale[{axis!r}] must be > 0, got {self.scale[axis]}")
+            if self.keep_ratio and self.scale["x"] != self.scale["y"]:
+                raise ValueError(f"keep_ratio=True needs the same x and y scale range, got {self.scale}")
             if self.translate_px is None and self.translate_percent is None:
                 self.translate_px = {"x": (0.0, 0.0), "y": (0.0, 0.0)}
             return self
@@ -235,8 +237,9 @@ class Affine(SpatialTransform):
         sx = self._draw_scale(rng, *self.scale["x"])
         sy = sx if self.keep_ratio else self._draw_scale(rng, *self.scale["y"])
         if self.translate_percent is not None:
-            tx = float(rng.uniform(*self.translate_percent["x"])) * w
-            ty = float(rng.uniform(*self.translate_percent["y"])) * h
+            # Whole pixels (truncated), as Albumentations converts percentages.
+            tx = float(int(float(rng.uniform(*self.translate_percent["x"])) * w))
+            ty = float(int(float(rng.uniform(*self.translate_percent["y"])) * h))
         else:
             assert self.translate_px is not None
             tx = float(rng.integers(int(self.translate_px["x"][0]), int(self.translate_px["x"][1]) + 1))
