@@ -122,9 +122,9 @@ def like(result: np.ndarray, original: np.ndarray) -> np.ndarray:
 
 def histogram(channel: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """256-bin histogram of a uint8 channel, counting only pixels where ``mask`` is nonzero."""
-    if mask is None:
-        return np.bincount(channel.reshape(-1), minlength=256)
-    return np.bincount(channel[mask.astype(bool)].reshape(-1), minlength=256)
+    cv_mask = None if mask is None else (mask != 0).astype(np.uint8)
+    hist = cv2.calcHist([np.ascontiguousarray(channel)], [0], cv_mask, [256], [0, 256])
+    return np.rint(hist.reshape(-1)).astype(np.int64)
 
 
 def equalize_table_cv(hist: np.ndarray) -> np.ndarray:
@@ -244,7 +244,7 @@ def autocontrast(img: np.ndarray, cutoff: float, ignore: int | None, method: str
     flat = data.reshape(data.shape[0], data.shape[1], -1)
     tables = []
     for c in range(flat.shape[2]):
-        hist = np.bincount(flat[:, :, c].reshape(-1), minlength=256)
+        hist = np.rint(cv2.calcHist([flat], [c], None, [256], [0, 256]).reshape(-1)).astype(np.int64)
         if ignore is not None and 0 <= ignore < 256:
             hist[ignore] = 0
         table = autocontrast_table(hist, cutoff, method)
