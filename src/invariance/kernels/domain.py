@@ -53,60 +53,87 @@ def fda(img: np.ndarray, reference: np.ndarray, beta: float) -> np.ndarray:
     """
     h, w = img.shape[:2]
     ref = _resize(match_reference(reference, img), (h, w))
-    src = img.astype(np.float32)
-    trg = ref.astype(np.float32)
-    axes = (0, 1)
-    f_src = np.fft.fftshift(np.fft.fft2(src, axes=axes), axes=axes)
-    f_trg = np.fft.fftshift(np.fft.fft2(trg, axes=axes), axes=axes)
-    amp_src, phase = np.abs(f_src), np.angle(f_src)
     b = int(np.floor(min(h, w) * beta))
-    cy, cx = h // 2, w // 2
-    y0, y1 = max(cy - b, 0), min(cy + b + 1, h)
-    x0, x1 = max(cx - b, 0), min(cx + b + 1, w)
-    amp_src[y0:y1, x0:x1] = np.abs(f_trg[y0:y1, x0:x1])
-    f_new = np.fft.ifftshift(amp_src * np.exp(1j * phase), axes=axes)
-    out = np.real(np.fft.ifft2(f_new, axes=axes))
-    return to_dtype(out.astype(np.float32), img.dtype)
+    # Frequencies -b..b around zero, in the unshifted layout of the transform.
+    rows = np.unique(np.arange(-b, b + 1) % h)
+    cols = np.unique(np.arange(-b, b + 1) % w)
+    block = np.ix_(rows, cols)
+    src = img.reshape(h, w, -1)
+    trg = ref.reshape(h, w, -1)
+    out = np.empty(src.shape, np.float32)
+    for c in range(src.shape[2]):
+        spec = cv2.dft(src[..., c].astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT)
+        ref_spec = cv2.dft(trg[..., c].astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT)
+        low = spec[block]
+        amp = np.sqrt(low[..., 0] ** 2 + low[..., 1] ** 2)
+        ref_amp = np.sqrt(ref_spec[block][..., 0] ** 2 + ref_spec[block][..., 1] ** 2)
+        gain = np.where(amp > 1e-12, ref_amp / np.maximum(amp, 1e-12), 0.0)
+        new_low = low * gain[..., None]
+        flat = amp <= 1e-12  # no phase to keep: a real coefficient of the reference's amplitude
+        new_low[flat, 0] = ref_amp[flat]
+        spec[block] = new_low
+        out[..., c] = cv2.idft(spec, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
+    return to_dtype(out.reshape(img.shape), img.dtype)
 
 
-def _match_channel(src: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Values of ``src`` mapped so their distribution matches ``ref`` (quantile mapping)."""
+def _quantile_map(src: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``src`` and the reference values at the same quantiles."""
     if src.dtype == np.uint8:
-        src_cdf = np.cumsum(np.bincount(src.ravel(), minlength=256)).astype(np.float64)
-        ref_cdf = np.cumsum(np.bincount(ref.ravel(), minlength=256)).astype(np.float64)
-        src_cdf /= src_cdf[-1]
-        ref_cdf /= ref_cdf[-1]
-        lut = np.interp(src_cdf, ref_cdf, np.arange(256, dtype=np.float64))
-        return lut[src].astype(np.float32)
-    _, index, counts = np.unique(src.ravel(), return_inverse=True, return_counts=True)
-    ref_values, ref_counts = np.unique(ref.ravel(), return_counts=True)
+        hist = cv2.calcHist([np.ascontiguousarray(src)], [0], None, [256], [0, 256]).ravel()
+        ref_hist = cv2.calcHist([np.ascontiguousarray(ref)], [0], None, [256], [0, 256]).ravel()
+        levels = np.arange(256, dtype=np.float64)
+        src_cdf = np.cumsum(hist) / max(hist.sum(), 1.0)
+        ref_cdf = np.cumsum(ref_hist) / max(ref_hist.sum(), 1.0)
+        return levels, np.interp(src_cdf, ref_cdf, levels)
+    values, counts = np.unique(src, return_counts=True)
+    ref_values, ref_counts = np.unique(ref, return_counts=True)
     src_q = np.cumsum(counts) / src.size
     ref_q = np.cumsum(ref_counts) / ref.size
-    mapped = np.interp(src_q, ref_q, ref_values)
-    return mapped[index].reshape(src.shape).astype(np.float32)
+    return values.astype(np.float64), np.interp(src_q, ref_q, ref_values)
 
 
 def histogram_matching(img: np.ndarray, reference: np.ndarray, blend_ratio: float) -> np.ndarray:
     """Match each channel's histogram to the reference's, then blend with the original:
-    ``out = blend_ratio * matched + (1 - blend_ratio) * img``."""
+    ``out = blend_ratio * matched + (1 - blend_ratio) * img``. uint8 images go through one
+    lookup table per channel (matching and blending folded together)."""
     ref = match_reference(reference, img)
-    if img.ndim == 2:
-        matched = _match_channel(img, ref)
-    else:
-        matched = np.stack([_match_channel(img[..., c], ref[..., c]) for c in range(img.shape[2])], axis=2)
-    out = img.astype(np.float32) * np.float32(1.0 - blend_ratio) + matched * np.float32(blend_ratio)
-    return to_dtype(out, img.dtype)
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    src = img.reshape(img.shape[0], img.shape[1], channels)
+    trg = ref.reshape(ref.shape[0], ref.shape[1], channels)
+    r = float(blend_ratio)
+    if img.dtype == np.uint8:
+        tables = []
+        for c in range(channels):
+            levels, mapped = _quantile_map(src[..., c], trg[..., c])
+            tables.append(np.clip(np.rint(levels * (1.0 - r) + mapped * r), 0, 255).astype(np.uint8))
+        if channels in (1, 3, 4):
+            lut = np.stack(tables, axis=1).reshape(256, 1, channels) if channels > 1 else tables[0]
+            out = cv2.LUT(np.ascontiguousarray(src if channels > 1 else src[..., 0]), lut)
+        else:
+            out = np.stack([tables[c][src[..., c]] for c in range(channels)], axis=2)
+        return out.reshape(img.shape)
+    result = np.empty(src.shape, np.float32)
+    for c in range(channels):
+        values, mapped = _quantile_map(src[..., c], trg[..., c])
+        index = np.searchsorted(values, src[..., c])
+        result[..., c] = src[..., c] * np.float32(1.0 - r) + mapped[index].astype(np.float32) * np.float32(r)
+    return to_dtype(result.reshape(img.shape), img.dtype)
 
 
-def _pca(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean, principal axes (columns, signs fixed to a positive sum) and standard deviations."""
-    mean = pixels.mean(axis=0)
-    cov = np.atleast_2d(np.cov(pixels - mean, rowvar=False))
+def _stats(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``(C,)`` and covariance ``(C, C)`` of ``(N, C)`` float32 pixels."""
+    flags = cv2.COVAR_NORMAL | cv2.COVAR_ROWS | cv2.COVAR_SCALE
+    cov, mean = cv2.calcCovarMatrix(pixels, None, flags)  # type: ignore[call-overload]
+    return np.asarray(mean).ravel(), np.atleast_2d(np.asarray(cov))
+
+
+def _axes(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Principal axes (columns, signs fixed to a positive sum) and standard deviations."""
     values, vectors = np.linalg.eigh(cov)
     order = np.argsort(values)[::-1]
     values, vectors = values[order], vectors[:, order]
     signs = np.where(vectors.sum(axis=0) < 0, -1.0, 1.0)
-    return mean, vectors * signs, np.sqrt(np.maximum(values, 1e-12))
+    return vectors * signs, np.sqrt(np.maximum(values, 1e-6))
 
 
 def pixel_distribution_adaptation(
@@ -117,26 +144,40 @@ def pixel_distribution_adaptation(
     Pixels are treated as points in channel space, in [0, 1]. ``standard``: per-channel mean and
     standard deviation are matched; ``minmax``: per-channel minimum and maximum; ``pca``: the image
     is whitened along its principal axes and recoloured along the reference's (matching mean and
-    covariance).
+    covariance). Every variant is one affine map of the channels, applied with ``cv2.transform``.
     """
     ref = match_reference(reference, img)
-    top = np.float32(white(img.dtype))
+    top = float(white(img.dtype))
     channels = 1 if img.ndim == 2 else img.shape[2]
-    x = img.reshape(-1, channels).astype(np.float64) / top
-    r = ref.reshape(-1, channels).astype(np.float64) / top
-    if transform_type == "standard":
-        mapped = (x - x.mean(0)) / np.maximum(x.std(0), 1e-6) * r.std(0) + r.mean(0)
-    elif transform_type == "minmax":
-        lo, hi = x.min(0), x.max(0)
-        mapped = (x - lo) / np.maximum(hi - lo, 1e-6) * (r.max(0) - r.min(0)) + r.min(0)
+    x = img.reshape(-1, channels).astype(np.float32) * np.float32(1.0 / top)
+    r = ref.reshape(-1, channels).astype(np.float32) * np.float32(1.0 / top)
+    if transform_type == "minmax":
+        lo, hi = x.min(0).astype(np.float64), x.max(0).astype(np.float64)
+        rlo, rhi = r.min(0).astype(np.float64), r.max(0).astype(np.float64)
+        gain = (rhi - rlo) / np.maximum(hi - lo, 1e-6)
+        linear, offset = np.diag(gain), rlo - lo * gain
     else:
-        mean_x, axes_x, sd_x = _pca(x)
-        mean_r, axes_r, sd_r = _pca(r)
-        scores = (x - mean_x) @ axes_x / sd_x
-        mapped = (scores * sd_r) @ axes_r.T + mean_r
-    adapted = mapped.reshape(img.shape).astype(np.float32) * top
-    out = img.astype(np.float32) * np.float32(1.0 - blend_ratio) + adapted * np.float32(blend_ratio)
-    return to_dtype(out, img.dtype)
+        mean_x, cov_x = _stats(x)
+        mean_r, cov_r = _stats(r)
+        if transform_type == "standard":
+            gain = np.sqrt(np.diag(cov_r)) / np.maximum(np.sqrt(np.diag(cov_x)), 1e-6)
+            linear = np.diag(gain)
+        else:
+            axes_x, sd_x = _axes(cov_x)
+            axes_r, sd_r = _axes(cov_r)
+            linear = (axes_x / sd_x) @ np.diag(sd_r) @ axes_r.T  # acts on row vectors
+        offset = mean_r - mean_x @ linear
+    # Blend with the original inside the same affine map, in the image's own scale.
+    ratio = float(blend_ratio)
+    linear = linear * ratio + np.eye(channels) * (1.0 - ratio)
+    offset = offset * ratio * top
+    matrix = np.concatenate([linear.T, offset[:, None]], axis=1).astype(np.float32)
+    src = np.ascontiguousarray(img.reshape(img.shape[0], img.shape[1], channels).astype(np.float32))
+    if channels <= 4:
+        mapped = cv2.transform(src, matrix).reshape(img.shape)
+    else:
+        mapped = (src.reshape(-1, channels) @ matrix[:, :channels].T + matrix[:, channels]).reshape(img.shape)
+    return to_dtype(mapped, img.dtype)
 
 
 def paste_text_masks(

@@ -101,8 +101,18 @@ def rain(
             # A box blur spreads a thin streak over blur_value columns; rescale so it stays visible.
             coverage = cv2.blur(coverage, (int(blur_value), int(blur_value)))
             coverage = np.minimum(coverage * np.float32(max(1.0, blur_value / max(drop_width, 1) / 3.0)), 1.0)
-    scene = img.astype(np.float32) * np.float32(brightness_coefficient)
-    return to_dtype(blend(scene, color_for(img, drop_color), coverage), img.dtype)
+    if img.dtype == np.uint8:
+        table = np.clip(np.rint(np.arange(256) * brightness_coefficient), 0, 255).astype(np.uint8)
+        out = cv2.LUT(np.ascontiguousarray(img), table).reshape(img.shape)
+    else:
+        out = np.clip(img * np.float32(brightness_coefficient), 0.0, 1.0).astype(img.dtype)
+    if not coverage.any():
+        return out
+    colour = np.broadcast_to(color_for(img, drop_color), out.shape).astype(out.dtype)
+    # OpenCV's per-pixel blend: (w1 * scene + w2 * colour) / (w1 + w2), with w1 + w2 = 1.
+    weights = np.ascontiguousarray(coverage)
+    blended: np.ndarray = cv2.blendLinear(np.ascontiguousarray(out), colour, 1.0 - weights, weights)
+    return blended.reshape(img.shape)
 
 
 # -- snow ----------------------------------------------------------------------------------------
@@ -124,6 +134,15 @@ def snow_bleach(img: np.ndarray, snow_point: float, brightness_coeff: float) -> 
     """
     top = white(img.dtype)
     threshold = (snow_point / 2.0 + 1.0 / 3.0) * top
+    if img.dtype == np.uint8:
+        levels = np.arange(256, dtype=np.float64)
+        table = np.where(levels < threshold, np.minimum(levels * brightness_coeff, 255.0), levels)
+        lut = np.clip(np.rint(table), 0, 255).astype(np.uint8)
+        if img.ndim == 3 and img.shape[2] == 3:
+            hls = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2HLS)
+            hls[..., 1] = cv2.LUT(hls[..., 1], lut)
+            return cv2.cvtColor(hls, cv2.COLOR_HLS2RGB)
+        return cv2.LUT(np.ascontiguousarray(img), lut).reshape(img.shape)
     if img.ndim == 3 and img.shape[2] == 3:
         hls = cv2.cvtColor(img.astype(np.float32) / np.float32(top), cv2.COLOR_RGB2HLS)
         light = hls[..., 1]
@@ -286,21 +305,19 @@ def gravel(img: np.ndarray, patches: Sequence[Sequence[int]], seed: int) -> np.n
     rng = np.random.default_rng(seed)
     out = np.ascontiguousarray(img).copy()
     top = white(img.dtype)
+    channels = 1 if img.ndim == 2 else img.shape[2]
     for x0, y0, x1, y1 in patches:
         area = max(1, (x1 - x0) * (y1 - y0))
         count = max(1, area // 40)
-        xs = rng.integers(x0, max(x0 + 1, x1), count)
-        ys = rng.integers(y0, max(y0 + 1, y1), count)
-        radii = rng.integers(1, 4, count)
+        xs = rng.integers(x0, max(x0 + 1, x1), count).tolist()
+        ys = rng.integers(y0, max(y0 + 1, y1), count).tolist()
+        radii = rng.integers(1, 4, count).tolist()
         tones = rng.uniform(0.25, 0.75, count)
         warmth = rng.uniform(0.9, 1.1, count)
-        for x, y, r, tone, warm in zip(xs, ys, radii, tones, warmth):
-            rgb = np.array([tone * warm, tone, tone / warm]) * top
-            if img.ndim == 2:
-                colour: tuple[float, ...] = (float(rgb.mean()),)
-            else:
-                colour = tuple(float(v) for v in np.resize(rgb, img.shape[2]))
-            cv2.circle(out, (int(x), int(y)), int(r), colour, -1, lineType=cv2.LINE_AA)
+        rgb = np.stack([tones * warmth, tones, tones / warmth], axis=1) * top
+        colours = rgb.mean(axis=1, keepdims=True) if channels == 1 else np.resize(rgb.T, (channels, count)).T
+        for x, y, r, colour in zip(xs, ys, radii, colours.tolist()):
+            cv2.circle(out, (x, y), r, colour, -1, lineType=cv2.LINE_AA)
     return out
 
 
@@ -439,11 +456,16 @@ def plasma_brightness_contrast(
 # -- H&E stain -----------------------------------------------------------------------------------
 
 
+_OD_LUT = -np.log(np.maximum(np.arange(256, dtype=np.float64), 1.0) / 255.0).astype(np.float32)
+
+
 def optical_density(img: np.ndarray) -> np.ndarray:
     """Beer-Lambert optical density ``-log(I / white)`` of an RGB image, ``(H*W, 3)`` float32."""
-    top = white(img.dtype)
-    f = img.reshape(-1, 3).astype(np.float32) / np.float32(top)
-    return -np.log(np.maximum(f, 1.0 / 255.0))
+    if img.dtype == np.uint8:
+        return _OD_LUT[img.reshape(-1, 3)]
+    f = img.reshape(-1, 3).astype(np.float32)
+    out: np.ndarray = -np.log(np.maximum(f, np.float32(1.0 / 255.0)))
+    return out
 
 
 def macenko_matrix(img: np.ndarray, alpha: float = 1.0, beta: float = 0.15) -> np.ndarray:
@@ -477,19 +499,22 @@ def he_stain(
     augment_background: bool,
 ) -> np.ndarray:
     """Unmix H and E concentrations with ``stain_matrix`` (2x3 optical-density rows), scale and
-    shift them, and mix back. Bright background (mean intensity > 0.8 of white) is kept unless
-    ``augment_background``."""
-    h, w = img.shape[:2]
-    od = optical_density(img)
-    m = np.asarray(stain_matrix, np.float32).reshape(2, 3)
+    shift them, and mix back; what the two stains do not explain is kept. Bright background
+    (mean intensity > 0.8 of white) is kept unless ``augment_background``.
+
+    With ``c = od @ pinv(M)``, the new density ``(c * s + t) @ M + (od - c @ M)`` is the affine map
+    ``od @ (I + pinv(M) (diag(s) - I) M) + t @ M``, applied to every pixel with ``cv2.transform``.
+    """
+    m = np.asarray(stain_matrix, np.float64).reshape(2, 3)
     m = m / np.linalg.norm(m, axis=1, keepdims=True)
-    conc = od @ np.linalg.pinv(m)  # (N, 2)
-    residual = od - conc @ m  # what the two stains do not explain is kept as it is
-    conc = conc * np.asarray(scale, np.float32) + np.asarray(shift, np.float32)
-    new_od = conc @ m + residual
+    linear = np.eye(3) + np.linalg.pinv(m) @ (np.diag(np.asarray(scale, np.float64)) - np.eye(2)) @ m
+    offset = np.asarray(shift, np.float64) @ m
     top = white(img.dtype)
-    rgb = np.exp(-new_od).reshape(h, w, 3) * np.float32(top)
+    od = optical_density(img).reshape(img.shape[0], img.shape[1], 3)
+    affine = np.concatenate([linear.T, offset[:, None]], axis=1).astype(np.float32)
+    new_od = cv2.transform(od, affine)
+    rgb = cv2.exp(-new_od) * np.float32(top)
     if not augment_background:
-        background = img.astype(np.float32).mean(axis=2) > 0.8 * top
+        background = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) > 0.8 * top
         rgb[background] = img[background]
     return to_dtype(rgb, img.dtype)
