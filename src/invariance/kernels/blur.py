@@ -156,26 +156,34 @@ def generalized_gaussian_kernel(
 
 
 def _zoom_about_centre(img: np.ndarray, factor: float) -> np.ndarray:
+    """Enlarge by about ``factor`` and keep the centre crop of the original size.
+
+    The enlarged size differs from the original by an even number of pixels on each axis, so the
+    crop is exactly centred (the factor is rounded by less than 2 / size).
+    """
     height, width = img.shape[:2]
-    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
-    matrix = np.array([[factor, 0.0, cx * (1 - factor)], [0.0, factor, cy * (1 - factor)]], dtype=np.float64)
-    return cv2.warpAffine(
-        img, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
-    )
+    big_h = height + 2 * max(0, round(height * (factor - 1) / 2))
+    big_w = width + 2 * max(0, round(width * (factor - 1) / 2))
+    if (big_h, big_w) == (height, width):
+        return img
+    big = cv2.resize(img, (big_w, big_h), interpolation=cv2.INTER_LINEAR)
+    top, left = (big_h - height) // 2, (big_w - width) // 2
+    return big[top : top + height, left : left + width]
 
 
 def zoom_blur(img: np.ndarray, factors: np.ndarray) -> np.ndarray:
     """Average the image with copies of itself zoomed about the centre by each of ``factors``."""
     if len(factors) == 0:
         return img.copy()
-    source = img if img.dtype == np.float32 else img.astype(np.float32)
-    acc = source.copy()
+    acc = img.astype(np.float32)
     for factor in factors:
-        zoomed = restore_channel_axis(_zoom_about_centre(source, float(factor)), img)
-        cv2.add(acc, zoomed, dst=acc)
+        # Warp in the image's own dtype (uint8 is cheaper); accumulate in float32.
+        cv2.accumulate(restore_channel_axis(_zoom_about_centre(img, float(factor)), img), acc)
     acc *= np.float32(1.0 / (len(factors) + 1))
     if img.dtype == np.uint8:
-        return np.clip(acc + 0.5, 0, 255).astype(np.uint8)
+        acc += np.float32(0.5)
+        np.clip(acc, 0, 255, out=acc)
+        return acc.astype(np.uint8)
     return np.clip(acc, 0.0, 1.0, out=acc)
 
 

@@ -37,10 +37,41 @@ def resize_noise(noise: np.ndarray, height: int, width: int) -> np.ndarray:
     return restore_channel_axis(cv2.resize(noise, (width, height), interpolation=cv2.INTER_LINEAR), noise)
 
 
+def _lut(img: np.ndarray, tables: np.ndarray) -> np.ndarray:
+    """Apply one 256-entry uint8 table per channel (``tables`` is (C, 256) or (1, 256))."""
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if len(tables) == 1:
+        return restore_channel_axis(cv2.LUT(img, tables[0]), img)
+    if channels <= 4:  # OpenCV takes a multi-channel table up to 4 channels
+        return cv2.LUT(img, np.ascontiguousarray(tables.T.reshape(256, 1, channels)))
+    return np.stack([cv2.LUT(np.ascontiguousarray(img[:, :, c]), tables[c]) for c in range(channels)], axis=2)
+
+
+def _tables(values: np.ndarray, channels: int, op: str) -> np.ndarray:
+    """(C or 1, 256) uint8 tables for ``x + v`` (``op='add'``, v in grey levels) or ``x * v``."""
+    ramp = np.arange(256, dtype=np.float32)[None, :]
+    per = values.reshape(-1, 1).astype(np.float32)
+    if len(per) not in (1, channels):
+        per = np.resize(per, (channels, 1))
+    result = ramp + per if op == "add" else ramp * per
+    return np.clip(result + 0.5, 0, 255).astype(np.uint8)
+
+
 def add_noise(img: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """``img + noise * white``; ``noise`` broadcasts against the image (H, W, C), (H, W, 1) or (C,)."""
+    """``img + noise * white``; ``noise`` broadcasts against the image (H, W, C), (H, W, 1) or (C,).
+
+    uint8 images with one value per channel (or one for all) go through lookup tables.
+    """
+    noise = np.asarray(noise, dtype=np.float32)
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if (
+        img.dtype == np.uint8
+        and noise.size in (1, channels)
+        and (noise.ndim <= 1 or noise.shape[:2] == (1, 1))
+    ):
+        return _lut(img, _tables(noise * np.float32(255.0), channels, "add"))
     planar = img if img.ndim == 3 else img[:, :, np.newaxis]
-    scaled = np.asarray(noise, dtype=np.float32) * np.float32(max_value(img.dtype))
+    scaled = noise * np.float32(max_value(img.dtype))
     out = np.add(planar, scaled, dtype=np.float32)
     result = _finish(out, img)
     return result if img.ndim == 3 else result[:, :, 0]
@@ -54,18 +85,7 @@ def multiply(img: np.ndarray, factors: np.ndarray) -> np.ndarray:
     factors = np.asarray(factors, dtype=np.float32)
     channels = 1 if img.ndim == 2 else img.shape[2]
     if img.dtype == np.uint8 and factors.ndim <= 1:
-        per_channel = np.broadcast_to(factors.reshape(-1), (channels,)) if factors.size > 1 else None
-        ramp = np.arange(256, dtype=np.float32)
-        if per_channel is None:
-            table = np.clip(ramp * float(factors.reshape(-1)[0]) + 0.5, 0, 255).astype(np.uint8)
-            return restore_channel_axis(cv2.LUT(img, table), img)
-        planes = [
-            cv2.LUT(
-                np.ascontiguousarray(img[:, :, c]), np.clip(ramp * float(f) + 0.5, 0, 255).astype(np.uint8)
-            )
-            for c, f in enumerate(per_channel)
-        ]
-        return np.stack(planes, axis=2)
+        return _lut(img, _tables(factors, channels, "mul"))
     planar = img if img.ndim == 3 else img[:, :, np.newaxis]
     if factors.ndim == 3 and img.ndim == 2:
         factors = factors[:, :, :1]
@@ -105,16 +125,16 @@ def iso_noise(img: np.ndarray, hue_shift: np.ndarray, luminance: np.ndarray) -> 
     ``luminance`` (in units of the white level, >= 0) lifts lightness towards white:
     ``L + luminance (1 - L)``. A single-channel image only gets the lightness change.
     """
-    unit = img.astype(np.float32) * np.float32(1.0 / max_value(img.dtype))
+    unit = img.astype(np.float32)
+    unit *= np.float32(1.0 / max_value(img.dtype))
     if img.ndim == 2 or img.shape[2] == 1:
         gray = unit.reshape(img.shape[0], img.shape[1])
         gray += luminance * (1.0 - gray)
         gray *= np.float32(max_value(img.dtype))
         return _finish(gray, img).reshape(img.shape)
     hls = cv2.cvtColor(unit, cv2.COLOR_RGB2HLS)
-    hue = hls[:, :, 0]
-    hue += hue_shift
-    np.mod(hue, np.float32(360.0), out=hue)
+    # Hue may leave [0, 360): OpenCV's HLS->RGB wraps it (any number of turns).
+    hls[:, :, 0] += hue_shift
     light = hls[:, :, 1]
     light += luminance * (1.0 - light)
     rgb = cv2.cvtColor(hls, cv2.COLOR_HLS2RGB)
@@ -123,10 +143,10 @@ def iso_noise(img: np.ndarray, hue_shift: np.ndarray, luminance: np.ndarray) -> 
 
 
 def lightness_std(img: np.ndarray) -> float:
-    """Standard deviation of HLS lightness ``(max + min) / 2`` over the channels, white = 1."""
+    """Standard deviation of HLS lightness ``(max + min) / 2`` over the image, white = 1."""
     if img.ndim == 2 or img.shape[2] == 1:
         light = img.reshape(img.shape[0], img.shape[1])
     else:
-        light = cv2.addWeighted(img.max(axis=2), 0.5, img.min(axis=2), 0.5, 0.0, dtype=cv2.CV_32F)
+        light = cv2.cvtColor(img, cv2.COLOR_RGB2HLS)[:, :, 1].copy()
     _, std = cv2.meanStdDev(light)
     return float(std[0][0]) / max_value(img.dtype)
