@@ -469,3 +469,21 @@ def test_matches_albumentations_on_float(name, args, max_tol, mean_tol, rgb):
     theirs = getattr(Al, name)(**args, p=1)(image=image)["image"]
     tol = 4.5 if name == "HueSaturationValue" else max(max_tol, 1) + 0.01
     assert np.abs(ours - theirs).max() * 255 <= tol
+
+
+def test_photometric_distort_follows_its_recorded_steps(rgb):
+    """Replaying the recorded parameters by hand (torchvision's order: brightness, contrast
+    before or after saturation and hue, then the channel permutation) gives the output."""
+    transform = A.PhotoMetricDistort(p=1)
+    for seed in range(4):
+        out = A.Compose([transform], seed=seed, save_applied_params=True)(image=rgb)
+        (_, params), *_ = out["applied_transforms"]
+        expected = kc.adjust_brightness(rgb, params["brightness"])
+        if params["contrast_first"]:
+            expected = kc.adjust_contrast(expected, params["contrast"])
+        expected = kc.adjust_hue(kc.adjust_saturation(expected, params["saturation"]), params["hue"])
+        if not params["contrast_first"]:
+            expected = kc.adjust_contrast(expected, params["contrast"])
+        expected = expected[..., params["permutation"]]
+        np.testing.assert_array_equal(out["image"], expected)
+        assert 0.875 <= params["brightness"] <= 1.125 and abs(params["hue"]) <= 0.05

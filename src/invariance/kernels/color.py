@@ -226,7 +226,12 @@ def adjust_brightness(img: np.ndarray, factor: float) -> np.ndarray:
 
 def adjust_contrast(img: np.ndarray, factor: float) -> np.ndarray:
     """Blend with the mean gray level: ``img * factor + mean * (1 - factor)``."""
-    mean = float(cv2.mean(gray_of(img))[0])
+    if img.ndim == 3 and img.shape[2] == 3:
+        # The mean of the luma is the luma of the channel means: no gray image needed.
+        channel_means = cv2.mean(img)[:3]
+        mean = float(np.dot(GRAY_WEIGHTS, channel_means))
+    else:
+        mean = float(cv2.mean(gray_of(img))[0])
     return multiply_add(img, factor, mean * (1.0 - factor))
 
 
