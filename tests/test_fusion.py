@@ -193,3 +193,27 @@ def test_markers_follow_keypoints_through_a_fused_chain():
         weights = channel[ys, xs]
         centre = np.array([(xs * weights).sum(), (ys * weights).sum()]) / weights.sum()
         assert np.hypot(centre[0] - x, centre[1] - y) < 1.0
+
+
+def test_occlusion_flushes_the_buffer(astronaut):
+    chain = [
+        A.Rotate(limit=(15, 15), p=1),
+        A.CoarseDropout(num_holes_range=(3, 3), hole_height_range=(40, 40), hole_width_range=(40, 40), p=1),
+        A.Affine(scale=(0.9, 0.9), p=1),
+    ]
+    fused, step = _run(astronaut, True, chain), _run(astronaut, False, chain)
+    np.testing.assert_array_equal(fused["image"], step["image"])
+    assert fused["labels"] == step["labels"]
+
+
+def test_a_transform_reading_the_mask_sees_the_warped_mask(astronaut):
+    chain = [
+        A.Rotate(limit=(30, 30), p=1),
+        A.CropNonEmptyMaskIfExists(200, 200),
+        A.Rotate(limit=(-10, -10), p=1),
+    ]
+    fused, step = _run(astronaut, True, chain), _run(astronaut, False, chain)
+    assert fused["image"].shape == step["image"].shape == (200, 200, 3)
+    np.testing.assert_allclose(np.asarray(fused["bboxes"]), np.asarray(step["bboxes"]), atol=1e-6)
+    diff = np.abs(fused["image"].astype(float) - step["image"])
+    assert diff.mean() < 3.0
