@@ -213,13 +213,19 @@ def sun_flare_overlay(
     ``src_radius`` pixels.
     """
     out: np.ndarray = img.astype(np.float32)
+    h, w = out.shape[:2]
     for x, y, radius, alpha, *rgb in circles:
-        layer = out.copy()
+        r = max(1, round(radius))
+        cx, cy = round(x), round(y)
+        x0, y0, x1, y1 = max(cx - r - 1, 0), max(cy - r - 1, 0), min(cx + r + 2, w), min(cy + r + 2, h)
+        if x0 >= x1 or y0 >= y1:
+            continue
+        region = out[y0:y1, x0:x1]  # only the circle's box is blended
+        layer = region.copy()
         colour = tuple(float(v) for v in np.atleast_1d(color_for(img, rgb)))
-        cv2.circle(layer, (round(x), round(y)), max(1, round(radius)), colour, -1, lineType=cv2.LINE_AA)
-        out = cv2.addWeighted(layer, float(alpha), out, 1.0 - float(alpha), 0.0)
-        if img.ndim == 3 and out.ndim == 2:
-            out = out[..., None]
+        cv2.circle(layer, (cx - x0, cy - y0), r, colour, -1, lineType=cv2.LINE_AA)
+        mixed = cv2.addWeighted(layer, float(alpha), region, 1.0 - float(alpha), 0.0)
+        out[y0:y1, x0:x1] = mixed.reshape(region.shape)
     out = _glow(out, img, center, src_radius, src_color, power=1.0)
     return to_dtype(out, img.dtype)
 
@@ -330,7 +336,7 @@ def spatter_layer(
     """The liquid layer: Gaussian noise ``N(mean, std)``, blurred by ``sigma``, zero below
     ``threshold``. Returns float32 ``(H, W)``."""
     rng = np.random.default_rng(seed)
-    layer: np.ndarray = rng.normal(mean, std, shape).astype(np.float32)
+    layer: np.ndarray = rng.standard_normal(shape, dtype=np.float32) * np.float32(std) + np.float32(mean)
     if sigma > 0:
         layer = cv2.GaussianBlur(layer, (0, 0), float(sigma))
     layer[layer < threshold] = 0.0
@@ -356,7 +362,7 @@ def spatter(
     if mode == "rain":
         drops = (layer > 0).astype(np.float32)
         alpha = cv2.GaussianBlur(drops, (0, 0), 1.5) * np.float32(intensity)
-        lens = cv2.GaussianBlur(f, (0, 0), 3.0)
+        lens = cv2.GaussianBlur(np.ascontiguousarray(img), (0, 0), 3.0).astype(np.float32)
         if f.ndim == 3 and lens.ndim == 2:
             lens = lens[..., None]
         tinted = lens * 0.6 + colour * 0.4

@@ -22,8 +22,8 @@ class Illumination(PixelTransform):
     """Multiply the image by a lighting pattern: ``out = img * (1 + s * intensity * pattern)``.
 
     ``linear``: a ramp from 0 to 1 along an angle drawn from ``angle_range`` (0 degrees: left to
-    right, 90: top to bottom), centred so that ``pattern - 0.5`` is used (one side brighter, the
-    other darker). ``corner``: 1 at a random corner falling to 0 at the opposite one.
+    right, 90: top to bottom), rescaled to -1..1 (one side brighter, the other darker by the same
+    amount). ``corner``: 1 at a random corner falling to 0 at the opposite one.
     ``gaussian``: a spot at a relative centre drawn from ``center_range`` for x and y, with a
     standard deviation of ``sigma`` times the larger side. ``s`` is +1 (``brighten``), -1
     (``darken``) or either (``both``).
@@ -79,7 +79,7 @@ class Illumination(PixelTransform):
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         shape = img.shape[:2]
         if self.mode == "linear":
-            pattern = kw.linear_pattern(shape, float(params["angle"])) - np.float32(0.5)
+            pattern = kw.linear_pattern(shape, float(params["angle"])) * np.float32(2.0) - np.float32(1.0)
         elif self.mode == "corner":
             pattern = kw.corner_pattern(shape, int(params["corner"]))
         else:
