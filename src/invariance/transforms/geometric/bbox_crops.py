@@ -53,7 +53,7 @@ def _check_fits(owner: str, height: int, width: int, shape: tuple[int, int]) -> 
 
 
 def _safe_window(rng: np.random.Generator, sample: Sample, erosion_rate: float) -> tuple[int, int, int, int]:
-    """A random window ``(x, y, w, h)`` that contains every box (each eroded by ``erosion_rate``)."""
+    """A random window ``(x, y, w, h)`` containing the union of all boxes, shrunk by ``erosion_rate``."""
     h, w = sample.shape
     boxes = sample.bboxes
     if len(boxes) == 0:
@@ -62,11 +62,10 @@ def _safe_window(rng: np.random.Generator, sample: Sample, erosion_rate: float) 
         ch = h if low >= h else int(rng.integers(low, h + 1))
         cw = max(min(round(ch * w / h), w), 1)
         return int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1)), cw, ch
-    union = eroded(boxes, erosion_rate)
-    x0 = float(np.clip(union[:, 0].min(), 0, w))
-    y0 = float(np.clip(union[:, 1].min(), 0, h))
-    x1 = float(np.clip(union[:, 2].max(), 0, w))
-    y1 = float(np.clip(union[:, 3].max(), 0, h))
+    union = np.concatenate([boxes[:, :2].min(axis=0), boxes[:, 2:].max(axis=0)])[None]
+    x0, y0, x1, y1 = eroded(union, erosion_rate)[0]
+    x0, x1 = float(np.clip(x0, 0, w)), float(np.clip(x1, 0, w))
+    y0, y1 = float(np.clip(y0, 0, h)), float(np.clip(y1, 0, h))
     left = math.floor(rng.uniform(0.0, x0))
     top = math.floor(rng.uniform(0.0, y0))
     right = math.ceil(rng.uniform(x1, w))
@@ -79,8 +78,8 @@ def _safe_window(rng: np.random.Generator, sample: Sample, erosion_rate: float) 
 class BBoxSafeRandomCrop(SpatialTransform):
     """Crop a random window that keeps every bounding box whole.
 
-    The window lies between the image border and the union of all boxes (each first shrunk by
-    ``erosion_rate``, which lets the crop cut into boxes a little). Without boxes a random window of
+    The window lies between the image border and the union of all boxes (first shrunk about its
+    centre by ``erosion_rate`` of its size, which lets the crop cut into boxes). Without boxes a random window of
     the image's aspect ratio and at least ``1 - erosion_rate`` of its size is cut.
 
     Targets: image, mask: the window. bboxes: shifted; all kept (with ``erosion_rate=0``).
