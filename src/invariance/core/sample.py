@@ -10,6 +10,12 @@ targets directly; they hand the sample an effect and the sample applies it to ea
   default), boxes through their corners then clipped and filtered, keypoints with angle and scale;
 * :meth:`Sample.apply_occlusion` - holes punched into images (and masks when a mask fill is given);
   boxes mostly hidden by holes and keypoints inside holes are removed.
+
+Warp fusion: when ``fuse_warps`` is set (by :class:`~invariance.core.compose.Compose`), projective
+geometries are buffered in ``pending`` and images and masks are resampled once, by
+:meth:`Sample.flush_warps`, when anything needs the pixels (a pixel or occlusion effect, a geometry
+without a matrix, a read of ``arrays`` / ``image`` / ``mask``, or :meth:`Sample.finish`). Boxes and
+keypoints always move at once. See docs/fusion.md.
 """
 
 from __future__ import annotations
