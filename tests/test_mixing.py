@@ -218,3 +218,45 @@ def test_batch_mixing_validates_arguments():
         BatchMixUp(num_classes=0)
     with pytest.raises(A.ParameterError, match="alpha"):
         BatchCutMix(num_classes=3, alpha=0)
+
+
+def _array_sample(value, label, h=32, w=32):
+    return {
+        "image": np.full((h, w, 3), value, np.uint8),
+        "mask": np.full((h, w), value // 10, np.uint8),
+        "bboxes": np.array([[0, 0, w, h]], np.float32),
+        "labels": [label],
+    }
+
+
+@pytest.mark.parametrize(("target", "fit_mode"), [((48, 40), "cover"), ((64, 64), "contain")])
+def test_mosaic_geometry_matches_albumentations(target, fit_mode):
+    Al = pytest.importorskip("albumentations")
+    primary = _array_sample(10, "a", h=40, w=20)
+    others = [_array_sample(60, "b"), _array_sample(110, "c"), _array_sample(160, "d")]
+    results = []
+    for lib in (Al, A):
+        t = lib.Mosaic(
+            grid_yx=(2, 2),
+            target_size=target,
+            cell_shape=(32, 32),
+            center_range=(0.5, 0.5),
+            fit_mode=fit_mode,
+            p=1.0,
+        )
+        pipe = lib.Compose(
+            [t], bbox_params=lib.BboxParams(format="pascal_voc", label_fields=["labels"]), seed=0
+        )
+        out = pipe(**primary, mosaic_metadata=others)
+        results.append((out["image"].shape, sorted(map(tuple, np.asarray(out["bboxes"]).round(3).tolist()))))
+    assert results[0] == results[1]
+
+
+def test_mixing_keeps_array_boxes_with_empty_parts():
+    data = _array_sample(10, "a")
+    pipe = A.Compose([A.MixUp(p=1.0)], bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"]))
+    out = pipe(**data, mixup_metadata={"image": data["image"]})
+    assert isinstance(out["bboxes"], np.ndarray) and out["bboxes"].tolist() == [[0.0, 0.0, 32.0, 32.0]]
+    empty = {**data, "bboxes": np.zeros((0, 4), np.float32), "labels": []}
+    out = pipe(**empty, mixup_metadata=data)
+    assert out["bboxes"].tolist() == [[0.0, 0.0, 32.0, 32.0]] and out["labels"] == ["a"]

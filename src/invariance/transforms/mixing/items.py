@@ -181,11 +181,12 @@ def move_item(
     mask_interpolation: int = 0,
     fill: Any = 0.0,
     fill_mask: Any = 0.0,
+    border: int = 0,
 ) -> Item:
-    """Move every target of ``item`` through ``geometry`` (boxes and keypoints are not clipped)."""
-    import cv2
+    """Move every target of ``item`` through ``geometry`` (boxes and keypoints are not clipped).
 
-    border = cv2.BORDER_CONSTANT
+    ``border`` is the OpenCV border mode of the resampling (constant by default).
+    """
     image = geometry.warp(item.image, interpolation, border, fill)
     mask = None if item.mask is None else geometry.warp(item.mask, mask_interpolation, border, fill_mask)
     masks = (
@@ -237,11 +238,24 @@ def points_on(points: PointSet, where: np.ndarray) -> np.ndarray:
 
 
 def concat_rows(first: RowSet | None, *others: RowSet | None) -> Any:
-    """Concatenate row sets, skipping missing ones (labels follow their rows)."""
-    present = [rows for rows in others if rows is not None]
+    """``first`` followed by ``others`` (missing ones skipped; labels follow their rows).
+
+    Empty sets are left out of the concatenation: an empty numeric ``extras`` block cannot be
+    reshaped by :meth:`RowSet.concat`, and leaving it out changes nothing.
+    """
     if first is None:
         return None
-    return first.concat(*present) if present else first
+    parts = [rows for rows in (first, *others) if rows is not None and len(rows)]
+    if not parts:
+        return first
+    if parts[0] is not first:
+        # Keep the primary's layout (the output container and dtypes are the caller's).
+        parts[0] = (
+            first
+            if len(first)
+            else type(first)(parts[0].coords, parts[0].extras, parts[0].labels, first.layout)
+        )
+    return parts[0].concat(*parts[1:]) if len(parts) > 1 else parts[0]
 
 
 def choose_item(rng: np.random.Generator, count: int) -> int:

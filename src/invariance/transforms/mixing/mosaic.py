@@ -14,6 +14,7 @@ from invariance.core.transform import BasicTransform
 from invariance.transforms.mixing.items import (
     Item,
     boxes_in_region,
+    concat_rows,
     load_item,
     metadata_items,
     move_item,
@@ -196,11 +197,9 @@ class Mosaic(BasicTransform):
                 sample.arrays[key] = value
         sample.shape = (th, tw)
         if boxes is not None:
-            empty = boxes.take(np.zeros(0, dtype=np.int64))
-            sample.boxes["bboxes"] = empty.concat(*box_parts) if box_parts else empty
+            sample.boxes["bboxes"] = concat_rows(boxes.take(np.zeros(0, dtype=np.int64)), *box_parts)
         if points is not None:
-            empty_points = points.take(np.zeros(0, dtype=np.int64))
-            sample.points["keypoints"] = empty_points.concat(*point_parts) if point_parts else empty_points
+            sample.points["keypoints"] = concat_rows(points.take(np.zeros(0, dtype=np.int64)), *point_parts)
         # Other box and keypoint targets belong to this sample: they follow it into its cell.
         for key in [k for k in sample.boxes if k != "bboxes"]:
             rows = sample.boxes[key].take(np.zeros(0, dtype=np.int64))
@@ -219,6 +218,12 @@ class Mosaic(BasicTransform):
                 kept = points_in_region(sample.points[key].with_coords(moved_points), primary_place[1])
             sample.points[key] = kept
 
+    @property
+    def _border(self) -> int:
+        # "cover" fills its cell with the image: replicate its edge so that interpolation at the
+        # cell border does not blend in the padding value. "contain" pads with fill.
+        return 1 if self.fit_mode == "cover" else 0
+
     def _blank(self, like: np.ndarray, is_image: bool) -> np.ndarray:
         th, tw = self.target_size
         out = np.zeros((th, tw, *like.shape[2:]), dtype=like.dtype)
@@ -235,8 +240,6 @@ class Mosaic(BasicTransform):
     def _place_primary(
         self, sample: Sample, geometry: Projective, canvases: dict[str, Any], rect: Rect
     ) -> None:
-        import cv2
-
         left, top, right, bottom = rect
         mask_interp = (
             self.mask_interpolation if sample.mask_interpolation is None else sample.mask_interpolation
@@ -250,5 +253,5 @@ class Mosaic(BasicTransform):
             frames = [value] if kind in ("image", "mask") else list(value)
             targets = [canvases[key]] if kind in ("image", "mask") else canvases[key]
             for frame, canvas in zip(frames, targets):
-                warped = geometry.warp(frame, interp, cv2.BORDER_CONSTANT, fill)
+                warped = geometry.warp(frame, interp, self._border, fill)
                 canvas[top:bottom, left:right] = warped.reshape(canvas[top:bottom, left:right].shape)
