@@ -1,7 +1,9 @@
-"""Transforms that mix several images (MixUp, CutMix, Mosaic, Copy-Paste)."""
+"""Transforms that mix several images (MixUp, CutMix, Mosaic, Copy-Paste), and batch-level
+MixUp / CutMix with soft labels (:mod:`invariance.transforms.mixing.batch`)."""
 
+from invariance.transforms.mixing.batch import BatchCutMix, BatchMixUp
 from invariance.transforms.mixing.blend import CutMix, MixUp
 from invariance.transforms.mixing.copy_paste import CopyPaste
 from invariance.transforms.mixing.mosaic import Mosaic
 
-__all__ = ["CopyPaste", "CutMix", "MixUp", "Mosaic"]
+__all__ = ["BatchCutMix", "BatchMixUp", "CopyPaste", "CutMix", "MixUp", "Mosaic"]
