@@ -140,6 +140,30 @@ def fisheye_distortion_maps(shape: tuple[int, int], k: float) -> Maps:
 # -- meshes ----------------------------------------------------------------------------------------
 
 
+def _hat_weights(nodes: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Linear-interpolation weights of pixels ``0 .. length - 1`` on increasing ``nodes``.
+
+    Returns the ``(length, len(nodes))`` weight matrix, each pixel's cell index and its fraction
+    ``t`` in that cell. Pixels outside the nodes use the border cell with ``t`` outside
+    ``[0, 1]`` (linear extrapolation).
+    """
+    nodes = np.asarray(nodes, dtype=np.float64)
+    pixels = np.arange(length, dtype=np.float64)
+    cell = np.clip(np.searchsorted(nodes, pixels, side="right") - 1, 0, len(nodes) - 2)
+    t = (pixels - nodes[cell]) / (nodes[cell + 1] - nodes[cell])
+    weights = np.zeros((length, len(nodes)))
+    weights[np.arange(length), cell] = 1.0 - t
+    weights[np.arange(length), cell + 1] += t
+    return weights, cell, t
+
+
+def _bilinear_grid(wy: np.ndarray, wx: np.ndarray, values: np.ndarray) -> Maps:
+    """Bilinear interpolation of node ``values`` ``(R, C, 2)`` as two small matrix products."""
+    map_x = (wy @ values[..., 0] @ wx.T).astype(np.float32)
+    map_y = (wy @ values[..., 1] @ wx.T).astype(np.float32)
+    return map_x, map_y
+
+
 def piecewise_affine_maps(
     xs: np.ndarray, ys: np.ndarray, sources: np.ndarray, shape: tuple[int, int]
 ) -> Maps:
@@ -148,35 +172,27 @@ def piecewise_affine_maps(
     ``xs`` (columns) and ``ys`` (rows) are the increasing index-frame positions of the output
     grid's nodes; ``sources[r, c]`` is the input position node ``(r, c)`` samples. Each grid cell
     is split along its main diagonal into two triangles, each mapped affinely, so the map is
-    continuous and exact at the nodes. Outside the grid the border cells extend linearly.
+    continuous and exact at the nodes.
+
+    In a cell with fractions ``(u, v)`` the triangle map equals the bilinear one plus
+    ``(min(u, v) - u v) D``, ``D = p11 - p10 - p01 + p00``, which keeps the work separable.
     """
     h, w = shape
-    xs = np.asarray(xs, dtype=np.float64)
-    ys = np.asarray(ys, dtype=np.float64)
-    px = np.arange(w, dtype=np.float64)
-    py = np.arange(h, dtype=np.float64)
-    j = np.clip(np.searchsorted(xs, px, side="right") - 1, 0, len(xs) - 2)
-    i = np.clip(np.searchsorted(ys, py, side="right") - 1, 0, len(ys) - 2)
-    u = ((px - xs[j]) / (xs[j + 1] - xs[j]))[None, :]
-    v = ((py - ys[i]) / (ys[i + 1] - ys[i]))[:, None]
-    ii, jj = i[:, None], j[None, :]
     src = np.asarray(sources, dtype=np.float64)
-    p00, p01 = src[ii, jj], src[ii, jj + 1]
-    p10, p11 = src[ii + 1, jj], src[ii + 1, jj + 1]
-    upper = (u >= v)[..., None]  # triangle (00, 01, 11), else (00, 10, 11)
-    uu, vv = u[..., None], v[..., None]
-    result = np.where(
-        upper,
-        p00 + uu * (p01 - p00) + vv * (p11 - p01),
-        p00 + vv * (p10 - p00) + uu * (p11 - p10),
-    )
-    return result[..., 0].astype(np.float32), result[..., 1].astype(np.float32)
+    wx, j, u = _hat_weights(xs, w)
+    wy, i, v = _hat_weights(ys, h)
+    map_x, map_y = _bilinear_grid(wy, wx, src)
+    twist = src[1:, 1:] - src[1:, :-1] - src[:-1, 1:] + src[:-1, :-1]  # (R-1, C-1, 2)
+    correction = (np.minimum(v[:, None], u[None, :]) - v[:, None] * u[None, :]).astype(np.float32)
+    map_x += correction * twist[..., 0].astype(np.float32)[i][:, j]
+    map_y += correction * twist[..., 1].astype(np.float32)[i][:, j]
+    return map_x, map_y
 
 
 def _tps_kernel(sq_dist: np.ndarray) -> np.ndarray:
     """The thin-plate radial basis ``U = r^2 log r^2`` written on squared distances."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(sq_dist > 0, sq_dist * np.log(np.where(sq_dist > 0, sq_dist, 1.0)), 0.0)
+    tiny = np.finfo(sq_dist.dtype).tiny
+    out: np.ndarray = sq_dist * np.log(np.maximum(sq_dist, tiny))
     return out
 
 
@@ -202,15 +218,16 @@ def thin_plate_spline_maps(controls: np.ndarray, targets: np.ndarray, shape: tup
     weights = np.linalg.lstsq(system, rhs, rcond=None)[0]
     gx = np.arange(w, dtype=np.float64) / w
     gy = np.arange(h, dtype=np.float64) / h
-    # Separable squared distances: (x - cx)^2 + (y - cy)^2 per control point, one (H, W) at a time.
-    out_x = weights[n, 0] + weights[n + 1, 0] * gx[None, :] + weights[n + 2, 0] * gy[:, None]
-    out_y = weights[n, 1] + weights[n + 1, 1] * gx[None, :] + weights[n + 2, 1] * gy[:, None]
-    for index in range(n):
-        sq = (gx[None, :] - c[index, 0]) ** 2 + (gy[:, None] - c[index, 1]) ** 2
-        basis = _tps_kernel(sq)
-        out_x = out_x + weights[index, 0] * basis
-        out_y = out_y + weights[index, 1] * basis
-    return (out_x * w).astype(np.float32), (out_y * h).astype(np.float32)
+    # One (H * W) row of basis values per control point, then a single matrix product.
+    dx2 = ((gx[None, :] - c[:, 0:1]) ** 2).astype(np.float32)  # (N, W)
+    dy2 = ((gy[None, :] - c[:, 1:2]) ** 2).astype(np.float32)  # (N, H)
+    basis = _tps_kernel(dy2[:, :, None] + dx2[:, None, :]).reshape(n, h * w)
+    warped = (weights[:n].T.astype(np.float32) @ basis).reshape(2, h, w)
+    affine_x = weights[n, 0] + weights[n + 1, 0] * gx[None, :] + weights[n + 2, 0] * gy[:, None]
+    affine_y = weights[n, 1] + weights[n + 1, 1] * gx[None, :] + weights[n + 2, 1] * gy[:, None]
+    map_x = ((warped[0] + affine_x) * w).astype(np.float32)
+    map_y = ((warped[1] + affine_y) * h).astype(np.float32)
+    return map_x, map_y
 
 
 def mesh_maps(x_edges: np.ndarray, y_edges: np.ndarray, vertices: np.ndarray, shape: tuple[int, int]) -> Maps:
@@ -222,20 +239,9 @@ def mesh_maps(x_edges: np.ndarray, y_edges: np.ndarray, vertices: np.ndarray, sh
     map linearly), so nothing tears. Outside the grid the border cells extend linearly.
     """
     h, w = shape
-    xe = np.asarray(x_edges, dtype=np.float64)
-    ye = np.asarray(y_edges, dtype=np.float64)
-    verts = np.asarray(vertices, dtype=np.float64)
-    px = np.arange(w, dtype=np.float64)
-    py = np.arange(h, dtype=np.float64)
-    j = np.clip(np.searchsorted(xe, px, side="right") - 1, 0, len(xe) - 2)
-    i = np.clip(np.searchsorted(ye, py, side="right") - 1, 0, len(ye) - 2)
-    u = ((px - xe[j]) / (xe[j + 1] - xe[j]))[None, :, None]
-    v = ((py - ye[i]) / (ye[i + 1] - ye[i]))[:, None, None]
-    ii, jj = i[:, None], j[None, :]
-    top = verts[ii, jj] + u * (verts[ii, jj + 1] - verts[ii, jj])
-    bottom = verts[ii + 1, jj] + u * (verts[ii + 1, jj + 1] - verts[ii + 1, jj])
-    result = top + v * (bottom - top)
-    return result[..., 0].astype(np.float32), result[..., 1].astype(np.float32)
+    wx, _, _ = _hat_weights(x_edges, w)
+    wy, _, _ = _hat_weights(y_edges, h)
+    return _bilinear_grid(wy, wx, np.asarray(vertices, dtype=np.float64))
 
 
 def almost_equal_splits(length: int, parts: int) -> np.ndarray:
