@@ -542,18 +542,13 @@ def test_adapted_transforms_work_with_the_engine_features() -> None:
 def test_custom_compose_inside_a_pipeline_moves_every_target(alb: types.ModuleType) -> None:
     """A composition whose own ``__call__`` calls ``t(**data)``, nested in a pipeline with boxes.
 
-    The engine reaches such a composition through ``run``; ``run_custom_compose`` is the adapter
-    that hands it the targets and the pipeline's Generator. (``BaseCompose.run`` should route
-    compositions with a user ``__call__`` there by itself; until it does, the test wires it.)
+    The engine reaches such a composition through ``BaseCompose.run``, which routes a user
+    ``__call__`` to ``run_custom_compose``: it hands over the targets and the pipeline's Generator.
     """
-    from invariance.core.compat import overrides_call, run_custom_compose
+    from invariance.core.compat import overrides_call
 
-    Block = make_apply_if_large(A)
-    assert overrides_call(Block) and not overrides_call(A.OneOf)
-
-    class RoutedBlock(Block):  # type: ignore[valid-type,misc]
-        def run(self, sample: Any, rng: np.random.Generator, force_apply: bool = False) -> None:
-            run_custom_compose(self, sample, rng, force_apply)
+    RoutedBlock = make_apply_if_large(A)
+    assert overrides_call(RoutedBlock) and not overrides_call(A.OneOf)
 
     def children(L: types.ModuleType) -> list[Any]:
         gain = make_channel_gain(L)(gain_range=(0.5, 0.5), p=1.0)
@@ -625,3 +620,19 @@ def test_albumentations_style_update_transform_params_override() -> None:
 
     out = WithExtras()(image=_image())["image"]
     np.testing.assert_array_equal(out, np.where(_image() > _image().mean(), 255, 0))
+
+
+def test_builtin_blocks_inside_a_custom_compose_and_its_arguments_serialize() -> None:
+    Block = make_apply_if_large(A)
+    inner = A.OneOf([A.HorizontalFlip(p=1.0)], p=1.0)
+    pipeline = A.Compose([Block([inner], min_side=16)], seed=0)
+    image = _image()
+    np.testing.assert_array_equal(pipeline(image=image)["image"], image[:, ::-1])
+    small = _image(10, 12)
+    np.testing.assert_array_equal(pipeline(image=small)["image"], small)  # below min_side: untouched
+
+    document = A.to_dict(pipeline)
+    assert document["transform"]["transforms"][0]["min_side"] == 16
+    rebuilt = A.from_dict(document)
+    assert type(rebuilt.transforms[0]).__name__ == "ApplyIfLarge" and rebuilt.transforms[0].min_side == 16
+    np.testing.assert_array_equal(rebuilt(image=image)["image"], image[:, ::-1])

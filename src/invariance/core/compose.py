@@ -6,6 +6,7 @@ handed down from the top-level pipeline, so a seeded pipeline reproduces as a wh
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -51,9 +52,27 @@ def _check_transforms(owner: str, transforms: Any) -> list[Runnable]:
 class BaseCompose:
     """Base of every composition: a list of children and a probability ``p``."""
 
+    #: True for a subclass whose ``__call__`` is user code (set when the class is defined).
+    _user_call: bool = False
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         registry.register(cls)
+        from invariance.core.compat import overrides_call
+
+        cls._user_call = overrides_call(cls)
+
+    def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
+        """Run as a child of a user composition's ``__call__`` (``t(**data)``), on the pipeline's sample."""
+        from invariance.core.transform import CALL_KEY
+
+        call = data.get(CALL_KEY)
+        if call is None:
+            raise InputError(
+                f"{type(self).__name__} runs inside a pipeline: wrap it in Compose([...]) and call that"
+            )
+        result: dict[str, Any] = call.run_child(self, data, force_apply)
+        return result
 
     def __init__(self, transforms: Sequence[Runnable], p: float = 1.0) -> None:
         owner = type(self).__name__
@@ -77,7 +96,16 @@ class BaseCompose:
         return bool(rng.random() < self.p)
 
     def run(self, sample: Sample, rng: np.random.Generator, force_apply: bool = False) -> None:
-        """Fire with probability ``p`` and run the chosen children (or replay a recorded call)."""
+        """Fire with probability ``p`` and run the chosen children (or replay a recorded call).
+
+        A composition whose ``__call__`` comes from user code (an Albumentations-style custom
+        ``BaseCompose``) is run through that ``__call__`` instead (see ``core/compat.py``).
+        """
+        if type(self)._user_call:
+            from invariance.core.compat import run_custom_compose
+
+            run_custom_compose(self, sample, rng, force_apply)
+            return
         if sample.replay is not None:
             node = sample.replay.get(id(self))
             if not node or not node.get("applied"):
@@ -101,7 +129,23 @@ class BaseCompose:
         return [(i, False) for i in range(len(self.transforms))]
 
     def init_args(self) -> dict[str, Any]:
-        return {"p": self.p}
+        """Constructor arguments besides ``transforms``; user subclasses' own arguments are read
+        from their ``__init__`` signatures and attributes."""
+        args: dict[str, Any] = {}
+        if type(self).__module__.startswith("invariance."):
+            return {"p": self.p}
+        for klass in type(self).__mro__:
+            if klass.__module__.startswith("invariance."):
+                break
+            init = klass.__dict__.get("__init__")
+            if init is None:
+                continue
+            for name, param in inspect.signature(init).parameters.items():
+                named = param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
+                if named and name not in ("self", "transforms", "p") and hasattr(self, name):
+                    args.setdefault(name, getattr(self, name))
+        args["p"] = self.p
+        return args
 
     def set_random_seed(self, seed: int | None) -> None:
         for t in self.transforms:
