@@ -90,29 +90,43 @@ def rain(
     is softened with a ``blur_value`` box blur (rain is seen out of focus), the scene stays sharp.
     """
     h, w = img.shape[:2]
-    coverage: np.ndarray = np.zeros((h, w), np.float32)
+    fast = img.dtype == np.uint8  # uint8: coverage in 0..255 and saturating OpenCV arithmetic
+    full = 255.0 if fast else 1.0
+    coverage: np.ndarray = np.zeros((h, w), np.uint8 if fast else np.float32)
     if len(drops):
         angle = np.deg2rad(slant)
         starts = np.asarray(drops, np.float64)
         ends = starts + np.array([drop_length * np.sin(angle), drop_length * np.cos(angle)])
         lines = np.stack([starts, ends], axis=1).round().astype(np.int32)
-        cv2.polylines(coverage, list(lines), False, 1.0, max(1, int(drop_width)), lineType=cv2.LINE_AA)
+        cv2.polylines(coverage, list(lines), False, full, max(1, int(drop_width)), lineType=cv2.LINE_AA)
         if blur_value > 1:
             # A box blur spreads a thin streak over blur_value columns; rescale so it stays visible.
+            gain = max(1.0, blur_value / max(drop_width, 1) / 3.0)
             coverage = cv2.blur(coverage, (int(blur_value), int(blur_value)))
-            coverage = np.minimum(coverage * np.float32(max(1.0, blur_value / max(drop_width, 1) / 3.0)), 1.0)
-    if img.dtype == np.uint8:
-        table = np.clip(np.rint(np.arange(256) * brightness_coefficient), 0, 255).astype(np.uint8)
-        out = cv2.LUT(np.ascontiguousarray(img), table).reshape(img.shape)
-    else:
-        out = np.clip(img * np.float32(brightness_coefficient), 0.0, 1.0).astype(img.dtype)
-    if not coverage.any():
-        return out
-    colour = np.broadcast_to(color_for(img, drop_color), out.shape).astype(out.dtype)
-    # OpenCV's per-pixel blend: (w1 * scene + w2 * colour) / (w1 + w2), with w1 + w2 = 1.
-    weights = np.ascontiguousarray(coverage)
-    blended: np.ndarray = cv2.blendLinear(np.ascontiguousarray(out), colour, 1.0 - weights, weights)
-    return blended.reshape(img.shape)
+            if fast:
+                coverage = cv2.convertScaleAbs(coverage, alpha=gain)
+            else:
+                coverage = np.minimum(coverage * np.float32(gain), np.float32(1.0))
+    colour = color_for(img, drop_color)
+    if fast:
+        src = np.ascontiguousarray(img)
+        if not coverage.any():
+            table = np.clip(np.rint(np.arange(256) * brightness_coefficient), 0, 255).astype(np.uint8)
+            return cv2.LUT(src, table).reshape(img.shape)
+        channels = 1 if img.ndim == 2 else img.shape[2]
+        plane = src.reshape(h, w) if channels == 1 else src
+        weights = coverage if channels == 1 else cv2.merge([coverage] * channels)
+        levels = np.arange(256, dtype=np.float64)[:, None] / 255.0
+        paint = np.clip(np.rint(levels * np.atleast_1d(colour)[None, :]), 0, 255).astype(np.uint8)
+        painted = cv2.LUT(weights, paint[:, 0] if channels == 1 else paint.reshape(256, 1, channels))
+        # darkened scene * (1 - coverage), in one saturating multiply
+        kept = cv2.multiply(plane, cv2.bitwise_not(weights), scale=brightness_coefficient / 255.0)
+        return np.asarray(cv2.add(kept, painted)).reshape(img.shape)
+    f = np.clip(img * np.float32(brightness_coefficient), 0.0, 1.0).astype(np.float32)
+    diff = f - colour
+    diff *= coverage[..., None] if f.ndim == 3 else coverage
+    f -= diff  # scene * (1 - coverage) + colour * coverage: a convex mix, already in range
+    return np.clip(f, 0.0, 1.0, out=f)
 
 
 # -- snow ----------------------------------------------------------------------------------------
