@@ -220,10 +220,10 @@ class XYMasking(OcclusionTransform):
     mask_y_length: tuple[int, int]
 
     class InitSchema(TransformSchema):
-        num_masks_x: CountRange = 0
-        num_masks_y: CountRange = 0
-        mask_x_length: CountRange = 0
-        mask_y_length: CountRange = 0
+        num_masks_x: CountRange = 0  # type: ignore[assignment]  # Albumentations writes 0; validated to (0, 0)
+        num_masks_y: CountRange = 0  # type: ignore[assignment]  # Albumentations writes 0; validated to (0, 0)
+        mask_x_length: CountRange = 0  # type: ignore[assignment]  # Albumentations writes 0; validated to (0, 0)
+        mask_y_length: CountRange = 0  # type: ignore[assignment]  # Albumentations writes 0; validated to (0, 0)
         fill: Fill | FillMode = 0.0
         fill_mask: Fill | None = None
         p: Probability = 0.5
