@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import statistics
 from collections.abc import Callable
 
 import numpy as np
@@ -60,3 +62,28 @@ def poisson_scalar(gen: np.random.Generator, lam: float, shape: tuple[int, ...])
     cdf = np.cumsum(np.exp(log_pmf)).astype(np.float32)
     u = gen.random(shape, dtype=np.float32)
     return np.searchsorted(cdf, u, side="right").astype(np.float32)
+
+
+_NORMAL_LEVELS = 1 << 16
+
+
+@functools.cache
+def _normal_quantiles() -> np.ndarray:
+    """The standard normal's quantiles at the 65,536 cell midpoints ``(i + 0.5) / 65536``."""
+    dist = statistics.NormalDist()
+    return np.array(
+        [dist.inv_cdf((i + 0.5) / _NORMAL_LEVELS) for i in range(_NORMAL_LEVELS)], dtype=np.float32
+    )
+
+
+def standard_normal(gen: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard normal float32 samples, about 3x faster than ``gen.standard_normal``.
+
+    Each sample is the normal quantile of a uniform 16-bit level (inverse-CDF sampling on 65,536
+    equally likely levels): the distribution is exact up to that quantization, with tails cut at
+    4.3 sigma (probability 1.5e-5), far below what an 8-bit image can show.
+    """
+    count = int(np.prod(shape))
+    raw = gen.bit_generator.random_raw((count + 3) // 4)
+    levels = np.asarray(raw).view(np.uint16)[:count]
+    return np.take(_normal_quantiles(), levels).reshape(shape)

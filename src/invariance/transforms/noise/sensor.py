@@ -15,7 +15,7 @@ from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Probability, TransformSchema
 from invariance.core.transform import PixelTransform
 from invariance.kernels import noise as kn
-from invariance.transforms.noise._draw import poisson_scalar
+from invariance.transforms.noise._draw import poisson_scalar, standard_normal
 from invariance.transforms.noise.additive import UnitRange
 from invariance.transforms.pixel._checks import require_rgb
 
@@ -66,7 +66,7 @@ class ISONoise(PixelTransform):
         lam = kn.lightness_std(img) * intensity
         luminance = poisson_scalar(gen, lam, shape)
         luminance *= np.float32(intensity)
-        hue = gen.standard_normal(shape, dtype=np.float32)
+        hue = standard_normal(gen, shape)
         hue *= np.float32(360.0 * float(params["color_shift"]) * intensity)
         return kn.iso_noise(img, hue, luminance)
 
