@@ -302,3 +302,33 @@ def test_snow_bleach_matches_albumentations(photo):
     theirs = Al.RandomSnow(snow_point_range=(0.2, 0.2), p=1)(image=photo)["image"]
     ours = _run(A.RandomSnow(snow_point_range=(0.2, 0.2), p=1), photo)["image"]
     assert np.abs(theirs.astype(int) - ours).mean() < 2
+
+
+VARIANTS = [
+    A.HEStain(method="macenko", p=1),
+    A.HEStain(method="vahadane", p=1),
+    A.HEStain(method="preset", preset="e_heavy", p=1),
+    A.RandomSunFlare(method="physics_based", p=1),
+    A.RandomSnow(method="texture", p=1),
+    A.Spatter(mode="mud", color=(10, 200, 10), p=1),
+    A.Illumination(mode="corner", p=1),
+    A.Illumination(mode="gaussian", p=1),
+    A.RandomRain(rain_type="torrential", p=1),
+    A.RandomRain(drop_width=3, blur_value=1, drop_length=5, p=1),
+]
+
+
+@pytest.mark.parametrize("transform", VARIANTS, ids=repr)
+@pytest.mark.parametrize("kind", ["uint8", "float32", "grey2d", "grey1"])
+def test_variants_keep_shape_dtype_and_range(transform, kind):
+    rng = np.random.default_rng(0)
+    image = {
+        "uint8": rng.integers(0, 256, (40, 50, 3), dtype=np.uint8),
+        "float32": rng.random((40, 50, 3), dtype=np.float32),
+        "grey2d": rng.integers(0, 256, (40, 50), dtype=np.uint8),
+        "grey1": rng.random((40, 50, 1), dtype=np.float32),
+    }[kind]
+    out = _run(transform, image)["image"]
+    assert out.shape == image.shape and out.dtype == image.dtype
+    if out.dtype == np.float32:
+        assert out.min() >= 0.0 and out.max() <= 1.0
