@@ -389,3 +389,32 @@ def test_defaults_match_albumentations():
             # Their default, read by our parser, is our default.
             given = cls(**{**required.get(name, {}), arg: param.default}).init_args()
             assert given[arg] == base[arg], (name, arg)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"alpha": 30, "sigma": 6},
+        {"alpha": 30, "sigma": 6, "noise_distribution": "uniform"},
+        {"alpha": 100, "sigma": 10, "approximate": True},
+        {"alpha": 20, "sigma": 5, "same_dxdy": True},
+    ],
+)
+def test_elastic_displacement_strength_matches_albumentations(kwargs):
+    al = pytest.importorskip("albumentations")
+    from invariance.core.sample import Sample
+
+    h, w = 128, 128
+    ours, theirs = [], []
+    for seed in range(12):
+        transform = A.ElasticTransform(**kwargs, p=1)
+        params = transform.sample(np.random.default_rng(seed), Sample(shape=(h, w), kinds={}, arrays={}))
+        map_x, map_y = transform.maps(params, (h, w))
+        ours.append(np.std(map_x - np.arange(w)))
+        if kwargs.get("same_dxdy"):
+            np.testing.assert_allclose(map_x - np.arange(w), map_y - np.arange(h)[:, None], atol=1e-4)
+        reference = al.ElasticTransform(**kwargs, p=1)
+        reference.set_random_seed(seed)
+        drawn = reference.get_params_dependent_on_data({"shape": (h, w)}, {})
+        theirs.append(np.std(drawn["map_x"] - np.arange(w)))
+    assert abs(np.mean(ours) / np.mean(theirs) - 1) < 0.1

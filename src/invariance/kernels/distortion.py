@@ -7,8 +7,6 @@ integers), ready for ``cv2.remap``. Random numbers are drawn by the caller and p
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 
@@ -29,7 +27,8 @@ def smooth_displacement(noise: np.ndarray, sigma: float, alpha: float, kernel_si
     """Gaussian-smooth each ``(H, W)`` noise field of ``noise`` (shape ``(K, H, W)``), times ``alpha``.
 
     ``kernel_size = 0`` lets OpenCV size the kernel from ``sigma`` (exact); a fixed odd size such
-    as 17 truncates the kernel (faster, the ``approximate`` option).
+    as 17 truncates the kernel (faster, the ``approximate`` option). The border replicates the
+    edge noise (as Albumentations does), which makes the field somewhat stronger near the edges.
     """
     k, h, w = noise.shape
     stacked = np.ascontiguousarray(noise, dtype=np.float32).reshape(k * h, w)
@@ -37,7 +36,9 @@ def smooth_displacement(noise: np.ndarray, sigma: float, alpha: float, kernel_si
     out = np.empty((k, h, w), dtype=np.float32)
     size = (kernel_size, kernel_size)
     for index in range(k):
-        out[index] = cv2.GaussianBlur(stacked[index * h : (index + 1) * h], size, sigma)
+        out[index] = cv2.GaussianBlur(
+            stacked[index * h : (index + 1) * h], size, sigma, borderType=cv2.BORDER_REPLICATE
+        )
     out *= np.float32(alpha)
     return out
 
@@ -90,9 +91,10 @@ def normalize_grid_steps(length: int, num_steps: int, steps: np.ndarray) -> np.n
     """Rescale grid steps so the distorted axis spans exactly the input (nothing leaves the image)."""
     steps = np.asarray(steps, dtype=np.float64).copy()
     size = max(length // num_steps, 1)
-    last = min(length, (num_steps + 1) * size) - num_steps * size
+    # The last band may be cut short by the border: shrink its step in proportion.
+    last = max(min(length, (num_steps + 1) * size) - num_steps * size, 0)
     steps[-1] *= last / size
-    total = length / math.floor(length / num_steps) if length >= num_steps else float(len(steps))
+    total = length / size
     result: np.ndarray = steps * (total / steps.sum())
     return result
 
