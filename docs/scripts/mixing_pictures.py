@@ -67,13 +67,19 @@ def show(out: dict[str, Any]) -> np.ndarray:
 def occlusion() -> None:
     data = scene(0)
     transforms = [
-        A.CoarseDropout(num_holes_range=(4, 6), hole_height_range=(0.1, 0.2), hole_width_range=(0.1, 0.2), p=1.0),
+        A.CoarseDropout(
+            num_holes_range=(4, 6), hole_height_range=(0.1, 0.2), hole_width_range=(0.1, 0.2), p=1.0
+        ),
         A.Erasing(scale=(0.1, 0.2), fill="random", p=1.0),
         A.GridDropout(ratio=0.4, unit_size_range=(30, 30), fill_mask=0, p=1.0),
         A.XYMasking(num_masks_x=2, mask_x_length=(8, 16), num_masks_y=1, mask_y_length=(8, 12), p=1.0),
         A.MaskDropout(max_objects=2, fill="inpaint_telea", p=1.0),
         A.ConstrainedCoarseDropout(
-            num_holes_range=(2, 3), hole_height_range=(0.3, 0.5), hole_width_range=(0.3, 0.5), bbox_labels=["house"], p=1.0
+            num_holes_range=(2, 3),
+            hole_height_range=(0.3, 0.5),
+            hole_width_range=(0.3, 0.5),
+            bbox_labels=["house"],
+            p=1.0,
         ),
         A.PixelDropout(dropout_prob=0.08, p=1.0),
     ]
