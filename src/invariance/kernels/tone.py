@@ -176,10 +176,8 @@ def equalize(img: np.ndarray, mode: str, by_channels: bool, mask: np.ndarray | N
         out = one(np.ascontiguousarray(data.reshape(data.shape[:2])))
         return like(restore_channel_axis(out, data), img)
     if by_channels:
-        out = np.empty_like(data)
-        for c in range(data.shape[2]):
-            out[:, :, c] = one(np.ascontiguousarray(data[:, :, c]), c)
-        return like(out, img)
+        planes = cv2.split(data)
+        return like(np.asarray(cv2.merge([one(plane, c) for c, plane in enumerate(planes)])), img)
     ycrcb = cv2.cvtColor(data, cv2.COLOR_RGB2YCrCb)
     ycrcb[:, :, 0] = one(np.ascontiguousarray(ycrcb[:, :, 0]))
     return like(np.asarray(cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2RGB)), img)
