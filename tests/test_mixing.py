@@ -260,3 +260,67 @@ def test_mixing_keeps_array_boxes_with_empty_parts():
     empty = {**data, "bboxes": np.zeros((0, 4), np.float32), "labels": []}
     out = pipe(**empty, mixup_metadata=data)
     assert out["bboxes"].tolist() == [[0.0, 0.0, 32.0, 32.0]] and out["labels"] == ["a"]
+
+
+def _contract_like(dtype, channels, seed, as_array):
+    rng = np.random.default_rng(seed)
+    shape = (72, 88) if channels == 1 else (72, 88, channels)
+    image = (
+        rng.integers(0, 256, shape, dtype=np.uint8)
+        if dtype == np.uint8
+        else rng.random(shape, dtype=np.float32)
+    )
+    mask = np.zeros((72, 88), np.uint8)
+    mask[10:40, 20:60] = 1
+    mask[50:70, 5:30] = 7
+    boxes = [[20.0, 10.0, 60.0, 40.0], [5.0, 50.0, 30.0, 70.0]]
+    return {
+        "image": image,
+        "mask": mask,
+        "masks": [(mask == 1).astype(np.uint8), (mask == 7).astype(np.uint8)],
+        "bboxes": np.array(boxes) if as_array else boxes,
+        "labels": [1, 7],
+        "keypoints": [[30.0, 20.0], [10.5, 60.25]],
+        "keypoint_labels": ["a", "b"],
+    }
+
+
+@pytest.mark.parametrize("name", ["MixUp", "CutMix", "Mosaic", "CopyPaste"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32], ids=["uint8", "float32"])
+@pytest.mark.parametrize("channels", [1, 3, 5])
+@pytest.mark.parametrize("as_array", [False, True], ids=["list", "array"])
+def test_mixing_with_metadata_keeps_every_target_consistent(name, dtype, channels, as_array):
+    cls = getattr(A, name)
+    transform = cls(**{**cls.example_args, "p": 1.0})
+    data = _contract_like(dtype, channels, 0, as_array)
+    others = [_contract_like(dtype, channels, s, as_array) for s in (1, 2, 3)]
+    for other in others:
+        other["labels"] = [2, 9]
+        other["keypoint_labels"] = ["c", "d"]
+    pipe = A.Compose(
+        [transform],
+        bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"]),
+        keypoint_params=A.KeypointParams(format="xy", label_fields=["keypoint_labels"]),
+        seed=5,
+    )
+    out = pipe(**data, **{transform.metadata_key: others})
+    again = pipe.__class__(
+        [cls(**{**cls.example_args, "p": 1.0})], **{k: v for k, v in pipe.init_args().items() if k != "p"}
+    )(**data, **{transform.metadata_key: others})
+    np.testing.assert_array_equal(out["image"], again["image"])
+    image = out["image"]
+    h, w = image.shape[:2]
+    assert image.dtype == dtype and out["mask"].shape == (h, w)
+    assert set(np.unique(out["mask"])) <= {0, 1, 7}
+    if dtype == np.float32:
+        assert image.min() >= 0.0 and image.max() <= 1.0
+    boxes = np.asarray(out["bboxes"], dtype=np.float64).reshape(-1, 4)
+    assert isinstance(out["bboxes"], np.ndarray) == as_array
+    assert len(boxes) == len(out["labels"]) and set(out["labels"]) <= {1, 7, 2, 9}
+    assert np.all(boxes[:, :2] >= 0) and np.all(boxes[:, 2] <= w) and np.all(boxes[:, 3] <= h)
+    assert np.all(boxes[:, 2:] > boxes[:, :2])
+    assert len(out["keypoints"]) == len(out["keypoint_labels"])
+    for m in out["masks"]:
+        assert m.shape == (h, w)
+    if name in ("MixUp", "Mosaic"):
+        assert {2, 9} & set(out["labels"])  # the other samples' boxes are there
