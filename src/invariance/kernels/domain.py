@@ -47,16 +47,20 @@ def _resize(ref: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def fda(img: np.ndarray, reference: np.ndarray, beta: float) -> np.ndarray:
     """Fourier domain adaptation: swap the low-frequency amplitude of ``img`` for the reference's.
 
-    Both are Fourier transformed per channel (the reference resized to the image); inside the
-    centred square of half-side ``floor(beta * min(H, W))`` around the zero frequency the
-    amplitude spectrum is taken from the reference, the phase always from the image.
+    Both are Fourier transformed per channel (the reference resized to the image). With
+    ``b = floor(beta * min(H, W))``, the amplitudes of the frequencies ``-b .. b - 1`` on both axes
+    (the centred ``2b x 2b`` square of the shifted spectrum; empty for ``b = 0``, so ``beta = 0`` is
+    the identity) are taken from the reference, the phase always from the image. The real part of
+    the inverse transform is kept.
     """
     h, w = img.shape[:2]
     ref = _resize(match_reference(reference, img), (h, w))
     b = int(np.floor(min(h, w) * beta))
-    # Frequencies -b..b around zero, in the unshifted layout of the transform.
-    rows = np.unique(np.arange(-b, b + 1) % h)
-    cols = np.unique(np.arange(-b, b + 1) % w)
+    if b == 0:
+        return img.copy()
+    # Frequencies -b .. b-1 around zero, in the unshifted layout of the transform.
+    rows = np.unique(np.arange(-b, b) % h)
+    cols = np.unique(np.arange(-b, b) % w)
     block = np.ix_(rows, cols)
     src = img.reshape(h, w, -1)
     trg = ref.reshape(h, w, -1)
