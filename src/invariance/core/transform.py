@@ -45,6 +45,8 @@ class BasicTransform:
     supported_dtypes: ClassVar[tuple[str, ...]] = ("uint8", "float32")
     #: Catalogue family, for listings and docs.
     family: ClassVar[str] = "other"
+    #: True when the output image dtype may differ from the input's (Normalize, ToFloat, FromFloat).
+    changes_dtype: ClassVar[bool] = False
     #: Channel counts accepted: "any", or "rgb" (1 or 3 channels only; others raise InputError).
     supported_channels: ClassVar[str] = "any"
     #: Arguments that make a representative instance (required args filled in). Used by the contract

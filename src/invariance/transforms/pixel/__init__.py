@@ -11,6 +11,7 @@ from invariance.transforms.pixel.color import (
 from invariance.transforms.pixel.normalize import Normalize
 from invariance.transforms.pixel.quality import Downscale, ImageCompression
 from invariance.transforms.pixel.reduction import ChannelDropout, ChannelShuffle, ToGray, ToRGB
+from invariance.transforms.pixel.scale import FromFloat, ToFloat
 from invariance.transforms.pixel.tint import ChromaticAberration, PlanckianJitter, ToSepia
 from invariance.transforms.pixel.tone import (
     CLAHE,
@@ -33,6 +34,7 @@ __all__ = [
     "Downscale",
     "Equalize",
     "FancyPCA",
+    "FromFloat",
     "HueSaturationValue",
     "ImageCompression",
     "InvertImg",
@@ -45,6 +47,7 @@ __all__ = [
     "RandomGamma",
     "RandomToneCurve",
     "Solarize",
+    "ToFloat",
     "ToGray",
     "ToRGB",
     "ToSepia",

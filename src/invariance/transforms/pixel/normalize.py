@@ -32,6 +32,8 @@ class Normalize(PixelTransform):
     Targets: image, images. Dtypes: uint8, float32 in; float32 out.
     """
 
+    changes_dtype = True
+
     mean: Any
     std: Any
     max_pixel_value: float | None

@@ -31,6 +31,8 @@ class ToFloat(PixelTransform):
     float32 out.
     """
 
+    changes_dtype = True
+
     max_value: float | None
 
     class InitSchema(TransformSchema):
@@ -54,6 +56,8 @@ class FromFloat(PixelTransform):
 
     Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: float32 in; ``dtype`` out.
     """
+
+    changes_dtype = True
 
     dtype: str
     max_value: float | None
