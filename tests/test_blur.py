@@ -74,14 +74,24 @@ def test_median_blur_removes_salt_and_pepper(photo):
 
 
 @pytest.mark.parametrize("ksize", [3, 5, 7, 9])
-def test_float_median_equals_uint8_median(ksize, photo):
+def test_float_median_agrees_with_uint8_median(ksize, photo):
     expected = kb.median_blur(photo, ksize)
-    got = kb.median_blur(photo.astype(np.float32), ksize)
-    np.testing.assert_array_equal(got, expected.astype(np.float32))
+    got = kb.median_blur(photo.astype(np.float32) / 255, ksize)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected.astype(np.float32) / 255, atol=1e-6)
     # Any channel count: five channels give the per-channel medians.
     five = np.dstack([photo, photo[:, :, :2]])
     np.testing.assert_array_equal(kb.median_blur(five, ksize)[:, :, 3:], expected[:, :, :2])
     np.testing.assert_array_equal(kb.median_blur(photo[:, :, 0], ksize), expected[:, :, 0])
+
+
+@pytest.mark.parametrize("ksize", [7, 9])
+def test_large_float_median_is_within_half_a_level(ksize):
+    image = np.random.default_rng(0).random((40, 50, 3), dtype=np.float32)
+    padded = np.pad(image, ((ksize // 2,) * 2, (ksize // 2,) * 2, (0, 0)), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (ksize, ksize), axis=(0, 1))
+    exact = np.median(windows.reshape(40, 50, 3, -1), axis=-1)
+    np.testing.assert_allclose(kb.median_blur(image, ksize), exact, atol=0.5 / 255 + 1e-6)
 
 
 def _edge(dtype: type) -> np.ndarray:

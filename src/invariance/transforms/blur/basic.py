@@ -46,7 +46,8 @@ class MedianBlur(PixelTransform):
     """Replace each pixel by the median of a square window of random odd size.
 
     Removes impulse (salt-and-pepper) noise while keeping edges. Borders replicate. float32 images
-    with windows larger than 5 use an exact numpy median (OpenCV supports those for uint8 only).
+    with windows larger than 5 are filtered at 256 levels (error <= 1/510), as OpenCV's float median
+    stops at 5x5 and Albumentations 2.0.8 does the same.
 
     Args:
         blur_limit: range of odd kernel sizes >= 3; a number ``k`` means ``(3, k)``. Default: (3, 7).
