@@ -79,7 +79,8 @@ def motion_kernel(ksize: int, angle: float, direction: float, shift: tuple[float
     """A normalized line kernel for motion blur.
 
     The line passes through the kernel centre (moved by ``shift`` pixels) at ``angle`` degrees
-    (0: to the right, 90: upwards). ``direction`` in [-1, 1] splits its length: 0 extends equally
+    (image coordinates, y down: 0 points right, 90 down). ``direction`` in [-1, 1] splits its
+    length: 0 extends equally
     both ways, 1 only forwards (along ``angle``), -1 only backwards.
     """
     half = (ksize - 1) / 2.0

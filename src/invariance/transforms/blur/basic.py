@@ -77,10 +77,12 @@ class MedianBlur(PixelTransform):
 class MotionBlur(PixelTransform):
     """Blur along a straight line, as a moving camera or object would.
 
-    The kernel is an anti-aliased line through the kernel centre at a random angle (0 degrees: to the
-    right, 90: upwards), normalized to sum 1. ``direction`` splits the line's length between the
-    forward and backward sides of the centre; with ``allow_shifted`` the line is moved by a random
-    offset that keeps it inside the kernel.
+    The kernel is a line through the kernel centre at a random angle, normalized to sum 1. Angles
+    are in image coordinates (x right, y down): 0 degrees points right, 90 points down, the same
+    kernel Albumentations 2.0.8 builds (the image content smears the opposite way, since the kernel
+    is correlated). ``direction`` splits the line's length between the forward and backward sides
+    of the centre; with ``allow_shifted`` the line is moved by a random offset that keeps it inside
+    the kernel.
 
     Args:
         blur_limit: range of odd kernel sizes >= 3; a number ``k`` means ``(3, k)``. Default: (3, 7).
