@@ -21,7 +21,7 @@ CLASSES = catalogue()
 IDS = [c.__name__ for c in CLASSES]
 
 
-def _inputs(dtype: np.dtype, channels: int, seed: int = 0) -> dict:
+def _inputs(dtype: np.dtype, channels: int, seed: int = 0, cls: type | None = None) -> dict:
     rng = np.random.default_rng(seed)
     shape = (72, 88) if channels == 1 else (72, 88, channels)
     if dtype == np.uint8:
@@ -41,6 +41,8 @@ def _inputs(dtype: np.dtype, channels: int, seed: int = 0) -> dict:
         "keypoints": [[30.0, 20.0, 45.0, 1.0], [10.5, 60.25, 90.0, 2.0], [87.0, 71.0, 0.0, 1.0]],
         "keypoint_labels": ["a", "b", "c"],
     }
+    if cls is not None:
+        data.update(cls.example_data)
     for value in list(data.values()):
         if isinstance(value, np.ndarray):
             value.setflags(write=False)
@@ -81,7 +83,7 @@ def _assert_same(a: dict, b: dict) -> None:
 @pytest.mark.parametrize("channels", [1, 3, 5])
 def test_every_target_dtype_and_channel_count(cls, dtype, channels):
     transform = make(cls)
-    data = _inputs(dtype, channels)
+    data = _inputs(dtype, channels, cls=cls)
     before = _snapshot(data)
     pipeline = _pipeline(transform)
     if cls.supported_channels == "rgb" and channels not in (1, 3):
@@ -128,7 +130,7 @@ def test_every_target_dtype_and_channel_count(cls, dtype, channels):
 
 @pytest.mark.parametrize("cls", CLASSES, ids=IDS)
 def test_seed_reproduces_and_pickle_and_dict_round_trip_keep_behaviour(cls):
-    data = _inputs(np.uint8, 3, seed=1)
+    data = _inputs(np.uint8, 3, seed=1, cls=cls)
     first = _pipeline(make(cls), seed=11)
     second = _pipeline(make(cls), seed=11)
     runs_a = [first(**data) for _ in range(3)]
@@ -149,7 +151,7 @@ def test_seed_reproduces_and_pickle_and_dict_round_trip_keep_behaviour(cls):
 @pytest.mark.parametrize("cls", CLASSES, ids=IDS)
 def test_p_zero_is_identity_and_p_is_validated(cls):
     transform = cls(**{**cls.example_args, "p": 0.0})
-    data = _inputs(np.uint8, 3)
+    data = _inputs(np.uint8, 3, cls=cls)
     out = _pipeline(transform)(**data)
     np.testing.assert_array_equal(out["image"], data["image"])
     assert out["bboxes"] == data["bboxes"]

@@ -52,6 +52,9 @@ class BasicTransform:
     #: Arguments that make a representative instance (required args filled in). Used by the contract
     #: tests, the generated docs pictures and the explore page's starting values.
     example_args: ClassVar[Mapping[str, Any]] = {}
+    #: Extra call data a representative call needs (metadata such as reference images or text),
+    #: merged into the call by the contract tests, the docs pictures and the explore page.
+    example_data: ClassVar[Mapping[str, Any]] = {}
 
     p: float
 

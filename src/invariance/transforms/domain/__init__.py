@@ -1,9 +1,10 @@
 """Domain adaptation with reference images, and text rendering.
 
-``TextImage`` lives in :mod:`invariance.transforms.domain.text`; it needs the optional ``text``
-extra (Pillow and the ``fontpkg-roboto`` font) and is imported from there explicitly.
+``TextImage`` renders with the optional ``text`` extra (Pillow and the ``fontpkg-roboto`` font);
+it is importable without them and explains what to install when it runs.
 """
 
 from invariance.transforms.domain.adaptation import FDA, HistogramMatching, PixelDistributionAdaptation
+from invariance.transforms.domain.text import TextImage
 
-__all__ = ["FDA", "HistogramMatching", "PixelDistributionAdaptation"]
+__all__ = ["FDA", "HistogramMatching", "PixelDistributionAdaptation", "TextImage"]

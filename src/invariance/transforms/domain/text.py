@@ -221,3 +221,4 @@ def _example_font() -> str:
 
 
 TextImage.example_args = {"font_path": _example_font()}
+TextImage.example_data = {"textimage_metadata": [{"bbox": (0.1, 0.1, 0.9, 0.5), "text": "a b"}]}
