@@ -418,3 +418,10 @@ def test_elastic_displacement_strength_matches_albumentations(kwargs):
         drawn = reference.get_params_dependent_on_data({"shape": (h, w)}, {})
         theirs.append(np.std(drawn["map_x"] - np.arange(w)))
     assert abs(np.mean(ours) / np.mean(theirs) - 1) < 0.1
+
+
+@pytest.mark.parametrize("interpolation", [cv2.INTER_CUBIC, cv2.INTER_LANCZOS4])
+def test_float_images_stay_in_unit_range_with_overshooting_kernels(interpolation):
+    image = (np.random.default_rng(0).random((64, 64, 3)) > 0.5).astype(np.float32)
+    out = A.ElasticTransform(alpha=30, sigma=4, interpolation=interpolation, p=1)(image=image)["image"]
+    assert out.dtype == np.float32 and out.min() >= 0.0 and out.max() <= 1.0
