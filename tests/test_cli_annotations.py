@@ -82,3 +82,19 @@ def test_write_atomic_replaces_whole_files_and_leaves_no_temporaries(tmp_path):
     write_atomic(target, b"{}")
     assert target.read_bytes() == b"{}"
     assert [p.name for p in target.parent.iterdir()] == ["a.json"]
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+@pytest.mark.parametrize("shape", [(37, 53, 3), (37, 53)])
+def test_image_size_from_the_header_matches_decoding(tmp_path, suffix, shape):
+    import cv2
+
+    from invariance.tools.annotations import _header_size, _image_size
+
+    path = tmp_path / f"x{suffix}"
+    cv2.imwrite(str(path), np.full(shape, 90, np.uint8))
+    assert _header_size(path.read_bytes()) == (53, 37)
+    assert _image_size(path) == (53, 37)
+    other = tmp_path / "x.bmp"
+    cv2.imwrite(str(other), np.zeros(shape, np.uint8))
+    assert _image_size(other) == (53, 37)  # no header parser: decoded

@@ -116,7 +116,7 @@ def test_killed_run_resumes_without_duplicates_losses_or_partial_files(tmp_path)
     augment_dataset(src, reference, variants=2, seed=3, workers=1)
     total = 32
     command = [sys.executable, "-m", "invariance.tools.cli", "augment", str(src), str(resumed)]
-    command += ["-k", "2", "--seed", "3", "--workers", "2"]
+    command += ["-k", "2", "--seed", "3", "--workers", "1"]
     proc = subprocess.Popen(
         command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -142,3 +142,31 @@ def test_killed_run_resumes_without_duplicates_losses_or_partial_files(tmp_path)
     assert not list(resumed.rglob("*.tmp"))
     assert snapshot(resumed) == snapshot(reference)
     assert len(list((resumed / "images").glob("*.png"))) == total
+
+
+SCRIPT = """
+import cv2, numpy as np, sys
+from invariance.tools.augment import augment_dataset
+
+if __name__ == "__main__":
+    big = np.zeros((1500, 1500, 3), np.uint8)
+    cv2.GaussianBlur(cv2.resize(big, (1200, 1200)), (31, 31), 0)  # OpenCV's thread pool is now running
+    report = augment_dataset(sys.argv[1], sys.argv[2], variants=2, workers=2)
+    print(report.written)
+"""
+
+
+def test_workers_do_not_deadlock_after_the_parent_used_opencv_threads(tmp_path):
+    # Forked workers inherit OpenCV's thread pool mid-state and hang; the pool uses "spawn".
+    src = write_sample_dataset(tmp_path / "src", "images", count=2, height=256, width=256)
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT)
+    result = subprocess.run(
+        [sys.executable, str(script), str(src), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "4"

@@ -125,7 +125,34 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         raise
 
 
+def _header_size(head: bytes) -> tuple[int, int] | None:
+    """Width and height from the first bytes of a PNG or JPEG file (None for other files)."""
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if head[:2] != b"\xff\xd8":
+        return None
+    i = 2
+    while i + 9 < len(head):
+        if head[i] != 0xFF:
+            return None
+        marker = head[i + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        length = int.from_bytes(head[i + 2 : i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return int.from_bytes(head[i + 7 : i + 9], "big"), int.from_bytes(head[i + 5 : i + 7], "big")
+        i += 2 + length
+    return None
+
+
 def _image_size(path: Path) -> tuple[int, int]:
+    """Width and height of an image file: from its header when possible (no decoding)."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    size = _header_size(head)
+    if size is not None and size[0] > 0 and size[1] > 0:
+        return size
     image = read_image(path)
     return int(image.shape[1]), int(image.shape[0])
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -269,8 +270,13 @@ def augment_dataset(
             if progress is not None:
                 progress(done, total)
     else:
+        # "spawn", not "fork": a forked child inherits OpenCV's (and rich's) threads mid-state and
+        # can deadlock in its first parallel OpenCV call.
         with ProcessPoolExecutor(
-            max_workers=workers, initializer=_init_worker, initargs=(dataset, transform, seed, out)
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(dataset, transform, seed, out),
         ) as pool:
             queue = iter(pending)
             running: set[Future[str]] = set()
