@@ -147,10 +147,10 @@ def _table() -> dict[str, Corruption]:
         (
             "contrast",
             "digital",
-            "RandomBrightnessContrast",
+            "ColorJitter",
             [
-                {"brightness_limit": (0, 0), "contrast_limit": r}
-                for r in _pairs((-0.3, -0.5, -0.65, -0.8, -0.9))
+                {"brightness": (1, 1), "contrast": r, "saturation": (1, 1), "hue": (0, 0)}
+                for r in _pairs((0.6, 0.4, 0.25, 0.15, 0.08))
             ],
         ),
         (
