@@ -37,7 +37,10 @@ class RandomGridShuffle(SpatialTransform):
     Targets: image, mask: cells moved (exact copies). keypoints: each moves with the cell that
     holds it (angle and scale unchanged). bboxes: the border of each box is moved with the cells
     it crosses and re-boxed; a box inside one cell moves exactly, a box spanning several cells
-    becomes the box around its moved border pieces.
+    becomes the box around its moved border pieces. A box edge lying exactly on a cell
+    boundary is moved with the cell to its right (below), which is right for a left (top) edge
+    and enlarges the box when it is a right (bottom) edge; exact piecewise box mapping needs a
+    per-geometry box hook in the core (noted for the geometry owner).
 
     Args:
         grid: number of rows and columns, each >= 1. Default: (3, 3).
