@@ -19,6 +19,7 @@ def exact_views() -> list[tta.View]:
         *tta.d4_views(),
         *tta.scale_views((2.0, 0.5), interpolation=cv2.INTER_NEAREST),
         *tta.ten_crop((16, 20)),
+        *tta.five_crop((30, 40)),  # windows larger than the image: padded, the padding dropped on return
         tta.ten_crop(0.75)[7].then(tta.flip_view("rot90")),
         tta.View("scale2+transpose", (tta.Rescale(2.0), tta.Flip("transpose")), cv2.INTER_NEAREST),
     ]
