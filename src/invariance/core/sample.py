@@ -300,7 +300,8 @@ class Sample:
         if not hidden.any():
             return
         if self.bbox_params is not None:
-            integral = np.pad(hidden.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+            # Summed-area table with a zero first row and column (OpenCV's layout), int32 counts.
+            integral = cv2.integral(hidden.view(np.uint8))
             for key, boxes in self.boxes.items():
                 if len(boxes.coords) == 0:
                     continue

@@ -319,11 +319,19 @@ class PointSet(RowSet):
 
 
 def _concat_extras(parts: list[np.ndarray]) -> np.ndarray:
-    if all(p.dtype == object for p in parts):
-        out = np.empty(sum(len(p) for p in parts), dtype=object)
-        out[:] = [row for p in parts for row in p]
-        return out
-    return np.concatenate([np.asarray(p, dtype=np.float64).reshape(len(p), -1) for p in parts])
+    """Stack extra columns of several row sets: numeric blocks stay numeric (same width), and a
+    mix of list-style (object) and array-style rows becomes one object array of tuples."""
+    if all(p.dtype != object for p in parts):
+        blocks = [p.reshape(len(p), p.shape[1] if p.ndim == 2 else 0).astype(np.float64) for p in parts]
+        widths = {b.shape[1] for b in blocks if len(b)}
+        if len(widths) > 1:
+            raise ValueError(f"cannot concatenate rows with {sorted(widths)} extra columns")
+        width = widths.pop() if widths else max(b.shape[1] for b in blocks)
+        return np.concatenate([b if len(b) else np.zeros((0, width)) for b in blocks])
+    rows: list[tuple[Any, ...]] = []
+    for p in parts:
+        rows.extend(p if p.dtype == object else (tuple(r) for r in p.reshape(len(p), -1).tolist()))
+    return object_rows(rows)
 
 
 def _concat_labels(parts: list[np.ndarray]) -> np.ndarray:
