@@ -21,7 +21,7 @@ def exact_views() -> list[tta.View]:
         *tta.ten_crop((16, 20)),
         *tta.five_crop((30, 40)),  # windows larger than the image: padded, the padding dropped on return
         tta.ten_crop(0.75)[7].then(tta.flip_view("rot90")),
-        tta.View("scale2+transpose", (tta.Rescale(2.0), tta.Flip("transpose")), cv2.INTER_NEAREST),
+        tta.View("scale2+transpose", (tta.RescaleStep(2.0), tta.FlipStep("transpose")), cv2.INTER_NEAREST),
     ]
 
 
@@ -46,7 +46,7 @@ def test_dense_round_trip_is_exact(view: tta.View) -> None:
     assert covered.any()
     np.testing.assert_array_equal(back[covered], pred[covered])
     assert set(np.unique(coverage)) <= {0.0, 1.0}
-    if not any(isinstance(s, tta.Crop) for s in view.steps):
+    if not any(isinstance(s, tta.CropStep) for s in view.steps):
         assert covered.all()
 
 
@@ -250,10 +250,12 @@ def test_exact_transforms_become_views() -> None:
         [A.HorizontalFlip(p=1), A.VerticalFlip(), A.Transpose(), A.CenterCrop(10, 12), "rot90"]
     ).views
     assert [v.name for v in views] == ["hflip", "vflip", "transpose", "crop_center", "rot90"]
+    with pytest.raises(tta.NotInvertibleError, match="not an exact invertible step"):
+        tta.View("rotated", (A.Rotate(limit=10),))  # type: ignore[arg-type]
     with pytest.raises(tta.NotInvertibleError, match="unknown view"):
         tta.as_view("rot45")
     with pytest.raises(A.ParameterError, match="factor"):
-        tta.Rescale(0)
+        tta.RescaleStep(0)
     with pytest.raises(A.ParameterError, match="aggregation"):
         tta.TTA(["hflip"], aggregation="median")
 

@@ -77,14 +77,14 @@ CROP_POSITIONS = ("center", "top_left", "top_right", "bottom_left", "bottom_righ
 
 
 @dataclass(frozen=True)
-class Flip:
+class FlipStep:
     """One exact square symmetry, by its view name (``hflip``, ``rot90``...; see ``D4_NAMES``)."""
 
     name: str
 
     def __post_init__(self) -> None:
         if self.name not in D4_NAMES:
-            raise ParameterError(f"Flip: name must be one of {sorted(D4_NAMES)}, got {self.name!r}")
+            raise ParameterError(f"FlipStep: name must be one of {sorted(D4_NAMES)}, got {self.name!r}")
 
     @property
     def element(self) -> str:
@@ -103,14 +103,14 @@ class Flip:
 
 
 @dataclass(frozen=True)
-class Rescale:
+class RescaleStep:
     """Resize by ``factor`` (both sides, rounded to whole pixels, at least 1)."""
 
     factor: float
 
     def __post_init__(self) -> None:
         if not np.isfinite(self.factor) or self.factor <= 0:
-            raise ParameterError(f"Rescale: factor must be a positive number, got {self.factor!r}")
+            raise ParameterError(f"RescaleStep: factor must be a positive number, got {self.factor!r}")
 
     @property
     def name(self) -> str:
@@ -127,7 +127,7 @@ class Rescale:
 
 
 @dataclass(frozen=True)
-class Crop:
+class CropStep:
     """A ``height x width`` window at one of ``CROP_POSITIONS``.
 
     Sizes are pixels (int) or fractions of the image side (float in ``(0, 1]``). A window larger
@@ -140,13 +140,13 @@ class Crop:
 
     def __post_init__(self) -> None:
         if self.position not in CROP_POSITIONS:
-            raise ParameterError(f"Crop: position must be one of {CROP_POSITIONS}, got {self.position!r}")
+            raise ParameterError(f"CropStep: position must be one of {CROP_POSITIONS}, got {self.position!r}")
         for arg in ("height", "width"):
             value = getattr(self, arg)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ParameterError(f"Crop: {arg} must be a positive int or a fraction, got {value!r}")
+                raise ParameterError(f"CropStep: {arg} must be a positive int or a fraction, got {value!r}")
             if isinstance(value, float) and value > 1:
-                raise ParameterError(f"Crop: {arg} as a fraction must be in (0, 1], got {value!r}")
+                raise ParameterError(f"CropStep: {arg} as a fraction must be in (0, 1], got {value!r}")
 
     @property
     def name(self) -> str:
@@ -172,7 +172,7 @@ class Crop:
         return CropWindow(-geometry.x0, -geometry.y0, geometry.out_shape, geometry.in_shape)
 
 
-Step = Flip | Rescale | Crop
+Step = FlipStep | RescaleStep | CropStep
 
 
 def _as_batch(images: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -192,8 +192,8 @@ class View:
 
     Args:
         name: a label for reports and for ``label_mapping`` (see :meth:`invert_keypoints`).
-        steps: :class:`Flip`, :class:`Rescale` and :class:`Crop` steps, first applied first.
-        interpolation: OpenCV flag used to resize the image for :class:`Rescale` steps.
+        steps: :class:`FlipStep`, :class:`RescaleStep` and :class:`CropStep` steps, first applied first.
+        interpolation: OpenCV flag used to resize the image for :class:`RescaleStep` steps.
     """
 
     name: str
@@ -202,9 +202,9 @@ class View:
 
     def __post_init__(self) -> None:
         for step in self.steps:
-            if not isinstance(step, (Flip, Rescale, Crop)):
+            if not isinstance(step, (FlipStep, RescaleStep, CropStep)):
                 raise NotInvertibleError(
-                    f"View {self.name!r}: step {step!r} is not an exact invertible step (Flip, Rescale or Crop)"
+                    f"View {self.name!r}: step {step!r} is not an exact invertible step (FlipStep, RescaleStep or CropStep)"
                 )
 
     def then(self, other: View) -> View:
@@ -258,7 +258,7 @@ class View:
         Args:
             prediction: ``(h, w)`` or ``(h, w, C)`` in view coordinates (channels last).
             shape: ``(H, W)`` of the original image.
-            interpolation: used for :class:`Rescale` steps. Default: linear for float predictions,
+            interpolation: used for :class:`RescaleStep` steps. Default: linear for float predictions,
                 nearest neighbour for integer ones (label masks keep their labels).
 
         Returns:
@@ -277,10 +277,10 @@ class View:
             interpolation = cv2.INTER_NEAREST if prediction.dtype.kind in "iub" else cv2.INTER_LINEAR
         coverage = np.ones(prediction.shape[:2], np.float32)
         for step, g in zip(reversed(self.steps), reversed(forward), strict=True):
-            if isinstance(step, Flip):
+            if isinstance(step, FlipStep):
                 element = _INVERSE_ELEMENT[step.element]
                 prediction, coverage = kg.d4(prediction, element), kg.d4(coverage, element)
-            elif isinstance(step, Rescale):
+            elif isinstance(step, RescaleStep):
                 h, w = g.in_shape
                 prediction = kg.resize(prediction, h, w, interpolation)
                 coverage = kg.resize(coverage, h, w, cv2.INTER_NEAREST)
@@ -342,7 +342,7 @@ class View:
         tables: list[Mapping[Any, Any]] = []
         for step in reversed(self.steps):
             keys = [step.name]
-            if isinstance(step, Flip) and step.element in _TRANSFORM_ALIASES:
+            if isinstance(step, FlipStep) and step.element in _TRANSFORM_ALIASES:
                 keys.append(_TRANSFORM_ALIASES[step.element])
             if step.mirrors:
                 keys.append("mirror")
@@ -390,7 +390,7 @@ def _remap_slots(points: np.ndarray, labels: list[Any], table: Mapping[Any, Any]
 def flip_view(name: str) -> View:
     """One square-symmetry view by name: ``identity hflip vflip rot90 rot180 rot270 transpose
     anti_transpose`` (``rot90`` turns the image a quarter counter-clockwise, as ``np.rot90``)."""
-    return View(name, () if name == "identity" else (Flip(name),))
+    return View(name, () if name == "identity" else (FlipStep(name),))
 
 
 def d4_views(names: Iterable[str] = tuple(D4_NAMES)) -> list[View]:
@@ -406,7 +406,7 @@ def scale_views(
     return [
         View("identity", (), interpolation)
         if f == 1
-        else View(f"scale{f:g}", (Rescale(float(f)),), interpolation)
+        else View(f"scale{f:g}", (RescaleStep(float(f)),), interpolation)
         for f in factors
     ]
 
@@ -414,7 +414,7 @@ def scale_views(
 def five_crop(size: int | float | tuple[int | float, int | float]) -> list[View]:
     """The centre and four corner crops of ``size`` (pixels, or fractions of the sides)."""
     h, w = size if isinstance(size, tuple) else (size, size)
-    return [View(f"crop_{p}", (Crop(p, h, w),)) for p in CROP_POSITIONS]
+    return [View(f"crop_{p}", (CropStep(p, h, w),)) for p in CROP_POSITIONS]
 
 
 def ten_crop(size: int | float | tuple[int | float, int | float]) -> list[View]:
@@ -441,7 +441,7 @@ def as_view(obj: View | str | Any) -> View:
     if name in named:
         return flip_view(named[name])
     if name == "CenterCrop":
-        return View("crop_center", (Crop("center", int(obj.height), int(obj.width)),))
+        return View("crop_center", (CropStep("center", int(obj.height), int(obj.width)),))
     from invariance.core.transform import PixelTransform
 
     if isinstance(obj, PixelTransform):
