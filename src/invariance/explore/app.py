@@ -1,0 +1,360 @@
+"""The explorer's web application: a JSON API over the transform catalogue, and the page itself.
+
+Uploaded files are read from the request body into memory and kept there, per session id, in a
+small bounded store; nothing is written to disk and nothing is sent anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+
+import invariance as A
+from invariance.core.errors import ParameterError
+from invariance.data import sample_scene
+from invariance.explore.catalogue import catalogue, describe, editable_args, plain, transform_classes
+from invariance.explore.inputs import (
+    MAX_UPLOAD_BYTES,
+    UploadError,
+    decode_image,
+    decode_mask,
+    parse_boxes,
+    parse_keypoints,
+)
+from invariance.viz import draw_targets, png_bytes
+
+STATIC = Path(__file__).parent / "static"
+SAMPLE = "sample"
+MAX_SESSIONS = 32
+MAX_STEPS = 64
+SEED_MAX = 2**32 - 1
+
+
+@dataclass
+class Session:
+    """One user's inputs, in memory."""
+
+    image: np.ndarray
+    mask: np.ndarray | None = None
+    bboxes: list[list[float]] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    keypoints: list[list[float]] = field(default_factory=list)
+    keypoint_labels: list[str] = field(default_factory=list)
+
+    def summary(self, session_id: str) -> dict[str, Any]:
+        return {
+            "session": session_id,
+            "width": int(self.image.shape[1]),
+            "height": int(self.image.shape[0]),
+            "mask": self.mask is not None,
+            "bboxes": len(self.bboxes),
+            "keypoints": len(self.keypoints),
+        }
+
+
+class Step(BaseModel):
+    """One transform of the pipeline as the page sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    args: dict[str, Any] = Field(default_factory=dict)
+    p: float = Field(1.0, ge=0.0, le=1.0)
+
+
+class PipelineRequest(BaseModel):
+    """A pipeline to run on (or export for) a session's inputs."""
+
+    model_config = ConfigDict(extra="forbid")
+    session: str = Field(SAMPLE, min_length=1, max_length=64)
+    pipeline: list[Step] = Field(default_factory=list, max_length=MAX_STEPS)
+    seed: int | None = Field(None, ge=0, le=SEED_MAX)
+    draw_targets: bool = True
+
+
+class ExportRequest(PipelineRequest):
+    format: Literal["yaml", "python"] = "yaml"
+
+
+class SessionStore:
+    """Sessions by id, the oldest dropped past ``limit``; the built-in sample is always there."""
+
+    def __init__(self, limit: int = MAX_SESSIONS) -> None:
+        self._items: OrderedDict[str, Session] = OrderedDict()
+        self._limit = limit
+        self._lock = threading.Lock()
+        scene = sample_scene()
+        self._sample = Session(
+            image=scene["image"],
+            mask=scene["mask"],
+            bboxes=[list(map(float, b)) for b in scene["bboxes"]],
+            labels=list(scene["labels"]),
+            keypoints=[list(map(float, k)) for k in scene["keypoints"]],
+            keypoint_labels=list(scene["keypoint_labels"]),
+        )
+
+    def add(self, session: Session) -> str:
+        session_id = secrets.token_urlsafe(16)
+        with self._lock:
+            self._items[session_id] = session
+            while len(self._items) > self._limit:
+                self._items.popitem(last=False)
+        return session_id
+
+    def get(self, session_id: str) -> Session:
+        if session_id == SAMPLE:
+            return self._sample
+        with self._lock:
+            session = self._items.get(session_id)
+            if session is not None:
+                self._items.move_to_end(session_id)
+        if session is None:
+            raise HTTPException(404, f"unknown session {session_id!r}: upload the image again")
+        return session
+
+
+def _short(value: Any) -> Any:
+    """Applied parameters made small and JSON-safe for display (big arrays summarised)."""
+    if isinstance(value, np.ndarray):
+        if value.size <= 16:
+            return _short(value.tolist())
+        return f"array {'x'.join(map(str, value.shape))} {value.dtype}"
+    if isinstance(value, dict):
+        return {str(k): _short(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if len(value) > 16:
+            return f"{len(value)} values"
+        return [_short(v) for v in value]
+    try:
+        return plain(value)
+    except TypeError:
+        return type(value).__name__
+
+
+def build_pipeline(request: PipelineRequest, session: Session, seed: int, record: bool) -> A.Compose:
+    """The Compose a request describes; 422 naming the step for unknown names or bad arguments."""
+    classes = transform_classes()
+    transforms = []
+    for index, step in enumerate(request.pipeline):
+        cls = classes.get(step.name)
+        where = f"step {index + 1} ({step.name})"
+        if cls is None:
+            raise HTTPException(422, f"{where}: unknown transform {step.name!r}")
+        if describe(step.name)["needs_metadata"]:
+            raise HTTPException(
+                422, f"{where}: needs metadata (reference images or other samples) the explorer cannot give"
+            )
+        unknown = sorted(set(step.args) - set(cls.InitSchema.model_fields))
+        if unknown:
+            raise HTTPException(
+                422, f"{where}: unknown argument(s) {unknown}; valid: {list(cls.InitSchema.model_fields)}"
+            )
+        args = editable_args(step.name, step.args)
+        args["p"] = step.p
+        try:
+            transforms.append(cls(**args))
+        except (ParameterError, TypeError, ValueError) as error:
+            raise HTTPException(422, f"{where}: {error}") from None
+    return A.Compose(
+        transforms,
+        bbox_params={"format": "pascal_voc", "label_fields": ["labels"]} if session.bboxes else None,
+        keypoint_params={"format": "xy", "label_fields": ["keypoint_labels"], "remove_invisible": True}
+        if session.keypoints
+        else None,
+        seed=seed,
+        save_applied_params=record,
+    )
+
+
+def inputs_of(session: Session) -> dict[str, Any]:
+    """The keyword arguments a pipeline built for ``session`` is called with."""
+    data: dict[str, Any] = {"image": session.image}
+    if session.mask is not None:
+        data["mask"] = session.mask
+    if session.bboxes:
+        data["bboxes"] = np.asarray(session.bboxes, np.float32)
+        data["labels"] = list(session.labels)
+    if session.keypoints:
+        data["keypoints"] = np.asarray(session.keypoints, np.float32)
+        data["keypoint_labels"] = list(session.keypoint_labels)
+    return data
+
+
+def python_code(document: dict[str, Any]) -> str:
+    """Python source that builds the same pipeline as the policy ``document`` (from ``to_dict``)."""
+    body = document["transform"]
+    lines = ["import invariance as A", "", "pipeline = A.Compose(", "    ["]
+    for step in body["transforms"]:
+        args = ", ".join(f"{k}={v!r}" for k, v in step.items() if k != "__class_fullname__")
+        lines.append(f"        A.{step['__class_fullname__']}({args}),")
+    lines.append("    ],")
+    lines.extend(
+        f"    {key}={body[key]!r}," for key in ("bbox_params", "keypoint_params") if body.get(key) is not None
+    )
+    lines.append(f"    seed={body['seed']!r},")
+    lines.append(")")
+    lines.append("")
+    lines.append("# result = pipeline(image=image)  # image: an RGB uint8 array (HxWx3)")
+    return "\n".join(lines) + "\n"
+
+
+def _data_url(image: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image, compression=1)).decode("ascii")
+
+
+async def _body(request: Request, what: str) -> bytes:
+    """The raw request body, refused past the upload limit without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+        raise HTTPException(413, f"{what} is {declared} bytes; the limit is {MAX_UPLOAD_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_UPLOAD_BYTES:
+            raise HTTPException(413, f"{what} is over the limit of {MAX_UPLOAD_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app() -> FastAPI:
+    """The explorer application (a fresh, empty session store each time)."""
+    app = FastAPI(title="invariance explore", docs_url=None, redoc_url=None, openapi_url=None)
+    store = SessionStore()
+    app.state.sessions = store
+
+    @app.exception_handler(UploadError)
+    async def upload_error(_: Request, error: UploadError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=error.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        messages = [
+            f"{'.'.join(str(part) for part in e.get('loc', ()) if part != 'body') or 'body'}: {e.get('msg', '')}"
+            for e in error.errors()
+        ]
+        return JSONResponse({"detail": "; ".join(messages) or "malformed request"}, status_code=422)
+
+    @app.middleware("http")
+    async def offline_only(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/api/transforms")
+    def list_transforms() -> list[dict[str, Any]]:
+        return catalogue()
+
+    @app.get("/api/transforms/{name}")
+    def one_transform(name: str) -> dict[str, Any]:
+        if name not in transform_classes():
+            raise HTTPException(404, f"unknown transform {name!r}")
+        return describe(name)
+
+    @app.post("/api/upload")
+    async def upload_image(request: Request) -> dict[str, Any]:
+        image = decode_image(await _body(request, "the image"))
+        session = Session(image=image)
+        return session.summary(store.add(session))
+
+    @app.post("/api/session/{session_id}/mask")
+    async def upload_mask(session_id: str, request: Request) -> dict[str, Any]:
+        session = store.get(session_id)
+        if session_id == SAMPLE:
+            raise HTTPException(
+                400, "the built-in sample's targets cannot be replaced; upload an image first"
+            )
+        session.mask = decode_mask(await _body(request, "the mask"), session.image.shape[:2])
+        return session.summary(session_id)
+
+    @app.post("/api/session/{session_id}/boxes")
+    async def upload_boxes(session_id: str, request: Request, filename: str = "boxes.json") -> dict[str, Any]:
+        session = store.get(session_id)
+        if session_id == SAMPLE:
+            raise HTTPException(
+                400, "the built-in sample's targets cannot be replaced; upload an image first"
+            )
+        session.bboxes, session.labels = parse_boxes(
+            await _body(request, "the boxes file"), filename, session.image.shape[:2]
+        )
+        return session.summary(session_id)
+
+    @app.post("/api/session/{session_id}/keypoints")
+    async def upload_keypoints(session_id: str, request: Request) -> dict[str, Any]:
+        session = store.get(session_id)
+        if session_id == SAMPLE:
+            raise HTTPException(
+                400, "the built-in sample's targets cannot be replaced; upload an image first"
+            )
+        session.keypoints, session.keypoint_labels = parse_keypoints(
+            await _body(request, "the keypoints file")
+        )
+        return session.summary(session_id)
+
+    @app.get("/api/session/{session_id}")
+    def session_info(session_id: str) -> dict[str, Any]:
+        return store.get(session_id).summary(session_id)
+
+    @app.get("/api/session/{session_id}/original.png")
+    def original(session_id: str, draw: bool = True) -> Response:
+        session = store.get(session_id)
+        shown = draw_targets(**inputs_of(session)) if draw else session.image
+        return Response(png_bytes(shown, compression=1), media_type="image/png")
+
+    @app.post("/api/apply")
+    def apply(request: PipelineRequest) -> dict[str, Any]:
+        session = store.get(request.session)
+        seed = request.seed if request.seed is not None else secrets.randbelow(SEED_MAX + 1)
+        pipeline = build_pipeline(request, session, seed, record=True)
+        try:
+            result = pipeline(**inputs_of(session))
+        except Exception as error:
+            raise HTTPException(
+                422, f"the pipeline failed on this image: {type(error).__name__}: {error}"
+            ) from None
+        shown = draw_targets(**result) if request.draw_targets else result["image"]
+        applied = [{"name": name, "params": _short(params)} for name, params in result["applied_transforms"]]
+        return {
+            "seed": seed,
+            "image": _data_url(shown),
+            "width": int(result["image"].shape[1]),
+            "height": int(result["image"].shape[0]),
+            "applied": applied,
+            "bboxes": len(result.get("bboxes", [])),
+            "keypoints": len(result.get("keypoints", [])),
+        }
+
+    @app.post("/api/export")
+    def export(request: ExportRequest) -> dict[str, Any]:
+        session = store.get(request.session)
+        seed = request.seed if request.seed is not None else 0
+        pipeline = build_pipeline(request, session, seed, record=False)
+        if request.format == "python":
+            return {"format": "python", "filename": "pipeline.py", "text": python_code(A.to_dict(pipeline))}
+        buffer = io.StringIO()
+        A.save(pipeline, buffer, data_format="yaml")
+        return {"format": "yaml", "filename": "policy.yaml", "text": buffer.getvalue()}
+
+    return app

@@ -1,0 +1,222 @@
+"""End-to-end test of ``invariance explore`` in headless Chromium (Debian's chromium + chromedriver).
+
+Skipped when the ``explore`` extra, selenium or the browser is missing. CI installs them with
+``apt-get install -y chromium chromium-driver`` and ``pip install fastapi uvicorn selenium``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+uvicorn = pytest.importorskip("uvicorn")
+webdriver = pytest.importorskip("selenium.webdriver")
+
+import invariance as A  # noqa: E402
+from invariance.explore.app import create_app  # noqa: E402
+from invariance.explore.server import free_port  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "explore.png"
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+    reason="needs /usr/bin/chromium and /usr/bin/chromedriver",
+)
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the explorer server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    with tempfile.TemporaryDirectory() as profile:
+        options = Options()
+        options.binary_location = str(CHROMIUM)
+        for flag in (
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1360,900",
+            f"--user-data-dir={profile}",
+        ):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+        driver.set_page_load_timeout(30)
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+def wait_for(condition: Any, timeout: float = 20.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def shown_image(driver: Any) -> np.ndarray:
+    src = driver.find_element("id", "result").get_attribute("src")
+    assert src.startswith("data:image/png;base64,")
+    data = np.frombuffer(base64.b64decode(src.split(",", 1)[1]), np.uint8)
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def settle(driver: Any, before: str | None) -> str:
+    """Wait until a new run finished (its version changed) and the page is idle; the version."""
+
+    def done() -> str | None:
+        body = driver.find_element("tag name", "body")
+        version = body.get_attribute("data-version")
+        return version if version and version != before and not body.get_attribute("data-busy") else None
+
+    result: str = wait_for(done, what="the pipeline to run")
+    status = driver.find_element("id", "status")
+    assert "error" not in (status.get_attribute("class") or ""), status.text
+    return result
+
+
+def test_upload_tune_export_reproduce(server_url: str, browser: Any, tmp_path: Path) -> None:
+    driver = browser
+    driver.get(server_url)
+    wait_for(lambda: driver.find_element("tag name", "body").get_attribute("data-ready"), what="the page")
+    assert len(driver.find_elements("css selector", "#catalogue .family button")) > 50
+
+    # search filters the catalogue
+    search = driver.find_element("id", "search")
+    search.send_keys("brightness")
+    names = [
+        b.get_attribute("data-name")
+        for b in driver.find_elements("css selector", "#catalogue .family button")
+    ]
+    assert "RandomBrightnessContrast" in names and "Affine" not in names
+    search.clear()
+    search.send_keys("affine")
+
+    # the user's own image, uploaded from a file
+    rng = np.random.default_rng(5)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8), (7, 7), 0)
+    cv2.rectangle(image, (30, 20), (90, 80), (250, 40, 40), -1)
+    upload = tmp_path / "mine.png"
+    cv2.imwrite(str(upload), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    version = driver.find_element("tag name", "body").get_attribute("data-version")
+    driver.find_element("id", "image-file").send_keys(str(upload))
+    version = settle(driver, version)
+    wait_for(lambda: "160\u00d7120" in driver.find_element("id", "session-info").text, what="the upload")
+    assert np.array_equal(shown_image(driver), image)  # empty pipeline: the image itself
+
+    # add Affine from the catalogue (p=1 in the pipeline), then change its rotation range
+    driver.find_element("css selector", '#catalogue button[data-name="Affine"]').click()
+    version = settle(driver, version)
+    driver.find_element("id", "seed").clear()
+    driver.find_element("id", "seed").send_keys("1234")
+    driver.find_element("id", "apply").click()
+    version = settle(driver, version)
+    first = shown_image(driver)
+    assert not np.array_equal(first, image)
+    low, high = driver.find_elements("css selector", '#form [data-field="rotate"] input')
+    for element, value in ((low, "-90"), (high, "-60")):
+        element.clear()
+        element.send_keys(value)
+        element.send_keys("\t")
+    version = settle(driver, version)
+    wait_for(lambda: "rotate" in driver.find_element("id", "applied").text, what="applied parameters")
+    changed = shown_image(driver)
+    assert not np.array_equal(changed, first), "changing a parameter must change the result"
+    applied = driver.find_element("id", "applied").text
+    assert "Affine" in applied and "rotate" in applied
+
+    # export the YAML policy; it loads and reproduces what the page shows, with the seed
+    driver.find_element("id", "export-yaml").click()
+    wait_for(lambda: driver.find_element("id", "export-text").get_attribute("value"), what="the export")
+    text = driver.find_element("id", "export-text").get_attribute("value")
+    assert "seed: 1234" in text and "Affine" in text
+    pipeline = A.load(io.StringIO(text), data_format="yaml")
+    assert np.array_equal(pipeline(image=image)["image"], changed)
+
+    # resample draws a new seed and a new view
+    seed_before = driver.find_element("id", "seed").get_attribute("value")
+    driver.find_element("id", "resample").click()
+    settle(driver, version)
+    assert driver.find_element("id", "seed").get_attribute("value") != seed_before
+
+    # the README screenshot: docs/images/explore.png with INVARIANCE_EXPLORE_SCREENSHOT=1
+    keep = os.environ.get("INVARIANCE_EXPLORE_SCREENSHOT") == "1"
+    take_screenshot(driver, SCREENSHOT if keep else tmp_path / "explore.png")
+
+
+def take_screenshot(driver: Any, path: Path) -> None:
+    """The built-in sample through a two-step pipeline, for the README (docs/images/explore.png)."""
+    version = driver.find_element("tag name", "body").get_attribute("data-version")
+    driver.find_element("id", "seed").clear()
+    driver.find_element("id", "seed").send_keys("2024")
+    driver.find_element("id", "use-sample").click()
+    version = settle(driver, version)
+    driver.execute_script(
+        "const s = document.getElementById('search'); s.value = ''; s.dispatchEvent(new Event('input'));"
+    )
+    driver.find_element("css selector", '#catalogue button[data-name="RandomBrightnessContrast"]').click()
+    version = settle(driver, version)
+    driver.find_element("css selector", "#pipeline li .name").click()
+    wait_for(
+        lambda: driver.find_elements("css selector", '#form [data-field="rotate"]'), what="the Affine form"
+    )
+    low, high = driver.find_elements("css selector", '#form [data-field="rotate"] input')
+    for element, value in ((high, "25"), (low, "-25")):
+        element.clear()
+        element.send_keys(value, "\t")
+        version = settle(driver, version)
+    driver.find_element("id", "export-python").click()
+    wait_for(
+        lambda: "A.Compose" in driver.find_element("id", "export-text").get_attribute("value"), what="export"
+    )
+    wait_for(
+        lambda: driver.execute_script("return document.getElementById('original').complete"),
+        what="the original",
+    )
+    shot = cv2.imdecode(np.frombuffer(driver.get_screenshot_as_png(), np.uint8), cv2.IMREAD_COLOR)
+    encoded = cv2.imencode(".png", shot, [cv2.IMWRITE_PNG_COMPRESSION, 9])[1].tobytes()
+    while len(encoded) > 380_000:
+        shot = cv2.resize(shot, None, fx=0.9, fy=0.9, interpolation=cv2.INTER_AREA)
+        encoded = cv2.imencode(".png", shot, [cv2.IMWRITE_PNG_COMPRESSION, 9])[1].tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(encoded)
+    assert len(encoded) < 400_000
