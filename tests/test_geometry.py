@@ -171,3 +171,15 @@ def test_rotation_turns_keypoint_angles_in_image_coordinates():
     x, y, angle = out["keypoints"][0]
     assert angle == pytest.approx(270.0)
     assert (x, y) == pytest.approx((24.5, 19.0))
+
+
+@pytest.mark.parametrize("interpolation", [cv2.INTER_CUBIC, cv2.INTER_LANCZOS4])
+def test_float_images_stay_in_unit_range_under_ringing_interpolation(interpolation):
+    image = np.zeros((40, 40, 3), np.float32)
+    image[::2] = 1.0  # stripes make cubic kernels overshoot
+    for transform in (
+        A.Rotate(limit=(17, 17), interpolation=interpolation, p=1),
+        A.Resize(57, 61, interpolation=interpolation),
+    ):
+        out = A.Compose([transform])(image=image)["image"]
+        assert out.min() >= 0.0 and out.max() <= 1.0

@@ -209,10 +209,17 @@ class Sample:
         return resampling.mask_interpolation
 
     def _warp_arrays(self, geometry: Geometry, resampling: Resampling) -> None:
-        self._map_arrays(
-            IMAGE_KINDS,
-            lambda a: geometry.warp(a, resampling.interpolation, resampling.border_mode, resampling.fill),
-        )
+        interpolation = resampling.interpolation
+        overshoots = interpolation in (cv2.INTER_CUBIC, cv2.INTER_LANCZOS4)
+
+        def warp_image(a: np.ndarray) -> np.ndarray:
+            out = geometry.warp(a, interpolation, resampling.border_mode, resampling.fill)
+            if overshoots and out.dtype == np.float32:
+                # Cubic and Lanczos kernels ring past the input's range; float images stay in [0, 1].
+                np.clip(out, 0.0, 1.0, out=out)
+            return out
+
+        self._map_arrays(IMAGE_KINDS, warp_image)
         mask_interpolation = self._mask_interpolation(resampling)
         self._map_arrays(
             MASK_KINDS,
