@@ -425,3 +425,19 @@ def test_float_images_stay_in_unit_range_with_overshooting_kernels(interpolation
     image = (np.random.default_rng(0).random((64, 64, 3)) > 0.5).astype(np.float32)
     out = A.ElasticTransform(alpha=30, sigma=4, interpolation=interpolation, p=1)(image=image)["image"]
     assert out.dtype == np.float32 and out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_grid_shuffle_moves_boxes_piecewise_and_edges_on_cell_boundaries_stay_tight():
+    from invariance.core.dense import CellShuffle
+    from invariance.core.geometry import map_boxes
+
+    cells = np.array([[0, 0, 50, 40], [50, 0, 100, 40]])
+    swap = CellShuffle(cells, np.array([1, 0]), (40, 100))
+    # A box exactly filling the left cell (right edge on the boundary) moves whole to the right.
+    np.testing.assert_allclose(
+        map_boxes(swap, np.array([[10.0, 5.0, 50.0, 20.0]])), [[60.0, 5.0, 100.0, 20.0]]
+    )
+    # A box across the boundary becomes the box around its two moved pieces.
+    np.testing.assert_allclose(
+        map_boxes(swap, np.array([[40.0, 5.0, 60.0, 20.0]])), [[0.0, 5.0, 100.0, 20.0]]
+    )

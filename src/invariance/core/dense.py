@@ -324,6 +324,31 @@ class CellShuffle(Geometry):
     def jacobian(self, points: np.ndarray) -> np.ndarray:
         return np.broadcast_to(np.eye(2), (len(points), 2, 2)).copy()
 
+    def map_boxes_exact(self, boxes: np.ndarray, method: str) -> np.ndarray:
+        """Cut each box by the cells it overlaps, move every piece with its cell, re-box the pieces.
+
+        Only pieces of positive area count, so an edge lying on a cell boundary stays with the
+        cell the box is actually in. A box that overlaps no cell (outside the image) keeps its place.
+        """
+        c = self.cells.astype(np.float64)
+        b = boxes[:, None, :]
+        ix0 = np.maximum(b[..., 0], c[None, :, 0])
+        iy0 = np.maximum(b[..., 1], c[None, :, 1])
+        ix1 = np.minimum(b[..., 2], c[None, :, 2])
+        iy1 = np.minimum(b[..., 3], c[None, :, 3])
+        pieces = (ix1 > ix0) & (iy1 > iy0)
+        offset = (self.cells[self.order, :2] - self.cells[:, :2]).astype(np.float64)
+        dx, dy = offset[None, :, 0], offset[None, :, 1]
+        inf = np.inf
+        x0 = np.where(pieces, ix0 + dx, inf).min(axis=1)
+        y0 = np.where(pieces, iy0 + dy, inf).min(axis=1)
+        x1 = np.where(pieces, ix1 + dx, -inf).max(axis=1)
+        y1 = np.where(pieces, iy1 + dy, -inf).max(axis=1)
+        out = np.stack([x0, y0, x1, y1], axis=1)
+        missing = ~pieces.any(axis=1)
+        out[missing] = boxes[missing]
+        return out
+
     @property
     def preserves_lines(self) -> bool:
         return False

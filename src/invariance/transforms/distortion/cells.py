@@ -35,12 +35,9 @@ class RandomGridShuffle(SpatialTransform):
     resampled.
 
     Targets: image, mask: cells moved (exact copies). keypoints: each moves with the cell that
-    holds it (angle and scale unchanged). bboxes: the border of each box is moved with the cells
-    it crosses and re-boxed; a box inside one cell moves exactly, a box spanning several cells
-    becomes the box around its moved border pieces. A box edge lying exactly on a cell
-    boundary is moved with the cell to its right (below), which is right for a left (top) edge
-    and enlarges the box when it is a right (bottom) edge; exact piecewise box mapping needs a
-    per-geometry box hook in the core (noted for the geometry owner).
+    holds it (angle and scale unchanged). bboxes: each box is cut by the cells it overlaps, every
+    piece moves with its cell, and the box becomes the box around the moved pieces; a box inside
+    one cell moves exactly (an edge on a cell boundary stays with the box's own cell).
 
     Args:
         grid: number of rows and columns, each >= 1. Default: (3, 3).
