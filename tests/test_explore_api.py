@@ -339,3 +339,9 @@ def test_page_is_served_without_external_assets(client: TestClient) -> None:
         assert client.get(asset).status_code == 200
     for text in (page.text, client.get("/static/app.js").text, client.get("/static/style.css").text):
         assert "http://" not in text and "https://" not in text
+
+
+def test_other_host_names_are_refused_when_hosts_are_given() -> None:
+    guarded = TestClient(create_app(allowed_hosts=["127.0.0.1", "localhost"]), base_url="http://127.0.0.1")
+    assert guarded.get("/api/session/sample").status_code == 200
+    assert guarded.get("/api/session/sample", headers={"host": "evil.example"}).status_code == 400

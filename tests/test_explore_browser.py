@@ -220,3 +220,39 @@ def take_screenshot(driver: Any, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(encoded)
     assert len(encoded) < 400_000
+
+
+def test_pipeline_builder_reorders_removes_and_sets_p(server_url: str, browser: Any) -> None:
+    driver = browser
+    driver.get(server_url)
+    wait_for(lambda: driver.find_element("tag name", "body").get_attribute("data-ready"), what="the page")
+    version = settle(driver, None)
+    for name in ("HorizontalFlip", "InvertImg", "ToGray"):
+        driver.find_element("css selector", f'#catalogue button[data-name="{name}"]').click()
+        version = settle(driver, version)
+
+    def steps() -> list[str]:
+        return [e.text for e in driver.find_elements("css selector", "#pipeline li .name")]
+
+    def applied() -> list[str]:
+        return [line.split(" ")[0] for line in driver.find_element("id", "applied").text.splitlines()]
+
+    assert steps() == ["HorizontalFlip", "InvertImg", "ToGray"]
+    assert applied() == ["HorizontalFlip", "InvertImg", "ToGray"]
+    driver.find_elements("css selector", "#pipeline li .move-down")[0].click()
+    version = settle(driver, version)
+    assert steps() == ["InvertImg", "HorizontalFlip", "ToGray"] and applied() == steps()
+    driver.find_elements("css selector", "#pipeline li .remove")[2].click()
+    version = settle(driver, version)
+    assert steps() == ["InvertImg", "HorizontalFlip"]
+    p = driver.find_elements("css selector", "#pipeline li .step-p")[0]
+    p.clear()
+    p.send_keys("0", "\t")
+    settle(driver, version)
+    assert applied() == ["HorizontalFlip"]
+    # metadata-dependent transforms are marked and not added
+    marked = driver.find_element("css selector", '#catalogue button[data-name="FDA"]')
+    assert "needs metadata" in marked.text
+    marked.click()
+    wait_for(lambda: "needs metadata" in driver.find_element("id", "doc").text, what="the FDA note")
+    assert steps() == ["InvertImg", "HorizontalFlip"]

@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 import invariance as A
 from invariance.core.errors import ParameterError
@@ -229,9 +230,15 @@ async def _body(request: Request, what: str) -> bytes:
     return b"".join(chunks)
 
 
-def create_app() -> FastAPI:
-    """The explorer application (a fresh, empty session store each time)."""
+def create_app(allowed_hosts: list[str] | None = None) -> FastAPI:
+    """The explorer application (a fresh, empty session store each time).
+
+    ``allowed_hosts``: the ``Host`` headers to answer (others get 400), which keeps pages from
+    other sites out through DNS rebinding; ``None`` answers any (tests).
+    """
     app = FastAPI(title="invariance explore", docs_url=None, redoc_url=None, openapi_url=None)
+    if allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     store = SessionStore()
     app.state.sessions = store
 

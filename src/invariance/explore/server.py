@@ -24,7 +24,9 @@ def serve(host: str = "127.0.0.1", port: int = 0, open_browser: bool = True) -> 
 
     port = port or free_port(host)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"
-    server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port, log_level="warning"))
+    hosts = sorted({host, "127.0.0.1", "localhost", "::1", "[::1]"} - {"0.0.0.0", "", "::"})
+    app = create_app(allowed_hosts=None if host in ("0.0.0.0", "", "::") else hosts)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
 
     def announce() -> None:
         while not server.started and not server.should_exit:
