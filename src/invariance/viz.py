@@ -93,7 +93,9 @@ def draw_targets(
             continue
         tint = PALETTE[(index + 3) % len(PALETTE)].astype(np.float32)
         canvas[inside] = (canvas[inside] * (1 - mask_alpha) + tint * mask_alpha).astype(np.uint8)
-        outline, _hierarchy = cv2.findContours(inside.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        outline, _hierarchy = cv2.findContours(
+            inside.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+        )
         cv2.drawContours(canvas, outline, -1, tuple(int(c) for c in tint), 1, cv2.LINE_AA)
     thickness = max(1, round(min(canvas.shape[:2]) / 250))
     if bboxes is not None:
@@ -214,7 +216,8 @@ def html_page(title: str, sections: Sequence[tuple[str, np.ndarray]], note: str 
     return "\n".join(parts) + "\n"
 
 
-def save_png(path: str, image: np.ndarray) -> None:
-    """Write an RGB image as PNG."""
-    if not cv2.imwrite(str(path), cv2.cvtColor(to_display(image), cv2.COLOR_RGB2BGR)):
+def save_png(path: str, image: np.ndarray, compression: int = 9) -> None:
+    """Write an RGB image as PNG (``compression`` 0-9: 9 is smallest, for docs and reports)."""
+    bgr = cv2.cvtColor(to_display(image), cv2.COLOR_RGB2BGR)
+    if not cv2.imwrite(str(path), bgr, [cv2.IMWRITE_PNG_COMPRESSION, compression]):
         raise OSError(f"could not write {path}")
