@@ -20,12 +20,18 @@ def gaussian_kernel_size(sigma: float) -> int:
 
 
 def gaussian_blur(img: np.ndarray, ksize: int, sigma: float) -> np.ndarray:
-    """Separable Gaussian blur with an odd ``ksize`` (0: derived from ``sigma``), reflect-101 border."""
+    """Separable Gaussian blur with an odd ``ksize`` (0: derived from ``sigma``), reflect-101 border.
+
+    ``sigma`` <= 0 derives sigma from ``ksize`` as OpenCV does. A float kernel through
+    ``sepFilter2D`` rounds uint8 once at the end (OpenCV's fixed-point GaussianBlur can differ by
+    one level) and is as fast.
+    """
     if ksize == 0:
         ksize = gaussian_kernel_size(sigma)
     if ksize <= 1 and sigma <= 0:
         return img.copy()
-    return restore_channel_axis(cv2.GaussianBlur(img, (ksize, ksize), sigmaX=sigma, sigmaY=sigma), img)
+    kernel = cv2.getGaussianKernel(ksize, sigma, cv2.CV_32F)
+    return restore_channel_axis(cv2.sepFilter2D(img, -1, kernel, kernel), img)
 
 
 def _clip_float(result: np.ndarray, like: np.ndarray) -> np.ndarray:
