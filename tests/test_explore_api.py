@@ -345,3 +345,14 @@ def test_other_host_names_are_refused_when_hosts_are_given() -> None:
     guarded = TestClient(create_app(allowed_hosts=["127.0.0.1", "localhost"]), base_url="http://127.0.0.1")
     assert guarded.get("/api/session/sample").status_code == 200
     assert guarded.get("/api/session/sample", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_large_results_can_be_shown_smaller(client: TestClient, session: str) -> None:
+    flip = [{"name": "HorizontalFlip", "args": {}, "p": 1.0}]
+    small = apply(client, session, 0, flip, max_side=64)
+    assert small["scaled"] and (small["width"], small["height"]) == (120, 90)
+    assert decode(small["image"]).shape == (48, 64, 3)
+    assert not apply(client, session, 0, flip, max_side=1600)["scaled"]
+    original = client.get(f"/api/session/{session}/original.png?max_side=64")
+    assert cv2.imdecode(np.frombuffer(original.content, np.uint8), cv2.IMREAD_COLOR).shape == (48, 64, 3)
+    assert client.get(f"/api/session/{session}/original.png?max_side=1").status_code == 422

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import cv2
 import numpy as np
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -83,6 +84,7 @@ class PipelineRequest(BaseModel):
     pipeline: list[Step] = Field(default_factory=list, max_length=MAX_STEPS)
     seed: int | None = Field(None, ge=0, le=SEED_MAX)
     draw_targets: bool = True
+    max_side: int | None = Field(None, ge=64, le=16384)
 
 
 class ExportRequest(PipelineRequest):
@@ -211,6 +213,16 @@ def python_code(document: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fit(image: np.ndarray, max_side: int | None) -> np.ndarray:
+    """``image`` shrunk (area interpolation) so its longer side is at most ``max_side``, for display."""
+    longest = max(image.shape[:2])
+    if max_side is None or longest <= max_side:
+        return image
+    scale = max_side / longest
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+
+
 def _data_url(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes(image, compression=1)).decode("ascii")
 
@@ -325,9 +337,11 @@ def create_app(allowed_hosts: list[str] | None = None) -> FastAPI:
         return store.get(session_id).summary(session_id)
 
     @app.get("/api/session/{session_id}/original.png")
-    def original(session_id: str, draw: bool = True) -> Response:
+    def original(session_id: str, draw: bool = True, max_side: int | None = None) -> Response:
         session = store.get(session_id)
-        shown = draw_targets(**inputs_of(session)) if draw else session.image
+        if max_side is not None and not 64 <= max_side <= 16384:
+            raise HTTPException(422, "max_side: expected 64..16384")
+        shown = fit(draw_targets(**inputs_of(session)) if draw else session.image, max_side)
         return Response(png_bytes(shown, compression=1), media_type="image/png")
 
     @app.post("/api/apply")
@@ -341,13 +355,15 @@ def create_app(allowed_hosts: list[str] | None = None) -> FastAPI:
             raise HTTPException(
                 422, f"the pipeline failed on this image: {type(error).__name__}: {error}"
             ) from None
-        shown = draw_targets(**result) if request.draw_targets else result["image"]
+        full = draw_targets(**result) if request.draw_targets else result["image"]
+        shown = fit(full, request.max_side)
         applied = [{"name": name, "params": _short(params)} for name, params in result["applied_transforms"]]
         return {
             "seed": seed,
             "image": _data_url(shown),
             "width": int(result["image"].shape[1]),
             "height": int(result["image"].shape[0]),
+            "scaled": shown.shape[:2] != full.shape[:2],
             "applied": applied,
             "bboxes": len(result.get("bboxes", [])),
             "keypoints": len(result.get("keypoints", [])),

@@ -1,6 +1,7 @@
 // invariance explore: the page. Plain JavaScript, no libraries; talks only to its own server.
 "use strict";
 
+const MAX_SIDE = 1600;  // larger results are shown shrunk (the pipeline runs at full size)
 const state = { session: "sample", catalogue: [], details: {}, pipeline: [], selected: -1, seed: 0, busy: 0, version: 0 };
 const $ = (id) => document.getElementById(id);
 
@@ -239,6 +240,7 @@ function request() {
     pipeline: state.pipeline.map((s) => ({ name: s.name, args: s.args, p: s.p })),
     seed: state.seed,
     draw_targets: $("draw-targets").checked,
+    max_side: MAX_SIDE,
   };
 }
 
@@ -253,7 +255,8 @@ async function run() {
     if (version !== state.version) return;
     $("result").src = data.image;
     $("result").dataset.seed = String(data.seed);
-    $("result-info").textContent = data.width + "×" + data.height + ", seed " + data.seed;
+    $("result-info").textContent = data.width + "×" + data.height + (data.scaled ? " (shown smaller)" : "") +
+      ", seed " + data.seed;
     $("applied").textContent = data.applied.length
       ? data.applied.map((a) => a.name + " " + JSON.stringify(a.params)).join("\n")
       : "(nothing fired)";
@@ -270,7 +273,7 @@ async function run() {
 
 function showOriginal() {
   const draw = $("draw-targets").checked ? "1" : "0";
-  $("original").src = "/api/session/" + encodeURIComponent(state.session) + "/original.png?draw=" + draw + "&t=" + Date.now();
+  $("original").src = "/api/session/" + encodeURIComponent(state.session) + "/original.png?draw=" + draw + "&max_side=" + MAX_SIDE + "&t=" + Date.now();
 }
 
 async function showSession(info) {
