@@ -110,21 +110,26 @@ def check_eval(
         "in-process run 1 (seed 0)": output_digests(transform, dataset, 0, limit),
         "in-process run 2 (seed 1)": output_digests(load_policy(policy), dataset, 1, limit),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "invariance.tools.check_eval",
-        "--digests",
-        str(policy),
-        "--limit",
-        str(limit),
-    ]
+    failure = _compare(runs)
+    if failure is not None:  # already different in this process: no need for the subprocess
+        return failure
+    command = [sys.executable, "-m", "invariance.tools.check_eval", "--digests", str(policy)]
+    command += ["--limit", str(limit)]
     if dataset is not None:
         command += ["--dataset", str(dataset)]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     if proc.returncode != 0:
         return CheckEvalResult(False, f"the subprocess run failed:\n{proc.stderr.strip()}", runs=runs)
     runs["subprocess run (fresh entropy)"] = json.loads(proc.stdout.strip().splitlines()[-1])
+    failure = _compare(runs)
+    if failure is not None:
+        return failure
+    count = len(runs["in-process run 1 (seed 0)"])
+    return CheckEvalResult(True, f"{count} inputs, {len(runs)} runs: identical outputs", count, runs)
+
+
+def _compare(runs: dict[str, dict[str, str]]) -> CheckEvalResult | None:
+    """The failure for the first input whose runs disagree, or None when all agree."""
     names = list(runs)
     reference = runs[names[0]]
     for other in names[1:]:
@@ -142,9 +147,7 @@ def check_eval(
                     len(reference),
                     runs,
                 )
-    return CheckEvalResult(
-        True, f"{len(reference)} inputs, {len(runs)} runs: identical outputs", len(reference), runs
-    )
+    return None
 
 
 def _main(argv: list[str]) -> int:

@@ -74,8 +74,8 @@ def command(
 
     try:
         result = diff_policies(a, b)
-    except (A.InvarianceError, OSError, ValueError) as error:
-        fail(str(error))
+    except (A.InvarianceError, OSError, ValueError, yaml.YAMLError) as error:
+        fail(f"cannot read the policies: {error}")
     console.print(f"--- {result.left}  fingerprint {result.left_fingerprint}", highlight=False, markup=False)
     console.print(
         f"+++ {result.right}  fingerprint {result.right_fingerprint}", highlight=False, markup=False
