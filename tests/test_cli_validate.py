@@ -138,3 +138,22 @@ def test_unknown_task_is_an_error(tmp_path):
     path = write(tmp_path, [])
     result = runner.invoke(app, ["validate", str(path), "--task", "astrology"])
     assert result.exit_code == 1 and "unknown task" in result.output
+
+
+@pytest.mark.oracle
+def test_albumentations_files_validate(tmp_path):
+    Al = pytest.importorskip("albumentations")
+    policy = Al.Compose(
+        [Al.HorizontalFlip(p=0.5), Al.RandomBrightnessContrast(p=0.3), Al.CoarseDropout(p=0.2)],
+        bbox_params=Al.BboxParams(format="coco", label_fields=["labels"]),
+    )
+    path = tmp_path / "al.yaml"
+    Al.save(policy, str(path), data_format="yaml")
+    report = validate_policy(path, task="detection")
+    assert report.ok and not report.warnings, [str(f) for f in report.findings]
+    assert [type(t).__name__ for t in report.policy.transforms] == [
+        "HorizontalFlip",
+        "RandomBrightnessContrast",
+        "CoarseDropout",
+    ]
+    assert messages(validate_policy(path, task="ocr"), "warning")  # the flip

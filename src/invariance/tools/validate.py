@@ -74,6 +74,8 @@ COLOR_SHIFTS = {
     "FDA",
     "HistogramMatching",
     "PixelDistributionAdaptation",
+    "PhotoMetricDistort",
+    "ChromaticAberration",
 }
 #: Colour transforms harmless for the label when only their brightness/contrast parts are used.
 HUE_ARGS = {"ColorJitter": "hue", "HueSaturationValue": "hue_shift_limit"}
