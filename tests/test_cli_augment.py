@@ -170,3 +170,29 @@ def test_workers_do_not_deadlock_after_the_parent_used_opencv_threads(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "4"
+
+
+@pytest.mark.parametrize("by", ["index", "name"])
+def test_keypoint_label_mapping_swaps_left_and_right_slots_on_a_flip(tmp_path, by):
+    import invariance as A
+
+    src = write_sample_dataset(tmp_path / "src", "coco", count=1, height=90, width=120)
+    table = {1: 2, 2: 1} if by == "index" else {"door_left": "door_right", "door_right": "door_left"}
+    policy = A.Compose(
+        [A.HorizontalFlip(p=1.0)],
+        keypoint_params=A.KeypointParams(
+            format="xy", label_fields=["names"], label_mapping={"HorizontalFlip": {"names": table}}
+        ),
+    )
+    path = tmp_path / "policy.json"
+    A.save(policy, path)  # through a file: JSON turns the integer keys into strings
+    augment_dataset(src, tmp_path / "out", str(path))
+    before = next(o for o in read_dataset(src).records[0].objects if o.keypoints)
+    after = next(o for o in read_dataset(tmp_path / "out").records[0].objects if o.keypoints)
+    assert before.keypoints is not None and after.keypoints is not None
+    apex, left, right = before.keypoints
+    assert after.keypoints[0] == (119 - apex[0], apex[1], 2)
+    # the door's right corner, mirrored, is now on the left: it fills the "door_left" slot
+    assert after.keypoints[1] == (119 - right[0], right[1], 2)
+    assert after.keypoints[2] == (119 - left[0], left[1], 2)
+    assert after.keypoints[1][0] < after.keypoints[2][0]

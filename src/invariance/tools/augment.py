@@ -116,7 +116,9 @@ def _init_worker(dataset: Dataset, policy: Any, seed: int, out: Path) -> None:
     import cv2
 
     cv2.setNumThreads(1)
-    _STATE.update(dataset=dataset, pipeline=dataset_pipeline(policy), seed=seed, out=out)
+    _STATE.update(
+        dataset=dataset, pipeline=dataset_pipeline(policy, dataset.keypoint_names), seed=seed, out=out
+    )
 
 
 def _coco_file_name(dataset: Dataset, record: ImageRecord, k: int) -> str:

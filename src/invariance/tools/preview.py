@@ -41,7 +41,7 @@ def preview_record_grid(
 ) -> np.ndarray:
     """One grid: the original (optional) then ``samples`` augmented copies of one image."""
     record = dataset.records[index]
-    pipeline = dataset_pipeline(policy)
+    pipeline = dataset_pipeline(policy, dataset.keypoint_names)
     loaded = load_record(record)
     skeleton = dataset.skeleton
     tiles = []

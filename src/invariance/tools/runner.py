@@ -8,6 +8,7 @@ with the image; the results are turned back into a record in the same vocabulary
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -57,11 +58,36 @@ def derive_seed(base_seed: int, key: str, variant: int = 0) -> int:
     return int(state[0]) | (int(state[1]) << 32)
 
 
-def dataset_pipeline(policy: Any) -> A.Compose:
+def _slot_mapping(policy: Any, keypoint_names: Sequence[str]) -> dict[str, dict[str, dict[int, int]]]:
+    """The policy's keypoint ``label_mapping`` (by name or index) as a mapping of keypoint slots."""
+    params = getattr(policy, "keypoint_params", None)
+    if params is None or not params.label_mapping:
+        return {}
+
+    def slot(value: Any) -> int | None:
+        text = str(value)
+        if text.lstrip("-").isdigit():
+            return int(text)
+        return list(keypoint_names).index(text) if text in keypoint_names else None
+
+    mapping: dict[str, dict[str, dict[int, int]]] = {}
+    for transform_name, fields in params.label_mapping.items():
+        for table in fields.values():
+            pairs = {slot(old): slot(new) for old, new in table.items()}
+            mapping[transform_name] = {
+                "keypoint_slot": {o: n for o, n in pairs.items() if o is not None and n is not None}
+            }
+            break
+    return mapping
+
+
+def dataset_pipeline(policy: Any, keypoint_names: Sequence[str] = ()) -> A.Compose:
     """Wrap ``policy`` in a Compose that carries dataset targets (boxes, keypoints with their owners).
 
-    When ``policy`` is a Compose, its transforms and its box filtering options (min_visibility,
-    min_area...) are kept; the formats and label fields are the ones the dataset tools need.
+    When ``policy`` is a Compose, its transforms, its box filtering options (min_visibility,
+    min_area...) and its keypoint ``label_mapping`` are kept (the mapping may name keypoints by
+    index or by the dataset's ``keypoint_names``, so a flip swaps left and right slots); the
+    formats and label fields are the ones the dataset tools need.
     """
     box_options: dict[str, Any] = {}
     transforms = [policy]
@@ -79,7 +105,10 @@ def dataset_pipeline(policy: Any) -> A.Compose:
             format="pascal_voc", label_fields=["object_index"], **{"clip": True, **box_options}
         ),
         keypoint_params=A.KeypointParams(
-            format="xy", label_fields=["keypoint_owner", "keypoint_slot"], remove_invisible=False
+            format="xy",
+            label_fields=["keypoint_owner", "keypoint_slot"],
+            remove_invisible=False,
+            label_mapping=_slot_mapping(policy, keypoint_names) or None,
         ),
         p=p,
     )
