@@ -196,3 +196,16 @@ def test_keypoint_label_mapping_swaps_left_and_right_slots_on_a_flip(tmp_path, b
     assert after.keypoints[1] == (119 - right[0], right[1], 2)
     assert after.keypoints[2] == (119 - left[0], left[1], 2)
     assert after.keypoints[1][0] < after.keypoints[2][0]
+
+
+def test_float_policies_are_stored_as_uint8_and_normalized_ones_are_refused(tmp_path):
+    import invariance as A
+
+    src = write_sample_dataset(tmp_path / "src", "images", count=1, height=40, width=60)
+    to_float = A.Compose([A.Lambda(image=lambda img, **_: img.astype(np.float32) / 255.0)])
+    augment_dataset(src, tmp_path / "a", to_float)
+    original = cv2.imread(str(src / "images/scene_000.png"))
+    assert np.array_equal(cv2.imread(str(tmp_path / "a/images/scene_000_aug0.png")), original)
+    with pytest.raises(ValueError, match="normalization"):
+        augment_dataset(src, tmp_path / "b", A.Compose([A.Normalize()]))
+    assert not list((tmp_path / "b").rglob("*.png"))

@@ -140,7 +140,7 @@ def _run_job(index: int, k: int) -> str:
     new, mask, _ = augmented_record(record, result, _variant_path(record.key, k))
     if targets.mask is not None and mask is not None:
         write_atomic(targets.mask, encode_image(mask, ".png"))
-    write_atomic(targets.image, encode_image(result["image"], targets.image.suffix))
+    write_atomic(targets.image, encode_image(_storable(result["image"]), targets.image.suffix))
     if targets.annotation is not None:
         if dataset.format == "yolo":
             text = yolo_text(new, dataset.classes)
@@ -150,6 +150,21 @@ def _run_job(index: int, k: int) -> str:
             text = json.dumps(_record_json(new, _coco_file_name(dataset, record, k)))
         write_atomic(targets.annotation, text)
     return "written"
+
+
+def _storable(image: Any) -> Any:
+    """An image file can hold uint8/uint16; float images in [0, 1] are scaled back to uint8."""
+    import numpy as np
+
+    array = np.asarray(image)
+    if array.dtype in (np.uint8, np.uint16):
+        return array
+    if array.dtype.kind == "f" and array.size and float(array.min()) >= 0.0 and float(array.max()) <= 1.0:
+        return (array * 255.0).round().astype(np.uint8)
+    raise ValueError(
+        f"the policy returns {array.dtype} images outside [0, 1] (Normalize?), which no image file can "
+        "hold; offline augmentation needs a policy without normalization (normalize when training)"
+    )
 
 
 def _record_json(record: ImageRecord, file_name: str) -> dict[str, Any]:
