@@ -36,6 +36,7 @@ from invariance.core.geometry import Geometry, Resampling
 from invariance.core.serialization import diff, fingerprint, from_dict, load, save, to_dict
 from invariance.core.targets import BboxParams, KeypointParams
 from invariance.core.transform import BasicTransform, PixelTransform, SpatialTransform
+from invariance.presets import load_preset
 from invariance.transforms import blur as _blur
 from invariance.transforms import distortion as _distortion
 from invariance.transforms import domain as _domain
@@ -90,6 +91,7 @@ __all__ = [
     "fingerprint",
     "from_dict",
     "load",
+    "load_preset",
     "save",
     "to_dict",
 ]

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import typer
 
+from invariance.explore.cli import explore_command
 from invariance.tools import augment, check_eval, policy_diff, preview, validate
 from invariance.tools.catalogue import presets_command
+from invariance.tools.robustness_cli import robustness_command
 
 app = typer.Typer(
     name="invariance",
@@ -57,6 +59,8 @@ app.command("validate")(validate.command)
 app.command("diff")(policy_diff.command)
 app.command("check-eval")(check_eval.command)
 app.command("presets")(presets_command)
+app.command("robustness")(robustness_command)
+app.command("explore")(explore_command)
 
 
 def main() -> None:
