@@ -18,7 +18,7 @@ def fill_holes(
 
     ``fill`` is a value or per-channel values; ``"random"`` (fresh random pixels),
     ``"random_uniform"`` (one random colour per hole), or ``"inpaint_telea"`` / ``"inpaint_ns"``
-    (OpenCV inpainting from the hole's surroundings, uint8 images with 1 or 3 channels).
+    (OpenCV inpainting from the hole's surroundings; any channel count, uint8 or float32).
     """
     out = img.copy()
     if len(holes) == 0:
@@ -67,14 +67,34 @@ def _random_values(
 
 
 def _inpaint(img: np.ndarray, holes: np.ndarray, method: str) -> np.ndarray:
-    if img.dtype != np.uint8 or not (img.ndim == 2 or img.shape[2] in (1, 3)):
-        raise ValueError("inpainting fills need a uint8 image with 1 or 3 channels")
-    mask = np.zeros(img.shape[:2], dtype=np.uint8)
+    mask = np.zeros(img.shape[:2], dtype=bool)
     for x0, y0, x1, y1 in np.asarray(holes, dtype=np.int64):
-        mask[y0:y1, x0:x1] = 255
+        mask[y0:y1, x0:x1] = True
+    return _inpaint_mask(img, mask, method)
+
+
+def _inpaint_mask(img: np.ndarray, hidden: np.ndarray, method: str) -> np.ndarray:
+    """OpenCV inpainting for any channel count and for float images.
+
+    cv2.inpaint takes 8-bit images with 1 or 3 channels: other channel counts are inpainted one
+    channel at a time, and float images through an 8-bit copy whose inpainted values are written
+    back into the hidden pixels only (the other pixels keep their exact float values).
+    """
     flag = cv2.INPAINT_TELEA if method == "inpaint_telea" else cv2.INPAINT_NS
-    out = cv2.inpaint(img, mask, 3, flag)
-    return out.reshape(img.shape)
+    mask = hidden.astype(np.uint8) * 255
+    src = img if img.dtype == np.uint8 else np.rint(np.clip(img, 0.0, 1.0) * 255.0).astype(np.uint8)
+    if src.ndim == 2 or src.shape[2] in (1, 3):
+        filled = cv2.inpaint(np.ascontiguousarray(src), mask, 3, flag).reshape(src.shape)
+    else:
+        filled = np.stack(
+            [cv2.inpaint(np.ascontiguousarray(src[:, :, c]), mask, 3, flag) for c in range(src.shape[2])],
+            axis=2,
+        )
+    if img.dtype == np.uint8:
+        return filled
+    out = img.copy()
+    out[hidden] = filled[hidden].astype(img.dtype) / img.dtype.type(255.0)
+    return out
 
 
 def fill_region(
@@ -123,14 +143,6 @@ def fill_region(
         assert not isinstance(fill, str)
         out[hidden] = _constant(fill, img)
     return out
-
-
-def _inpaint_mask(img: np.ndarray, hidden: np.ndarray, method: str) -> np.ndarray:
-    if img.dtype != np.uint8 or not (img.ndim == 2 or img.shape[2] in (1, 3)):
-        raise ValueError("inpainting fills need a uint8 image with 1 or 3 channels")
-    flag = cv2.INPAINT_TELEA if method == "inpaint_telea" else cv2.INPAINT_NS
-    out = cv2.inpaint(img, hidden.astype(np.uint8) * 255, 3, flag)
-    return out.reshape(img.shape)
 
 
 def rectangles_mask(holes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

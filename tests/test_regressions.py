@@ -1,0 +1,36 @@
+"""Regression tests for bugs found by the catalogue fuzzer (tests/test_fuzz_catalogue.py).
+
+One test per bug; the comment above each names the bug as it was found.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import invariance as A
+
+
+# Bug 1: an inpainting fill ("inpaint_telea" / "inpaint_ns") on a float32 image, or on an image
+# with 4 or 5 channels, raised a bare ValueError from the kernel in the middle of a pipeline call.
+@pytest.mark.parametrize("transform", ["CoarseDropout", "ConstrainedCoarseDropout", "Erasing"])
+@pytest.mark.parametrize(
+    ("dtype", "channels"), [(np.float32, 3), (np.uint8, 4), (np.float32, 5), (np.uint8, 1)]
+)
+def test_inpainting_fills_work_for_float_images_and_any_channel_count(transform, dtype, channels):
+    rng = np.random.default_rng(0)
+    shape = (40, 48, channels)
+    image = (
+        rng.random(shape, dtype=np.float32) if dtype == np.float32 else rng.integers(0, 256, shape, np.uint8)
+    )
+    image.setflags(write=False)
+    mask = np.zeros((40, 48), np.uint8)
+    mask[10:30, 10:30] = 1
+    kwargs = {"mask_indices": [1]} if transform == "ConstrainedCoarseDropout" else {}
+    cls = getattr(A, transform)
+    out = A.Compose([cls(fill="inpaint_telea", p=1, **kwargs)], seed=3)(image=image, mask=mask)["image"]
+    assert out.shape == image.shape and out.dtype == image.dtype
+    changed = np.any(out != image, axis=2)
+    assert changed.any(), "no hole was filled"
+    if dtype == np.float32:
+        assert out.min() >= 0.0 and out.max() <= 1.0
