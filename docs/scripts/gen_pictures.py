@@ -1,0 +1,299 @@
+"""Draw the catalogue pictures: each transform on a real photo, with mask, boxes and keypoints.
+
+Run from the repository root::
+
+    python docs/scripts/gen_pictures.py            # redraw only transforms whose source changed
+    python docs/scripts/gen_pictures.py --force    # redraw everything
+    python docs/scripts/gen_pictures.py Rotate Blur  # just these
+
+Each picture is the original photo followed by five augmented samples (p=1, a fixed seed),
+drawn from the transform's own ``example_args`` / ``example_data``. A JSON manifest next to the
+pictures records a hash of what drew each one (the transform's class and module source, the
+kernel modules that module imports, its example arguments and this script); a picture is only
+redrawn when that hash changes, so a transform edit regenerates its own picture and nothing else.
+The docs build (``docs/scripts/gen_catalogue.py``, a mkdocs hook) calls :func:`update` too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import inspect
+import json
+import re
+import sys
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "docs" / "images" / "catalogue"
+MANIFEST = "manifest.json"
+SIZE = 160  # the photo is downscaled to SIZE x SIZE
+SAMPLES = 5
+SEED = 2024
+COLUMNS = 3
+MASK_ALPHA = 0.25
+JPEG_QUALITY = 75
+MAX_BYTES = 48_000  # noisy pictures are re-encoded at lower quality until they fit
+
+# Targets drawn on scikit-image's astronaut, in its native 512 x 512 pixels.
+_FACE_BOX = (165.0, 60.0, 290.0, 195.0)
+_PATCH_BOX = (132.0, 346.0, 211.0, 425.0)
+_SHUTTLE_BOX = (352.0, 0.0, 462.0, 285.0)
+_KEYPOINTS = [(201.0, 112.0), (248.0, 112.0), (224.0, 133.0), (224.0, 151.0)]
+_KEYPOINT_LABELS = ["right_eye", "left_eye", "nose", "mouth"]  # the subject's right eye is on the image left
+#: A horizontal flip swaps which eye is which: the docs' keypoint guide explains ``label_mapping``.
+LABEL_MAPPING = {
+    name: {"keypoint_labels": {"right_eye": "left_eye", "left_eye": "right_eye"}}
+    for name in ("HorizontalFlip", "Transpose")
+}
+
+
+#: Modules holding transforms that ``import invariance`` does not import (their extras may be absent).
+OPTIONAL_MODULES = ("invariance.transforms.auto",)
+
+
+def photo(size: int = SIZE) -> dict[str, Any]:
+    """The astronaut photo at ``size`` x ``size`` with a class mask, boxes and keypoints."""
+    from skimage import data
+
+    full = data.astronaut()
+    scale = size / full.shape[1]
+    image = cv2.resize(full, (size, size), interpolation=cv2.INTER_AREA)
+    mask = np.zeros((size, size), np.uint8)
+    # 1: face (an ellipse in the face box), 2: mission patch (a disc), 3: helmet (an ellipse)
+    x0, y0, x1, y1 = (v * scale for v in _FACE_BOX)
+    cv2.ellipse(
+        mask,
+        (round((x0 + x1) / 2), round((y0 + y1) / 2)),
+        (round((x1 - x0) / 2.4), round((y1 - y0) / 2.1)),
+        0,
+        0,
+        360,
+        1,
+        -1,
+    )
+    px0, py0, px1, py1 = (v * scale for v in _PATCH_BOX)
+    cv2.circle(mask, (round((px0 + px1) / 2), round((py0 + py1) / 2)), round((px1 - px0) / 2), 2, -1)
+    cv2.ellipse(
+        mask,
+        (round(390 * scale), round(440 * scale)),
+        (round(112 * scale), round(95 * scale)),
+        0,
+        0,
+        360,
+        3,
+        -1,
+    )
+    boxes = [[v * scale for v in box] for box in (_FACE_BOX, _PATCH_BOX, _SHUTTLE_BOX)]
+    return {
+        "image": image,
+        "mask": mask,
+        "bboxes": boxes,
+        "labels": ["face", "patch", "shuttle"],
+        "keypoints": [[x * scale, y * scale] for x, y in _KEYPOINTS],
+        "keypoint_labels": list(_KEYPOINT_LABELS),
+    }
+
+
+def picture_classes() -> dict[str, type[Any]]:
+    """The transforms that get a catalogue page and picture, by name."""
+    import importlib
+
+    import invariance  # noqa: F401  (registers the catalogue)
+
+    for optional in OPTIONAL_MODULES:  # transforms not imported by ``import invariance``
+        with contextlib.suppress(ImportError):
+            importlib.import_module(optional)
+    from invariance.core.compose import BaseCompose
+    from invariance.core.registry import registered
+    from invariance.core.transform import BasicTransform
+
+    everything = registered()
+    out: dict[str, type[Any]] = {}
+    for name, cls in sorted(everything.items()):
+        if name.startswith("_") or not isinstance(cls, type) or not issubclass(cls, BasicTransform):
+            continue
+        if issubclass(cls, BaseCompose) or cls.__module__.startswith("invariance.core"):
+            continue
+        if not cls.__module__.startswith("invariance."):
+            continue  # user classes defined while the docs build (tests, examples)
+        if inspect.isabstract(cls):
+            continue
+        subclassed = any(
+            isinstance(c, type) and issubclass(c, cls) and c is not cls for c in everything.values()
+        )
+        if name.endswith("Transform") and subclassed:
+            continue  # an abstract base (OcclusionTransform), not a transform to use
+        out[name] = cls
+    return out
+
+
+def _kernel_modules(source: str) -> list[str]:
+    names = set(re.findall(r"invariance\.kernels(?:\.(\w+)| import ([\w, ]+))", source))
+    modules: set[str] = set()
+    for dotted, imported in names:
+        for part in [dotted, *imported.split(",")]:
+            part = part.strip()
+            if part and (ROOT / "src" / "invariance" / "kernels" / f"{part}.py").exists():
+                modules.add(part)
+    return sorted(modules)
+
+
+def _source(obj: Any) -> str:
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        return ""
+
+
+def picture_hash(cls: type[Any]) -> str:
+    """A hash of everything that decides ``cls``'s picture."""
+    digest = hashlib.sha256()
+    module = sys.modules.get(cls.__module__)
+    module_source = _source(module) if module is not None else ""
+    digest.update(module_source.encode())
+    for base in cls.__mro__:
+        if base.__module__.startswith("invariance.") and base.__module__ != cls.__module__:
+            digest.update(_source(base).encode())
+    for kernel in _kernel_modules(module_source):
+        digest.update((ROOT / "src" / "invariance" / "kernels" / f"{kernel}.py").read_bytes())
+    digest.update(repr(sorted(cls.example_args.items(), key=str)).encode())
+    digest.update(repr(sorted(cls.example_data.items(), key=str)).encode())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _pipeline(transform: Any) -> Any:
+    import invariance as A
+
+    return A.Compose(
+        [transform],
+        bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"], min_visibility=0.2),
+        keypoint_params=A.KeypointParams(
+            format="xy", label_fields=["keypoint_labels"], label_mapping=LABEL_MAPPING
+        ),
+        seed=SEED,
+    )
+
+
+def _caption(image: np.ndarray, text: str) -> np.ndarray:
+    out = np.ascontiguousarray(image)
+    cv2.putText(out, text, (4, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(out, text, (4, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def render(cls: type[Any], samples: int = SAMPLES) -> np.ndarray:
+    """The picture of ``cls``: the original then ``samples`` augmented outputs, as one RGB grid."""
+    from invariance.viz import draw_targets, make_grid
+
+    data = photo()
+    if "uint8" not in cls.supported_dtypes:
+        data["image"] = data["image"].astype(np.float32) / 255.0
+    data.update(cls.example_data)
+    tiles = [_caption(draw_targets(**data, mask_alpha=MASK_ALPHA), "original")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipeline = _pipeline(cls(**{**cls.example_args, "p": 1.0}))
+        for index in range(samples):
+            out = pipeline(**data)
+            drawn = draw_targets(
+                out["image"],
+                mask=out.get("mask"),
+                bboxes=out.get("bboxes"),
+                labels=out.get("labels"),
+                keypoints=out.get("keypoints"),
+                keypoint_labels=out.get("keypoint_labels"),
+                mask_alpha=MASK_ALPHA,
+            )
+            tiles.append(_caption(drawn, f"sample {index + 1}"))
+    return make_grid(tiles, columns=COLUMNS, pad=3, cell=SIZE)
+
+
+def _write_jpeg(path: Path, image: np.ndarray) -> None:
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    for quality in range(JPEG_QUALITY, 20, -10):
+        ok, buffer = cv2.imencode(
+            ".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality, cv2.IMWRITE_JPEG_OPTIMIZE, 1]
+        )
+        if not ok:
+            raise OSError(f"could not encode {path.name}")
+        if buffer.size <= MAX_BYTES:
+            break
+    path.write_bytes(buffer.tobytes())
+
+
+def picture_path(name: str, out: Path = OUT) -> Path:
+    return out / f"{name}.jpg"
+
+
+def load_manifest(out: Path = OUT) -> dict[str, str]:
+    path = out / MANIFEST
+    if not path.exists():
+        return {}
+    loaded: dict[str, str] = json.loads(path.read_text())
+    return loaded
+
+
+def update(
+    names: Iterable[str] | None = None, out: Path = OUT, force: bool = False, log: Any = print
+) -> dict[str, str]:
+    """Redraw the pictures whose hash changed (all of ``names``' with ``force``).
+
+    Returns ``{name: error}`` for transforms that could not be drawn (their page says so).
+    Pictures of transforms that no longer exist are deleted.
+    """
+    classes = picture_classes()
+    wanted = list(classes) if names is None else [n for n in names if n in classes]
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = load_manifest(out)
+    failures: dict[str, str] = {}
+    for name in wanted:
+        cls = classes[name]
+        key = picture_hash(cls)
+        path = picture_path(name, out)
+        if not force and manifest.get(name) == key and path.exists():
+            continue
+        try:
+            picture = render(cls)
+        except Exception as error:  # a transform that cannot run on the photo gets no picture
+            failures[name] = f"{type(error).__name__}: {error}"
+            manifest.pop(name, None)
+            path.unlink(missing_ok=True)
+            log(f"gen_pictures: {name}: no picture ({failures[name]})")
+            continue
+        _write_jpeg(path, picture)
+        manifest[name] = key
+        log(f"gen_pictures: drew {path.name} ({path.stat().st_size // 1024} KB)")
+    if names is None:
+        for stale in sorted(set(manifest) - set(classes)):
+            manifest.pop(stale)
+            picture_path(stale, out).unlink(missing_ok=True)
+            log(f"gen_pictures: removed {stale}.jpg (transform gone)")
+    text = json.dumps(dict(sorted(manifest.items())), indent=1) + "\n"
+    if not (out / MANIFEST).exists() or (out / MANIFEST).read_text() != text:
+        (out / MANIFEST).write_text(text)  # unchanged: left alone (mkdocs serve watches it)
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", help="transform names (default: all)")
+    parser.add_argument("--force", action="store_true", help="redraw even when the hash is unchanged")
+    parser.add_argument("--out", type=Path, default=OUT, help="output folder")
+    args = parser.parse_args(argv)
+    failures = update(args.names or None, out=args.out, force=args.force)
+    for name, error in failures.items():
+        print(f"{name}: {error}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
