@@ -305,10 +305,17 @@ def public_module(name: str, cls: type[Any]) -> str:
     return cls.__module__
 
 
-def summary(cls: type[Any]) -> str:
+def first_sentence(cls: type[Any], limit: int = 110) -> str:
+    """The docstring's first sentence (shortened to ``limit`` characters), for the index table."""
     doc = inspect.getdoc(cls) or ""
     first = doc.split("\n\n", 1)[0].replace("\n", " ").strip()
-    return first
+    match = re.match(r"(.+?(?<! al)(?<!e\.g)(?<!i\.e)[.:])(\s|$)", first)
+    text = match.group(1).rstrip(":;") if match else first
+    if len(text) > limit:
+        text = text[: limit - 3].rsplit(" ", 1)[0] + "..."
+    if text.count("``") % 2:  # a code span cut in half
+        text = text.replace("``", "")
+    return text
 
 
 def transform_page(name: str, cls: type[Any], picture: str | None, note: str = "") -> str:
@@ -341,7 +348,7 @@ def transform_page(name: str, cls: type[Any], picture: str | None, note: str = "
     lines += ["## Parameters", "", "| name | type | default | range | description |", "|---|---|---|---|---|"]
     for row in parameter_rows(cls):
         lines.append(
-            f"| `{row['name']}` | `{_cell(row['type'])}` | {_cell(row['default'])} | "
+            f"| `{row['name']}` | `{row['type']}` | {_cell(row['default'])} | "
             f"{_cell(row['range'])} | {_cell(_inline(row['doc']))} |"
         )
     lines += ["", "## Description", ""]
@@ -374,13 +381,14 @@ def index_page(classes: dict[str, type[Any]], pictures: dict[str, str | None]) -
     ]
     for family, names in by_family(classes).items():
         lines += [f"## {FAMILY_TITLES.get(family, family.title())} {{#{family}}}", ""]
-        lines += ["| transform | targets | dtypes | picture |", "|---|---|---|---|"]
+        lines += ["| transform | what it does | targets | dtypes | picture |", "|---|---|---|---|---|"]
         for name in names:
             cls = classes[name]
             picture = pictures.get(name)
             thumb = f"[view]({picture})" if picture else "none"
             lines.append(
-                f"| [{name}]({name}.md) | {', '.join(cls.supported_targets)} | "
+                f"| [{name}]({name}.md) | {_cell(_inline(first_sentence(cls)))} | "
+                f"{', '.join(cls.supported_targets)} | "
                 f"{', '.join(cls.supported_dtypes)} | {thumb} |"
             )
         lines.append("")

@@ -190,6 +190,25 @@ def _caption(image: np.ndarray, text: str) -> np.ndarray:
     return out
 
 
+def _fit(out: dict[str, Any], size: int = SIZE) -> dict[str, Any]:
+    """An output of another size scaled to fit ``size`` before drawing, so marks keep their size."""
+    image = np.asarray(out["image"])
+    scale = size / max(image.shape[:2])
+    if abs(scale - 1) < 0.05:
+        return out
+    h, w = max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale))
+    fitted = dict(out)
+    smooth = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    fitted["image"] = cv2.resize(image, (w, h), interpolation=smooth)
+    if out.get("mask") is not None:
+        fitted["mask"] = cv2.resize(np.asarray(out["mask"]), (w, h), interpolation=cv2.INTER_NEAREST)
+    if out.get("bboxes") is not None:
+        fitted["bboxes"] = [[float(v) * scale for v in list(box)[:4]] for box in out["bboxes"]]
+    if out.get("keypoints") is not None:
+        fitted["keypoints"] = [[float(k[0]) * scale, float(k[1]) * scale] for k in out["keypoints"]]
+    return fitted
+
+
 def render(cls: type[Any], samples: int = SAMPLES) -> np.ndarray:
     """The picture of ``cls``: the original then ``samples`` augmented outputs, as one RGB grid."""
     from invariance.viz import draw_targets, make_grid
@@ -203,7 +222,7 @@ def render(cls: type[Any], samples: int = SAMPLES) -> np.ndarray:
         warnings.simplefilter("ignore")
         pipeline = _pipeline(cls(**{**cls.example_args, "p": 1.0}))
         for index in range(samples):
-            out = pipeline(**data)
+            out = _fit(pipeline(**data))
             drawn = draw_targets(
                 out["image"],
                 mask=out.get("mask"),
