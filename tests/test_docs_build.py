@@ -38,6 +38,8 @@ def test_pictures_are_drawn_once_and_redrawn_when_the_hash_changes(gen, tmp_path
     drawn.clear()
     pictures.update(NAMES, out=tmp_path, log=drawn.append)
     assert drawn == []  # nothing changed: nothing redrawn
+    left = pictures.stale(tmp_path)
+    assert set(NAMES).isdisjoint(left) and "HorizontalFlip" in left
     manifest["Rotate"] = "stale"
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     pictures.update(NAMES, out=tmp_path, log=drawn.append)
@@ -112,3 +114,24 @@ def test_committed_pictures_stay_small() -> None:
         pytest.skip("no catalogue pictures committed")
     assert all(p.stat().st_size < 60_000 for p in pictures)
     assert sum(p.stat().st_size for p in pictures) < 8_000_000
+
+
+def test_nav_pages_not_written_yet_are_left_out(gen, tmp_path: Path) -> None:
+    _, catalogue = gen
+    (tmp_path / "guide").mkdir()
+    (tmp_path / "here.md").write_text("# here")
+    (tmp_path / "guide" / "a.md").write_text("# a")
+    nav = [
+        {"Home": "here.md"},
+        {"Guides": [{"A": "guide/a.md"}, {"Later": "guide/later.md"}]},
+        {"Gone": [{"B": "b.md"}]},
+        {"Catalogue": "catalogue/index.md"},
+    ]
+    notes: list[str] = []
+    kept = catalogue._prune(nav, tmp_path, notes.append)
+    assert kept == [
+        {"Home": "here.md"},
+        {"Guides": [{"A": "guide/a.md"}]},
+        {"Catalogue": "catalogue/index.md"},
+    ]
+    assert len(notes) == 2

@@ -5,11 +5,12 @@ Run from the repository root::
     python docs/scripts/gen_pictures.py            # redraw only transforms whose source changed
     python docs/scripts/gen_pictures.py --force    # redraw everything
     python docs/scripts/gen_pictures.py Rotate Blur  # just these
+    python docs/scripts/gen_pictures.py --check    # CI: exit 1 if a picture is missing or stale
 
 Each picture is the original photo followed by five augmented samples (p=1, a fixed seed),
 drawn from the transform's own ``example_args`` / ``example_data``. A JSON manifest next to the
 pictures records a hash of what drew each one (the transform's class and module source, the
-kernel modules that module imports, its example arguments and this script); a picture is only
+kernel modules that module imports, its example arguments and this script's drawing code); a picture is only
 redrawn when that hash changes, so a transform edit regenerates its own picture and nothing else.
 The docs build (``docs/scripts/gen_catalogue.py``, a mkdocs hook) calls :func:`update` too.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import importlib.util
 import inspect
 import json
 import re
@@ -104,8 +106,6 @@ def photo(size: int = SIZE) -> dict[str, Any]:
 
 def picture_classes() -> dict[str, type[Any]]:
     """The transforms that get a catalogue page and picture, by name."""
-    import importlib
-
     import invariance  # noqa: F401  (registers the catalogue)
 
     for optional in OPTIONAL_MODULES:  # transforms not imported by ``import invariance``
@@ -153,6 +153,13 @@ def _source(obj: Any) -> str:
         return ""
 
 
+def _drawing_source() -> str:
+    """What decides every picture on this script's side: its settings and drawing functions."""
+    settings = (SIZE, SAMPLES, SEED, COLUMNS, JPEG_QUALITY, MAX_BYTES, MASK_ALPHA, LABEL_MAPPING)
+    functions = (photo, _pipeline, _caption, _fit, render, _write_jpeg)
+    return repr(settings) + "".join(_source(f) for f in functions)
+
+
 def picture_hash(cls: type[Any]) -> str:
     """A hash of everything that decides ``cls``'s picture."""
     digest = hashlib.sha256()
@@ -166,7 +173,7 @@ def picture_hash(cls: type[Any]) -> str:
         digest.update((ROOT / "src" / "invariance" / "kernels" / f"{kernel}.py").read_bytes())
     digest.update(repr(sorted(cls.example_args.items(), key=str)).encode())
     digest.update(repr(sorted(cls.example_data.items(), key=str)).encode())
-    digest.update(Path(__file__).read_bytes())
+    digest.update(_drawing_source().encode())
     return digest.hexdigest()[:16]
 
 
@@ -271,6 +278,9 @@ def update(
     """
     classes = picture_classes()
     wanted = list(classes) if names is None else [n for n in names if n in classes]
+    if importlib.util.find_spec("skimage") is None:
+        log("gen_pictures: scikit-image is not installed; pictures left as they are")
+        return {}
     out.mkdir(parents=True, exist_ok=True)
     manifest = load_manifest(out)
     failures: dict[str, str] = {}
@@ -302,12 +312,34 @@ def update(
     return failures
 
 
+def stale(out: Path = OUT) -> list[str]:
+    """Transforms whose picture is missing or was drawn from other source (nothing is drawn)."""
+    manifest = load_manifest(out)
+    return [
+        name
+        for name, cls in picture_classes().items()
+        if manifest.get(name) != picture_hash(cls) or not picture_path(name, out).exists()
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help="transform names (default: all)")
     parser.add_argument("--force", action="store_true", help="redraw even when the hash is unchanged")
     parser.add_argument("--out", type=Path, default=OUT, help="output folder")
+    parser.add_argument(
+        "--check", action="store_true", help="draw nothing; exit 1 if a picture is missing or stale (CI)"
+    )
     args = parser.parse_args(argv)
+    if args.check:
+        names = stale(args.out)
+        for name in names:
+            print(f"{name}: picture missing or stale", file=sys.stderr)
+        if names:
+            print(
+                "run: python docs/scripts/gen_pictures.py, then commit docs/images/catalogue", file=sys.stderr
+            )
+        return 1 if names else 0
     failures = update(args.names or None, out=args.out, force=args.force)
     for name, error in failures.items():
         print(f"{name}: {error}", file=sys.stderr)
