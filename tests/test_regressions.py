@@ -34,3 +34,26 @@ def test_inpainting_fills_work_for_float_images_and_any_channel_count(transform,
     assert changed.any(), "no hole was filled"
     if dtype == np.float32:
         assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+# Bug 2: a per-channel fill shorter than the channel count (an RGB fill on an RGBA image) raised a
+# bare ValueError from the kernels, in geometric transforms (Rotate, PadIfNeeded: Albumentations
+# pads the OpenCV Scalar with zeros) and in occlusion transforms. Both now pad with zeros.
+@pytest.mark.parametrize(
+    ("transform", "kwargs"),
+    [
+        ("Rotate", {"limit": (40, 40), "fill": (1, 2, 3)}),
+        ("PadIfNeeded", {"min_height": 24, "min_width": 24, "fill": (1, 2, 3)}),
+        (
+            "CoarseDropout",
+            {"fill": (1, 2, 3), "hole_height_range": (1.0, 1.0), "hole_width_range": (1.0, 1.0)},
+        ),
+        ("PixelDropout", {"drop_value": (1, 2, 3), "dropout_prob": 1.0}),
+    ],
+)
+@pytest.mark.parametrize("channels", [4, 5])
+def test_short_per_channel_fill_is_padded_with_zeros(transform, kwargs, channels):
+    image = np.full((16, 16, channels), 200, np.uint8)
+    out = A.Compose([getattr(A, transform)(p=1, **kwargs)], seed=0)(image=image)["image"]
+    np.testing.assert_array_equal(out[0, 0], [1, 2, 3] + [0] * (channels - 3))
+

@@ -17,15 +17,17 @@ def restore_channel_axis(result: np.ndarray, like: np.ndarray) -> np.ndarray:
 
 
 def fill_tuple(fill: float | Sequence[float], channels: int) -> tuple[float, ...]:
-    """Expand a scalar or per-channel fill to exactly ``channels`` values."""
+    """Expand a scalar or per-channel fill to exactly ``channels`` values.
+
+    A per-channel fill shorter than the channel count is padded with zeros, as OpenCV pads a
+    border Scalar (an RGB fill on an RGBA image leaves alpha 0); a longer one is cut.
+    """
     if isinstance(fill, (int, float, np.integer, np.floating)):
         return (float(fill),) * channels
     values = tuple(float(v) for v in fill)
     if len(values) == 1:
         return values * channels
-    if len(values) < channels:
-        raise ValueError(f"fill has {len(values)} values but the array has {channels} channels")
-    return values[:channels]
+    return (values + (0.0,) * channels)[:channels]
 
 
 def per_channel_chunks(

@@ -46,7 +46,11 @@ def fill_holes(
 
 
 def _constant(fill: float | Sequence[float], img: np.ndarray) -> np.ndarray:
-    """The fill as an array that broadcasts over a hole of ``img`` (scalar or per channel)."""
+    """The fill as an array that broadcasts over a hole of ``img`` (scalar or per channel).
+
+    A per-channel fill shorter than the channel count is padded with zeros (as the geometric
+    transforms' border fill is); a longer one is cut.
+    """
     values = np.asarray(fill, dtype=np.float64).reshape(-1)
     if img.dtype == np.uint8:
         values = np.clip(np.rint(values), 0, 255)
@@ -54,7 +58,7 @@ def _constant(fill: float | Sequence[float], img: np.ndarray) -> np.ndarray:
         return values.astype(img.dtype)[0]
     channels = 1 if img.ndim == 2 else img.shape[2]
     if len(values) < channels:
-        raise ValueError(f"fill has {len(values)} values but the image has {channels} channels")
+        values = np.concatenate([values, np.zeros(channels - len(values))])
     return values[:channels].astype(img.dtype) if img.ndim == 3 else values[:1].astype(img.dtype)[0]
 
 
