@@ -57,3 +57,20 @@ def test_short_per_channel_fill_is_padded_with_zeros(transform, kwargs, channels
     out = A.Compose([getattr(A, transform)(p=1, **kwargs)], seed=0)(image=image)["image"]
     np.testing.assert_array_equal(out[0, 0], [1, 2, 3] + [0] * (channels - 3))
 
+
+# Bug 3: ChromaticAberration accepts interpolation=5 (LINEAR_EXACT) and 6 (NEAREST_EXACT), as
+# Albumentations does, but cv2.remap has no such modes and the call crashed with cv2.error.
+@pytest.mark.parametrize(("exact", "plain"), [(5, 1), (6, 0)])
+def test_chromatic_aberration_exact_interpolations_resample_like_their_plain_modes(exact, plain):
+    image = np.random.default_rng(0).integers(0, 256, (32, 40, 3), dtype=np.uint8)
+
+    def run(interpolation):
+        transform = A.ChromaticAberration(
+            primary_distortion_limit=(0.05, 0.05),
+            secondary_distortion_limit=(0.05, 0.05),
+            interpolation=interpolation,
+            p=1,
+        )
+        return A.Compose([transform], seed=1)(image=image)["image"]
+
+    np.testing.assert_array_equal(run(exact), run(plain))

@@ -171,4 +171,7 @@ class ChromaticAberration(PixelTransform):
         if channels_of(img) == 1:
             return img.copy()
         red, blue = params["red"], params["blue"]
-        return kc.chromatic_aberration(img, (red[0], red[1]), (blue[0], blue[1]), self.interpolation)
+        # cv2.remap has no *_EXACT modes; the schema accepts them (as Albumentations does), so
+        # they resample with their plain counterparts: LINEAR_EXACT (5) -> LINEAR, NEAREST_EXACT (6) -> NEAREST.
+        flag = {5: 1, 6: 0}.get(self.interpolation, self.interpolation)
+        return kc.chromatic_aberration(img, (red[0], red[1]), (blue[0], blue[1]), flag)
