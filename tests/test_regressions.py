@@ -74,3 +74,23 @@ def test_chromatic_aberration_exact_interpolations_resample_like_their_plain_mod
         return A.Compose([transform], seed=1)(image=image)["image"]
 
     np.testing.assert_array_equal(run(exact), run(plain))
+
+
+# Bug 4: INTER_LINEAR_EXACT (5) and INTER_NEAREST_EXACT (6) are valid interpolations of Resize,
+# RandomScale, Mosaic... (as in Albumentations) but cv2.warpAffine / warpPerspective / remap lack
+# them: Resize(interpolation=5) followed by Rotate (fused into one warp) and
+# Mosaic(mask_interpolation=5) crashed with cv2.error. The warp kernels now use LINEAR / NEAREST.
+@pytest.mark.parametrize(
+    "transforms",
+    [
+        lambda: [A.Resize(20, 24, interpolation=5, p=1), A.Rotate(limit=(20, 20), p=1)],
+        lambda: [A.RandomScale(interpolation=6, p=1), A.Affine(rotate=10, p=1)],
+        lambda: [A.Mosaic(mask_interpolation=5, p=1)],
+        lambda: [A.Perspective(interpolation=3, p=1), A.Resize(16, 16, interpolation=5, p=1)],
+    ],
+    ids=["resize-rotate", "scale-affine", "mosaic", "perspective-resize"],
+)
+def test_exact_interpolations_survive_warps_and_fusion(transforms):
+    image = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    out = A.Compose(transforms(), seed=0)(image=image, mask=image[:, :, 0])
+    assert out["image"].shape[:2] == out["mask"].shape

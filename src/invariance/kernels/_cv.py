@@ -55,3 +55,9 @@ def per_channel_chunks(
 def cv_scalar(fills: tuple[float, ...]) -> tuple[float, ...]:
     """OpenCV wants a 4-tuple border value; pad a shorter one."""
     return tuple(fills) + (0.0,) * (MAX_CV_CHANNELS - len(fills))
+
+
+def warp_flag(interpolation: int) -> int:
+    """The flag for cv2.warpAffine / warpPerspective / remap, which lack the ``*_EXACT`` modes
+    that cv2.resize has: LINEAR_EXACT (5) resamples as LINEAR (1), NEAREST_EXACT (6) as NEAREST (0)."""
+    return {5: 1, 6: 0}.get(int(interpolation), int(interpolation))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from invariance.kernels._cv import cv_scalar, fill_tuple, per_channel_chunks, restore_channel_axis
+from invariance.kernels._cv import cv_scalar, fill_tuple, per_channel_chunks, restore_channel_axis, warp_flag
 
 D4_ELEMENTS = ("e", "r90", "r180", "r270", "v", "hvt", "h", "t")
 
@@ -154,7 +154,7 @@ def warp_affine(
             chunk,
             forward,
             (width, height),
-            flags=interpolation,
+            flags=warp_flag(interpolation),
             borderMode=border_mode,
             borderValue=cv_scalar(fills),
         )
@@ -180,7 +180,7 @@ def warp_perspective(
             chunk,
             forward,
             (width, height),
-            flags=interpolation,
+            flags=warp_flag(interpolation),
             borderMode=border_mode,
             borderValue=cv_scalar(fills),
         )
@@ -201,7 +201,12 @@ def remap(
 
     def _remap(chunk: np.ndarray, fills: tuple[float, ...]) -> np.ndarray:
         return cv2.remap(
-            chunk, map_x, map_y, interpolation, borderMode=border_mode, borderValue=cv_scalar(fills)
+            chunk,
+            map_x,
+            map_y,
+            warp_flag(interpolation),
+            borderMode=border_mode,
+            borderValue=cv_scalar(fills),
         )
 
     return _restore(per_channel_chunks(_remap, safe, fill), restore_dtype)
