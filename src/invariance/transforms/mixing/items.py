@@ -174,6 +174,17 @@ def primary_item(sample: Sample) -> Item:
     return Item(image, sample.mask, masks, sample.boxes.get("bboxes"), sample.points.get("keypoints"))
 
 
+def warp_image(
+    geometry: Geometry, image: np.ndarray, interpolation: int, border: int, fill: Any
+) -> np.ndarray:
+    """``geometry.warp`` for an image: cubic and Lanczos kernels ring past the input's range, so
+    float images are clipped back to [0, 1] (as the pipeline's own warps do)."""
+    out = geometry.warp(image, interpolation, border, fill)
+    if interpolation in (2, 4) and out.dtype == np.float32:  # cv2.INTER_CUBIC, cv2.INTER_LANCZOS4
+        out = np.clip(out, 0.0, 1.0)
+    return out
+
+
 def move_item(
     item: Item,
     geometry: Geometry,
@@ -187,7 +198,7 @@ def move_item(
 
     ``border`` is the OpenCV border mode of the resampling (constant by default).
     """
-    image = geometry.warp(item.image, interpolation, border, fill)
+    image = warp_image(geometry, item.image, interpolation, border, fill)
     mask = None if item.mask is None else geometry.warp(item.mask, mask_interpolation, border, fill_mask)
     masks = (
         None if item.masks is None else [geometry.warp(m, mask_interpolation, border, 0) for m in item.masks]

@@ -20,6 +20,7 @@ from invariance.transforms.mixing.items import (
     move_item,
     points_in_region,
     primary_item,
+    warp_image,
 )
 from invariance.transforms.occlusion.holes import CountRange
 
@@ -253,5 +254,8 @@ class Mosaic(BasicTransform):
             frames = [value] if kind in ("image", "mask") else list(value)
             targets = [canvases[key]] if kind in ("image", "mask") else canvases[key]
             for frame, canvas in zip(frames, targets):
-                warped = geometry.warp(frame, interp, self._border, fill)
+                if is_image:
+                    warped = warp_image(geometry, frame, interp, self._border, fill)
+                else:
+                    warped = geometry.warp(frame, interp, self._border, fill)
                 canvas[top:bottom, left:right] = warped.reshape(canvas[top:bottom, left:right].shape)
