@@ -128,7 +128,17 @@ def test_directory_on_ray_writes_the_same_files_as_one_process(local_ray, tmp_pa
     src = write_sample_dataset(tmp_path / "src", fmt, count=4, height=60, width=80)
     policy = A.Compose([A.HorizontalFlip(p=0.5), A.Affine(rotate=(-15, 15), p=1.0), A.GaussNoise(p=0.5)])
     single = augment_single(src, tmp_path / "single", policy, variants=2, seed=9)
-    report = augment_directory_with_ray(src, tmp_path / "ray", policy, variants=2, seed=9, concurrency=2)
+    seen = []
+    report = augment_directory_with_ray(
+        src,
+        tmp_path / "ray",
+        policy,
+        variants=2,
+        seed=9,
+        concurrency=2,
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    assert seen[0] == (0, 8) and seen[-1] == (8, 8) and len(seen) == 9
     assert report.written == single.written == 8
     assert _tree(tmp_path / "ray") == _tree(tmp_path / "single")
     again = augment_directory_with_ray(src, tmp_path / "ray", policy, variants=2, seed=9)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +277,7 @@ def augment_directory_with_ray(
     address: str | None = None,
     concurrency: int | None = None,
     batch_size: int = 8,
+    progress: Callable[[int, int], None] | None = None,
 ) -> _augment.AugmentReport:
     """``invariance augment`` on Ray: the same files as the single-process path for the same seed.
 
@@ -292,6 +293,7 @@ def augment_directory_with_ray(
         address: a Ray cluster to connect to (``auto``, ``ray://head:10001``). Default: local.
         concurrency: number of actors. Default: the cluster's CPU count.
         batch_size: jobs per ``map_batches`` call. Default: 8.
+        progress: called as ``progress(done, total)`` as jobs finish (as the CLI's progress bar).
     """
     if variants < 1:
         raise ValueError(f"variants must be at least 1, got {variants}")
@@ -309,6 +311,9 @@ def augment_directory_with_ray(
         if not _augment.outputs_for(dataset, dataset.records[i], k, out).marker.exists()
     ]
     total = len(dataset.records) * variants
+    done = total - len(pending)
+    if progress is not None:
+        progress(done, total)
     start = time.perf_counter()
     if pending:
         _ensure_ray(address, num_cpus)
@@ -322,9 +327,14 @@ def augment_directory_with_ray(
             batch_size=batch_size,
             concurrency=actors,
             num_cpus=1,
-        ).take_all()
-        if len(statuses) != len(pending):  # pragma: no cover - Ray returns one row per job
-            raise RuntimeError(f"Ray ran {len(statuses)} jobs of {len(pending)}")
+        )
+        finished = 0
+        for _ in statuses.iter_rows():
+            finished += 1
+            if progress is not None:
+                progress(done + finished, total)
+        if finished != len(pending):  # pragma: no cover - Ray returns one row per job
+            raise RuntimeError(f"Ray ran {finished} jobs of {len(pending)}")
     seconds = time.perf_counter() - start
     if dataset.format == "coco":
         _augment._merge_coco(dataset, out, variants)
