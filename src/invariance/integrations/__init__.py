@@ -10,3 +10,18 @@
 
 Importing this package imports none of them.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+
+def require(module: str, extra: str) -> Any:
+    """Import ``module`` or raise an ImportError naming the extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ImportError(
+            f"{module} is needed here but is not installed: pip install 'invariance[{extra}]'"
+        ) from error

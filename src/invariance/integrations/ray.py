@@ -14,7 +14,6 @@ cluster, or ``RAY_ADDRESS=ray://head:10001`` for a client (see docs/integrations
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,11 +25,12 @@ import numpy as np
 from invariance.core.compose import BaseCompose, Compose
 from invariance.core.errors import InputError, ParameterError
 from invariance.core.targets import BboxParams, KeypointParams
+from invariance.integrations import require
 from invariance.tools import augment as _augment
 from invariance.tools.annotations import Format, encode_image, read_dataset, write_atomic
 from invariance.tools.runner import derive_seed, load_policy
 
-ray: Any = importlib.import_module("ray")
+ray: Any = require("ray", "ray")
 
 __all__ = [
     "augment_dataset",

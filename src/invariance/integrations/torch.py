@@ -10,7 +10,6 @@ calls ``torch.manual_seed`` reproduces exactly.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from invariance.core.errors import InputError, ParameterError
+from invariance.integrations import require
 from invariance.pytorch import ToTensorV2
 
-torch: Any = importlib.import_module("torch")
-_data: Any = importlib.import_module("torch.utils.data")
+torch: Any = require("torch", "torch")
+_data: Any = require("torch.utils.data", "torch")
 
 __all__ = ["AugmentedDataset", "ToTensorV2", "collate_detection", "collate_padded", "image_folder"]
 

@@ -14,7 +14,6 @@ which ``v2.SanitizeBoundingBoxes`` removes together with its label. Keypoints ar
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,11 +22,12 @@ import numpy as np
 from invariance.core.compose import BaseCompose, Compose
 from invariance.core.errors import InputError, ParameterError
 from invariance.core.targets import BboxParams, KeypointParams
+from invariance.integrations import require
 
-torch: Any = importlib.import_module("torch")
-tv_tensors: Any = importlib.import_module("torchvision.tv_tensors")
-_v2: Any = importlib.import_module("torchvision.transforms.v2")
-_pytree: Any = importlib.import_module("torch.utils._pytree")
+torch: Any = require("torch", "torchvision")
+tv_tensors: Any = require("torchvision.tv_tensors", "torchvision")
+_v2: Any = require("torchvision.transforms.v2", "torchvision")
+_pytree: Any = require("torch.utils._pytree", "torchvision")
 
 __all__ = [
     "InvarianceTransform",
