@@ -143,3 +143,20 @@ def test_directory_on_ray_writes_the_same_files_as_one_process(local_ray, tmp_pa
     assert _tree(tmp_path / "ray") == _tree(tmp_path / "single")
     again = augment_directory_with_ray(src, tmp_path / "ray", policy, variants=2, seed=9)
     assert again.written == 0 and again.skipped == 8  # resumable, like the single-process path
+
+
+def test_cli_engine_ray_matches_the_local_engine(local_ray, tmp_path):
+    from typer.testing import CliRunner
+
+    from invariance.tools.cli import app
+
+    src = write_sample_dataset(tmp_path / "src", "yolo", count=3, height=60, width=80)
+    runner = CliRunner()
+    for engine in ("local", "ray"):
+        result = runner.invoke(
+            app, ["augment", str(src), str(tmp_path / engine), "-k", "2", "--seed", "4", "--engine", engine]
+        )
+        assert result.exit_code == 0, result.output
+    assert _tree(tmp_path / "ray") == _tree(tmp_path / "local")
+    bad = runner.invoke(app, ["augment", str(src), str(tmp_path / "x"), "--engine", "spark"])
+    assert bad.exit_code != 0 and "--engine" in bad.output

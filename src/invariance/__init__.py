@@ -37,6 +37,7 @@ from invariance.core.serialization import diff, fingerprint, from_dict, load, sa
 from invariance.core.targets import BboxParams, KeypointParams
 from invariance.core.transform import BasicTransform, PixelTransform, SpatialTransform
 from invariance.presets import load_preset
+from invariance.transforms import auto as _auto
 from invariance.transforms import blur as _blur
 from invariance.transforms import distortion as _distortion
 from invariance.transforms import domain as _domain
@@ -49,6 +50,7 @@ from invariance.transforms import policies as _policies
 from invariance.transforms import sequence as _sequence
 from invariance.transforms import utility as _utility
 from invariance.transforms import weather as _weather
+from invariance.transforms.auto import *  # noqa: F403
 from invariance.transforms.blur import *  # noqa: F403
 from invariance.transforms.distortion import *  # noqa: F403
 from invariance.transforms.domain import *  # noqa: F403
@@ -97,6 +99,7 @@ __all__ = [
 ]
 # Each family package lists its transforms in its own __all__.
 __all__ += _geometric.__all__
+__all__ += _auto.__all__
 __all__ += _distortion.__all__
 __all__ += _pixel.__all__
 __all__ += _blur.__all__

@@ -329,28 +329,52 @@ def command(
     seed: int = typer.Option(0, help="Base seed: the same seed writes the same files."),
     workers: int = typer.Option(1, "--workers", "-j", min=1, help="Worker processes."),
     format: str = typer.Option(None, "--format", help="coco, yolo, voc or images (default: detected)."),
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="local (processes on this machine) or ray (Ray Data; pip install 'invariance[ray]').",
+    ),
 ) -> None:
-    """Augment a dataset offline: K variants per image, annotations in the same format."""
+    """Augment a dataset offline: K variants per image, annotations in the same format.
+
+    ``--engine ray`` runs the same jobs on Ray Data and writes the same files for the same seed.
+    """
     from invariance.core.errors import InvarianceError
     from invariance.tools.annotations import AnnotationError
     from invariance.tools.console import advance, console, fail, progress_bar
 
+    if engine not in ("local", "ray"):
+        fail(f"--engine must be 'local' or 'ray', got {engine!r}")
     try:
         transform = load_policy(policy)
         dataset = read_dataset(source, format)  # type: ignore[arg-type]
         total = len(dataset.records) * variants
         with progress_bar("augment", total) as bar:
-            report = augment_dataset(
-                source,
-                output,
-                transform,
-                variants,
-                seed,
-                workers,
-                dataset.format,
-                progress=lambda done, _total: advance(bar, done),
-            )
-    except (InvarianceError, AnnotationError, OSError, ValueError) as error:
+            if engine == "ray":
+                from invariance.integrations.ray import augment_directory_with_ray
+
+                report = augment_directory_with_ray(
+                    source,
+                    output,
+                    transform,
+                    variants,
+                    seed,
+                    dataset.format,
+                    num_cpus=workers if workers > 1 else None,
+                    progress=lambda done, _total: advance(bar, done),
+                )
+            else:
+                report = augment_dataset(
+                    source,
+                    output,
+                    transform,
+                    variants,
+                    seed,
+                    workers,
+                    dataset.format,
+                    progress=lambda done, _total: advance(bar, done),
+                )
+    except (InvarianceError, AnnotationError, OSError, ValueError, ImportError) as error:
         fail(str(error))
     console.print(
         f"{report.written} written, {report.skipped} already there (skipped), format {report.format}, "
