@@ -363,6 +363,8 @@ def rect_corners(shape: Shape) -> np.ndarray:
 
 def keeps_orientation(matrix: np.ndarray, shape: Shape) -> bool:
     """True when the whole image stays in front of the projective map (no point sent to infinity)."""
+    if matrix[2, 0] == 0 and matrix[2, 1] == 0:
+        return bool(matrix[2, 2] > 1e-9)  # affine: every point has the same w
     corners = rect_corners(shape)
     w = corners @ matrix[2, :2] + matrix[2, 2]
     return bool(np.all(w > 1e-9))

@@ -22,14 +22,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import cv2
 import numpy as np
 
 from invariance.core.geometry import (
+    CropWindow,
     Geometry,
     Resampling,
+    Scale,
+    Symmetry,
     apply_matrix,
     exact_geometry,
     fused_interpolation,
@@ -61,7 +65,24 @@ class _PendingWarp:
     geometry: Geometry
     resampling: Resampling
     matrix: np.ndarray
-    touches: bool  # some output pixel reads outside the step's input (it makes a border)
+
+    @cached_property
+    def touches(self) -> bool:
+        """Some output pixel reads outside the step's input (it makes a border).
+
+        Computed on first use: a step flushed on its own never needs it. Symmetries and resizes
+        read only inside their input, and a window does when it lies inside the image.
+        """
+        geometry = self.geometry
+        if isinstance(geometry, (Symmetry, Scale)):
+            return False
+        if isinstance(geometry, CropWindow):
+            h, w = geometry.in_shape
+            oh, ow = geometry.out_shape
+            return not (
+                geometry.x0 >= 0 and geometry.y0 >= 0 and geometry.x0 + ow <= w and geometry.y0 + oh <= h
+            )
+        return samples_outside(self.matrix, geometry.in_shape, geometry.out_shape)
 
 
 @dataclass
@@ -233,8 +254,7 @@ class Sample:
             return None
         if cv2.INTER_AREA in (resampling.interpolation, self._mask_interpolation(resampling)):
             return None  # area averaging has no warp equivalent
-        touches = samples_outside(matrix, geometry.in_shape, geometry.out_shape)
-        return _PendingWarp(geometry, resampling, matrix, touches)
+        return _PendingWarp(geometry, resampling, matrix)
 
     def flush_warps(self) -> None:
         """Resample the buffered geometries of a fused chain, once, into images and masks.
