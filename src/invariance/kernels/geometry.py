@@ -17,6 +17,7 @@ from invariance.kernels._cv import cv_scalar, fill_tuple, per_channel_chunks, re
 D4_ELEMENTS = ("e", "r90", "r180", "r270", "v", "hvt", "h", "t")
 
 _CV_UNSUPPORTED = (np.bool_,)
+_FAST_FILL_DTYPES = (np.uint8, np.uint16, np.int16, np.float32)
 
 
 def _cv_safe(array: np.ndarray) -> tuple[np.ndarray, np.dtype | None]:
@@ -227,11 +228,21 @@ def inside_polygon(height: int, width: int, polygon: np.ndarray) -> np.ndarray:
 
 def fill_where(array: np.ndarray, where: np.ndarray, fill: float | Sequence[float]) -> np.ndarray:
     """A copy of ``array`` with the pixels where the boolean ``(H, W)`` ``where`` holds set to ``fill``."""
-    out = array.copy()
     channels = 1 if array.ndim == 2 else array.shape[2]
     values = np.asarray(fill_tuple(fill, channels))
     if np.issubdtype(array.dtype, np.integer):
         info = np.iinfo(array.dtype)
         values = np.clip(np.round(values), info.min, info.max)
-    out[where] = values.astype(array.dtype) if array.ndim == 3 else values[0].astype(array.dtype)
+    values = values.astype(array.dtype)
+    if array.dtype.type in _FAST_FILL_DTYPES and channels <= 4 and where.dtype == np.bool_:
+        # OpenCV's masked operations: zero the pixels to fill (bitwise AND keeps every other bit
+        # pattern, NaN included), then add the fill there (0 + v == v exactly, saturation aside).
+        hit = np.ascontiguousarray(where).view(np.uint8)
+        source = np.ascontiguousarray(array)
+        fast = cv2.bitwise_and(source, source, mask=np.logical_not(where).view(np.uint8))
+        if values.any():
+            cv2.add(fast, cv_scalar(tuple(float(v) for v in values)), dst=fast, mask=hit)  # type: ignore[call-overload]
+        return fast.reshape(array.shape)
+    out = array.copy()
+    out[where] = values if array.ndim == 3 else values[0]
     return out
