@@ -122,6 +122,19 @@ class Geometry:
         return info
 
 
+#: Rows of each symmetry's matrix; the translation is given as coefficients of (w, h).
+_SYMMETRY_ROWS: dict[str, tuple[tuple[int, int, tuple[int, int]], tuple[int, int, tuple[int, int]]]] = {
+    "e": ((1, 0, (0, 0)), (0, 1, (0, 0))),
+    "h": ((-1, 0, (1, 0)), (0, 1, (0, 0))),
+    "v": ((1, 0, (0, 0)), (0, -1, (0, 1))),
+    "r180": ((-1, 0, (1, 0)), (0, -1, (0, 1))),
+    "t": ((0, 1, (0, 0)), (1, 0, (0, 0))),
+    "r90": ((0, 1, (0, 0)), (-1, 0, (1, 0))),
+    "r270": ((0, -1, (0, 1)), (1, 0, (0, 0))),
+    "hvt": ((0, -1, (0, 1)), (-1, 0, (1, 0))),
+}
+
+
 @dataclass(frozen=True)
 class Symmetry(Geometry):
     """One of the eight exact symmetries of the square (``e r90 r180 r270 v hvt h t``)."""
@@ -139,17 +152,11 @@ class Symmetry(Geometry):
 
     def matrix(self) -> np.ndarray:
         h, w = self.in_shape
-        linear = {
-            "e": ((1, 0, 0), (0, 1, 0)),
-            "h": ((-1, 0, w), (0, 1, 0)),
-            "v": ((1, 0, 0), (0, -1, h)),
-            "r180": ((-1, 0, w), (0, -1, h)),
-            "t": ((0, 1, 0), (1, 0, 0)),
-            "r90": ((0, 1, 0), (-1, 0, w)),
-            "r270": ((0, -1, h), (1, 0, 0)),
-            "hvt": ((0, -1, h), (-1, 0, w)),
-        }[self.element]
-        return np.array([*linear, (0, 0, 1)], dtype=np.float64)
+        (a, b, c), (d, e, f) = _SYMMETRY_ROWS[self.element]
+        # The translation is 0, the width or the height: coefficients 1 on w or h pick it.
+        return np.array(
+            [(a, b, c[0] * w + c[1] * h), (d, e, f[0] * w + f[1] * h), (0, 0, 1)], dtype=np.float64
+        )
 
     def warp(
         self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
@@ -177,6 +184,14 @@ class CropWindow(Geometry):
     ) -> np.ndarray:
         h, w = self.out_shape
         return kg.crop_pad(array, self.x0, self.y0, w, h, border_mode, fill)
+
+    def inner_view(self, array: np.ndarray) -> np.ndarray | None:
+        """The window as a view of ``array`` when it lies inside it (None when it needs padding)."""
+        h, w = self.out_shape
+        ah, aw = array.shape[:2]
+        if self.x0 < 0 or self.y0 < 0 or self.x0 + w > aw or self.y0 + h > ah:
+            return None
+        return array[self.y0 : self.y0 + h, self.x0 : self.x0 + w]
 
 
 @dataclass(frozen=True)
@@ -248,7 +263,13 @@ class Chain(Geometry):
     def warp(
         self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
     ) -> np.ndarray:
-        for step in self.steps:
+        last = len(self.steps) - 1
+        for i, step in enumerate(self.steps):
+            if i < last and isinstance(step, CropWindow):
+                view = step.inner_view(array)
+                if view is not None:
+                    array = view  # the next step makes a new array: no copy of the window
+                    continue
             array = step.warp(array, interpolation, border_mode, fill)
         return array
 
@@ -405,20 +426,37 @@ def fused_interpolation(flags: Sequence[int]) -> int:
     return max(flags, key=lambda f: _INTERPOLATION_RANK.get(f, 1))
 
 
+def _close(a: np.ndarray, b: np.ndarray | float, atol: float) -> bool:
+    """``np.allclose(a, b, atol=atol)`` for small finite arrays, in plain Python (hot in fusion:
+    numpy's version costs more than the arithmetic on nine numbers)."""
+    left = np.asarray(a, dtype=np.float64).ravel().tolist()
+    if isinstance(b, np.ndarray):
+        right = b.astype(np.float64, copy=False).ravel().tolist()
+        return len(left) == len(right) and all(
+            abs(x - y) <= atol + 1e-5 * abs(y) for x, y in zip(left, right)
+        )
+    return all(abs(x - b) <= atol + 1e-5 * abs(b) for x in left)
+
+
+_D4_PATTERNS = {element: tuple(float(v) for v in pattern) for element, pattern in _D4_LINEAR.items()}
+
+
 def exact_geometry(matrix: np.ndarray, in_shape: Shape, out_shape: Shape) -> Geometry:
     """The cheapest exact geometry for a composed matrix.
 
     A product of maps can collapse into something exact: a square symmetry (flip then rotate 90),
-    a whole-pixel window (shift then crop), a plain resize, or the identity. Anything else is a
+    a whole-pixel window (shift then crop), a plain resize, a window then a resize then a
+    symmetry (crop-and-resize, then flips), or the identity. Anything else is a
     :class:`Projective` warp.
     """
     m = matrix / matrix[2, 2]
-    if np.allclose(m[2, :2], 0.0, atol=1e-12):
-        linear = tuple(np.round(m[:2, :2].ravel(), 9))
-        for element, pattern in _D4_LINEAR.items():
-            if linear == tuple(float(v) for v in pattern):
+    if _close(m[2, :2], 0.0, 1e-12):
+        # np.round(v, 9) in plain Python: rint(v * 1e9) / 1e9, the same float operations.
+        linear = tuple(round(v * 1e9) / 1e9 for v in m[:2, :2].ravel().tolist())
+        for element, pattern in _D4_PATTERNS.items():
+            if linear == pattern:
                 candidate = Symmetry(element, in_shape)
-                if candidate.out_shape == out_shape and np.allclose(candidate.matrix(), m, atol=1e-7):
+                if candidate.out_shape == out_shape and _close(candidate.matrix(), m, 1e-7):
                     return candidate
                 if element == "e":
                     tx, ty = -m[0, 2], -m[1, 2]
@@ -426,6 +464,58 @@ def exact_geometry(matrix: np.ndarray, in_shape: Shape, out_shape: Shape) -> Geo
                         return CropWindow(round(tx), round(ty), in_shape, out_shape)
                 break
         scale = Scale(in_shape, out_shape)
-        if np.allclose(scale.matrix(), m, atol=1e-9):
+        if _close(scale.matrix(), m, 1e-9):
             return scale
+        resized = _window_resize_symmetry(m, in_shape, out_shape)
+        if resized is not None:
+            return resized
     return Projective(m, in_shape, out_shape)
+
+
+def _window_resize_symmetry(m: np.ndarray, in_shape: Shape, out_shape: Shape) -> Geometry | None:
+    """``m`` as a whole-pixel window inside the image, a resize and a square symmetry, if it is one.
+
+    This is what a crop-and-resize followed by flips or quarter turns multiplies out to; a slice,
+    ``cv2.resize`` and a flip are several times faster than one general warp, and equal to the
+    steps applied one by one.
+    """
+    (a, b, tx), (c, d, ty) = m[0].tolist(), m[1].tolist()
+    oh, ow = out_shape
+    if b == 0 and c == 0 and a != 0 and d != 0:
+        element = {(1, 1): "e", (-1, 1): "h", (1, -1): "v", (-1, -1): "r180"}[(_sign(a), _sign(d))]
+        xs, ys = ((0 - tx) / a, (ow - tx) / a), ((0 - ty) / d, (oh - ty) / d)
+        sized = out_shape
+    elif a == 0 and d == 0 and b != 0 and c != 0:
+        element = {(1, 1): "t", (1, -1): "r90", (-1, 1): "r270", (-1, -1): "hvt"}[(_sign(b), _sign(c))]
+        xs, ys = ((0 - ty) / c, (oh - ty) / c), ((0 - tx) / b, (ow - tx) / b)
+        sized = (ow, oh)
+    else:
+        return None
+    edges = (min(xs), min(ys), max(xs), max(ys))
+    if any(abs(e - round(e)) > 1e-7 for e in edges):
+        return None
+    ix0, iy0, ix1, iy1 = (round(e) for e in edges)
+    h, w = in_shape
+    if ix0 < 0 or iy0 < 0 or ix1 > w or iy1 > h or ix1 <= ix0 or iy1 <= iy0:
+        return None
+    window = (iy1 - iy0, ix1 - ix0)
+    steps: list[Geometry] = []
+    if window != in_shape:
+        steps.append(CropWindow(ix0, iy0, in_shape, window))
+    if sized != window:
+        steps.append(Scale(window, sized))
+    if element != "e":
+        steps.append(Symmetry(element, sized))
+    if not steps:
+        return None
+    matrix = steps[0].matrix()
+    for step in steps[1:]:
+        matrix = step.matrix() @ matrix  # type: ignore[operator]
+    candidate = steps[0] if len(steps) == 1 else Chain(tuple(steps))
+    if candidate.out_shape != out_shape or matrix is None or not _close(matrix, m, 1e-9):
+        return None
+    return candidate
+
+
+def _sign(value: float) -> int:
+    return 1 if value > 0 else -1

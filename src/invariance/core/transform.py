@@ -219,6 +219,9 @@ class PixelTransform(BasicTransform):
         sample.apply_pixels(lambda img: self.apply(img, **params))
 
 
+_DEFAULT_RESAMPLING = Resampling()  # frozen: one instance serves every call
+
+
 class SpatialTransform(BasicTransform):
     """A transform that moves geometry. It declares its effect once, as a Geometry.
 
@@ -233,7 +236,7 @@ class SpatialTransform(BasicTransform):
 
     def resampling(self) -> Resampling:
         """Resampling settings taken from this transform's own arguments, where it has them."""
-        defaults = Resampling()
+        defaults = _DEFAULT_RESAMPLING
         return Resampling(
             interpolation=getattr(self, "interpolation", defaults.interpolation),
             mask_interpolation=getattr(self, "mask_interpolation", defaults.mask_interpolation),

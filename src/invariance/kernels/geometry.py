@@ -132,7 +132,8 @@ def resize(array: np.ndarray, height: int, width: int, interpolation: int = cv2.
     """Resample to ``height x width`` with OpenCV's pixel-centre convention."""
     if array.shape[:2] == (height, width):
         return array.copy()
-    safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
+    # OpenCV reads a row-strided view (a crop window) in place; no contiguous copy first.
+    safe, restore_dtype = _cv_safe(array)
     out = cv2.resize(safe, (width, height), interpolation=interpolation)
     return _restore(restore_channel_axis(out, array), restore_dtype)
 
