@@ -1,0 +1,508 @@
+"""Side-by-side speed of invariance and Albumentations 2.0.8: single transforms and real pipelines.
+
+Both libraries run in the same process, on the same OpenCV build, single-threaded (OpenCV
+threading off with ``cv2.setNumThreads(0)``, OpenMP / OpenBLAS / MKL pools at one thread), on
+scikit-image's astronaut photograph (512x512 RGB uint8). Every transform has ``p=1`` and the same
+arguments on both sides. Each case is warmed up, then timed in rounds whose order alternates
+(A B B A A B B A ...) so that a drifting machine load hits both sides alike; the figure is the
+median time per call over the rounds.
+
+Output: images per second on each side, the ratio (invariance / Albumentations; above 1 means
+invariance is faster), each figure as a percentage of the memcpy floor (``image.copy()`` per
+second, the fastest any transform returning a new image can be), and the geometric mean of the
+single-transform ratios. A transform missing from either library, or failing, is reported as such
+and the run goes on.
+
+    python benchmarks/compare.py                   # full run (a few minutes)
+    python benchmarks/compare.py --smoke           # a few seconds, for CI: only shows it still runs
+    python benchmarks/compare.py --filter Blur     # names containing "Blur" (case-insensitive)
+    python benchmarks/compare.py --markdown        # the table for docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import os
+
+# Single-threaded numerics on both sides, set before numpy / OpenCV load their thread pools.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # no network check on import
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+warnings.filterwarnings("ignore")
+cv2.setNumThreads(0)
+cv2.ocl.setUseOpenCL(False)
+
+SIZE = 512
+
+# (name, arguments given to both libraries). Defaults unless a default would be a no-op or the
+# two libraries' defaults differ in a way that changes the work done.
+TRANSFORMS: list[tuple[str, dict[str, Any]]] = [
+    # flips and the square's symmetries
+    ("HorizontalFlip", {}),
+    ("VerticalFlip", {}),
+    ("Transpose", {}),
+    ("RandomRotate90", {}),
+    ("D4", {}),
+    # warps
+    ("Rotate", {"limit": 45}),
+    ("SafeRotate", {"limit": 45}),
+    (
+        "Affine",
+        {"scale": (0.9, 1.1), "rotate": (-15, 15), "translate_percent": (-0.1, 0.1), "shear": (-10, 10)},
+    ),
+    ("ShiftScaleRotate", {}),
+    ("Perspective", {"scale": (0.05, 0.1)}),
+    ("ElasticTransform", {"alpha": 50, "sigma": 5}),
+    ("GridDistortion", {}),
+    ("OpticalDistortion", {"distort_limit": 0.3}),
+    ("PiecewiseAffine", {}),
+    # crops, resizes, pads
+    ("RandomCrop", {"height": 224, "width": 224}),
+    ("CenterCrop", {"height": 224, "width": 224}),
+    ("RandomResizedCrop", {"size": (224, 224)}),
+    ("RandomSizedCrop", {"min_max_height": (192, 256), "size": (224, 224)}),
+    ("Resize", {"height": 256, "width": 256}),
+    ("LongestMaxSize", {"max_size": 640}),
+    ("SmallestMaxSize", {"max_size": 256}),
+    ("RandomScale", {"scale_limit": 0.2}),
+    ("PadIfNeeded", {"min_height": 640, "min_width": 640}),
+    ("Pad", {"padding": 32}),
+    # tone and colour
+    ("RandomBrightnessContrast", {}),
+    ("ColorJitter", {}),
+    ("HueSaturationValue", {}),
+    ("RGBShift", {}),
+    ("RandomGamma", {}),
+    ("RandomToneCurve", {}),
+    ("CLAHE", {}),
+    ("Equalize", {}),
+    ("Posterize", {}),
+    ("Solarize", {}),
+    ("InvertImg", {}),
+    ("ToGray", {}),
+    ("ToSepia", {}),
+    ("ChannelShuffle", {}),
+    ("FancyPCA", {}),
+    ("Normalize", {}),
+    # blur and sharpen
+    ("Blur", {"blur_limit": (3, 7)}),
+    ("GaussianBlur", {"blur_limit": (3, 7)}),
+    ("MedianBlur", {"blur_limit": (3, 7)}),
+    ("MotionBlur", {"blur_limit": (3, 7)}),
+    ("Defocus", {}),
+    ("Sharpen", {}),
+    # noise
+    ("GaussNoise", {}),
+    ("ISONoise", {}),
+    ("MultiplicativeNoise", {}),
+    ("SaltAndPepper", {}),
+    # quality
+    ("ImageCompression", {"quality_range": (50, 90)}),
+    ("Downscale", {}),
+    # dropout
+    (
+        "CoarseDropout",
+        {"num_holes_range": (1, 8), "hole_height_range": (0.05, 0.15), "hole_width_range": (0.05, 0.15)},
+    ),
+    ("GridDropout", {}),
+    ("PixelDropout", {}),
+    ("ChannelDropout", {}),
+    # weather
+    ("RandomRain", {}),
+    ("RandomFog", {}),
+    ("RandomShadow", {}),
+    ("RandomSnow", {}),
+    ("RandomSunFlare", {"src_radius": 200}),
+]
+
+
+@dataclass
+class Case:
+    """One benchmark line: how to build each side and the targets it is called with."""
+
+    name: str
+    kind: str  # "transform" or "pipeline"
+    build: Callable[[Any], Any]  # library module -> callable transform / pipeline
+    data: dict[str, Any] = field(default_factory=dict)  # keyword arguments besides ``image``
+
+
+def transform_case(name: str, kwargs: dict[str, Any]) -> Case:
+    return Case(name, "transform", lambda lib: getattr(lib, name)(**kwargs, p=1.0))
+
+
+def make_boxes(rng: np.random.Generator, count: int, size: int) -> list[list[float]]:
+    xy = rng.uniform(0, size * 0.8, (count, 2))
+    wh = rng.uniform(size * 0.05, size * 0.2, (count, 2))
+    return np.concatenate([xy, np.minimum(xy + wh, size)], axis=1).round(1).tolist()
+
+
+def pipeline_cases(size: int = SIZE) -> list[Case]:
+    rng = np.random.default_rng(0)
+    boxes = make_boxes(rng, 20, size)
+    labels = [i % 5 for i in range(20)]
+    mask = np.zeros((size, size), np.uint8)
+    mask[size // 5 : size * 3 // 5, size * 3 // 10 : size * 4 // 5] = 1
+    mask[size * 7 // 10 : size * 19 // 20, size // 10 : size * 2 // 5] = 2
+    keypoints = rng.uniform(size / 25, size * 24 / 25, (16, 2)).round(1).tolist()
+
+    def starter(lib: Any) -> Any:
+        return lib.Compose(
+            [
+                lib.RandomResizedCrop(size=(512, 512), scale=(0.8, 1.0), p=1.0),
+                lib.HorizontalFlip(p=0.5),
+                lib.Rotate(limit=10, p=0.3),
+                lib.RandomBrightnessContrast(brightness_limit=0.2, contrast_limit=0.2, p=0.4),
+                lib.GaussianBlur(blur_limit=(3, 5), p=0.1),
+                lib.CoarseDropout(
+                    num_holes_range=(1, 6),
+                    hole_height_range=(0.05, 0.15),
+                    hole_width_range=(0.05, 0.15),
+                    p=0.2,
+                ),
+            ],
+            bbox_params=lib.BboxParams(format="pascal_voc", label_fields=["labels"], min_visibility=0.2),
+            seed=0,
+        )
+
+    def classification(lib: Any) -> Any:
+        return lib.Compose(
+            [
+                lib.RandomResizedCrop(size=(224, 224), p=1.0),
+                lib.HorizontalFlip(p=0.5),
+                lib.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8),
+                lib.Normalize(p=1.0),
+            ],
+            seed=0,
+        )
+
+    def detection(lib: Any) -> Any:
+        return lib.Compose(
+            [
+                lib.LongestMaxSize(max_size=640, p=1.0),
+                lib.PadIfNeeded(min_height=640, min_width=640, border_mode=cv2.BORDER_CONSTANT, p=1.0),
+                lib.HorizontalFlip(p=0.5),
+                lib.Affine(scale=(0.8, 1.2), rotate=(-10, 10), translate_percent=(-0.1, 0.1), p=0.7),
+                lib.RandomBrightnessContrast(p=0.5),
+            ],
+            bbox_params=lib.BboxParams(format="pascal_voc", label_fields=["labels"], min_visibility=0.1),
+            seed=0,
+        )
+
+    def segmentation(lib: Any) -> Any:
+        return lib.Compose(
+            [
+                lib.RandomResizedCrop(size=(384, 384), scale=(0.5, 1.0), p=1.0),
+                lib.HorizontalFlip(p=0.5),
+                lib.Affine(scale=(0.9, 1.1), rotate=(-15, 15), p=0.5),
+                lib.RandomBrightnessContrast(p=0.5),
+                lib.HueSaturationValue(p=0.3),
+            ],
+            seed=0,
+        )
+
+    def keypoint(lib: Any) -> Any:
+        return lib.Compose(
+            [
+                lib.LongestMaxSize(max_size=384, p=1.0),
+                lib.PadIfNeeded(min_height=384, min_width=384, border_mode=cv2.BORDER_CONSTANT, p=1.0),
+                lib.HorizontalFlip(p=0.5),
+                lib.Affine(scale=(0.8, 1.2), rotate=(-30, 30), p=0.7),
+                lib.RandomBrightnessContrast(p=0.5),
+            ],
+            keypoint_params=lib.KeypointParams(format="xy", remove_invisible=True),
+            seed=0,
+        )
+
+    return [
+        Case("starter (article)", "pipeline", starter, {"bboxes": boxes, "labels": labels}),
+        Case("classification", "pipeline", classification),
+        Case("detection (20 boxes)", "pipeline", detection, {"bboxes": boxes, "labels": labels}),
+        Case("segmentation (mask)", "pipeline", segmentation, {"mask": mask}),
+        Case("keypoints (16)", "pipeline", keypoint, {"keypoints": keypoints}),
+    ]
+
+
+@dataclass
+class Result:
+    name: str
+    kind: str
+    ours: float | None = None  # images per second
+    theirs: float | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.ours is None or self.theirs is None:
+            return None
+        return self.ours / self.theirs
+
+
+def _build(lib: Any, case: Case, image: np.ndarray) -> tuple[Callable[[], Any] | None, str]:
+    """A zero-argument call of the case on one library, or None and why not."""
+    try:
+        transform = case.build(lib)
+    except AttributeError as error:
+        return None, f"missing ({error})"
+    except Exception as error:
+        return None, f"fails to build: {type(error).__name__}: {error}"
+    if hasattr(transform, "set_random_seed") and case.kind == "transform":
+        transform.set_random_seed(0)
+    data = dict(case.data)
+
+    def call() -> Any:
+        return transform(image=image, **data)
+
+    try:
+        out = call()
+        if not isinstance(out.get("image"), np.ndarray):
+            return None, "fails: no image returned"
+    except Exception as error:
+        return None, f"fails: {type(error).__name__}: {error}"
+    return call, ""
+
+
+#: The clock rounds are timed with: wall time by default; ``--clock cpu`` (this process's CPU
+#: time) is steadier on a shared machine, and equal to wall time on an idle one (single thread).
+CLOCK: Callable[[], float] = time.perf_counter
+
+
+def _round(call: Callable[[], Any], loops: int) -> float:
+    start = CLOCK()
+    for _ in range(loops):
+        call()
+    return (CLOCK() - start) / loops
+
+
+def time_pair(
+    calls: list[Callable[[], Any]], rounds: int, warmup: int, round_seconds: float, min_loops: int
+) -> list[float]:
+    """Median seconds per call for each call, rounds alternating A B B A ..."""
+    single = []
+    for call in calls:
+        for _ in range(warmup):
+            call()
+        single.append(_round(call, 1))
+    loops = max(min_loops, int(round_seconds / max(max(single), 1e-7)))
+    times: list[list[float]] = [[] for _ in calls]
+    for r in range(rounds):
+        order = list(range(len(calls)))
+        if r % 2:
+            order.reverse()
+        for i in order:
+            times[i].append(_round(calls[i], loops))
+    return [statistics.median(t) for t in times]
+
+
+def memcpy_rate(image: np.ndarray, rounds: int) -> float:
+    """Copies of the image per second (median of rounds): the floor every figure is compared with."""
+    loops = 200
+    image.copy()
+    return 1.0 / statistics.median(_round(image.copy, loops) for _ in range(max(rounds, 3)))
+
+
+def load_image(size: int = SIZE) -> np.ndarray:
+    """scikit-image's astronaut photograph, RGB uint8, ``size`` x ``size`` (512 is its own size)."""
+    from skimage import data
+
+    image = np.ascontiguousarray(data.astronaut())
+    if image.shape[:2] != (size, size):
+        image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+    return image
+
+
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def environment() -> dict[str, str]:
+    import albumentations
+
+    import invariance
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    load = "n/a"
+    if hasattr(os, "getloadavg"):
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpu": f"{cpu} ({os.cpu_count()} logical cores)",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "opencv": f"{cv2.__version__} (threads: cv2.setNumThreads(0))",
+        "invariance": invariance.__version__,
+        "albumentations": albumentations.__version__,
+        "load average (1, 5, 15 min)": load,
+    }
+
+
+def run(
+    cases: list[Case],
+    rounds: int,
+    warmup: int,
+    round_seconds: float,
+    min_loops: int,
+    progress: bool,
+    size: int = SIZE,
+) -> tuple[list[Result], float]:
+    import albumentations as Al
+
+    import invariance as A
+
+    image = load_image(size)
+    results = []
+    floor = memcpy_rate(image, rounds)
+    for case in cases:
+        result = Result(case.name, case.kind)
+        ours, why_ours = _build(A, case, image)
+        theirs, why_theirs = _build(Al, case, image)
+        notes = []
+        if ours is None:
+            notes.append(f"invariance {why_ours}")
+        if theirs is None:
+            notes.append(f"albumentations {why_theirs}")
+        calls = [c for c in (ours, theirs) if c is not None]
+        if calls:
+            timed = time_pair(calls, rounds, warmup, round_seconds, min_loops)
+            if ours is not None:
+                result.ours = 1.0 / timed[0]
+            if theirs is not None:
+                result.theirs = 1.0 / timed[-1]
+        result.note = "; ".join(notes)
+        results.append(result)
+        if progress:
+            print(f"  {case.name}: {_fmt(result.ours)} vs {_fmt(result.theirs)} img/s", file=sys.stderr)
+    floor = (floor + memcpy_rate(image, rounds)) / 2
+    return results, floor
+
+
+def _fmt(value: float | None, spec: str = ".0f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _pct(value: float | None, floor: float) -> str:
+    return "-" if value is None else f"{100 * value / floor:.1f}%"
+
+
+def summary(results: list[Result]) -> dict[str, Any]:
+    singles = [r.ratio for r in results if r.kind == "transform" and r.ratio is not None]
+    return {
+        "geomean": geometric_mean(singles),
+        "compared": len(singles),
+        "below_1": [r for r in results if r.kind == "transform" and r.ratio is not None and r.ratio < 1.0],
+        "below_095": [r for r in results if r.kind == "transform" and r.ratio is not None and r.ratio < 0.95],
+        "failed": [r for r in results if r.ratio is None],
+        "pipelines": {r.name: r.ratio for r in results if r.kind == "pipeline"},
+    }
+
+
+def render(results: list[Result], floor: float, env: dict[str, str], markdown: bool) -> str:
+    info = summary(results)
+    lines: list[str] = []
+    if markdown:
+        lines += [f"- **{k}**: {v}" for k, v in env.items()]
+        lines += [f"- **memcpy floor**: {floor:,.0f} copies/s of the image (`image.copy()`)", ""]
+        for kind, title in (("transform", "Single transforms"), ("pipeline", "Pipelines")):
+            lines += [
+                f"### {title}",
+                "",
+                "| | invariance img/s | Albumentations img/s | ratio | invariance % memcpy | Albumentations % memcpy | note |",
+                "|---|---:|---:|---:|---:|---:|---|",
+            ]
+            for r in results:
+                if r.kind != kind:
+                    continue
+                ratio = _fmt(r.ratio, ".2f")
+                if r.ratio is not None and r.ratio < 1.0:
+                    ratio = f"**{ratio}**"
+                lines.append(
+                    f"| {r.name} | {_fmt(r.ours)} | {_fmt(r.theirs)} | {ratio} | {_pct(r.ours, floor)} "
+                    f"| {_pct(r.theirs, floor)} | {r.note} |"
+                )
+            lines.append("")
+    else:
+        lines += [f"{k}: {v}" for k, v in env.items()]
+        lines.append(f"memcpy floor: {floor:,.0f} copies/s")
+        header = f"{'case':28s} {'invariance':>11s} {'albument.':>11s} {'ratio':>6s} {'inv %cp':>8s} {'alb %cp':>8s}"
+        lines.append(header)
+        for r in results:
+            lines.append(
+                f"{r.name:28s} {_fmt(r.ours):>11s} {_fmt(r.theirs):>11s} {_fmt(r.ratio, '.2f'):>6s} "
+                f"{_pct(r.ours, floor):>8s} {_pct(r.theirs, floor):>8s} {r.note}"
+            )
+    lines.append(
+        f"Geometric mean of the single-transform ratios: {info['geomean']:.2f}x over {info['compared']} transforms"
+    )
+    for name, ratio in info["pipelines"].items():
+        lines.append(f"Pipeline {name}: {_fmt(ratio, '.2f')}x")
+    if info["below_1"]:
+        lines.append("Below 1.0x: " + ", ".join(f"{r.name} ({r.ratio:.2f})" for r in info["below_1"]))
+    if info["failed"]:
+        lines.append("Not compared: " + ", ".join(f"{r.name} ({r.note})" for r in info["failed"]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--filter", action="append", default=[], help="only cases whose name contains this")
+    parser.add_argument("--rounds", type=int, default=10, help="timed rounds per side (alternating order)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed calls per side first")
+    parser.add_argument("--round-seconds", type=float, default=0.1, help="target length of one round")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny counts: shows the script runs, no real figures"
+    )
+    parser.add_argument("--markdown", action="store_true", help="print a markdown table (docs/benchmarks.md)")
+    parser.add_argument("--no-pipelines", action="store_true", help="single transforms only")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument(
+        "--clock", choices=("wall", "cpu"), default="wall", help="wall time, or this process's CPU time"
+    )
+    args = parser.parse_args(argv)
+
+    size = 256 if args.smoke else SIZE
+    cases = [transform_case(name, kwargs) for name, kwargs in TRANSFORMS]
+    if not args.no_pipelines:
+        cases += pipeline_cases(size)
+    if args.filter:
+        wanted = [f.lower() for f in args.filter]
+        cases = [c for c in cases if any(w in c.name.lower() for w in wanted)]
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
+    rounds, warmup, round_seconds, min_loops = args.rounds, args.warmup, args.round_seconds, 1
+    if args.smoke:
+        # Shows that every case still builds and runs on both sides (on a 256x256 image); the
+        # figures mean nothing.
+        rounds, warmup, round_seconds = 2, 0, 0.0
+    env = environment()
+    env["clock"] = "CPU time of this process" if args.clock == "cpu" else "wall time"
+    env["image"] = f"skimage.data.astronaut, {size}x{size} RGB uint8"
+    results, floor = run(cases, rounds, warmup, round_seconds, min_loops, progress=not args.quiet, size=size)
+    print(render(results, floor, env, args.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
