@@ -106,3 +106,14 @@ def test_mosaic_keeps_float_images_in_unit_range(interpolation):
     transform = A.Mosaic(target_size=(64, 80), interpolation=interpolation, p=1)
     out = A.Compose([transform], seed=0)(image=image)["image"]
     assert out.dtype == np.float32 and out.min() >= 0.0 and out.max() <= 1.0
+
+
+# Bug 6: FancyPCA on a one-pixel image raised numpy.linalg.LinAlgError ("Eigenvalues did not
+# converge"): the covariance of a single pixel divided by zero into NaN. One pixel has no colour
+# variation, so the PCA lighting adds nothing.
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_fancy_pca_on_one_pixel_is_identity(channels, dtype):
+    image = np.full((1, 1, channels), 100 if dtype == np.uint8 else 0.4, dtype)
+    out = A.Compose([A.FancyPCA(alpha=1.0, p=1)], seed=0)(image=image)["image"]
+    np.testing.assert_array_equal(out, image)

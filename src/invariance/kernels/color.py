@@ -297,6 +297,8 @@ def principal_components(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pixels = img.reshape(-1, channels).astype(np.float64) / max_value(img.dtype)
     if channels == 1:
         return np.array([pixels.var()]), np.ones((1, 1))
+    if len(pixels) < 2:  # one pixel does not vary: no components (np.cov would divide by zero)
+        return np.zeros(channels), np.eye(channels)
     covariance = np.cov(pixels, rowvar=False)
     values, vectors = np.linalg.eigh(covariance)
     order = np.argsort(values)[::-1]
