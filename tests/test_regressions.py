@@ -117,3 +117,22 @@ def test_fancy_pca_on_one_pixel_is_identity(channels, dtype):
     image = np.full((1, 1, channels), 100 if dtype == np.uint8 else 0.4, dtype)
     out = A.Compose([A.FancyPCA(alpha=1.0, p=1)], seed=0)(image=image)["image"]
     np.testing.assert_array_equal(out, image)
+
+
+# Bug 7: downscaling with INTER_AREA (Resize(area_for_downscale="image"), interpolation=3) an
+# image with more than four channels by a non-integer factor crashed with cv2.error
+# ("cn <= 4 in function 'resize'"). Area resampling now runs in chunks of four channels.
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_area_downscale_of_five_channels(dtype):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (70, 51, 5)).astype(dtype)
+    if dtype == np.float32:
+        image /= 255
+    out = A.Compose([A.Resize(40, 35, area_for_downscale="image", p=1)])(image=image)["image"]
+    assert out.shape == (40, 35, 5) and out.dtype == dtype
+    # each channel equals the area resize of that channel alone
+    for c in range(5):
+        alone = A.Compose([A.Resize(40, 35, interpolation=3, p=1)])(
+            image=np.ascontiguousarray(image[:, :, c])
+        )
+        np.testing.assert_array_equal(out[:, :, c], alone["image"])

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from invariance.kernels._cv import cv_scalar, fill_tuple, per_channel_chunks, restore_channel_axis, warp_flag
+from invariance.kernels._cv import (
+    MAX_CV_CHANNELS,
+    cv_scalar,
+    fill_tuple,
+    per_channel_chunks,
+    restore_channel_axis,
+    warp_flag,
+)
 
 D4_ELEMENTS = ("e", "r90", "r180", "r270", "v", "hvt", "h", "t")
 
@@ -134,6 +141,12 @@ def resize(array: np.ndarray, height: int, width: int, interpolation: int = cv2.
         return array.copy()
     # OpenCV reads a row-strided view (a crop window) in place; no contiguous copy first.
     safe, restore_dtype = _cv_safe(array)
+    if interpolation == cv2.INTER_AREA and safe.ndim == 3 and safe.shape[2] > MAX_CV_CHANNELS:
+        # OpenCV's area resampling takes at most four channels when the factor is not an integer.
+        def _area(chunk: np.ndarray, fills: tuple[float, ...]) -> np.ndarray:
+            return cv2.resize(chunk, (width, height), interpolation=interpolation)
+
+        return _restore(per_channel_chunks(_area, safe, 0), restore_dtype)
     out = cv2.resize(safe, (width, height), interpolation=interpolation)
     return _restore(restore_channel_axis(out, array), restore_dtype)
 
