@@ -136,3 +136,14 @@ def test_area_downscale_of_five_channels(dtype):
             image=np.ascontiguousarray(image[:, :, c])
         )
         np.testing.assert_array_equal(out[:, :, c], alone["image"])
+
+
+# Bug 8: PlasmaBrightnessContrast / PlasmaShadow with a small roughness (0.015625, valid: > 0)
+# returned NaN images: the plasma spectrum f ** -(1 + 2 / roughness) overflowed to inf.
+@pytest.mark.parametrize("transform", ["PlasmaBrightnessContrast", "PlasmaShadow"])
+@pytest.mark.parametrize("roughness", [0.015625, 1e-4])
+def test_plasma_with_small_roughness_stays_finite(transform, roughness):
+    image = np.full((16, 16, 3), 0.5, np.float32)
+    out = A.Compose([getattr(A, transform)(roughness=roughness, p=1)], seed=0)(image=image)["image"]
+    assert np.all(np.isfinite(out)) and out.min() >= 0.0 and out.max() <= 1.0
+    assert not np.array_equal(out, image)

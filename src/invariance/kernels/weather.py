@@ -440,7 +440,9 @@ def plasma(size: int, roughness: float, seed: int) -> np.ndarray:
     fx = np.fft.rfftfreq(size)[None, :]
     f = np.sqrt(fx * fx + fy * fy)
     f[0, 0] = 1.0
-    amplitude = f ** -(1.0 + 2.0 / max(roughness, 1e-3))
+    # Relative to the lowest frequency, so the power stays in (0, 1] and cannot overflow to inf
+    # for a small roughness (the field is normalized below, so the scale does not matter).
+    amplitude = (f / f.min()) ** -(1.0 + 2.0 / max(roughness, 1e-3))
     amplitude[0, 0] = 0.0
     spectrum = (
         amplitude * np.exp(2j * np.pi * rng.random(amplitude.shape)) * rng.rayleigh(1.0, amplitude.shape)
