@@ -147,3 +147,15 @@ def test_plasma_with_small_roughness_stays_finite(transform, roughness):
     out = A.Compose([getattr(A, transform)(roughness=roughness, p=1)], seed=0)(image=image)["image"]
     assert np.all(np.isfinite(out)) and out.min() >= 0.0 and out.max() <= 1.0
     assert not np.array_equal(out, image)
+
+
+# Bug 9: a keypoint angle a hair below zero after a transform (Rotate by 1e-200 degrees) wrapped to
+# 2*pi - tiny, which rounds to exactly 2*pi: the call returned an angle of 360.0 degrees (or 2*pi
+# radians) instead of a value in [0, 360).
+@pytest.mark.parametrize("degrees", [True, False])
+def test_keypoint_angles_stay_below_one_full_turn(degrees):
+    params = A.KeypointParams(format="xyas", angle_in_degrees=degrees)
+    pipeline = A.Compose([A.Rotate(limit=(0.0, 1e-200), p=1)], keypoint_params=params, seed=0)
+    out = pipeline(image=np.zeros((1, 1), np.uint8), keypoints=[[-0.5, -0.5, 0.0, 1.0]])
+    angle = out["keypoints"][0][2]
+    assert 0.0 <= angle < (360.0 if degrees else 2 * np.pi)

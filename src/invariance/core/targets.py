@@ -534,8 +534,11 @@ def write_keypoints(points: PointSet, params: KeypointParams) -> Any:
     columns = []
     for letter in fmt:
         if letter == "a":
-            angle = c[:, 2]
-            columns.append(np.rad2deg(angle) if params.angle_in_degrees else angle)
+            full = 360.0 if params.angle_in_degrees else 2 * np.pi
+            angle = np.rad2deg(c[:, 2]) if params.angle_in_degrees else c[:, 2]
+            # A tiny negative angle wraps to 2*pi - tiny, which rounds to exactly one full turn:
+            # written angles stay in [0, 360) degrees / [0, 2*pi) radians.
+            columns.append(np.where(angle >= full, angle - full, angle))
         else:
             columns.append(c[:, {"x": 0, "y": 1, "s": 3}[letter]])
     out = np.stack(columns, axis=1) if columns else np.zeros((len(c), 0))
