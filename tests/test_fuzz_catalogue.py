@@ -421,6 +421,7 @@ def cases(draw: st.DrawFn, cls: type[BasicTransform]) -> dict[str, Any]:
         "filter_invalid": draw(st.booleans()),
         "boxes": draw(box_rows(h, w)),
         "keypoints": draw(keypoint_rows(h, w)),
+        "kp_format": draw(st.sampled_from(["xy", "xyas"])),
         "seed": draw(st.integers(0, 2**31 - 1)),
         "round_trip": draw(st.integers(0, 2)) == 0,
     }
@@ -434,7 +435,9 @@ def make_data(cls: type[BasicTransform], case: Mapping[str, Any]) -> dict[str, A
     boxes = [
         [*to_format(pixels, case["format"], h, w), float(i)] for i, (_, pixels) in enumerate(case["boxes"])
     ]
-    keypoints = [[*xy, float(100 + i)] for i, xy in enumerate(case["keypoints"])]
+    # xyas rows carry an angle (degrees) and a scale; the last column is the row's label
+    extra = (lambda i: [float(37 * i % 360), 1.0 + i]) if case.get("kp_format") == "xyas" else (lambda i: [])
+    keypoints = [[*xy, *extra(i), float(100 + i)] for i, xy in enumerate(case["keypoints"])]
     data: dict[str, Any] = {
         "image": image,
         "mask": mask,
@@ -458,7 +461,9 @@ def pipeline(transform: BasicTransform, case: Mapping[str, Any], seed: int = 0) 
             clip=case["clip"],
             filter_invalid_bboxes=case["filter_invalid"],
         ),
-        keypoint_params=A.KeypointParams(format="xy", label_fields=["keypoint_labels"]),
+        keypoint_params=A.KeypointParams(
+            format=case.get("kp_format", "xy"), label_fields=["keypoint_labels"]
+        ),
         seed=seed,
     )
 
@@ -548,7 +553,10 @@ def check_outputs(
     kps = out["keypoints"]
     assert len(kps) == len(out["keypoint_labels"])
     for row, label in zip(kps, out["keypoint_labels"]):
-        assert row[2] == float(label), "keypoint label no longer matches its keypoint"
+        assert row[-1] == float(label), "keypoint label no longer matches its keypoint"
+        if case.get("kp_format") == "xyas":
+            assert np.isfinite(row[2]) and 0.0 <= row[2] < 360.0, ("angle", row)
+            assert np.isfinite(row[3]) and row[3] > 0, ("scale", row)
         assert -0.5 <= row[0] < w - 0.5 and -0.5 <= row[1] < h - 0.5, (row, (h, w))
 
 
