@@ -159,3 +159,15 @@ def test_keypoint_angles_stay_below_one_full_turn(degrees):
     out = pipeline(image=np.zeros((1, 1), np.uint8), keypoints=[[-0.5, -0.5, 0.0, 1.0]])
     angle = out["keypoints"][0][2]
     assert 0.0 <= angle < (360.0 if degrees else 2 * np.pi)
+
+
+# Bug 10: HEStain(method="vahadane" / "macenko") on a one-pixel image raised
+# numpy.linalg.LinAlgError: the stain estimate took the covariance of a single pixel (NaN). It
+# now keeps the reference (Ruifrok) matrix when there is nothing to estimate from.
+@pytest.mark.parametrize("method", ["vahadane", "macenko"])
+def test_he_stain_estimate_on_one_pixel(method):
+    image = np.full((1, 1, 3), 128, np.uint8)
+    out = A.Compose([A.HEStain(method=method, p=1)], seed=0)(image=image)["image"]
+    assert out.shape == (1, 1, 3) and out.dtype == np.uint8
+    preset = A.Compose([A.HEStain(method="preset", preset="ruifrok", p=1)], seed=0)(image=image)["image"]
+    np.testing.assert_array_equal(out, preset)

@@ -232,11 +232,14 @@ class HEStain(PixelTransform):
             matrix = np.asarray(STAIN_MATRICES[names[int(rng.integers(len(names)))]])
         else:
             image = sample.image
-            if image is None:
-                matrix = np.asarray(STAIN_MATRICES["ruifrok"])
-            else:
+            matrix = np.asarray(STAIN_MATRICES["ruifrok"])
+            if image is not None:
                 check_channels(image, "HEStain")
-                matrix = kw.macenko_matrix(_as_rgb(image))
+                # A single pixel has no covariance to estimate stains from: keep the reference.
+                if image.shape[0] * image.shape[1] >= 2:
+                    estimate = kw.macenko_matrix(_as_rgb(image))
+                    if np.all(np.isfinite(estimate)):
+                        matrix = estimate
         return {
             "stain_matrix": matrix.tolist(),
             "scale": rng.uniform(*self.intensity_scale_range, 2).tolist(),
