@@ -483,8 +483,8 @@ def filter_boxes(
     """
     h, w = shape
     clipped = coords.copy()
-    clipped[:, [0, 2]] = np.clip(coords[:, [0, 2]], 0, w)
-    clipped[:, [1, 3]] = np.clip(coords[:, [1, 3]], 0, h)
+    clipped[:, 0::2] = np.clip(coords[:, 0::2], 0, w)  # slices: no fancy-index copies
+    clipped[:, 1::2] = np.clip(coords[:, 1::2], 0, h)
     width = clipped[:, 2] - clipped[:, 0]
     height = clipped[:, 3] - clipped[:, 1]
     area = width * height
