@@ -126,3 +126,11 @@ def test_command_on_the_starter(policy: str) -> None:
     result = CliRunner().invoke(_app(), [policy, "--runs", "2"])
     assert result.exit_code == 0, result.output
     assert "RandomResizedCrop" in result.output and "images/s" in result.output
+
+
+def test_registered_in_the_invariance_command() -> None:
+    from invariance.tools.cli import app
+
+    result = CliRunner().invoke(app, ["profile", "starter", "--runs", "2"])
+    assert result.exit_code == 0, result.output
+    assert "CoarseDropout" in result.output and "pipeline overhead" in result.output

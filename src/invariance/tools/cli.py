@@ -9,6 +9,7 @@ import typer
 from invariance.explore.cli import explore_command
 from invariance.tools import augment, check_eval, policy_diff, preview, validate
 from invariance.tools.catalogue import presets_command
+from invariance.tools.profile import profile_command
 from invariance.tools.robustness_cli import robustness_command
 
 app = typer.Typer(
@@ -61,6 +62,7 @@ app.command("check-eval")(check_eval.command)
 app.command("presets")(presets_command)
 app.command("robustness")(robustness_command)
 app.command("explore")(explore_command)
+app.command("profile")(profile_command)
 
 
 def main() -> None:
