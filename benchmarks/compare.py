@@ -355,7 +355,7 @@ def environment() -> dict[str, str]:
         "opencv": f"{cv2.__version__} (threads: cv2.setNumThreads(0))",
         "invariance": invariance.__version__,
         "albumentations": albumentations.__version__,
-        "load average (1, 5, 15 min)": load,
+        "load average at the start (1, 5, 15 min)": load,
     }
 
 
