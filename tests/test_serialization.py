@@ -174,3 +174,16 @@ def test_lambda_needs_its_function_back():
     replacement = A.Lambda(image=lambda img, **_: 255 - img, name="identity")
     loaded = A.from_dict(document, lambda_transforms={"identity": replacement})
     assert loaded.transforms[0] is replacement
+
+
+def test_hand_edited_policy_warns_about_its_fingerprint():
+    document = A.to_dict(A.Compose([A.HorizontalFlip(p=0.5)]))
+    document["transform"]["transforms"][0]["p"] = 0.9
+    with pytest.warns(UserWarning, match="fingerprint"):
+        loaded = A.from_dict(document)
+    assert loaded.transforms[0].p == 0.9
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        A.from_dict(A.to_dict(A.Compose([A.HorizontalFlip(p=0.5)])))

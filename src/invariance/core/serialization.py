@@ -103,6 +103,16 @@ def from_dict(data: Mapping[str, Any], lambda_transforms: Mapping[str, Any] | No
                     f"{__version__}; upgrade invariance to load it"
                 )
         body = data["transform"]
+        recorded = data.get("fingerprint")
+        if recorded is not None and recorded != fingerprint(body):
+            import warnings
+
+            warnings.warn(
+                "the policy's content does not match its recorded fingerprint (was it edited by hand?); "
+                f"recorded {str(recorded)[:12]}..., content {fingerprint(body)[:12]}...",
+                UserWarning,
+                stacklevel=2,
+            )
     else:
         body = data
     return _build(body, lambda_transforms or {}, path="transform")
