@@ -7,7 +7,7 @@ frame used by :mod:`invariance.core.geometry` happens there, once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -151,6 +151,32 @@ def resize(array: np.ndarray, height: int, width: int, interpolation: int = cv2.
     return _restore(restore_channel_axis(out, array), restore_dtype)
 
 
+def _warp_with(
+    warp: Callable[..., np.ndarray],
+    array: np.ndarray,
+    matrix: np.ndarray,
+    height: int,
+    width: int,
+    interpolation: int,
+    border_mode: int,
+    fill: float | Sequence[float],
+) -> np.ndarray:
+    """Run an OpenCV warp (affine or perspective) with our dtype, channel and fill handling."""
+    safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
+
+    def _warp(chunk: np.ndarray, fills: tuple[float, ...]) -> np.ndarray:
+        return warp(
+            chunk,
+            matrix,
+            (width, height),
+            flags=warp_flag(interpolation),
+            borderMode=border_mode,
+            borderValue=cv_scalar(fills),
+        )
+
+    return _restore(per_channel_chunks(_warp, safe, fill), restore_dtype)
+
+
 def warp_affine(
     array: np.ndarray,
     matrix: np.ndarray,
@@ -161,20 +187,8 @@ def warp_affine(
     fill: float | Sequence[float] = 0,
 ) -> np.ndarray:
     """Warp by the forward 2x3 (or 3x3) affine ``matrix`` in pixel-index coordinates."""
-    safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
     forward = np.asarray(matrix, dtype=np.float64)[:2]
-
-    def _warp(chunk: np.ndarray, fills: tuple[float, ...]) -> np.ndarray:
-        return cv2.warpAffine(
-            chunk,
-            forward,
-            (width, height),
-            flags=warp_flag(interpolation),
-            borderMode=border_mode,
-            borderValue=cv_scalar(fills),
-        )
-
-    return _restore(per_channel_chunks(_warp, safe, fill), restore_dtype)
+    return _warp_with(cv2.warpAffine, array, forward, height, width, interpolation, border_mode, fill)
 
 
 def warp_perspective(
@@ -187,20 +201,8 @@ def warp_perspective(
     fill: float | Sequence[float] = 0,
 ) -> np.ndarray:
     """Warp by the forward 3x3 projective ``matrix`` in pixel-index coordinates."""
-    safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
     forward = np.asarray(matrix, dtype=np.float64)
-
-    def _warp(chunk: np.ndarray, fills: tuple[float, ...]) -> np.ndarray:
-        return cv2.warpPerspective(
-            chunk,
-            forward,
-            (width, height),
-            flags=warp_flag(interpolation),
-            borderMode=border_mode,
-            borderValue=cv_scalar(fills),
-        )
-
-    return _restore(per_channel_chunks(_warp, safe, fill), restore_dtype)
+    return _warp_with(cv2.warpPerspective, array, forward, height, width, interpolation, border_mode, fill)
 
 
 def remap(

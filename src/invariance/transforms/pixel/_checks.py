@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import AfterValidator, BeforeValidator
 
 from invariance.core.errors import InputError
-from invariance.core.schema import _ordered, _pair
+from invariance.core.schema import SymmetricRange, _ordered, _pair
 
 
 def channels_of(img: np.ndarray) -> int:
@@ -45,3 +45,13 @@ FactorRange = Annotated[
     AfterValidator(_ordered),
     AfterValidator(_non_negative),
 ]
+
+
+def _within_half_turn(value: tuple[float, float]) -> tuple[float, float]:
+    if value[0] < -0.5 or value[1] > 0.5:
+        raise ValueError(f"hue must lie within [-0.5, 0.5], got {value}")
+    return value
+
+
+#: A hue shift range in turns: a number ``x`` means ``(-x, x)``; within [-0.5, 0.5].
+HueRange = Annotated[SymmetricRange, AfterValidator(_within_half_turn)]

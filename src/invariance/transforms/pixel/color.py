@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, SymmetricRange, TransformSchema
 from invariance.core.transform import PixelTransform
 from invariance.kernels import color as kc
-from invariance.transforms.pixel._checks import FactorRange, require_rgb
+from invariance.transforms.pixel._checks import FactorRange, HueRange, require_rgb
 
 
 class RandomBrightnessContrast(PixelTransform):
@@ -102,15 +102,8 @@ class ColorJitter(PixelTransform):
         brightness: FactorRange = (0.8, 1.2)
         contrast: FactorRange = (0.8, 1.2)
         saturation: FactorRange = (0.8, 1.2)
-        hue: SymmetricRange = (-0.5, 0.5)
+        hue: HueRange = (-0.5, 0.5)
         p: Probability = 0.5
-
-        @field_validator("hue")
-        @classmethod
-        def _hue_bounds(cls, value: tuple[float, float]) -> tuple[float, float]:
-            if value[0] < -0.5 or value[1] > 0.5:
-                raise ValueError(f"hue must lie within [-0.5, 0.5], got {value}")
-            return value
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         names = ["brightness", "contrast", "saturation", "hue"]
@@ -263,15 +256,8 @@ class PhotoMetricDistort(PixelTransform):
         brightness: FactorRange = (0.875, 1.125)
         contrast: FactorRange = (0.5, 1.5)
         saturation: FactorRange = (0.5, 1.5)
-        hue: SymmetricRange = (-0.05, 0.05)
+        hue: HueRange = (-0.05, 0.05)
         p: Probability = 0.5
-
-        @field_validator("hue")
-        @classmethod
-        def _hue_bounds(cls, value: tuple[float, float]) -> tuple[float, float]:
-            if value[0] < -0.5 or value[1] > 0.5:
-                raise ValueError(f"hue must lie within [-0.5, 0.5], got {value}")
-            return value
 
     def should_fire(self, rng: np.random.Generator) -> bool:
         return True  # p is the probability of each step, drawn in sample()
