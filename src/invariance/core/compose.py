@@ -18,7 +18,7 @@ from invariance.core.inputs import BUILTIN_TARGETS, TARGET_KINDS, TargetConfig, 
 from invariance.core.randomness import RandomStream
 from invariance.core.sample import Sample
 from invariance.core.targets import BboxParams, KeypointParams
-from invariance.core.transform import BasicTransform, PixelTransform, _plain
+from invariance.core.transform import BasicTransform, PixelTransform
 
 Runnable = Any  # BasicTransform or BaseCompose
 
@@ -542,5 +542,4 @@ __all__ = [
     "SelectiveChannelTransform",
     "Sequential",
     "SomeOf",
-    "_plain",
 ]

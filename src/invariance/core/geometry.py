@@ -109,6 +109,10 @@ class Geometry:
         """True when straight lines stay straight, so a box's corners bound its image."""
         return self.matrix() is not None
 
+    def map_boxes_exact(self, boxes: np.ndarray, method: str) -> np.ndarray | None:
+        """Boxes mapped by a rule exact for this geometry, or None to map their outline instead."""
+        return None
+
     def describe(self) -> dict[str, object]:
         """A JSON-friendly description, for saved parameters and debugging."""
         matrix = self.matrix()
@@ -314,16 +318,14 @@ def box_outline(boxes: np.ndarray, method: str, preserves_lines: bool) -> np.nda
 def map_boxes(geometry: Geometry, boxes: np.ndarray, method: str = "largest_box") -> np.ndarray:
     """Map ``(N, 4)`` continuous-frame ``x_min, y_min, x_max, y_max`` boxes; no clipping here.
 
-    A geometry with an exact box rule of its own (a ``map_boxes_exact`` method returning the
-    boxes, or None to fall back) is asked first; otherwise the box outline is mapped.
+    A geometry with an exact box rule of its own (``Geometry.map_boxes_exact``) is asked first;
+    otherwise the box outline is mapped.
     """
     if len(boxes) == 0:
         return boxes.copy()
-    exact = getattr(geometry, "map_boxes_exact", None)
+    exact = geometry.map_boxes_exact(boxes, method)
     if exact is not None:
-        result: np.ndarray | None = exact(boxes, method)
-        if result is not None:
-            return result
+        return exact
     outline = box_outline(boxes, method, geometry.preserves_lines)
     n, k, _ = outline.shape
     mapped = geometry.map_points(outline.reshape(n * k, 2)).reshape(n, k, 2)
