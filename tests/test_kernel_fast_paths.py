@@ -1,0 +1,86 @@
+"""The fast kernel paths give exactly what the plain ones give.
+
+Speed work swaps one kernel for another (OpenCV's tiled transpose for numpy's strided copy, a
+four-channel warp for a three-channel one). Each swap must be invisible in the output: these tests
+compare against the straightforward numpy / OpenCV call, bit for bit, over the dtypes and channel
+counts that take each path and those that do not.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from invariance.kernels import geometry as kg
+from invariance.kernels._cv import cv_scalar, fill_tuple
+
+SHAPES = [(5, 7), (5, 7, 1), (5, 7, 3), (5, 7, 4), (5, 7, 6)]
+DTYPES = [np.uint8, np.float32, np.bool_, np.int32, np.float64]
+
+
+def _array(shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    values = np.random.default_rng(0).uniform(0, 200, shape)
+    return (values > 100) if dtype is np.bool_ else values.astype(dtype)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_square_symmetries_match_numpy(shape: tuple[int, ...], dtype: type) -> None:
+    array = _array(shape, dtype)
+    swapped = np.swapaxes(array, 0, 1)
+    out = kg.transpose(array)
+    assert out.dtype == array.dtype and out.shape == swapped.shape
+    assert np.array_equal(out, swapped)
+    for k in range(4):
+        assert np.array_equal(kg.rot90(array, k), np.rot90(array, k)), k
+    expected = {
+        "e": array,
+        "r90": np.rot90(array, 1),
+        "r180": np.rot90(array, 2),
+        "r270": np.rot90(array, 3),
+        "v": array[::-1],
+        "h": array[:, ::-1],
+        "t": swapped,
+        "hvt": np.rot90(swapped, 2),
+    }
+    for element, want in expected.items():
+        got = kg.d4(array, element)
+        assert got.shape == want.shape and np.array_equal(got, want), element
+        assert not np.shares_memory(got, array), element
+
+
+def _maps(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    map_x, map_y = np.meshgrid(
+        np.linspace(-5, width + 5, width, dtype=np.float32),
+        np.linspace(-3, height + 4, height, dtype=np.float32),
+    )
+    return map_x, map_y
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("border_mode", [cv2.BORDER_CONSTANT, cv2.BORDER_REPLICATE, cv2.BORDER_REFLECT_101])
+@pytest.mark.parametrize("interpolation", [cv2.INTER_NEAREST, cv2.INTER_LINEAR, cv2.INTER_AREA])
+def test_warps_match_opencv_on_the_array_itself(channels: int, border_mode: int, interpolation: int) -> None:
+    image = np.random.default_rng(1).integers(0, 256, (64, 80, channels), dtype=np.uint8)
+    affine = cv2.getRotationMatrix2D((30, 30), 20, 1.1)
+    projective = np.vstack([affine, [1e-3, 2e-4, 1.0]])
+    fill = (10, 20, 30, 40)[:channels]
+    border = cv_scalar(fill_tuple(fill, channels))
+    map_x, map_y = _maps(60, 70)
+    expected = {
+        "affine": cv2.warpAffine(image, affine, (70, 60), flags=interpolation, borderMode=border_mode, borderValue=border),
+        "perspective": cv2.warpPerspective(
+            image, projective, (70, 60), flags=interpolation, borderMode=border_mode, borderValue=border
+        ),
+        "remap": cv2.remap(image, map_x, map_y, interpolation, borderMode=border_mode, borderValue=border),
+    }
+    got = {
+        "affine": kg.warp_affine(image, affine, 60, 70, interpolation, border_mode, fill),
+        "perspective": kg.warp_perspective(image, projective, 60, 70, interpolation, border_mode, fill),
+        "remap": kg.remap(image, map_x, map_y, interpolation, border_mode, fill),
+    }
+    for name, want in expected.items():
+        want = want.reshape(60, 70, channels)
+        assert got[name].shape == want.shape and got[name].dtype == np.uint8, name
+        assert np.array_equal(got[name], want), name
