@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -48,8 +49,23 @@ class TargetConfig:
     strict: bool = False
     mask_interpolation: int | None = None
 
+    @cached_property
+    def label_names(self) -> frozenset[str]:
+        """Every declared label field (of boxes and of keypoints)."""
+        names: set[str] = set()
+        if self.bbox_params is not None:
+            names.update(self.bbox_params.label_fields)
+        if self.keypoint_params is not None:
+            names.update(self.keypoint_params.label_fields)
+        return frozenset(names)
+
+
+_UINT8 = np.dtype(np.uint8)
+
 
 def _check_image(key: str, value: Any) -> np.ndarray:
+    if type(value) is np.ndarray and value.dtype is _UINT8 and value.ndim in (2, 3) and value.size:
+        return value  # the common case, accepted as it is (all the checks below pass for it)
     if not isinstance(value, np.ndarray):
         raise InputTypeError(
             f"{key}: expected a numpy array of shape (H, W) or (H, W, C), got {type(value).__name__}"
@@ -107,63 +123,45 @@ def _check_stack(key: str, value: Any, check: Any) -> Any:
     return [check(f"{key}[{i}]", frame) for i, frame in enumerate(value)]
 
 
-def _first_shape(kind: str, value: Any) -> tuple[int, int] | None:
-    if kind in ("image", "mask"):
-        return (int(value.shape[0]), int(value.shape[1]))
-    if len(value):
-        return (int(value[0].shape[0]), int(value[0].shape[1]))
-    return None
-
-
 def prepare(data: Mapping[str, Any], config: TargetConfig, record: bool) -> Sample:
     """Validate ``data`` and convert it into a :class:`Sample`."""
     arrays: dict[str, Any] = {}
     kinds: dict[str, str] = {}
     shapes: list[tuple[str, tuple[int, int]]] = []
-    label_names = set()
-    if config.bbox_params is not None:
-        label_names.update(config.bbox_params.label_fields)
-    if config.keypoint_params is not None:
-        label_names.update(config.keypoint_params.label_fields)
+    known = config.kinds
     for key, value in data.items():
-        kind = config.kinds.get(key)
+        kind = known.get(key)
         if kind is None:
-            if config.strict and key not in label_names:
+            if config.strict and key not in config.label_names:
                 raise InputError(
                     f"unknown input {key!r}: strict mode accepts only {sorted(config.kinds)} and the label "
-                    f"fields {sorted(label_names)}; declare extra targets with additional_targets"
+                    f"fields {sorted(config.label_names)}; declare extra targets with additional_targets"
                 )
             continue
-        if kind in ("bboxes", "keypoints"):
-            continue
         if kind == "image":
-            arrays[key] = _check_image(key, value)
+            checked = arrays[key] = _check_image(key, value)
+            shapes.append((key, checked.shape[:2]))
         elif kind == "mask":
-            arrays[key] = _check_mask(key, value)
-        elif kind == "images":
-            arrays[key] = _check_stack(key, value, _check_image)
-        else:
-            arrays[key] = _check_stack(key, value, _check_mask)
+            checked = arrays[key] = _check_mask(key, value)
+            shapes.append((key, checked.shape[:2]))
+        elif kind in ("images", "masks"):
+            frames = arrays[key] = _check_stack(key, value, _check_image if kind == "images" else _check_mask)
+            shapes.extend((f"{key}[{i}]", frame.shape[:2]) for i, frame in enumerate(frames))
+        else:  # boxes and keypoints are read below, once the image size is known
+            continue
         kinds[key] = kind
-        if kind in ("images", "masks"):
-            for i, frame in enumerate(arrays[key]):
-                shapes.append((f"{key}[{i}]", (int(frame.shape[0]), int(frame.shape[1]))))
-        else:
-            first = _first_shape(kind, arrays[key])
-            if first is not None:
-                shapes.append((key, first))
     if not shapes:
         raise InputError(
             "no image or mask was passed: call the pipeline with named arrays, for example "
             "pipeline(image=image), so that boxes and keypoints have an image size"
         )
-    shape = shapes[0][1]
+    shape = (int(shapes[0][1][0]), int(shapes[0][1][1]))
     if config.is_check_shapes:
         for name, other in shapes[1:]:
             if other != shape:
                 raise InputError(
-                    f"{name} has height and width {other} but {shapes[0][0]} has {shape}; all images and "
-                    "masks of one call must have the same size (pass is_check_shapes=False to skip this check)"
+                    f"{name} has height and width {tuple(other)} but {shapes[0][0]} has {shape}; all images "
+                    "and masks of one call must have the same size (pass is_check_shapes=False to skip this check)"
                 )
     sample = Sample(
         shape=shape,
@@ -175,8 +173,10 @@ def prepare(data: Mapping[str, Any], config: TargetConfig, record: bool) -> Samp
         mask_interpolation=config.mask_interpolation,
         applied=[] if record else None,
     )
+    if len(kinds) == len(data):
+        return sample  # images and masks only: nothing more to read
     for key, value in data.items():
-        kind = config.kinds.get(key)
+        kind = known.get(key)
         if kind == "bboxes":
             if config.bbox_params is None:
                 raise InputError(

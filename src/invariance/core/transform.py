@@ -235,15 +235,19 @@ class SpatialTransform(BasicTransform):
         raise NotImplementedError
 
     def resampling(self) -> Resampling:
-        """Resampling settings taken from this transform's own arguments, where it has them."""
+        """Resampling settings taken from this transform's own arguments, where it has them.
+
+        Read on every call (positionally: this is on the hot path), so a user who changes an
+        argument attribute between calls gets the new value.
+        """
         defaults = _DEFAULT_RESAMPLING
         return Resampling(
-            interpolation=getattr(self, "interpolation", defaults.interpolation),
-            mask_interpolation=getattr(self, "mask_interpolation", defaults.mask_interpolation),
-            border_mode=getattr(self, "border_mode", defaults.border_mode),
-            fill=getattr(self, "fill", defaults.fill),
-            fill_mask=getattr(self, "fill_mask", defaults.fill_mask),
-            bbox_method=getattr(self, "rotate_method", defaults.bbox_method),
+            getattr(self, "interpolation", defaults.interpolation),
+            getattr(self, "mask_interpolation", defaults.mask_interpolation),
+            getattr(self, "border_mode", defaults.border_mode),
+            getattr(self, "fill", defaults.fill),
+            getattr(self, "fill_mask", defaults.fill_mask),
+            getattr(self, "rotate_method", defaults.bbox_method),
         )
 
     def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:

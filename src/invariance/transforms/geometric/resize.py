@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -26,9 +25,7 @@ def area_resampling(
     if mode is None or not shrinking:
         return resampling
     mask_interpolation = cv2.INTER_AREA if mode == "image_mask" else resampling.mask_interpolation
-    return dataclasses.replace(
-        resampling, interpolation=cv2.INTER_AREA, mask_interpolation=mask_interpolation
-    )
+    return resampling._replace(interpolation=cv2.INTER_AREA, mask_interpolation=mask_interpolation)
 
 
 class Resize(SpatialTransform):
