@@ -176,3 +176,29 @@ def test_coarse_dropout_seed_reproduces():
     a = A.Compose([A.CoarseDropout(num_holes_range=(3, 5), fill="random", p=1.0)], seed=4)(image=image)
     b = A.Compose([A.CoarseDropout(num_holes_range=(3, 5), fill="random", p=1.0)], seed=4)(image=image)
     np.testing.assert_array_equal(a["image"], b["image"])
+
+
+def test_grid_mask_and_masked_fill_equal_one_slice_per_hole():
+    from invariance.core.sample import Sample
+    from invariance.kernels.dropout import fill_constant, fill_holes
+    from invariance.transforms.occlusion.dropout import holes_to_mask
+
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        h, w = (int(v) for v in rng.integers(5, 70, 2))
+        image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        if trial % 2:
+            image = image.astype(np.float32) / 255
+        t = A.GridDropout(ratio=float(rng.uniform(0.1, 1.0)), unit_size_range=(2, min(h, w)), p=1.0)
+        holes = t.sample(rng, Sample(shape=(h, w), kinds={"image": "image"}, arrays={"image": image}))[
+            "holes"
+        ]
+        if trial % 3 == 0:  # a repeated hole is not a grid: the general path must still agree
+            holes = np.concatenate([holes, holes[:1]])
+        expected = np.zeros((h, w), dtype=bool)
+        for x0, y0, x1, y1 in holes:
+            expected[y0:y1, x0:x1] = True
+        hidden = holes_to_mask(holes, (h, w))
+        np.testing.assert_array_equal(hidden, expected)
+        fill = (7, 200, 3) if trial % 4 == 0 else 9
+        np.testing.assert_array_equal(fill_constant(image, hidden, fill), fill_holes(image, holes, fill))

@@ -11,7 +11,7 @@ from pydantic import BeforeValidator, model_validator
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, Probability, TransformSchema
 from invariance.core.transform import BasicTransform
-from invariance.kernels.dropout import fill_holes
+from invariance.kernels.dropout import MANY_HOLES, fill_constant, fill_holes
 
 
 def _pair(value: Any) -> Any:
@@ -48,10 +48,46 @@ def draw_size(rng: np.random.Generator, pair: tuple[float, float], extent: int) 
 
 def holes_to_mask(holes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """A boolean ``(H, W)`` array, True inside any ``(x0, y0, x1, y1)`` rectangle."""
+    if len(holes) > MANY_HOLES:
+        axes = grid_axes(holes, shape)
+        if axes is not None:
+            rows, cols = axes
+            return np.logical_and.outer(rows, cols)
     hidden = np.zeros(shape, dtype=bool)
     for x0, y0, x1, y1 in holes:
         hidden[y0:y1, x0:x1] = True
     return hidden
+
+
+def holes_inside(holes: np.ndarray, shape: tuple[int, int]) -> bool:
+    """True when every hole is non-empty and inside the image (slicing then means what it says)."""
+    h, w = shape
+    return all(0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h for x0, y0, x1, y1 in np.asarray(holes).tolist())
+
+
+def grid_axes(holes: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """When the holes are exactly every pairing of a set of column intervals with a set of row
+    intervals (a grid, as GridDropout lays out), the rows and the columns they cover; else None.
+
+    The union of all such rectangles is then (covered rows) x (covered columns), which takes one
+    outer product instead of a slice per hole. Plain Python sets: cheaper than numpy for a few
+    hundred holes.
+    """
+    h, w = shape
+    boxes = [tuple(box) for box in np.asarray(holes).reshape(-1, 4).tolist()]
+    if not all(0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h for x0, y0, x1, y1 in boxes):
+        return None
+    x_spans = {(x0, x1) for x0, _, x1, _ in boxes}
+    y_spans = {(y0, y1) for _, y0, _, y1 in boxes}
+    if len(x_spans) * len(y_spans) != len(boxes) or len(set(boxes)) != len(boxes):
+        return None  # distinct holes, as many as the pairings: they are all the pairings
+    cols = np.zeros(w, dtype=bool)
+    rows = np.zeros(h, dtype=bool)
+    for x0, x1 in x_spans:
+        cols[x0:x1] = True
+    for y0, y1 in y_spans:
+        rows[y0:y1] = True
+    return rows, cols
 
 
 class OcclusionTransform(BasicTransform):
@@ -70,13 +106,24 @@ class OcclusionTransform(BasicTransform):
 
     def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
         holes = self.holes(params, sample)
-        fill_rng = np.random.default_rng(int(params.get("fill_seed", 0)))
-        fill_mask = self.fill_mask
-        sample.apply_occlusion(
-            holes_to_mask(holes, sample.shape),
-            lambda img: fill_holes(img, holes, self.fill, fill_rng),
-            None if fill_mask is None else (lambda m: fill_holes(m, holes, fill_mask)),
-        )
+        hidden = holes_to_mask(holes, sample.shape)
+        fill, fill_mask = self.fill, self.fill_mask
+        # Only random fills draw: a Generator costs more than filling a few holes.
+        fill_rng = np.random.default_rng(int(params.get("fill_seed", 0))) if isinstance(fill, str) else None
+        # Many holes, all inside: one masked pass per image instead of a slice per hole.
+        many = len(holes) > MANY_HOLES and holes_inside(holes, sample.shape)
+
+        def fill_image(img: np.ndarray) -> np.ndarray:
+            if many and not isinstance(fill, str):
+                return fill_constant(img, hidden, fill)
+            return fill_holes(img, holes, fill, fill_rng)
+
+        def fill_masks(m: np.ndarray) -> np.ndarray:
+            if many:
+                return fill_constant(m, hidden, fill_mask)
+            return fill_holes(m, holes, fill_mask)
+
+        sample.apply_occlusion(hidden, fill_image, None if fill_mask is None else fill_masks)
 
 
 class CoarseDropout(OcclusionTransform):
