@@ -487,3 +487,18 @@ def test_photometric_distort_follows_its_recorded_steps(rgb):
         expected = expected[..., params["permutation"]]
         np.testing.assert_array_equal(out["image"], expected)
         assert 0.875 <= params["brightness"] <= 1.125 and abs(params["hue"]) <= 0.05
+
+
+@pytest.mark.parametrize("channels", [2, 3, 4])
+@pytest.mark.parametrize("fill", [0, 17, 255, 2.5])
+def test_drop_channels_fast_path_equals_channel_writes(channels, fill):
+    from invariance.kernels.color import drop_channels
+
+    image = np.random.default_rng(channels).integers(0, 256, (7, 9, channels), dtype=np.uint8)
+    for dropped in ([0], [channels - 1], [0, 1][: channels - 1]):
+        expected = image.copy()
+        for c in dropped:
+            expected[:, :, c] = fill
+        before = image.copy()
+        np.testing.assert_array_equal(drop_channels(image, dropped, fill), expected)
+        np.testing.assert_array_equal(image, before)

@@ -323,7 +323,28 @@ def shuffle_channels(img: np.ndarray, order: Sequence[int]) -> np.ndarray:
 
 
 def drop_channels(img: np.ndarray, channels: Sequence[int], fill: float) -> np.ndarray:
-    """Set the given channels to ``fill``."""
+    """Set the given channels to ``fill``.
+
+    uint8 with up to four channels and a whole-number fill takes one OpenCV pass, ``img & keep``
+    with a per-channel byte mask (0xFF kept, 0 dropped), plus ``| fill`` on the dropped channels
+    when the fill is not 0: no copy followed by strided channel writes.
+    """
+    dropped = {int(c) for c in channels}
+    if (
+        img.dtype == np.uint8
+        and img.ndim == 3
+        and 2 <= img.shape[2] <= 4
+        and dropped <= set(range(img.shape[2]))
+        and float(fill).is_integer()
+        and 0 <= fill <= 255
+    ):
+        keep = tuple(0.0 if c in dropped else 255.0 for c in range(4))
+        # A 4-tuple is an OpenCV Scalar (one value per channel); the stubs only list arrays.
+        out = np.asarray(cv2.bitwise_and(img, keep))  # type: ignore[call-overload]
+        if fill != 0:
+            put = tuple(float(fill) if c in dropped else 0.0 for c in range(4))
+            cv2.bitwise_or(out, put, dst=out)  # type: ignore[call-overload]
+        return out
     out = img.copy()
     for c in channels:
         out[:, :, int(c)] = fill
