@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from invariance.kernels.color import apply_lut
+
 # -- helpers -------------------------------------------------------------------------------------
 
 
@@ -104,7 +106,7 @@ def rain(
             gain = max(1.0, blur_value / max(drop_width, 1) / 3.0)
             coverage = cv2.blur(coverage, (int(blur_value), int(blur_value)))
             if fast:
-                coverage = cv2.convertScaleAbs(coverage, alpha=gain)
+                coverage = cv2.convertScaleAbs(coverage, dst=coverage, alpha=gain)
             else:
                 coverage = np.minimum(coverage * np.float32(gain), np.float32(1.0))
     colour = color_for(img, drop_color)
@@ -115,18 +117,38 @@ def rain(
             return cv2.LUT(src, table).reshape(img.shape)
         channels = 1 if img.ndim == 2 else img.shape[2]
         plane = src.reshape(h, w) if channels == 1 else src
-        weights = coverage if channels == 1 else cv2.merge([coverage] * channels)
         levels = np.arange(256, dtype=np.float64)[:, None] / 255.0
         paint = np.clip(np.rint(levels * np.atleast_1d(colour)[None, :]), 0, 255).astype(np.uint8)
-        painted = cv2.LUT(weights, paint[:, 0] if channels == 1 else paint.reshape(256, 1, channels))
+        painted = _paint_planes(coverage, paint)
+        # Fresh image-sized buffers cost page faults: the steps below write into ones they own.
+        uncovered = cv2.bitwise_not(coverage, dst=coverage)  # on one plane, before merging
+        weights = uncovered if channels == 1 else cv2.merge([uncovered] * channels)
         # darkened scene * (1 - coverage), in one saturating multiply
-        kept = cv2.multiply(plane, cv2.bitwise_not(weights), scale=brightness_coefficient / 255.0)
-        return np.asarray(cv2.add(kept, painted)).reshape(img.shape)
+        kept = cv2.multiply(plane, weights, dst=weights, scale=brightness_coefficient / 255.0)
+        return np.asarray(cv2.add(kept, painted, dst=kept)).reshape(img.shape)
     f = np.clip(img * np.float32(brightness_coefficient), 0.0, 1.0).astype(np.float32)
     diff = f - colour
     diff *= coverage[..., None] if f.ndim == 3 else coverage
     f -= diff  # scene * (1 - coverage) + colour * coverage: a convex mix, already in range
     return np.clip(f, 0.0, 1.0, out=f)
+
+
+def _paint_planes(coverage: np.ndarray, paint: np.ndarray) -> np.ndarray:
+    """``paint[coverage, c]`` for every channel ``c`` of the ``(256, C)`` table, as an image.
+
+    Each distinct channel table is looked up once on the single coverage plane (a 1-channel byte
+    lookup) and the planes merged: cheaper than a 3-channel lookup on the merged coverage, and a
+    gray drop colour costs one lookup.
+    """
+    planes: dict[bytes, np.ndarray] = {}
+    columns = [np.ascontiguousarray(paint[:, c]) for c in range(paint.shape[1])]
+    for column in columns:
+        key = column.tobytes()
+        if key not in planes:
+            planes[key] = apply_lut(coverage, column)
+    if len(columns) == 1:
+        return planes[columns[0].tobytes()]
+    return np.asarray(cv2.merge([planes[column.tobytes()] for column in columns]))
 
 
 # -- snow ----------------------------------------------------------------------------------------
