@@ -131,6 +131,23 @@ def test_constant_border_of_a_later_step_is_painted_as_step_by_step(astronaut):
     assert diff.mean() < 2.0
 
 
+def test_border_of_a_rotation_after_resize_and_flip_is_drawn_by_the_fused_warp(astronaut):
+    # A resize and a flip map the whole image onto the whole image, so the rotation's border is
+    # exactly where the fused warp reads outside the photograph: its fill, no content brought back.
+    chain = [
+        A.LongestMaxSize(max_size=640, p=1),
+        A.HorizontalFlip(p=1),
+        A.Rotate(limit=(30, 30), fill=(255, 0, 0), fill_mask=7, p=1),
+    ]
+    fused, step = _run(astronaut, True, chain), _run(astronaut, False, chain)
+    assert fused["image"].shape == step["image"].shape == (640, 640, 3)
+    assert np.all(fused["image"][:20, :20] == (255, 0, 0))
+    assert np.all(fused["mask"][:20, :20] == 7)
+    diff = np.abs(fused["image"].astype(float) - step["image"])
+    assert diff.mean() < 2.0
+    assert np.mean(fused["mask"] != step["mask"]) < 0.06
+
+
 def test_nested_compose_can_turn_fusion_off(astronaut):
     inner = A.Compose([A.Rotate(limit=(10, 10), p=1), A.Rotate(limit=(5, 5), p=1)], fuse_warps=False)
     nested = _run(astronaut, True, [inner])

@@ -69,7 +69,9 @@ def test_warps_match_opencv_on_the_array_itself(channels: int, border_mode: int,
     border = cv_scalar(fill_tuple(fill, channels))
     map_x, map_y = _maps(60, 70)
     expected = {
-        "affine": cv2.warpAffine(image, affine, (70, 60), flags=interpolation, borderMode=border_mode, borderValue=border),
+        "affine": cv2.warpAffine(
+            image, affine, (70, 60), flags=interpolation, borderMode=border_mode, borderValue=border
+        ),
         "perspective": cv2.warpPerspective(
             image, projective, (70, 60), flags=interpolation, borderMode=border_mode, borderValue=border
         ),
@@ -84,3 +86,22 @@ def test_warps_match_opencv_on_the_array_itself(channels: int, border_mode: int,
         want = want.reshape(60, 70, channels)
         assert got[name].shape == want.shape and got[name].dtype == np.uint8, name
         assert np.array_equal(got[name], want), name
+
+
+def test_affine_boxes_are_bounded_by_their_mapped_corners() -> None:
+    """The shortcut for affine maps equals mapping the four corners and taking their bounds."""
+    from invariance.core.geometry import Projective, apply_matrix, map_boxes
+
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 80, (50, 2))
+    boxes = np.concatenate([xy, xy + rng.uniform(1, 30, (50, 2))], axis=1)
+    for _ in range(20):
+        linear = rng.normal(size=(2, 2))
+        matrix = np.array([[*linear[0], rng.normal() * 10], [*linear[1], rng.normal() * 10], [0, 0, 1.0]])
+        corners = np.stack(
+            [boxes[:, [0, 1]], boxes[:, [2, 1]], boxes[:, [2, 3]], boxes[:, [0, 3]]], axis=1
+        ).reshape(-1, 2)
+        mapped = apply_matrix(matrix, corners).reshape(-1, 4, 2)
+        expected = np.concatenate([mapped.min(axis=1), mapped.max(axis=1)], axis=1)
+        got = map_boxes(Projective(matrix, (100, 100), (100, 100)), boxes)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)

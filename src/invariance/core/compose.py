@@ -54,6 +54,9 @@ class BaseCompose:
 
     #: True for a subclass whose ``__call__`` is user code (set when the class is defined).
     _user_call: bool = False
+    #: True for a subclass that runs every child in order (its ``choose`` and ``run_children`` are
+    #: the base ones), which lets ``run`` skip building a plan (set when the class is defined).
+    _runs_all: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -61,6 +64,7 @@ class BaseCompose:
         from invariance.core.compat import overrides_call
 
         cls._user_call = overrides_call(cls)
+        cls._runs_all = cls.choose is BaseCompose.choose and cls.run_children is BaseCompose.run_children
 
     def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
         """Run as a child of a user composition's ``__call__`` (``t(**data)``), on the pipeline's sample."""
@@ -114,6 +118,11 @@ class BaseCompose:
             chosen = [(i, True) for i in (range(len(self.transforms)) if order is None else order)]
         else:
             if not force_apply and not self.should_fire(rng):
+                return
+            if sample.record is None and type(self)._runs_all:
+                # Every child in order, none forced: the common case, without building a plan.
+                for child in self.transforms:
+                    child.run(sample, rng)
                 return
             chosen = self.choose(rng)
             if sample.record is not None:

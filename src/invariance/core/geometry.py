@@ -318,7 +318,7 @@ def box_outline(boxes: np.ndarray, method: str, preserves_lines: bool) -> np.nda
 
 
 def map_boxes(geometry: Geometry, boxes: np.ndarray, method: str = "largest_box") -> np.ndarray:
-    """Map ``(N, 4)`` continuous-frame ``x_min, y_min, x_max, y_max`` boxes; no clipping here.
+    """Map ``(N, 4)`` continuous-frame ``x_min, y_min, x_max, y_max`` boxes, ordered; no clipping here.
 
     A geometry with an exact box rule of its own (``Geometry.map_boxes_exact``) is asked first;
     otherwise the box outline is mapped.
@@ -327,11 +327,34 @@ def map_boxes(geometry: Geometry, boxes: np.ndarray, method: str = "largest_box"
         return boxes.copy()
     exact = geometry.map_boxes_exact(boxes, method)
     if exact is not None:
-        return exact
+        # A mirror in the rule may swap min and max; keep them ordered.
+        return np.concatenate(
+            [np.minimum(exact[:, :2], exact[:, 2:]), np.maximum(exact[:, :2], exact[:, 2:])], axis=1
+        )
+    if method != "ellipse":
+        matrix = geometry.matrix()
+        if matrix is not None and matrix[2, 0] == 0 and matrix[2, 1] == 0:
+            return _affine_box_bounds(matrix[:2] / matrix[2, 2], boxes)
     outline = box_outline(boxes, method, geometry.preserves_lines)
     n, k, _ = outline.shape
     mapped = geometry.map_points(outline.reshape(n * k, 2)).reshape(n, k, 2)
     return np.concatenate([mapped.min(axis=1), mapped.max(axis=1)], axis=1)
+
+
+def _affine_box_bounds(m: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """The bounds of each box's four corners under the affine ``m`` (2x3), without the corners.
+
+    Each output coordinate is a sum of one term in ``x`` and one in ``y``, so its extremes over
+    the corners are the sums of the terms' extremes.
+    """
+    x0, y0, x1, y1 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    out = np.empty((len(boxes), 4))
+    for row in (0, 1):
+        a, b, c = m[row]
+        ax0, ax1, by0, by1 = a * x0, a * x1, b * y0, b * y1
+        out[:, row] = np.minimum(ax0, ax1) + np.minimum(by0, by1) + c
+        out[:, row + 2] = np.maximum(ax0, ax1) + np.maximum(by0, by1) + c
+    return out
 
 
 def map_keypoints(geometry: Geometry, keypoints: np.ndarray) -> np.ndarray:

@@ -173,6 +173,8 @@ def prepare(data: Mapping[str, Any], config: TargetConfig, record: bool) -> Samp
         mask_interpolation=config.mask_interpolation,
         applied=[] if record else None,
     )
+    # The key lists per kind, known already: the sample need not rebuild them on first use.
+    sample.preset_keys(kinds)
     if len(kinds) == len(data):
         return sample  # images and masks only: nothing more to read
     for key, value in data.items():

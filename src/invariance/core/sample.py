@@ -194,6 +194,15 @@ class Sample:
     def keys_of(self, *kinds: str) -> Iterator[str]:
         return iter(self._keys(kinds))
 
+    def preset_keys(self, kinds: Mapping[str, str]) -> None:
+        """Fill the key cache for the image and mask kinds in one pass over ``kinds``."""
+        images: list[str] = []
+        masks: list[str] = []
+        for key, kind in kinds.items():
+            (images if kind in IMAGE_KINDS else masks).append(key)
+        self._key_cache[IMAGE_KINDS] = images
+        self._key_cache[MASK_KINDS] = masks
+
     def _keys(self, kinds: tuple[str, ...]) -> list[str]:
         """The keys holding the given kinds, in call order (cached: ``kinds`` is fixed per call)."""
         keys = self._key_cache.get(kinds)
@@ -249,17 +258,17 @@ class Sample:
 
     def _map_arrays(self, kinds: tuple[str, ...], func: Callable[[np.ndarray], np.ndarray]) -> None:
         store: dict[str, Any] = self._arrays
-        kind_of = self.kinds
         for key in self._keys(kinds):
-            value = store[key]
-            if kind_of[key] in ("images", "masks"):
-                results = [func(frame) for frame in value]
-                if isinstance(value, np.ndarray):
-                    store[key] = np.stack(results) if results else value.copy()
-                else:
-                    store[key] = results
-            else:
-                store[key] = func(value)
+            store[key] = self._mapped(key, store[key], func)
+
+    def _mapped(self, key: str, value: Any, func: Callable[[np.ndarray], np.ndarray]) -> Any:
+        """``func`` applied to one target's array, or to each frame of a stack (kept a stack)."""
+        if self.kinds[key] not in ("images", "masks"):
+            return func(value)
+        results = [func(frame) for frame in value]
+        if isinstance(value, np.ndarray):
+            return np.stack(results) if results else value.copy()
+        return results
 
     def apply_pixels(self, func: Callable[[np.ndarray], np.ndarray]) -> None:
         """Apply a pixel-level function to every image and frame; other targets are unchanged."""
@@ -288,12 +297,7 @@ class Sample:
             self._warp_arrays(geometry, resampling)
         self.shape = geometry.out_shape
         for key, boxes in self.boxes.items():
-            mapped = map_boxes(geometry, boxes.coords, resampling.bbox_method)
-            # A mirror swaps min and max; keep them ordered.
-            mapped = np.concatenate(
-                [np.minimum(mapped[:, :2], mapped[:, 2:]), np.maximum(mapped[:, :2], mapped[:, 2:])], axis=1
-            )
-            self.boxes[key] = boxes.with_coords(mapped)
+            self.boxes[key] = boxes.with_coords(map_boxes(geometry, boxes.coords, resampling.bbox_method))
             if self.bbox_params is not None and self.bbox_params.check_each_transform:
                 self._filter_boxes(key)
         for key, points in self.points.items():
@@ -309,22 +313,17 @@ class Sample:
         return resampling.mask_interpolation
 
     def _warp_arrays(self, geometry: Geometry, resampling: Resampling) -> None:
-        interpolation = resampling.interpolation
-        overshoots = interpolation in (cv2.INTER_CUBIC, cv2.INTER_LANCZOS4)
-
-        def warp_image(a: np.ndarray) -> np.ndarray:
-            out = geometry.warp(a, interpolation, resampling.border_mode, resampling.fill)
-            if overshoots and out.dtype == np.float32:
-                # Cubic and Lanczos kernels ring past the input's range; float images stay in [0, 1].
-                np.clip(out, 0.0, 1.0, out=out)
-            return out
-
-        self._map_arrays(IMAGE_KINDS, warp_image)
-        mask_interpolation = self._mask_interpolation(resampling)
-        self._map_arrays(
-            MASK_KINDS,
-            lambda a: geometry.warp(a, mask_interpolation, resampling.border_mode, resampling.fill_mask),
-        )
+        interpolation, _, border_mode, fill, fill_mask, _ = resampling
+        store = self._arrays
+        for key in self._keys(IMAGE_KINDS):
+            store[key] = self._mapped(
+                key, store[key], lambda a: _warp_image(geometry, a, interpolation, border_mode, fill)
+            )
+        if self._keys(MASK_KINDS):
+            mask_interpolation = self._mask_interpolation(resampling)
+            self._map_arrays(
+                MASK_KINDS, lambda a: geometry.warp(a, mask_interpolation, border_mode, fill_mask)
+            )
 
     def _buffer(self, step: _PendingWarp) -> None:
         """Add a step to the fusion buffer, or resample what is buffered first when it cannot join.
@@ -352,8 +351,9 @@ class Sample:
 
         The product of the buffered matrices is applied in one warp (or one exact operation when
         the product is a symmetry, a whole-pixel window or a plain resize). The border comes from
-        the first step; every later step that reads outside its own input has its constant fill
-        painted where its input does not reach, exactly as step-by-step application would.
+        the first step (or from the first step that makes one, see :func:`_border_step`); every
+        other step that reads outside its own input has its constant fill painted where its input
+        does not reach, exactly as step-by-step application would.
         """
         steps, self.pending = self.pending, []
         if not steps:
@@ -367,13 +367,14 @@ class Sample:
         in_shape, out_shape = steps[0].geometry.in_shape, steps[-1].geometry.out_shape
         fused = exact_geometry(total, in_shape, out_shape)
         moving = [s for s in steps if interpolates(s.geometry)]
-        first = steps[0].resampling
+        bordered = _border_step(steps)
+        border = steps[bordered].resampling
         resampling = Resampling(
             interpolation=fused_interpolation([s.resampling.interpolation for s in moving]),
             mask_interpolation=fused_interpolation([self._mask_interpolation(s.resampling) for s in moving]),
-            border_mode=first.border_mode,
-            fill=first.fill,
-            fill_mask=first.fill_mask,
+            border_mode=border.border_mode,
+            fill=border.fill,
+            fill_mask=border.fill_mask,
         )
         saved = self.mask_interpolation
         self.mask_interpolation = None
@@ -385,9 +386,10 @@ class Sample:
         # in step order so that the last step has the last word, as step by step.
         borders: list[tuple[np.ndarray, Resampling]] = []
         after = np.eye(3)
-        for step in reversed(steps[1:]):
+        for index in range(len(steps) - 1, 0, -1):
+            step = steps[index]
             after = after @ step.checked_matrix
-            if step.touches:
+            if step.touches and index != bordered:
                 outline = apply_matrix(after, rect_corners(step.geometry.in_shape)) - 0.5
                 reached = kg.inside_polygon(out_shape[0], out_shape[1], outline)
                 if not reached.all():
@@ -512,3 +514,31 @@ class Sample:
             points = points.take(perm)
             points.labels = labels
         self.points["keypoints"] = points
+
+
+def _border_step(steps: list[_PendingWarp]) -> int:
+    """The step of a fused chain whose border mode and fill the one fused warp uses.
+
+    The first step, unless it makes no border and is followed only by steps that map their whole
+    input onto their whole output (symmetries, resizes) up to the first step that does make one,
+    with a constant fill: then "this step read outside its input" and "the fused warp reads outside
+    the original image" are the same pixels, so the fused warp draws that step's border itself and
+    nothing needs painting afterwards (a resize, a flip, then a rotation: the common detection chain).
+    """
+    for index, step in enumerate(steps):
+        if step.touches:
+            constant = step.resampling.border_mode == cv2.BORDER_CONSTANT
+            return index if constant else 0
+        if not isinstance(step.geometry, (Symmetry, Scale)):
+            return 0
+    return 0
+
+
+def _warp_image(
+    geometry: Geometry, image: np.ndarray, interpolation: int, border_mode: int, fill: Any
+) -> np.ndarray:
+    out = geometry.warp(image, interpolation, border_mode, fill)
+    if interpolation in (cv2.INTER_CUBIC, cv2.INTER_LANCZOS4) and out.dtype == np.float32:
+        # Cubic and Lanczos kernels ring past the input's range; float images stay in [0, 1].
+        np.clip(out, 0.0, 1.0, out=out)
+    return out
