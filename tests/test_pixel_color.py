@@ -502,3 +502,20 @@ def test_drop_channels_fast_path_equals_channel_writes(channels, fill):
         before = image.copy()
         np.testing.assert_array_equal(drop_channels(image, dropped, fill), expected)
         np.testing.assert_array_equal(image, before)
+
+
+@pytest.mark.parametrize("shifts", [(37, 0, 0), (-20, 0, 0), (0, 30, 0), (0, 0, -40), (10, -20, 25)])
+def test_shift_hsv_plane_lookup_equals_three_channel_table(shifts):
+    hue, sat, val = shifts
+    image = np.random.default_rng(1).integers(0, 256, (31, 47, 3), dtype=np.uint8)
+    before = image.copy()
+    levels = np.arange(256, dtype=np.float64)
+    table = np.empty((256, 1, 3), dtype=np.uint8)
+    table[:, 0, 0] = np.mod(np.rint(levels + hue), 180)
+    table[:, 0, 1] = np.clip(np.rint(levels + sat), 0, 255)
+    table[0, 0, 1] = 0
+    table[:, 0, 2] = np.clip(np.rint(levels + val), 0, 255)
+    hsv = cv2.LUT(cv2.cvtColor(image, cv2.COLOR_RGB2HSV), table)
+    expected = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    np.testing.assert_array_equal(kc.shift_hsv(image, hue, sat, val), expected)
+    np.testing.assert_array_equal(image, before)
