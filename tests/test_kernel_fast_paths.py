@@ -105,3 +105,40 @@ def test_affine_boxes_are_bounded_by_their_mapped_corners() -> None:
         expected = np.concatenate([mapped.min(axis=1), mapped.max(axis=1)], axis=1)
         got = map_boxes(Projective(matrix, (100, 100), (100, 100)), boxes)
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+
+
+def test_a_transform_called_alone_on_an_image_equals_its_one_step_pipeline() -> None:
+    """``t(image=img)`` takes a short path; it must give what ``Compose([t])`` gives for a seed."""
+    import invariance as A
+
+    image = np.random.default_rng(5).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    cases = [
+        A.HorizontalFlip(p=1),
+        A.RandomCrop(20, 30, p=1),
+        A.Rotate(limit=30, p=1),
+        A.Affine(scale=(0.8, 1.2), rotate=(-20, 20), p=0.5),
+        A.RandomBrightnessContrast(p=0.7),
+        A.CoarseDropout(p=1),
+        A.ColorJitter(p=1),
+        A.GaussNoise(p=1),
+    ]
+    for transform in cases:
+        transform.set_random_seed(11)
+        alone = [transform(image=image)["image"] for _ in range(4)]
+        transform.set_random_seed(11)
+        pipeline = A.Compose([transform], p=1.0)
+        pipeline._stream = transform._own_stream()  # the stream a standalone call draws from
+        piped = [pipeline(image=image)["image"] for _ in range(4)]
+        for a, b in zip(alone, piped):
+            assert a.shape == b.shape and np.array_equal(a, b), type(transform).__name__
+
+
+def test_cheap_uniform_draw_is_numpys_draw() -> None:
+    """``uniform(rng, a, b)`` must give exactly ``rng.uniform(a, b)``: seeded outputs depend on it."""
+    from invariance.core.randomness import uniform
+
+    bounds = np.random.default_rng(0).uniform(-50, 50, (2000, 2))
+    ours, theirs = np.random.default_rng(9), np.random.default_rng(9)
+    for low, high in np.sort(bounds, axis=1).tolist():
+        assert uniform(ours, low, high) == theirs.uniform(low, high)
+    assert uniform(ours) == theirs.uniform()

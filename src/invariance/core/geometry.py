@@ -258,13 +258,10 @@ class Chain(Geometry):
         object.__setattr__(self, "out_shape", self.steps[-1].out_shape)
 
     def matrix(self) -> np.ndarray | None:
-        total = np.eye(3)
-        for step in self.steps:
-            m = step.matrix()
-            if m is None:
-                return None
-            total = m @ total
-        return total
+        matrices = [step.matrix() for step in self.steps]
+        if any(m is None for m in matrices):
+            return None
+        return product_of(matrices)  # type: ignore[arg-type]
 
     def warp(
         self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
@@ -422,19 +419,76 @@ def samples_outside(matrix: np.ndarray, in_shape: Shape, out_shape: Shape) -> bo
     """True when some output pixel centre of the map comes from outside the input image.
 
     Such a map makes a border (``border_mode`` / ``fill``); a map that only reads inside its input
-    (a symmetry, a resize, a crop inside the image) makes none.
+    (a symmetry, a resize, a crop inside the image) makes none. Plain Python on nine numbers:
+    numpy's per-call cost on a 3x3 matrix is several times the arithmetic.
     """
-    try:
-        inverse = np.linalg.inv(matrix)
-    except np.linalg.LinAlgError:
+    inverse = _inverse3(matrix.ravel().tolist())
+    if inverse is None:
         return True
+    a, b, c, d, e, f, g, h, i = inverse
     oh, ow = out_shape
-    centres = np.array([[0.5, 0.5], [ow - 0.5, 0.5], [ow - 0.5, oh - 0.5], [0.5, oh - 0.5]])
-    back = apply_matrix(inverse, centres)
-    h, w = in_shape
+    height, width = in_shape
     eps = 1e-6
-    inside = (back[:, 0] >= -eps) & (back[:, 0] <= w + eps) & (back[:, 1] >= -eps) & (back[:, 1] <= h + eps)
-    return not bool(inside.all())
+    for x, y in ((0.5, 0.5), (ow - 0.5, 0.5), (ow - 0.5, oh - 0.5), (0.5, oh - 0.5)):
+        w = g * x + h * y + i
+        if abs(w) < 1e-12:
+            w = 1e-12
+        bx, by = (a * x + b * y + c) / w, (d * x + e * y + f) / w
+        if not (-eps <= bx <= width + eps and -eps <= by <= height + eps):
+            return True
+    return False
+
+
+def reads_outside(geometry: Geometry) -> bool:
+    """True when the geometry makes a border: some output pixel comes from outside its input.
+
+    Decided by structure where it can be (symmetries and resizes never do, a window does when it
+    leaves the image, a chain does when one of its steps does), else from the matrix.
+    """
+    if isinstance(geometry, (Symmetry, Scale)):
+        return False
+    if isinstance(geometry, CropWindow):
+        h, w = geometry.in_shape
+        oh, ow = geometry.out_shape
+        return not (geometry.x0 >= 0 and geometry.y0 >= 0 and geometry.x0 + ow <= w and geometry.y0 + oh <= h)
+    if isinstance(geometry, Chain):
+        return any(reads_outside(step) for step in geometry.steps)
+    matrix = geometry.matrix()
+    return True if matrix is None else samples_outside(matrix, geometry.in_shape, geometry.out_shape)
+
+
+def _inverse3(m: list[float]) -> list[float] | None:
+    """The inverse of a row-major 3x3 matrix given as nine floats (None when singular)."""
+    a, b, c, d, e, f, g, h, i = m
+    co_a, co_b, co_c = e * i - f * h, f * g - d * i, d * h - e * g
+    det = a * co_a + b * co_b + c * co_c
+    if abs(det) < 1e-300:
+        return None
+    r = 1.0 / det
+    return [
+        co_a * r, (c * h - b * i) * r, (b * f - c * e) * r,
+        co_b * r, (a * i - c * g) * r, (c * d - a * f) * r,
+        co_c * r, (b * g - a * h) * r, (a * e - b * d) * r,
+    ]  # fmt: skip
+
+
+def _product3(left: list[float], right: list[float]) -> list[float]:
+    """``left @ right`` for row-major 3x3 matrices given as nine floats (unrolled: hot path)."""
+    a0, a1, a2, a3, a4, a5, a6, a7, a8 = left
+    b0, b1, b2, b3, b4, b5, b6, b7, b8 = right
+    return [
+        a0 * b0 + a1 * b3 + a2 * b6, a0 * b1 + a1 * b4 + a2 * b7, a0 * b2 + a1 * b5 + a2 * b8,
+        a3 * b0 + a4 * b3 + a5 * b6, a3 * b1 + a4 * b4 + a5 * b7, a3 * b2 + a4 * b5 + a5 * b8,
+        a6 * b0 + a7 * b3 + a8 * b6, a6 * b1 + a7 * b4 + a8 * b7, a6 * b2 + a7 * b5 + a8 * b8,
+    ]  # fmt: skip
+
+
+def product_of(matrices: Sequence[np.ndarray]) -> np.ndarray:
+    """``matrices[-1] @ ... @ matrices[0]``: the map of applying them in order (3x3 each)."""
+    total = matrices[0].ravel().tolist()
+    for matrix in matrices[1:]:
+        total = _product3(matrix.ravel().tolist(), total)
+    return np.array(total).reshape(3, 3)
 
 
 def interpolates(geometry: Geometry) -> bool:
@@ -453,19 +507,19 @@ def fused_interpolation(flags: Sequence[int]) -> int:
     return max(flags, key=lambda f: _INTERPOLATION_RANK.get(f, 1))
 
 
-def _close(a: np.ndarray, b: np.ndarray | float, atol: float) -> bool:
-    """``np.allclose(a, b, atol=atol)`` for small finite arrays, in plain Python (hot in fusion:
-    numpy's version costs more than the arithmetic on nine numbers)."""
-    left = np.asarray(a, dtype=np.float64).ravel().tolist()
-    if isinstance(b, np.ndarray):
-        right = b.astype(np.float64, copy=False).ravel().tolist()
-        return len(left) == len(right) and all(
-            abs(x - y) <= atol + 1e-5 * abs(y) for x, y in zip(left, right)
-        )
-    return all(abs(x - b) <= atol + 1e-5 * abs(b) for x in left)
-
-
 _D4_PATTERNS = {element: tuple(float(v) for v in pattern) for element, pattern in _D4_LINEAR.items()}
+
+
+def _near(left: Sequence[float], right: Sequence[float], atol: float) -> bool:
+    """``np.allclose(left, right, atol=atol)`` for short sequences of finite floats."""
+    return all(abs(x - y) <= atol + 1e-5 * abs(y) for x, y in zip(left, right))
+
+
+def _symmetry_matrix(element: str, in_shape: Shape) -> list[float]:
+    """The continuous-frame matrix of a square symmetry of an image of ``in_shape``, nine floats."""
+    h, w = in_shape
+    (a, b, c), (d, e, f) = _SYMMETRY_ROWS[element]
+    return [a, b, c[0] * w + c[1] * h, d, e, f[0] * w + f[1] * h, 0.0, 0.0, 1.0]
 
 
 def exact_geometry(matrix: np.ndarray, in_shape: Shape, out_shape: Shape) -> Geometry:
@@ -474,39 +528,43 @@ def exact_geometry(matrix: np.ndarray, in_shape: Shape, out_shape: Shape) -> Geo
     A product of maps can collapse into something exact: a square symmetry (flip then rotate 90),
     a whole-pixel window (shift then crop), a plain resize, a window then a resize then a
     symmetry (crop-and-resize, then flips), or the identity. Anything else is a
-    :class:`Projective` warp.
+    :class:`Projective` warp. The tests run in plain Python on the nine entries (this is on the
+    hot path of every fused chain, and numpy's per-call cost on 3x3 arrays dominates there).
     """
-    m = matrix / matrix[2, 2]
-    if _close(m[2, :2], 0.0, 1e-12):
+    values = matrix.ravel().tolist()
+    scale = values[8]
+    m = [v / scale for v in values]
+    if abs(m[6]) <= 1e-12 and abs(m[7]) <= 1e-12:
         # np.round(v, 9) in plain Python: rint(v * 1e9) / 1e9, the same float operations.
-        linear = tuple(round(v * 1e9) / 1e9 for v in m[:2, :2].ravel().tolist())
+        linear = tuple(round(v * 1e9) / 1e9 for v in (m[0], m[1], m[3], m[4]))
         for element, pattern in _D4_PATTERNS.items():
             if linear == pattern:
                 candidate = Symmetry(element, in_shape)
-                if candidate.out_shape == out_shape and _close(candidate.matrix(), m, 1e-7):
+                if candidate.out_shape == out_shape and _near(_symmetry_matrix(element, in_shape), m, 1e-7):
                     return candidate
                 if element == "e":
-                    tx, ty = -m[0, 2], -m[1, 2]
+                    tx, ty = -m[2], -m[5]
                     if abs(tx - round(tx)) < 1e-7 and abs(ty - round(ty)) < 1e-7:
                         return CropWindow(round(tx), round(ty), in_shape, out_shape)
                 break
-        scale = Scale(in_shape, out_shape)
-        if _close(scale.matrix(), m, 1e-9):
-            return scale
+        (ih, iw), (oh, ow) = in_shape, out_shape
+        if _near([ow / iw, 0.0, 0.0, 0.0, oh / ih, 0.0], m[:6], 1e-9):
+            return Scale(in_shape, out_shape)
         resized = _window_resize_symmetry(m, in_shape, out_shape)
         if resized is not None:
             return resized
-    return Projective(m, in_shape, out_shape)
+    return Projective(np.array(m).reshape(3, 3), in_shape, out_shape)
 
 
-def _window_resize_symmetry(m: np.ndarray, in_shape: Shape, out_shape: Shape) -> Geometry | None:
-    """``m`` as a whole-pixel window inside the image, a resize and a square symmetry, if it is one.
+def _window_resize_symmetry(m: list[float], in_shape: Shape, out_shape: Shape) -> Geometry | None:
+    """``m`` (nine floats, affine) as a whole-pixel window inside the image, a resize and a square
+    symmetry, if it is one.
 
     This is what a crop-and-resize followed by flips or quarter turns multiplies out to; a slice,
     ``cv2.resize`` and a flip are several times faster than one general warp, and equal to the
     steps applied one by one.
     """
-    (a, b, tx), (c, d, ty) = m[0].tolist(), m[1].tolist()
+    a, b, tx, c, d, ty = m[:6]
     oh, ow = out_shape
     if b == 0 and c == 0 and a != 0 and d != 0:
         element = {(1, 1): "e", (-1, 1): "h", (1, -1): "v", (-1, -1): "r180"}[(_sign(a), _sign(d))]
@@ -527,19 +585,22 @@ def _window_resize_symmetry(m: np.ndarray, in_shape: Shape, out_shape: Shape) ->
         return None
     window = (iy1 - iy0, ix1 - ix0)
     steps: list[Geometry] = []
+    product = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
     if window != in_shape:
         steps.append(CropWindow(ix0, iy0, in_shape, window))
+        product = [1.0, 0.0, -ix0, 0.0, 1.0, -iy0, 0.0, 0.0, 1.0]
     if sized != window:
         steps.append(Scale(window, sized))
+        sx, sy = sized[1] / window[1], sized[0] / window[0]
+        product = _product3([sx, 0.0, 0.0, 0.0, sy, 0.0, 0.0, 0.0, 1.0], product)
     if element != "e":
         steps.append(Symmetry(element, sized))
+        product = _product3(_symmetry_matrix(element, sized), product)
     if not steps:
         return None
-    matrix = steps[0].matrix()
-    for step in steps[1:]:
-        matrix = step.matrix() @ matrix  # type: ignore[operator]
     candidate = steps[0] if len(steps) == 1 else Chain(tuple(steps))
-    if candidate.out_shape != out_shape or matrix is None or not _close(matrix, m, 1e-9):
+    # The decomposition must multiply back to ``m`` (a guard against a wrong case above).
+    if candidate.out_shape != out_shape or not _near(product, m, 1e-9):
         return None
     return candidate
 

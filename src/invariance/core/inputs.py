@@ -63,7 +63,7 @@ class TargetConfig:
 _UINT8 = np.dtype(np.uint8)
 
 
-def _check_image(key: str, value: Any) -> np.ndarray:
+def check_image(key: str, value: Any) -> np.ndarray:
     if type(value) is np.ndarray and value.dtype is _UINT8 and value.ndim in (2, 3) and value.size:
         return value  # the common case, accepted as it is (all the checks below pass for it)
     if not isinstance(value, np.ndarray):
@@ -139,13 +139,13 @@ def prepare(data: Mapping[str, Any], config: TargetConfig, record: bool) -> Samp
                 )
             continue
         if kind == "image":
-            checked = arrays[key] = _check_image(key, value)
+            checked = arrays[key] = check_image(key, value)
             shapes.append((key, checked.shape[:2]))
         elif kind == "mask":
             checked = arrays[key] = _check_mask(key, value)
             shapes.append((key, checked.shape[:2]))
         elif kind in ("images", "masks"):
-            frames = arrays[key] = _check_stack(key, value, _check_image if kind == "images" else _check_mask)
+            frames = arrays[key] = _check_stack(key, value, check_image if kind == "images" else _check_mask)
             shapes.extend((f"{key}[{i}]", frame.shape[:2]) for i, frame in enumerate(frames))
         else:  # boxes and keypoints are read below, once the image size is known
             continue

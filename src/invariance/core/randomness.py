@@ -81,3 +81,10 @@ class RandomStream:
         self._generator.bit_generator.state = state["state"]
         # Unknown until first use: a copy unpickled in a DataLoader worker must reseed there.
         self._context = None
+
+
+def uniform(rng: np.random.Generator, low: float = 0.0, high: float = 1.0) -> float:
+    """One draw from ``[low, high)``: bit-identical to ``rng.uniform(low, high)`` for scalar
+    bounds (numpy computes ``low + (high - low) * next_double`` too), about 3x cheaper per call,
+    which matters for transforms that draw several numbers per image."""
+    return low + (high - low) * rng.random()

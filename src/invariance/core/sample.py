@@ -40,8 +40,9 @@ from invariance.core.geometry import (
     keeps_orientation,
     map_boxes,
     map_keypoints,
+    product_of,
+    reads_outside,
     rect_corners,
-    samples_outside,
 )
 from invariance.core.targets import (
     BboxParams,
@@ -91,21 +92,8 @@ class _PendingWarp:
 
     @cached_property
     def touches(self) -> bool:
-        """Some output pixel reads outside the step's input (it makes a border).
-
-        Symmetries and resizes read only inside their input, and a window does when it lies inside
-        the image.
-        """
-        geometry = self.geometry
-        if isinstance(geometry, (Symmetry, Scale)):
-            return False
-        if isinstance(geometry, CropWindow):
-            h, w = geometry.in_shape
-            oh, ow = geometry.out_shape
-            return not (
-                geometry.x0 >= 0 and geometry.y0 >= 0 and geometry.x0 + ow <= w and geometry.y0 + oh <= h
-            )
-        return samples_outside(self.checked_matrix, geometry.in_shape, geometry.out_shape)
+        """The step makes a border: some output pixel reads outside the step's input."""
+        return reads_outside(self.geometry)
 
 
 class Sample:
@@ -361,9 +349,7 @@ class Sample:
         if len(steps) == 1:
             self._warp_arrays(steps[0].geometry, steps[0].resampling)
             return
-        total = np.eye(3)
-        for step in steps:
-            total = step.checked_matrix @ total
+        total = product_of([step.checked_matrix for step in steps])
         in_shape, out_shape = steps[0].geometry.in_shape, steps[-1].geometry.out_shape
         fused = exact_geometry(total, in_shape, out_shape)
         moving = [s for s in steps if interpolates(s.geometry)]
@@ -519,8 +505,8 @@ class Sample:
 def _border_step(steps: list[_PendingWarp]) -> int:
     """The step of a fused chain whose border mode and fill the one fused warp uses.
 
-    The first step, unless it makes no border and is followed only by steps that map their whole
-    input onto their whole output (symmetries, resizes) up to the first step that does make one,
+    The first step, unless it and every step up to the first one that makes a border map their
+    whole input onto their whole output (symmetries, resizes, a window that is the whole image),
     with a constant fill: then "this step read outside its input" and "the fused warp reads outside
     the original image" are the same pixels, so the fused warp draws that step's border itself and
     nothing needs painting afterwards (a resize, a flip, then a rotation: the common detection chain).
@@ -529,9 +515,20 @@ def _border_step(steps: list[_PendingWarp]) -> int:
         if step.touches:
             constant = step.resampling.border_mode == cv2.BORDER_CONSTANT
             return index if constant else 0
-        if not isinstance(step.geometry, (Symmetry, Scale)):
+        if not _onto(step.geometry):
             return 0
     return 0
+
+
+def _onto(geometry: Geometry) -> bool:
+    """True for a map of the whole input rectangle onto the whole output rectangle."""
+    if isinstance(geometry, (Symmetry, Scale)):
+        return True
+    return (
+        isinstance(geometry, CropWindow)
+        and geometry.x0 == geometry.y0 == 0
+        and geometry.in_shape == geometry.out_shape
+    )
 
 
 def _warp_image(

@@ -163,6 +163,8 @@ class BasicTransform:
             # Called as ``t(**data)`` by a custom composition inside a pipeline: run on its sample.
             result: dict[str, Any] = call.run_child(self, data, force_apply)
             return result
+        if len(data) == 1 and "image" in data and type(self).run is BasicTransform.run:
+            return self._call_on_image(data, force_apply)
         if self._standalone is None:
             from invariance.core.compose import Compose
 
@@ -170,6 +172,28 @@ class BasicTransform:
             self._standalone._stream = self._own_stream()
         output: dict[str, Any] = self._standalone(force_apply=force_apply, **data)
         return output
+
+    def _call_on_image(self, data: dict[str, Any], force_apply: bool) -> dict[str, Any]:
+        """``transform(image=img)``: what the one-step pipeline does, without its bookkeeping.
+
+        With one image and nothing else there are no boxes, keypoints, labels, replays or
+        parameter records to keep, and a lone geometry has nothing to fuse with, so the call is
+        the input check, the draw and the effect. It draws from the same stream as the one-step
+        ``Compose`` of the general path, so both give the same results for a seed (tested).
+        """
+        from invariance.core.inputs import check_image
+
+        image = check_image("image", data["image"])
+        rng = self._own_stream().generator()
+        if not force_apply and not self.should_fire(rng):
+            return {"image": image}
+        self._rng = rng
+        self._py_random = None
+        shape = (int(image.shape[0]), int(image.shape[1]))
+        sample = Sample(shape, {"image": "image"}, {"image": image}, data=data, fuse_warps=True)
+        self.apply_params(sample, self.sample(rng, sample))
+        sample.finish()
+        return {"image": sample.arrays["image"]}
 
     # -- description ---------------------------------------------------------------------------
 

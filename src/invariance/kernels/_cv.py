@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -61,3 +62,29 @@ def warp_flag(interpolation: int) -> int:
     """The flag for cv2.warpAffine / warpPerspective / remap, which lack the ``*_EXACT`` modes
     that cv2.resize has: LINEAR_EXACT (5) resamples as LINEAR (1), NEAREST_EXACT (6) as NEAREST (0)."""
     return {5: 1, 6: 0}.get(int(interpolation), int(interpolation))
+
+
+_SCRATCH = threading.local()
+_SCRATCH_LIMIT = 8  # buffers kept per thread; the pool is emptied when a new one would exceed it
+
+
+def scratch(role: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+    """A reusable, uninitialised buffer for a kernel's *temporary* array, one per role and thread.
+
+    Fresh image-sized arrays are expensive: the allocator hands back memory that must be faulted
+    in page by page, and a chain of short-lived temporaries of different sizes (a widened image,
+    a warped one, the result) keeps doing so. A kernel that writes an intermediate into a buffer
+    it gets here skips that. The buffer is overwritten by the next call with the same role, so
+    it must never be returned, stored, or used for two live values at once (give each its own
+    ``role``). Buffers live per thread, so concurrent threads never share one.
+    """
+    pool: dict[tuple[str, tuple[int, ...], np.dtype], np.ndarray] | None = getattr(_SCRATCH, "pool", None)
+    if pool is None:
+        pool = _SCRATCH.pool = {}
+    key = (role, shape, np.dtype(dtype))
+    buffer = pool.get(key)
+    if buffer is None:
+        if len(pool) >= _SCRATCH_LIMIT:
+            pool.clear()
+        buffer = pool[key] = np.empty(shape, dtype)
+    return buffer

@@ -18,6 +18,7 @@ from invariance.kernels._cv import (
     fill_tuple,
     per_channel_chunks,
     restore_channel_axis,
+    scratch,
     warp_flag,
 )
 
@@ -183,18 +184,19 @@ def _warp_with(
     safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
     flag = warp_flag(interpolation)
 
-    def _warp(chunk: np.ndarray, fills: tuple[float, ...]) -> np.ndarray:
+    def _warp(chunk: np.ndarray, fills: tuple[float, ...], dst: np.ndarray | None = None) -> np.ndarray:
         return warp(
             chunk,
             matrix,
             (width, height),
+            dst=dst,
             flags=flag,
             borderMode=border_mode,
             borderValue=cv_scalar(fills),
         )
 
     if _widens(safe, flag):
-        return _through_four_channels(_warp, safe, fill)
+        return _through_four_channels(_warp, safe, fill, (height, width))
     return _restore(per_channel_chunks(_warp, safe, fill), restore_dtype)
 
 
@@ -216,14 +218,21 @@ def _widens(array: np.ndarray, flag: int) -> bool:
 
 
 def _through_four_channels(
-    func: Callable[[np.ndarray, tuple[float, ...]], np.ndarray],
+    func: Callable[[np.ndarray, tuple[float, ...], np.ndarray], np.ndarray],
     array: np.ndarray,
     fill: float | Sequence[float],
+    out_shape: tuple[int, ...],
 ) -> np.ndarray:
-    """Run ``func`` on a four-channel copy of the three-channel ``array``; return three channels."""
+    """Run ``func(wide, fills, dst)`` on a four-channel copy of the three-channel ``array``, into
+    ``dst`` of ``out_shape`` (height, width); return the three channels as a new array.
+
+    Both four-channel arrays are reused buffers: only the result is a fresh allocation. With
+    three fresh arrays per call the allocator's page faults cost as much as the warp saves.
+    """
     fills = fill_tuple(fill, 3) + (0.0,)
-    wide = cv2.cvtColor(array, cv2.COLOR_RGB2RGBA)  # a plain channel copy plus a constant fourth
-    return cv2.cvtColor(func(wide, fills), cv2.COLOR_RGBA2RGB)
+    wide = cv2.cvtColor(array, cv2.COLOR_RGB2RGBA, dst=scratch("rgba-in", (*array.shape[:2], 4), np.uint8))
+    warped = func(wide, fills, scratch("rgba-out", (*out_shape[:2], 4), np.uint8))
+    return cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB)
 
 
 def warp_affine(
@@ -266,18 +275,19 @@ def remap(
     safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
     flag = warp_flag(interpolation)
 
-    def _remap(chunk: np.ndarray, fills: tuple[float, ...]) -> np.ndarray:
+    def _remap(chunk: np.ndarray, fills: tuple[float, ...], dst: np.ndarray | None = None) -> np.ndarray:
         return cv2.remap(
             chunk,
             map_x,
             map_y,
             flag,
+            dst=dst,
             borderMode=border_mode,
             borderValue=cv_scalar(fills),
         )
 
     if _widens(safe, flag):
-        return _through_four_channels(_remap, safe, fill)
+        return _through_four_channels(_remap, safe, fill, map_x.shape[:2])
     return _restore(per_channel_chunks(_remap, safe, fill), restore_dtype)
 
 

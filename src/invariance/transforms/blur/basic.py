@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Probability, SymmetricRange, TransformSchema
 from invariance.core.transform import PixelTransform
@@ -122,8 +123,8 @@ class MotionBlur(PixelTransform):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         ksize = random_odd(rng, *self.blur_limit)
-        angle = float(rng.uniform(*self.angle_range))
-        direction = float(rng.uniform(*self.direction_range))
+        angle = float(uniform(rng, *self.angle_range))
+        direction = float(uniform(rng, *self.direction_range))
         shift = (0.0, 0.0)
         if self.allow_shifted:
             room_x, room_y = kb.motion_shift_room(ksize, angle, direction)
@@ -186,10 +187,10 @@ class AdvancedBlur(PixelTransform):
         ksize = random_odd(rng, *self.blur_limit)
         return {
             "ksize": ksize,
-            "sigma_x": float(rng.uniform(*self.sigma_x_limit)),
-            "sigma_y": float(rng.uniform(*self.sigma_y_limit)),
-            "angle": float(rng.uniform(*self.rotate_limit)),
-            "beta": float(rng.uniform(*self.beta_limit)),
+            "sigma_x": float(uniform(rng, *self.sigma_x_limit)),
+            "sigma_y": float(uniform(rng, *self.sigma_y_limit)),
+            "angle": float(uniform(rng, *self.rotate_limit)),
+            "beta": float(uniform(rng, *self.beta_limit)),
             "kernel_noise": rng.uniform(*self.noise_limit, size=(ksize, ksize)).round(6).tolist(),
         }
 

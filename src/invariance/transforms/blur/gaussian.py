@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Probability, TransformSchema, from_zero
 from invariance.core.transform import PixelTransform
@@ -56,7 +57,7 @@ class GaussianBlur(PixelTransform):
         sizes = [k for k in range(max(low, 3), high + 1) if k % 2 == 1]
         # No admissible odd size (e.g. the default 0): derive the size from sigma.
         ksize = int(sizes[int(rng.integers(0, len(sizes)))]) if sizes else 0
-        return {"ksize": ksize, "sigma": float(rng.uniform(*self.sigma_limit))}
+        return {"ksize": ksize, "sigma": float(uniform(rng, *self.sigma_limit))}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         return gaussian_blur(img, int(params["ksize"]), float(params["sigma"]))

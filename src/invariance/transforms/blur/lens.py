@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema, _ordered, _pair
 from invariance.core.transform import PixelTransform
@@ -114,7 +115,7 @@ class Defocus(PixelTransform):
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         return {
             "radius": int(rng.integers(self.radius[0], self.radius[1] + 1)),
-            "alias_blur": float(rng.uniform(*self.alias_blur)),
+            "alias_blur": float(uniform(rng, *self.alias_blur)),
         }
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
@@ -152,8 +153,8 @@ class ZoomBlur(PixelTransform):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        max_factor = float(rng.uniform(*self.max_factor))
-        step = float(rng.uniform(*self.step_factor))
+        max_factor = float(uniform(rng, *self.max_factor))
+        step = float(uniform(rng, *self.step_factor))
         return {"max_factor": max_factor, "step": max(step, (max_factor - 1.0) / MAX_ZOOM_STEPS, 1e-6)}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Interpolation, Probability, TransformSchema, _ordered, _pair
 from invariance.core.transform import PixelTransform
@@ -85,7 +86,7 @@ class Sharpen(PixelTransform):
             return self
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"alpha": float(rng.uniform(*self.alpha)), "lightness": float(rng.uniform(*self.lightness))}
+        return {"alpha": float(uniform(rng, *self.alpha)), "lightness": float(uniform(rng, *self.lightness))}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         alpha = float(params["alpha"])
@@ -133,8 +134,8 @@ class UnsharpMask(PixelTransform):
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         return {
             "ksize": random_odd(rng, *self.blur_limit),
-            "sigma": float(rng.uniform(*self.sigma_limit)),
-            "alpha": float(rng.uniform(*self.alpha)),
+            "sigma": float(uniform(rng, *self.sigma_limit)),
+            "alpha": float(uniform(rng, *self.alpha)),
         }
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
@@ -171,7 +172,7 @@ class Emboss(PixelTransform):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"alpha": float(rng.uniform(*self.alpha)), "strength": float(rng.uniform(*self.strength))}
+        return {"alpha": float(uniform(rng, *self.alpha)), "strength": float(uniform(rng, *self.strength))}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         return kf.filter_kernel(img, kf.emboss_kernel(float(params["alpha"]), float(params["strength"])))
@@ -209,7 +210,7 @@ class RingingOvershoot(PixelTransform):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"ksize": random_odd(rng, *self.blur_limit), "cutoff": float(rng.uniform(*self.cutoff))}
+        return {"ksize": random_odd(rng, *self.blur_limit), "cutoff": float(uniform(rng, *self.cutoff))}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         return kf.filter_kernel(img, kf.sinc_kernel(int(params["ksize"]), float(params["cutoff"])))
@@ -275,7 +276,7 @@ class Superpixels(PixelTransform):
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         return {
             "n_segments": int(rng.integers(self.n_segments[0], self.n_segments[1] + 1)),
-            "replace_p": float(rng.uniform(*self.p_replace)),
+            "replace_p": float(uniform(rng, *self.p_replace)),
             "noise_seed": int(rng.integers(2**31)),
         }
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
     BorderMode,
@@ -96,7 +97,7 @@ class PiecewiseAffine(_DenseDistortion):
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         rows = max(int(rng.integers(self.nb_rows[0], self.nb_rows[1] + 1)), 2)
         cols = max(int(rng.integers(self.nb_cols[0], self.nb_cols[1] + 1)), 2)
-        scale = float(rng.uniform(*self.scale))
+        scale = float(uniform(rng, *self.scale))
         h, w = sample.shape
         spread = scale / 3 if self.absolute_scale else scale * min(h, w) / 3
         jitter = rng.normal(0.0, spread, (rows, cols, 2)) if spread > 0 else np.zeros((rows, cols, 2))
@@ -168,7 +169,7 @@ class ThinPlateSpline(_DenseDistortion):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         controls = tps_control_points(self.num_control_points)
-        spread = float(rng.uniform(*self.scale_range)) / 10
+        spread = float(uniform(rng, *self.scale_range)) / 10
         targets = controls + rng.normal(0.0, spread, controls.shape)
         return {"targets": targets.tolist()}
 

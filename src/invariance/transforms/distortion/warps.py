@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import AfterValidator, Field
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
     BorderMode,
@@ -192,7 +193,7 @@ class OpticalDistortion(_DenseDistortion):
         fill_mask: Fill = 0.0
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"k": float(rng.uniform(*self.distort_limit))}
+        return {"k": float(uniform(rng, *self.distort_limit))}
 
     def maps(self, params: Mapping[str, Any], shape: tuple[int, int]) -> kd.Maps:
         k = float(params["k"])

@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import AfterValidator, BeforeValidator
 
 from invariance.core.errors import InputError
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema, from_zero
 from invariance.core.transform import PixelTransform
@@ -169,7 +170,7 @@ class FDA(_ReferenceTransform):
         p: Probability = 0.5
 
     def draw(self, rng: np.random.Generator) -> dict[str, Any]:
-        return {"beta": float(rng.uniform(*self.beta_limit))}
+        return {"beta": float(uniform(rng, *self.beta_limit))}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         return kd.fda(img, params["reference"], float(params["beta"]))
@@ -201,7 +202,7 @@ class HistogramMatching(_ReferenceTransform):
         p: Probability = 0.5
 
     def draw(self, rng: np.random.Generator) -> dict[str, Any]:
-        return {"blend_ratio": float(rng.uniform(*self.blend_ratio))}
+        return {"blend_ratio": float(uniform(rng, *self.blend_ratio))}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         return kd.histogram_matching(img, params["reference"], float(params["blend_ratio"]))
@@ -239,7 +240,7 @@ class PixelDistributionAdaptation(_ReferenceTransform):
         p: Probability = 0.5
 
     def draw(self, rng: np.random.Generator) -> dict[str, Any]:
-        return {"blend_ratio": float(rng.uniform(*self.blend_ratio))}
+        return {"blend_ratio": float(uniform(rng, *self.blend_ratio))}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         return kd.pixel_distribution_adaptation(

@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import AfterValidator, BeforeValidator
 
 from invariance.core.errors import InputError
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
 from invariance.core.transform import PixelTransform
@@ -172,7 +173,7 @@ class TextImage(PixelTransform):
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         items = self._items(sample)
         h, w = sample.shape
-        count = round(len(items) * float(rng.uniform(*self.fraction_range)))
+        count = round(len(items) * float(uniform(rng, *self.fraction_range)))
         chosen = sorted(rng.choice(len(items), count, replace=False).tolist()) if count else []
         texts = []
         for index in chosen:
@@ -188,7 +189,7 @@ class TextImage(PixelTransform):
             method = (
                 self.augmentations[int(rng.integers(len(self.augmentations)))] if self.augmentations else None
             )
-            size = max(1, int((box[3] - box[1]) * float(rng.uniform(*self.font_size_fraction_range))))
+            size = max(1, int((box[3] - box[1]) * float(uniform(rng, *self.font_size_fraction_range))))
             colour = [float(v) for v in item.get("font_color", self.font_color)]
             text = augment_text(str(item["text"]), method, self.stopwords, rng)
             texts.append({"bbox": box, "text": text, "font_size": size, "font_color": colour})

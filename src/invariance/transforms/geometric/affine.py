@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import BeforeValidator, model_validator
 
 from invariance.core.geometry import Chain, CropWindow, Geometry, Projective, apply_matrix, rect_corners
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
     BorderMode,
@@ -125,7 +126,7 @@ class Rotate(SpatialTransform):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"angle": float(rng.uniform(*self.limit))}
+        return {"angle": float(uniform(rng, *self.limit))}
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
         h, w = sample.shape
@@ -246,7 +247,7 @@ class Affine(SpatialTransform):
             ty = float(rng.integers(int(self.translate_px["y"][0]), int(self.translate_px["y"][1]) + 1))
         return {
             "scale": (sx, sy),
-            "rotate": float(rng.uniform(*self.rotate)),
+            "rotate": float(uniform(rng, *self.rotate)),
             "shear": (float(rng.uniform(*self.shear["x"])), float(rng.uniform(*self.shear["y"]))),
             "translate": (tx, ty),
         }
@@ -336,9 +337,9 @@ class ShiftScaleRotate(SpatialTransform):
         h, w = sample.shape
         shift_x = self.shift_limit if self.shift_limit_x is None else self.shift_limit_x
         shift_y = self.shift_limit if self.shift_limit_y is None else self.shift_limit_y
-        scale = 1.0 + float(rng.uniform(*self.scale_limit))
+        scale = 1.0 + float(uniform(rng, *self.scale_limit))
         return {
-            "angle": float(rng.uniform(*self.rotate_limit)),
+            "angle": float(uniform(rng, *self.rotate_limit)),
             "scale": scale,
             # Whole pixels (truncated), as Albumentations shifts.
             "dx": float(int(float(rng.uniform(*shift_x)) * w)),
@@ -394,7 +395,7 @@ class SafeRotate(SpatialTransform):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"angle": float(rng.uniform(*self.limit))}
+        return {"angle": float(uniform(rng, *self.limit))}
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
         h, w = sample.shape

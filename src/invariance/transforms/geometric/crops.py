@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 
 from invariance.core.errors import InputError
 from invariance.core.geometry import Chain, CropWindow, Geometry, Scale
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
     BorderMode,
@@ -265,8 +266,8 @@ class RandomResizedCrop(SpatialTransform):
         area = h * w
         log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
         for _ in range(10):
-            target_area = area * rng.uniform(*self.scale)
-            aspect = math.exp(rng.uniform(*log_ratio))
+            target_area = area * uniform(rng, *self.scale)
+            aspect = math.exp(uniform(rng, *log_ratio))
             cw = round(math.sqrt(target_area * aspect))
             ch = round(math.sqrt(target_area / aspect))
             if 0 < cw <= w and 0 < ch <= h:

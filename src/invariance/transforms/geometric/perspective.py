@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import BeforeValidator, model_validator
 
 from invariance.core.geometry import Geometry, Projective, apply_matrix, rect_corners
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
     BorderMode,
@@ -83,7 +84,7 @@ class Perspective(SpatialTransform):
             return self
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        sigma = float(rng.uniform(*self.scale))
+        sigma = float(uniform(rng, *self.scale))
         moves = np.abs(rng.normal(0.0, sigma, size=(4, 2)))
         # Keep each corner in its own half so the quadrilateral stays convex and non-degenerate.
         return {"moves": np.minimum(moves, 0.45).tolist()}

@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from invariance.core.geometry import Geometry, Resampling, Scale
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Interpolation, Probability, SymmetricRange, TransformSchema
 from invariance.core.transform import SpatialTransform
@@ -115,7 +116,7 @@ class RandomScale(_ScaleTo):
             return self
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"scale": 1.0 + float(rng.uniform(*self.scale_limit))}
+        return {"scale": 1.0 + float(uniform(rng, *self.scale_limit))}
 
     def target_shape(self, params: Mapping[str, Any], shape: tuple[int, int]) -> tuple[int, int]:
         f = float(params["scale"])

@@ -8,6 +8,7 @@ import numpy as np
 from pydantic import model_validator
 
 from invariance.core.geometry import Projective, map_boxes, map_keypoints
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, FloatRange, Interpolation, Probability, TransformSchema
 from invariance.core.transform import BasicTransform
@@ -117,7 +118,7 @@ class Mosaic(BasicTransform):
         ch, cw = self.cell_shape
         th, tw = self.target_size
         big_h, big_w = rows * ch, cols * cw
-        fy, fx = rng.uniform(*self.center_range), rng.uniform(*self.center_range)
+        fy, fx = uniform(rng, *self.center_range), uniform(rng, *self.center_range)
         cy = th / 2 + fy * (big_h - th) if big_h >= th else big_h / 2
         cx = tw / 2 + fx * (big_w - tw) if big_w >= tw else big_w / 2
         x0, y0 = round(cx - tw / 2), round(cy - th / 2)

@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from invariance.core.errors import InputError
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Probability, TransformSchema, _ordered, _pair
 from invariance.core.transform import PixelTransform
@@ -76,8 +77,8 @@ class GaussNoise(PixelTransform):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         return {
-            "mean": float(rng.uniform(*self.mean_range)),
-            "std": float(rng.uniform(*self.std_range)),
+            "mean": float(uniform(rng, *self.mean_range)),
+            "std": float(uniform(rng, *self.std_range)),
             "noise_seed": int(rng.integers(2**31)),
         }
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Probability, TransformSchema
 from invariance.core.transform import PixelTransform
@@ -53,8 +54,8 @@ class ISONoise(PixelTransform):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         return {
-            "color_shift": float(rng.uniform(*self.color_shift)),
-            "intensity": float(rng.uniform(*self.intensity)),
+            "color_shift": float(uniform(rng, *self.color_shift)),
+            "intensity": float(uniform(rng, *self.intensity)),
             "noise_seed": int(rng.integers(2**31)),
         }
 
@@ -98,7 +99,7 @@ class ShotNoise(PixelTransform):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"scale": float(rng.uniform(*self.scale_range)), "noise_seed": int(rng.integers(2**31))}
+        return {"scale": float(uniform(rng, *self.scale_range)), "noise_seed": int(rng.integers(2**31))}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         scale = max(float(params["scale"]), 1e-6)
@@ -138,8 +139,8 @@ class SaltAndPepper(PixelTransform):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         return {
-            "amount": float(rng.uniform(*self.amount)),
-            "salt_ratio": float(rng.uniform(*self.salt_vs_pepper)),
+            "amount": float(uniform(rng, *self.amount)),
+            "salt_ratio": float(uniform(rng, *self.salt_vs_pepper)),
             "noise_seed": int(rng.integers(2**31)),
         }
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, FloatRange, Probability, TransformSchema
 from invariance.transforms.occlusion.dropout import FillMode, OcclusionTransform
@@ -83,7 +84,7 @@ class Erasing(OcclusionTransform):
         log_low, log_high = math.log(self.ratio[0]), math.log(self.ratio[1])
         holes: list[tuple[int, int, int, int]] = []
         for _ in range(10):
-            area = h * w * rng.uniform(*self.scale)
+            area = h * w * uniform(rng, *self.scale)
             aspect = math.exp(rng.uniform(log_low, log_high))
             hh = round(math.sqrt(area * aspect))
             hw = round(math.sqrt(area / aspect))

@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, FloatRange, Probability, TransformSchema
 from invariance.core.transform import BasicTransform
@@ -190,14 +191,14 @@ class ConstrainedCoarseDropout(OcclusionTransform):
                 if kind == "box":
                     x0, y0, x1, y1 = value
                     bw, bh = x1 - x0, y1 - y0
-                    hw = max(int(bw * rng.uniform(*self.hole_width_range)), 1)
-                    hh = max(int(bh * rng.uniform(*self.hole_height_range)), 1)
+                    hw = max(int(bw * uniform(rng, *self.hole_width_range)), 1)
+                    hh = max(int(bh * uniform(rng, *self.hole_height_range)), 1)
                     hx = int(x0 + rng.uniform(0, max(bw - hw, 0)))
                     hy = int(y0 + rng.uniform(0, max(bh - hh, 0)))
                 else:
                     side = float(np.sqrt(len(value)))
-                    hw = max(int(side * rng.uniform(*self.hole_width_range)), 1)
-                    hh = max(int(side * rng.uniform(*self.hole_height_range)), 1)
+                    hw = max(int(side * uniform(rng, *self.hole_width_range)), 1)
+                    hh = max(int(side * uniform(rng, *self.hole_height_range)), 1)
                     cy, cx = value[int(rng.integers(0, len(value)))]
                     hx, hy = int(cx) - hw // 2, int(cy) - hh // 2
                 holes.append((max(hx, 0), max(hy, 0), min(hx + hw, w), min(hy + hh, h)))

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, SymmetricRange, TransformSchema
 from invariance.core.transform import PixelTransform
@@ -45,8 +46,8 @@ class RandomBrightnessContrast(PixelTransform):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        alpha = 1.0 + float(rng.uniform(*self.contrast_limit))
-        beta = float(rng.uniform(*self.brightness_limit))
+        alpha = 1.0 + float(uniform(rng, *self.contrast_limit))
+        beta = float(uniform(rng, *self.brightness_limit))
         image = sample.image
         white = kc.max_value(image.dtype) if image is not None else 255.0
         if self.brightness_by_max or image is None:
@@ -107,7 +108,7 @@ class ColorJitter(PixelTransform):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         names = ["brightness", "contrast", "saturation", "hue"]
-        factors = {name: float(rng.uniform(*getattr(self, name))) for name in names}
+        factors = {name: float(uniform(rng, *getattr(self, name))) for name in names}
         order = [names[i] for i in rng.permutation(4)]
         return {"factors": factors, "order": order}
 
@@ -150,9 +151,9 @@ class HueSaturationValue(PixelTransform):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         return {
-            "hue_shift": float(rng.uniform(*self.hue_shift_limit)),
-            "sat_shift": float(rng.uniform(*self.sat_shift_limit)),
-            "val_shift": float(rng.uniform(*self.val_shift_limit)),
+            "hue_shift": float(uniform(rng, *self.hue_shift_limit)),
+            "sat_shift": float(uniform(rng, *self.sat_shift_limit)),
+            "val_shift": float(uniform(rng, *self.val_shift_limit)),
         }
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
@@ -191,7 +192,7 @@ class RGBShift(PixelTransform):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         limits = (self.r_shift_limit, self.g_shift_limit, self.b_shift_limit)
-        return {"shifts": [float(rng.uniform(*limit)) for limit in limits]}
+        return {"shifts": [float(uniform(rng, *limit)) for limit in limits]}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         require_rgb(img, type(self).__name__)
@@ -266,7 +267,7 @@ class PhotoMetricDistort(PixelTransform):
         params: dict[str, Any] = {}
         for name in ("brightness", "contrast", "saturation", "hue"):
             fires = bool(rng.random() < self.p)
-            params[name] = float(rng.uniform(*getattr(self, name))) if fires else None
+            params[name] = float(uniform(rng, *getattr(self, name))) if fires else None
         params["contrast_first"] = bool(rng.random() < 0.5)
         fires = bool(rng.random() < self.p)
         params["permutation"] = rng.permutation(sample.num_channels).tolist() if fires else None

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BeforeValidator, field_validator
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Interpolation, IntRange, Probability, TransformSchema
 from invariance.core.transform import PixelTransform
@@ -96,7 +97,7 @@ class Downscale(PixelTransform):
             return value
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"scale": float(rng.uniform(*self.scale_range))}
+        return {"scale": float(uniform(rng, *self.scale_range))}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         pair = self.interpolation_pair

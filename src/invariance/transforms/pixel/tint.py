@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
     Interpolation,
@@ -153,10 +154,10 @@ class ChromaticAberration(PixelTransform):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        red_k1 = float(rng.uniform(*self.primary_distortion_limit))
-        red_k2 = float(rng.uniform(*self.secondary_distortion_limit))
-        blue_k1 = float(rng.uniform(*self.primary_distortion_limit))
-        blue_k2 = float(rng.uniform(*self.secondary_distortion_limit))
+        red_k1 = float(uniform(rng, *self.primary_distortion_limit))
+        red_k2 = float(uniform(rng, *self.secondary_distortion_limit))
+        blue_k1 = float(uniform(rng, *self.primary_distortion_limit))
+        blue_k2 = float(uniform(rng, *self.secondary_distortion_limit))
         red_k2 = float(np.copysign(abs(red_k2), red_k1))
         mode = self.mode
         if mode == "random":

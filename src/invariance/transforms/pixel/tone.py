@@ -13,6 +13,7 @@ import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
 from invariance.core.errors import InputError
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Probability, TransformSchema, _ordered, _pair
 from invariance.core.transform import PixelTransform
@@ -55,7 +56,7 @@ class RandomGamma(PixelTransform):
             return value
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"gamma": float(rng.uniform(*self.gamma_limit)) / 100.0}
+        return {"gamma": float(uniform(rng, *self.gamma_limit)) / 100.0}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         return kt.gamma(img, float(params["gamma"]))
@@ -127,7 +128,7 @@ class CLAHE(PixelTransform):
             return value
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"clip_limit": float(rng.uniform(*self.clip_limit))}
+        return {"clip_limit": float(uniform(rng, *self.clip_limit))}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         require_rgb(img, type(self).__name__)
@@ -300,7 +301,7 @@ class Solarize(PixelTransform):
             return value
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"threshold": float(rng.uniform(*self.threshold_range))}
+        return {"threshold": float(uniform(rng, *self.threshold_range))}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         return kt.solarize(img, float(params["threshold"]))

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Probability, TransformSchema
 from invariance.core.transform import PixelTransform
@@ -59,21 +60,21 @@ class Illumination(PixelTransform):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        intensity = float(rng.uniform(*self.intensity_range))
+        intensity = float(uniform(rng, *self.intensity_range))
         sign = {"brighten": 1.0, "darken": -1.0}.get(self.effect_type)
         if sign is None:
             sign = 1.0 if rng.random() < 0.5 else -1.0
         params: dict[str, Any] = {"intensity": sign * intensity}
         if self.mode == "linear":
-            params["angle"] = float(rng.uniform(*self.angle_range))
+            params["angle"] = float(uniform(rng, *self.angle_range))
         elif self.mode == "corner":
             params["corner"] = int(rng.integers(0, 4))
         else:
             params["center"] = [
-                float(rng.uniform(*self.center_range)),
-                float(rng.uniform(*self.center_range)),
+                float(uniform(rng, *self.center_range)),
+                float(uniform(rng, *self.center_range)),
             ]
-            params["sigma"] = float(rng.uniform(*self.sigma_range))
+            params["sigma"] = float(uniform(rng, *self.sigma_range))
         return params
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
@@ -126,8 +127,8 @@ class PlasmaBrightnessContrast(_Plasma):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         return {
-            "brightness": float(rng.uniform(*self.brightness_range)),
-            "contrast": float(rng.uniform(*self.contrast_range)),
+            "brightness": float(uniform(rng, *self.brightness_range)),
+            "contrast": float(uniform(rng, *self.contrast_range)),
             "seed": new_seed(rng),
         }
 
@@ -162,7 +163,7 @@ class PlasmaShadow(_Plasma):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"intensity": float(rng.uniform(*self.shadow_intensity_range)), "seed": new_seed(rng)}
+        return {"intensity": float(uniform(rng, *self.shadow_intensity_range)), "seed": new_seed(rng)}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         field = self._field(img, int(params["seed"]))

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, IntRange, Probability, TransformSchema
 from invariance.core.transform import PixelTransform
@@ -85,7 +86,7 @@ class RandomRain(_Weather):
         if length is None:
             length = self.drop_length if self.drop_length is not None else max(1, sample.height // 8)
         return {
-            "slant": float(rng.uniform(*self.slant_range)),
+            "slant": float(uniform(rng, *self.slant_range)),
             "drop_length": int(length),
             "num_drops": int(sample.height * sample.width // per_drop),
             "seed": new_seed(rng),
@@ -145,7 +146,7 @@ class RandomSnow(_Weather):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"snow_point": float(rng.uniform(*self.snow_point_range)), "seed": new_seed(rng)}
+        return {"snow_point": float(uniform(rng, *self.snow_point_range)), "seed": new_seed(rng)}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         self._check(img)
@@ -183,7 +184,7 @@ class RandomFog(_Weather):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"fog_coef": float(rng.uniform(*self.fog_coef_range)), "seed": new_seed(rng)}
+        return {"fog_coef": float(uniform(rng, *self.fog_coef_range)), "seed": new_seed(rng)}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         self._check(img)
@@ -241,7 +242,7 @@ class RandomSunFlare(_Weather):
         x0, y0, x1, y1 = self.flare_roi
         cx = float(rng.uniform(x0, x1) * w)
         cy = float(rng.uniform(y0, y1) * h)
-        angle = float(2.0 * np.pi * rng.uniform(*self.angle_range))
+        angle = float(2.0 * np.pi * uniform(rng, *self.angle_range))
         n = int(rng.integers(self.num_flare_circles_range[0], self.num_flare_circles_range[1] + 1))
         reach = float(max(h, w))
         t = rng.uniform(-0.2 * reach, reach, n)
@@ -413,11 +414,11 @@ class Spatter(_Weather):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         return {
-            "mean": float(rng.uniform(*self.mean)),
-            "std": float(rng.uniform(*self.std)),
-            "sigma": float(rng.uniform(*self.gauss_sigma)),
-            "threshold": float(rng.uniform(*self.cutout_threshold)),
-            "intensity": float(rng.uniform(*self.intensity)),
+            "mean": float(uniform(rng, *self.mean)),
+            "std": float(uniform(rng, *self.std)),
+            "sigma": float(uniform(rng, *self.gauss_sigma)),
+            "threshold": float(uniform(rng, *self.cutout_threshold)),
+            "intensity": float(uniform(rng, *self.intensity)),
             "seed": new_seed(rng),
         }
 
