@@ -142,3 +142,17 @@ def test_cheap_uniform_draw_is_numpys_draw() -> None:
     for low, high in np.sort(bounds, axis=1).tolist():
         assert uniform(ours, low, high) == theirs.uniform(low, high)
     assert uniform(ours) == theirs.uniform()
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_warps_read_a_window_view_in_place_with_the_same_result(channels: int) -> None:
+    image = np.random.default_rng(2).integers(0, 256, (90, 100, channels), dtype=np.uint8)
+    window = image[7:70, 11:93]  # rows at the parent's stride
+    affine = cv2.getRotationMatrix2D((40, 30), 15, 0.9)
+    map_x, map_y = _maps(50, 60)
+    for view, copy in ((window, np.ascontiguousarray(window)), (window[:, ::-1], window[:, ::-1].copy())):
+        assert np.array_equal(kg.warp_affine(view, affine, 50, 60), kg.warp_affine(copy, affine, 50, 60))
+        assert np.array_equal(kg.remap(view, map_x, map_y), kg.remap(copy, map_x, map_y))
+    assert np.array_equal(
+        image, np.random.default_rng(2).integers(0, 256, (90, 100, channels), dtype=np.uint8)
+    )

@@ -405,9 +405,11 @@ PAIRS = [
     ),
     (
         "ColorJitter",
+        # One colour matrix with the unrounded luma; Albumentations blends with a uint8 gray, so
+        # about a quarter of the values round the other way (never by more than one level).
         {"brightness": (1, 1), "contrast": (1, 1), "saturation": (0.5, 0.5), "hue": (0, 0)},
-        0,
-        0,
+        1,
+        0.3,
     ),
     (
         "ColorJitter",

@@ -82,6 +82,12 @@ class Geometry:
         """The 3x3 continuous-frame projective matrix of this map, or None when it has none."""
         return None
 
+    def matrix_values(self) -> list[float] | None:
+        """:meth:`matrix` as nine row-major floats (what warp fusion multiplies, in plain Python:
+        numpy's per-call cost on 3x3 arrays is several times the arithmetic)."""
+        matrix = self.matrix()
+        return None if matrix is None else matrix.ravel().tolist()
+
     def warp(
         self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
     ) -> np.ndarray:
@@ -157,12 +163,10 @@ class Symmetry(Geometry):
         object.__setattr__(self, "out_shape", (w, h) if swapped else (h, w))
 
     def matrix(self) -> np.ndarray:
-        h, w = self.in_shape
-        (a, b, c), (d, e, f) = _SYMMETRY_ROWS[self.element]
-        # The translation is 0, the width or the height: coefficients 1 on w or h pick it.
-        return np.array(
-            [(a, b, c[0] * w + c[1] * h), (d, e, f[0] * w + f[1] * h), (0, 0, 1)], dtype=np.float64
-        )
+        return np.array(self.matrix_values(), dtype=np.float64).reshape(3, 3)
+
+    def matrix_values(self) -> list[float]:
+        return _symmetry_matrix(self.element, self.in_shape)
 
     def warp(
         self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
@@ -185,11 +189,20 @@ class CropWindow(Geometry):
     def matrix(self) -> np.ndarray:
         return _translation(-self.x0, -self.y0)
 
+    def matrix_values(self) -> list[float]:
+        return [1.0, 0.0, float(-self.x0), 0.0, 1.0, float(-self.y0), 0.0, 0.0, 1.0]
+
     def warp(
         self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
     ) -> np.ndarray:
         h, w = self.out_shape
         return kg.crop_pad(array, self.x0, self.y0, w, h, border_mode, fill)
+
+    def touches_border(self) -> bool:
+        """True when the window leaves the image (the part outside is padding)."""
+        h, w = self.in_shape
+        oh, ow = self.out_shape
+        return not (self.x0 >= 0 and self.y0 >= 0 and self.x0 + ow <= w and self.y0 + oh <= h)
 
     def inner_view(self, array: np.ndarray) -> np.ndarray | None:
         """The window as a view of ``array`` when it lies inside it (None when it needs padding)."""
@@ -208,8 +221,11 @@ class Scale(Geometry):
     out_shape: Shape
 
     def matrix(self) -> np.ndarray:
+        return np.array(self.matrix_values()).reshape(3, 3)
+
+    def matrix_values(self) -> list[float]:
         (ih, iw), (oh, ow) = self.in_shape, self.out_shape
-        return np.diag([ow / iw, oh / ih, 1.0])
+        return [ow / iw, 0.0, 0.0, 0.0, oh / ih, 0.0, 0.0, 0.0, 1.0]
 
     def warp(
         self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
@@ -229,9 +245,14 @@ class Projective(Geometry):
     def matrix(self) -> np.ndarray:
         return self.forward
 
+    def matrix_values(self) -> list[float]:
+        values: list[float] = self.forward.ravel().tolist()
+        return values
+
     @property
     def is_affine(self) -> bool:
-        return bool(np.allclose(self.forward[2], (0.0, 0.0, 1.0)))
+        g, h, i = self.forward[2].tolist()
+        return abs(g) <= 1e-8 and abs(h) <= 1e-8 and abs(i - 1.0) <= 1e-5 + 1e-8
 
     def warp(
         self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
@@ -258,10 +279,17 @@ class Chain(Geometry):
         object.__setattr__(self, "out_shape", self.steps[-1].out_shape)
 
     def matrix(self) -> np.ndarray | None:
-        matrices = [step.matrix() for step in self.steps]
-        if any(m is None for m in matrices):
-            return None
-        return product_of(matrices)  # type: ignore[arg-type]
+        values = self.matrix_values()
+        return None if values is None else np.array(values).reshape(3, 3)
+
+    def matrix_values(self) -> list[float] | None:
+        total: list[float] | None = None
+        for step in self.steps:
+            values = step.matrix_values()
+            if values is None:
+                return None
+            total = values if total is None else _product3(values, total)
+        return total
 
     def warp(
         self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
@@ -448,9 +476,7 @@ def reads_outside(geometry: Geometry) -> bool:
     if isinstance(geometry, (Symmetry, Scale)):
         return False
     if isinstance(geometry, CropWindow):
-        h, w = geometry.in_shape
-        oh, ow = geometry.out_shape
-        return not (geometry.x0 >= 0 and geometry.y0 >= 0 and geometry.x0 + ow <= w and geometry.y0 + oh <= h)
+        return geometry.touches_border()
     if isinstance(geometry, Chain):
         return any(reads_outside(step) for step in geometry.steps)
     matrix = geometry.matrix()
@@ -483,12 +509,12 @@ def _product3(left: list[float], right: list[float]) -> list[float]:
     ]  # fmt: skip
 
 
-def product_of(matrices: Sequence[np.ndarray]) -> np.ndarray:
-    """``matrices[-1] @ ... @ matrices[0]``: the map of applying them in order (3x3 each)."""
-    total = matrices[0].ravel().tolist()
+def product_of(matrices: Sequence[list[float]]) -> list[float]:
+    """``matrices[-1] @ ... @ matrices[0]`` (nine floats each): the map of applying them in order."""
+    total = matrices[0]
     for matrix in matrices[1:]:
-        total = _product3(matrix.ravel().tolist(), total)
-    return np.array(total).reshape(3, 3)
+        total = _product3(matrix, total)
+    return total
 
 
 def interpolates(geometry: Geometry) -> bool:
@@ -522,7 +548,7 @@ def _symmetry_matrix(element: str, in_shape: Shape) -> list[float]:
     return [a, b, c[0] * w + c[1] * h, d, e, f[0] * w + f[1] * h, 0.0, 0.0, 1.0]
 
 
-def exact_geometry(matrix: np.ndarray, in_shape: Shape, out_shape: Shape) -> Geometry:
+def exact_geometry(matrix: np.ndarray | list[float], in_shape: Shape, out_shape: Shape) -> Geometry:
     """The cheapest exact geometry for a composed matrix.
 
     A product of maps can collapse into something exact: a square symmetry (flip then rotate 90),
@@ -531,7 +557,7 @@ def exact_geometry(matrix: np.ndarray, in_shape: Shape, out_shape: Shape) -> Geo
     :class:`Projective` warp. The tests run in plain Python on the nine entries (this is on the
     hot path of every fused chain, and numpy's per-call cost on 3x3 arrays dominates there).
     """
-    values = matrix.ravel().tolist()
+    values = matrix if isinstance(matrix, list) else matrix.ravel().tolist()
     scale = values[8]
     m = [v / scale for v in values]
     if abs(m[6]) <= 1e-12 and abs(m[7]) <= 1e-12:

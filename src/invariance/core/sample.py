@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from invariance.core.geometry import (
+    Chain,
     CropWindow,
     Geometry,
     Resampling,
@@ -72,23 +73,27 @@ class _PendingWarp:
         self.resampling = resampling
 
     @cached_property
-    def matrix(self) -> np.ndarray | None:
-        return self.geometry.matrix()
+    def values(self) -> list[float] | None:
+        """The step's matrix as nine row-major floats, or None when it has none."""
+        return self.geometry.matrix_values()
 
     @property
     def checked_matrix(self) -> np.ndarray:
         """The matrix of a step that joined a fused chain (checked then, so never None)."""
-        matrix = self.matrix
-        assert matrix is not None
-        return matrix
+        values = self.values
+        assert values is not None
+        return np.array(values).reshape(3, 3)
 
     def fusable(self, mask_interpolation: int) -> bool:
         """True when the step can be multiplied into a fused warp with its neighbours."""
-        matrix = self.matrix
-        if matrix is None or not keeps_orientation(matrix, self.geometry.in_shape):
+        if cv2.INTER_AREA in (self.resampling.interpolation, mask_interpolation):
+            return False  # area averaging has no warp equivalent
+        values = self.values
+        if values is None:
             return False
-        # Area averaging has no warp equivalent.
-        return cv2.INTER_AREA not in (self.resampling.interpolation, mask_interpolation)
+        if values[6] == 0 and values[7] == 0:
+            return values[8] > 1e-9  # affine: every point keeps the same (positive) weight
+        return keeps_orientation(np.array(values).reshape(3, 3), self.geometry.in_shape)
 
     @cached_property
     def touches(self) -> bool:
@@ -349,7 +354,11 @@ class Sample:
         if len(steps) == 1:
             self._warp_arrays(steps[0].geometry, steps[0].resampling)
             return
-        total = product_of([step.checked_matrix for step in steps])
+        steps = self._enter_window(steps)
+        if len(steps) == 1:
+            self._warp_arrays(steps[0].geometry, steps[0].resampling)
+            return
+        total = product_of([step.values for step in steps])  # type: ignore[misc]
         in_shape, out_shape = steps[0].geometry.in_shape, steps[-1].geometry.out_shape
         fused = exact_geometry(total, in_shape, out_shape)
         moving = [s for s in steps if interpolates(s.geometry)]
@@ -370,18 +379,50 @@ class Sample:
             self.mask_interpolation = saved
         # Later steps that sampled outside their input: paint their fill where it does not reach,
         # in step order so that the last step has the last word, as step by step.
+        painted = [i for i in range(1, len(steps)) if i != bordered and steps[i].touches]
+        if not painted:
+            return
         borders: list[tuple[np.ndarray, Resampling]] = []
         after = np.eye(3)
-        for index in range(len(steps) - 1, 0, -1):
+        for index in range(len(steps) - 1, min(painted, default=len(steps)) - 1, -1):
             step = steps[index]
             after = after @ step.checked_matrix
-            if step.touches and index != bordered:
+            if index in painted:
                 outline = apply_matrix(after, rect_corners(step.geometry.in_shape)) - 0.5
                 reached = kg.inside_polygon(out_shape[0], out_shape[1], outline)
                 if not reached.all():
                     borders.append((~reached, step.resampling))
         for outside, step_resampling in reversed(borders):
             self._paint(outside, step_resampling)
+
+    def _enter_window(self, steps: list[_PendingWarp]) -> list[_PendingWarp]:
+        """Start a fused chain inside the window its first step cuts, when it cuts one.
+
+        A chain that begins with a crop inside the image (RandomCrop, the window of a
+        RandomResizedCrop) reads only that window: the images and masks are replaced by views of
+        it (no copy) and the crop leaves the chain. A later step that reads outside its input
+        then reads outside the arrays, so the fused warp draws that border itself instead of
+        bringing back pixels the crop discarded, and nothing has to be painted afterwards.
+        """
+        first = steps[0].geometry
+        head, rest = (first.steps[0], first.steps[1:]) if isinstance(first, Chain) else (first, ())
+        if not isinstance(head, CropWindow) or head.touches_border():
+            return steps
+        y0, x0 = head.y0, head.x0
+        y1, x1 = y0 + head.out_shape[0], x0 + head.out_shape[1]
+        store = self._arrays
+        for key in (*self._keys(IMAGE_KINDS), *self._keys(MASK_KINDS)):
+            value = store[key]
+            if self.kinds[key] in ("image", "mask"):
+                store[key] = value[y0:y1, x0:x1]
+            elif isinstance(value, np.ndarray):
+                store[key] = value[:, y0:y1, x0:x1]
+            else:
+                store[key] = [frame[y0:y1, x0:x1] for frame in value]
+        if not rest:
+            return steps[1:]
+        remainder = rest[0] if len(rest) == 1 else Chain(tuple(rest))
+        return [_PendingWarp(remainder, steps[0].resampling), *steps[1:]]
 
     def _paint(self, outside: np.ndarray, resampling: Resampling) -> None:
         self._map_arrays(IMAGE_KINDS, lambda a: kg.fill_where(a, outside, resampling.fill))

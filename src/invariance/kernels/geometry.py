@@ -35,6 +35,17 @@ def _cv_safe(array: np.ndarray) -> tuple[np.ndarray, np.dtype | None]:
     return array, None
 
 
+def _packed_rows(array: np.ndarray) -> np.ndarray:
+    """``array`` itself when OpenCV can read it in place (each row's pixels packed, rows at any
+    positive stride, as in a crop window view), else a contiguous copy."""
+    strides, item = array.strides, array.itemsize
+    if array.ndim == 3:
+        packed = strides[2] == item and strides[1] == item * array.shape[2]
+    else:
+        packed = array.ndim == 2 and strides[1] == item
+    return array if packed and strides[0] > 0 else np.ascontiguousarray(array)
+
+
 def _restore(result: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
     return result if dtype is None else result.astype(dtype)
 
@@ -146,7 +157,7 @@ def pad(
     fill: float | Sequence[float] = 0,
 ) -> np.ndarray:
     """Add a border of the given widths, made by ``border_mode`` (``fill`` for constant borders)."""
-    safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
+    safe, restore_dtype = _cv_safe(_packed_rows(array))
 
     def _pad(chunk: np.ndarray, fills: tuple[float, ...]) -> np.ndarray:
         return cv2.copyMakeBorder(chunk, top, bottom, left, right, border_mode, value=cv_scalar(fills))
@@ -181,7 +192,7 @@ def _warp_with(
     fill: float | Sequence[float],
 ) -> np.ndarray:
     """Run an OpenCV warp (affine or perspective) with our dtype, channel and fill handling."""
-    safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
+    safe, restore_dtype = _cv_safe(_packed_rows(array))
     flag = warp_flag(interpolation)
 
     def _warp(chunk: np.ndarray, fills: tuple[float, ...], dst: np.ndarray | None = None) -> np.ndarray:
@@ -272,7 +283,7 @@ def remap(
     fill: float | Sequence[float] = 0,
 ) -> np.ndarray:
     """Sample ``array`` at the float32 source coordinates ``(map_x, map_y)`` of every output pixel."""
-    safe, restore_dtype = _cv_safe(np.ascontiguousarray(array))
+    safe, restore_dtype = _cv_safe(_packed_rows(array))
     flag = warp_flag(interpolation)
 
     def _remap(chunk: np.ndarray, fills: tuple[float, ...], dst: np.ndarray | None = None) -> np.ndarray:
