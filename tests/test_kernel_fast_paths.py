@@ -121,6 +121,8 @@ def test_a_transform_called_alone_on_an_image_equals_its_one_step_pipeline() -> 
         A.CoarseDropout(p=1),
         A.ColorJitter(p=1),
         A.GaussNoise(p=1),
+        A.RandomToneCurve(scale=0.3, per_channel=True, p=1),  # its draw reads the channel count
+        A.RandomResizedCrop(size=(32, 32), p=1),
     ]
     for transform in cases:
         transform.set_random_seed(11)
@@ -156,3 +158,14 @@ def test_warps_read_a_window_view_in_place_with_the_same_result(channels: int) -
     assert np.array_equal(
         image, np.random.default_rng(2).integers(0, 256, (90, 100, channels), dtype=np.uint8)
     )
+
+
+def test_a_transform_called_alone_sees_the_image_when_drawing() -> None:
+    """Draws that read the image (its channels, its size) see it on the short path too."""
+    from invariance.core.sample import IMAGE_ONLY_KINDS, Sample
+
+    image = np.zeros((6, 9, 3), np.uint8)
+    sample = Sample((6, 9), IMAGE_ONLY_KINDS, {"image": image})
+    assert sample.image is image and sample.num_channels == 3
+    assert list(sample.keys_of("image")) == ["image"] and list(sample.keys_of("mask", "masks")) == []
+    assert list(sample.keys_of("image", "images")) == ["image"]

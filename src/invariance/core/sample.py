@@ -57,6 +57,12 @@ from invariance.kernels import geometry as kg
 
 IMAGE_KINDS = ("image", "images")
 MASK_KINDS = ("mask", "masks")
+#: The kinds of a call with one image and nothing else (``transform(image=img)``), shared so that
+#: key lookups need not scan them: never modify.
+IMAGE_ONLY_KINDS: dict[str, str] = {"image": "image"}
+_IMAGE_ONLY = IMAGE_ONLY_KINDS
+_IMAGE_KEY = ["image"]
+_NO_KEYS: list[str] = []
 
 
 class _PendingWarp:
@@ -198,6 +204,8 @@ class Sample:
 
     def _keys(self, kinds: tuple[str, ...]) -> list[str]:
         """The keys holding the given kinds, in call order (cached: ``kinds`` is fixed per call)."""
+        if self.kinds is _IMAGE_ONLY:
+            return _IMAGE_KEY if "image" in kinds else _NO_KEYS
         keys = self._key_cache.get(kinds)
         if keys is None:
             keys = self._key_cache[kinds] = [key for key, kind in self.kinds.items() if kind in kinds]
@@ -308,10 +316,14 @@ class Sample:
     def _warp_arrays(self, geometry: Geometry, resampling: Resampling) -> None:
         interpolation, _, border_mode, fill, fill_mask, _ = resampling
         store = self._arrays
+        kinds = self.kinds
         for key in self._keys(IMAGE_KINDS):
-            store[key] = self._mapped(
-                key, store[key], lambda a: _warp_image(geometry, a, interpolation, border_mode, fill)
-            )
+            if kinds[key] == "image":
+                store[key] = _warp_image(geometry, store[key], interpolation, border_mode, fill)
+            else:
+                store[key] = self._mapped(
+                    key, store[key], lambda a: _warp_image(geometry, a, interpolation, border_mode, fill)
+                )
         if self._keys(MASK_KINDS):
             mask_interpolation = self._mask_interpolation(resampling)
             self._map_arrays(
@@ -572,11 +584,14 @@ def _onto(geometry: Geometry) -> bool:
     )
 
 
+_OVERSHOOTING = (cv2.INTER_CUBIC, cv2.INTER_LANCZOS4)
+
+
 def _warp_image(
     geometry: Geometry, image: np.ndarray, interpolation: int, border_mode: int, fill: Any
 ) -> np.ndarray:
     out = geometry.warp(image, interpolation, border_mode, fill)
-    if interpolation in (cv2.INTER_CUBIC, cv2.INTER_LANCZOS4) and out.dtype == np.float32:
+    if interpolation in _OVERSHOOTING and out.dtype == np.float32:
         # Cubic and Lanczos kernels ring past the input's range; float images stay in [0, 1].
         np.clip(out, 0.0, 1.0, out=out)
     return out

@@ -24,8 +24,9 @@ import numpy as np
 from invariance.core import registry
 from invariance.core.errors import InputError
 from invariance.core.geometry import Geometry, Resampling
+from invariance.core.inputs import check_image
 from invariance.core.randomness import RandomStream
-from invariance.core.sample import Sample
+from invariance.core.sample import IMAGE_ONLY_KINDS, Sample
 from invariance.core.schema import COMMON_ALIASES, TransformSchema, build_signature, parse_arguments
 
 #: The key under which a pipeline call travels through a custom composition's ``t(**data)`` calls
@@ -181,8 +182,6 @@ class BasicTransform:
         the input check, the draw and the effect. It draws from the same stream as the one-step
         ``Compose`` of the general path, so both give the same results for a seed (tested).
         """
-        from invariance.core.inputs import check_image
-
         image = check_image("image", data["image"])
         rng = self._own_stream().generator()
         if not force_apply and not self.should_fire(rng):
@@ -190,7 +189,7 @@ class BasicTransform:
         self._rng = rng
         self._py_random = None
         shape = (int(image.shape[0]), int(image.shape[1]))
-        sample = Sample(shape, {"image": "image"}, {"image": image}, data=data, fuse_warps=True)
+        sample = Sample(shape, IMAGE_ONLY_KINDS, {"image": image}, data=data, fuse_warps=True)
         self.apply_params(sample, self.sample(rng, sample))
         sample.finish()
         return {"image": sample.arrays["image"]}

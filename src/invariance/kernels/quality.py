@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from invariance.kernels._cv import restore_channel_axis
+from invariance.kernels._cv import restore_channel_axis, scratch
 from invariance.kernels.tone import like, to_uint8
 
 _QUALITY_FLAG = {"jpeg": cv2.IMWRITE_JPEG_QUALITY, "webp": cv2.IMWRITE_WEBP_QUALITY}
@@ -15,14 +15,26 @@ _EXTENSION = {"jpeg": ".jpg", "webp": ".webp"}
 def _round_trip(data: np.ndarray, kind: str, quality: int) -> np.ndarray:
     """Encode and decode one 1- or 3-channel uint8 array (3 channels are RGB: OpenCV codecs want BGR)."""
     color = data.ndim == 3 and data.shape[2] == 3
-    source = cv2.cvtColor(data, cv2.COLOR_RGB2BGR) if color else data
+    # The BGR copy is a temporary: a reused buffer spares the allocator's page faults.
+    source = (
+        cv2.cvtColor(data, cv2.COLOR_RGB2BGR, dst=scratch("bgr", data.shape, np.uint8)) if color else data
+    )
     ok, encoded = cv2.imencode(_EXTENSION[kind], source, [int(_QUALITY_FLAG[kind]), int(quality)])
     if not ok:  # pragma: no cover - OpenCV built without the codec
         raise RuntimeError(f"OpenCV could not encode {kind}")
+    if color and _IMREAD_RGB is not None:
+        # The decoder writes RGB itself (OpenCV >= 4.10): the same values, one pass fewer.
+        decoded = cv2.imdecode(encoded, _IMREAD_RGB)
+        if decoded is None:  # pragma: no cover - OpenCV built without the codec
+            raise RuntimeError(f"OpenCV could not decode {kind}")
+        return np.asarray(decoded)
     decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE)
     if decoded is None:  # pragma: no cover - OpenCV built without the codec
         raise RuntimeError(f"OpenCV could not decode {kind}")
     return np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)) if color else np.asarray(decoded)
+
+
+_IMREAD_RGB: int | None = getattr(cv2, "IMREAD_COLOR_RGB", None)
 
 
 def compress(img: np.ndarray, kind: str, quality: int) -> np.ndarray:
