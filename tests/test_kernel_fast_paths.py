@@ -169,3 +169,16 @@ def test_a_transform_called_alone_sees_the_image_when_drawing() -> None:
     assert sample.image is image and sample.num_channels == 3
     assert list(sample.keys_of("image")) == ["image"] and list(sample.keys_of("mask", "masks")) == []
     assert list(sample.keys_of("image", "images")) == ["image"]
+
+
+def test_cheap_integer_draw_covers_its_range_uniformly() -> None:
+    from invariance.core.randomness import integer
+
+    rng = np.random.default_rng(4)
+    draws = np.array([integer(rng, 3, 10) for _ in range(70_000)])
+    assert draws.min() == 3 and draws.max() == 9
+    counts = np.bincount(draws - 3, minlength=7)
+    assert np.all(np.abs(counts - 10_000) < 400)  # about 4 standard deviations
+    assert integer(rng, 5, 6) == 5
+    with pytest.raises(ValueError, match="empty range"):
+        integer(rng, 4, 4)

@@ -88,3 +88,16 @@ def uniform(rng: np.random.Generator, low: float = 0.0, high: float = 1.0) -> fl
     bounds (numpy computes ``low + (high - low) * next_double`` too), about 3x cheaper per call,
     which matters for transforms that draw several numbers per image."""
     return low + (high - low) * rng.random()
+
+
+def integer(rng: np.random.Generator, low: int, high: int) -> int:
+    """One integer drawn uniformly from ``[low, high)``, from a single ``rng.random()``.
+
+    About 3x cheaper than ``rng.integers`` for one number (its per-call cost dominates a crop's
+    parameter draw). The bias from mapping 2**53 doubles onto ``high - low`` values is below
+    ``(high - low) / 2**53``, far under anything an image size can show. Not the same stream as
+    ``rng.integers``: use it where a transform's draws are defined by it.
+    """
+    if high <= low:
+        raise ValueError(f"empty range [{low}, {high})")
+    return low + int(rng.random() * (high - low))

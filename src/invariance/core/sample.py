@@ -319,10 +319,10 @@ class Sample:
         kinds = self.kinds
         for key in self._keys(IMAGE_KINDS):
             if kinds[key] == "image":
-                store[key] = _warp_image(geometry, store[key], interpolation, border_mode, fill)
+                store[key] = warp_image(geometry, store[key], interpolation, border_mode, fill)
             else:
                 store[key] = self._mapped(
-                    key, store[key], lambda a: _warp_image(geometry, a, interpolation, border_mode, fill)
+                    key, store[key], lambda a: warp_image(geometry, a, interpolation, border_mode, fill)
                 )
         if self._keys(MASK_KINDS):
             mask_interpolation = self._mask_interpolation(resampling)
@@ -587,9 +587,10 @@ def _onto(geometry: Geometry) -> bool:
 _OVERSHOOTING = (cv2.INTER_CUBIC, cv2.INTER_LANCZOS4)
 
 
-def _warp_image(
+def warp_image(
     geometry: Geometry, image: np.ndarray, interpolation: int, border_mode: int, fill: Any
 ) -> np.ndarray:
+    """One image through ``geometry`` with the given resampling (float images kept in [0, 1])."""
     out = geometry.warp(image, interpolation, border_mode, fill)
     if interpolation in _OVERSHOOTING and out.dtype == np.float32:
         # Cubic and Lanczos kernels ring past the input's range; float images stay in [0, 1].

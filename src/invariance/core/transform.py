@@ -26,7 +26,7 @@ from invariance.core.errors import InputError
 from invariance.core.geometry import Geometry, Resampling
 from invariance.core.inputs import check_image
 from invariance.core.randomness import RandomStream
-from invariance.core.sample import IMAGE_ONLY_KINDS, Sample
+from invariance.core.sample import IMAGE_ONLY_KINDS, Sample, warp_image
 from invariance.core.schema import COMMON_ALIASES, TransformSchema, build_signature, parse_arguments
 
 #: The key under which a pipeline call travels through a custom composition's ``t(**data)`` calls
@@ -190,9 +190,18 @@ class BasicTransform:
         self._py_random = None
         shape = (int(image.shape[0]), int(image.shape[1]))
         sample = Sample(shape, IMAGE_ONLY_KINDS, {"image": image}, data=data, fuse_warps=True)
-        self.apply_params(sample, self.sample(rng, sample))
+        return {"image": self._apply_alone(sample, self.sample(rng, sample))}
+
+    def _apply_alone(self, sample: Sample, params: dict[str, Any]) -> np.ndarray:
+        """The image of a one-image sample after ``params`` are applied (the short path's effect).
+
+        The general way here; the pixel and spatial bases skip the sample's dispatch when a
+        subclass keeps their ``apply_params``.
+        """
+        self.apply_params(sample, params)
         sample.finish()
-        return {"image": sample.arrays["image"]}
+        image: np.ndarray = sample.arrays["image"]
+        return image
 
     # -- description ---------------------------------------------------------------------------
 
@@ -241,6 +250,11 @@ class PixelTransform(BasicTransform):
     def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
         sample.apply_pixels(lambda img: self.apply(img, **params))
 
+    def _apply_alone(self, sample: Sample, params: dict[str, Any]) -> np.ndarray:
+        if type(self).apply_params is not PixelTransform.apply_params:
+            return super()._apply_alone(sample, params)
+        return self.apply(sample.arrays["image"], **params)  # what apply_pixels does to one image
+
 
 _DEFAULT_RESAMPLING = Resampling()  # frozen: one instance serves every call
 
@@ -273,8 +287,24 @@ class SpatialTransform(BasicTransform):
             getattr(self, "rotate_method", defaults.bbox_method),
         )
 
+    def resampling_for(self, geometry: Geometry, params: Mapping[str, Any]) -> Resampling:
+        """The resampling of one call: the transform's own, unless it depends on the call (a
+        resize that averages areas when it shrinks)."""
+        return self.resampling()
+
     def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
-        sample.apply_geometry(self.geometry(params, sample), self.resampling())
+        geometry = self.geometry(params, sample)
+        sample.apply_geometry(geometry, self.resampling_for(geometry, params))
+
+    def _apply_alone(self, sample: Sample, params: dict[str, Any]) -> np.ndarray:
+        if type(self).apply_params is not SpatialTransform.apply_params:
+            return super()._apply_alone(sample, params)
+        # What apply_geometry and the flush of a lone step do to one image.
+        geometry = self.geometry(params, sample)
+        if geometry.in_shape != sample.shape:
+            return super()._apply_alone(sample, params)  # let the sample report the mismatch
+        interpolation, _, border_mode, fill, _, _ = self.resampling_for(geometry, params)
+        return warp_image(geometry, sample.arrays["image"], interpolation, border_mode, fill)
 
 
 def _plain(value: Any) -> Any:

@@ -10,8 +10,8 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from invariance.core.errors import InputError
-from invariance.core.geometry import Chain, CropWindow, Geometry, Scale
-from invariance.core.randomness import uniform
+from invariance.core.geometry import Chain, CropWindow, Geometry, Resampling, Scale
+from invariance.core.randomness import integer, uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
     BorderMode,
@@ -36,7 +36,7 @@ def split_padding(total: int, position: str, leading_side: bool, rng: np.random.
         return total // 2
     if position == "random":
         assert rng is not None
-        return int(rng.integers(0, total + 1))
+        return integer(rng, 0, total + 1)
     # "top_left" puts the image at the top-left, so all padding goes after it.
     image_first = position.startswith("top") if leading_side else position.endswith("left")
     return 0 if image_first else total
@@ -103,8 +103,8 @@ class RandomCrop(_PaddedCrop):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         top, left, ph, pw = self._padding(sample, rng)
-        y = int(rng.integers(0, ph - self.height + 1))
-        x = int(rng.integers(0, pw - self.width + 1))
+        y = integer(rng, 0, ph - self.height + 1)
+        x = integer(rng, 0, pw - self.width + 1)
         return {"x_min": x - left, "y_min": y - top}
 
 
@@ -271,8 +271,8 @@ class RandomResizedCrop(SpatialTransform):
             cw = round(math.sqrt(target_area * aspect))
             ch = round(math.sqrt(target_area / aspect))
             if 0 < cw <= w and 0 < ch <= h:
-                y = int(rng.integers(0, h - ch + 1))
-                x = int(rng.integers(0, w - cw + 1))
+                y = integer(rng, 0, h - ch + 1)
+                x = integer(rng, 0, w - cw + 1)
                 return {"crop": (x, y, cw, ch)}
         in_ratio = w / h
         if in_ratio < self.ratio[0]:
@@ -289,10 +289,9 @@ class RandomResizedCrop(SpatialTransform):
         window = CropWindow(x, y, sample.shape, (ch, cw))
         return Chain((window, Scale((ch, cw), tuple(self.size))))  # type: ignore[arg-type]
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def resampling_for(self, geometry: Geometry, params: Mapping[str, Any]) -> Resampling:
         _, _, cw, ch = (int(v) for v in params["crop"])
-        resampling = area_resampling(self, (ch, cw), self.size)
-        sample.apply_geometry(self.geometry(params, sample), resampling)
+        return area_resampling(self, (ch, cw), self.size)
 
 
 class RandomSizedCrop(SpatialTransform):
@@ -354,19 +353,18 @@ class RandomSizedCrop(SpatialTransform):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         h, w = sample.shape
-        ch = min(int(rng.integers(self.min_max_height[0], self.min_max_height[1] + 1)), h)
+        ch = min(integer(rng, self.min_max_height[0], self.min_max_height[1] + 1), h)
         cw = min(max(int(ch * self.w2h_ratio), 1), w)
-        y = int(rng.integers(0, h - ch + 1))
-        x = int(rng.integers(0, w - cw + 1))
+        y = integer(rng, 0, h - ch + 1)
+        x = integer(rng, 0, w - cw + 1)
         return {"crop": (x, y, cw, ch)}
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
         return crop_and_resize(params["crop"], sample.shape, tuple(self.size))  # type: ignore[arg-type]
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def resampling_for(self, geometry: Geometry, params: Mapping[str, Any]) -> Resampling:
         _, _, cw, ch = (int(v) for v in params["crop"])
-        resampling = area_resampling(self, (ch, cw), self.size)
-        sample.apply_geometry(self.geometry(params, sample), resampling)
+        return area_resampling(self, (ch, cw), self.size)
 
 
 def crop_and_resize(crop: Any, shape: tuple[int, int], size: tuple[int, int]) -> Geometry:
@@ -419,10 +417,10 @@ class RandomCropFromBorders(SpatialTransform):
 
     @staticmethod
     def _edges(rng: np.random.Generator, size: int, before: float, after: float) -> tuple[int, int]:
-        start = int(rng.integers(0, int(before * size) + 1))
+        start = integer(rng, 0, int(before * size) + 1)
         start = min(start, size - 1)
         low_end = max(start + 1, size - int(after * size))
-        end = int(rng.integers(low_end, size + 1))
+        end = integer(rng, low_end, size + 1)
         return start, end
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:

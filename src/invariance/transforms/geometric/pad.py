@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, model_validator
 
-from invariance.core.geometry import Chain, CropWindow, Geometry, Scale
+from invariance.core.geometry import Chain, CropWindow, Geometry, Resampling, Scale
 from invariance.core.sample import Sample
 from invariance.core.schema import BorderMode, Fill, Interpolation, Probability, TransformSchema
 from invariance.core.transform import SpatialTransform
@@ -277,10 +277,9 @@ class CropAndPad(SpatialTransform):
             return win
         return Chain((win, Scale(win.out_shape, sample.shape)))
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
-        geometry = self.geometry(params, sample)
+    def resampling_for(self, geometry: Geometry, params: Mapping[str, Any]) -> Resampling:
         middle = geometry.steps[0].out_shape if isinstance(geometry, Chain) else geometry.out_shape
-        sample.apply_geometry(geometry, area_resampling(self, middle, geometry.out_shape))
+        return area_resampling(self, middle, geometry.out_shape)
 
 
 def _limit_crop(before: int, after: int, size: int) -> tuple[int, int]:

@@ -61,9 +61,8 @@ class Resize(SpatialTransform):
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
         return Scale(sample.shape, (self.height, self.width))
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
-        resampling = area_resampling(self, sample.shape, (self.height, self.width))
-        sample.apply_geometry(self.geometry(params, sample), resampling)
+    def resampling_for(self, geometry: Geometry, params: Mapping[str, Any]) -> Resampling:
+        return area_resampling(self, geometry.in_shape, geometry.out_shape)
 
 
 class _ScaleTo(SpatialTransform):
@@ -75,9 +74,8 @@ class _ScaleTo(SpatialTransform):
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
         return Scale(sample.shape, self.target_shape(params, sample.shape))
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
-        geometry = self.geometry(params, sample)
-        sample.apply_geometry(geometry, area_resampling(self, sample.shape, geometry.out_shape))
+    def resampling_for(self, geometry: Geometry, params: Mapping[str, Any]) -> Resampling:
+        return area_resampling(self, geometry.in_shape, geometry.out_shape)
 
 
 class RandomScale(_ScaleTo):
