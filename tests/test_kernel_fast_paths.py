@@ -162,10 +162,10 @@ def test_warps_read_a_window_view_in_place_with_the_same_result(channels: int) -
 
 def test_a_transform_called_alone_sees_the_image_when_drawing() -> None:
     """Draws that read the image (its channels, its size) see it on the short path too."""
-    from invariance.core.sample import IMAGE_ONLY_KINDS, Sample
+    from invariance.core.sample import Sample
 
     image = np.zeros((6, 9, 3), np.uint8)
-    sample = Sample((6, 9), IMAGE_ONLY_KINDS, {"image": image})
+    sample = Sample((6, 9), {"image": "image"}, {"image": image})
     assert sample.image is image and sample.num_channels == 3
     assert list(sample.keys_of("image")) == ["image"] and list(sample.keys_of("mask", "masks")) == []
     assert list(sample.keys_of("image", "images")) == ["image"]

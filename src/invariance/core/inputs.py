@@ -160,7 +160,7 @@ def prepare(data: Mapping[str, Any], config: TargetConfig, record: bool) -> Samp
         for name, other in shapes[1:]:
             if other != shape:
                 raise InputError(
-                    f"{name} has height and width {tuple(other)} but {shapes[0][0]} has {shape}; all images "
+                    f"{name} has height and width {other} but {shapes[0][0]} has {shape}; all images "
                     "and masks of one call must have the same size (pass is_check_shapes=False to skip this check)"
                 )
     sample = Sample(
@@ -173,8 +173,6 @@ def prepare(data: Mapping[str, Any], config: TargetConfig, record: bool) -> Samp
         mask_interpolation=config.mask_interpolation,
         applied=[] if record else None,
     )
-    # The key lists per kind, known already: the sample need not rebuild them on first use.
-    sample.preset_keys(kinds)
     if len(kinds) == len(data):
         return sample  # images and masks only: nothing more to read
     for key, value in data.items():

@@ -57,12 +57,6 @@ from invariance.kernels import geometry as kg
 
 IMAGE_KINDS = ("image", "images")
 MASK_KINDS = ("mask", "masks")
-#: The kinds of a call with one image and nothing else (``transform(image=img)``), shared so that
-#: key lookups need not scan them: never modify.
-IMAGE_ONLY_KINDS: dict[str, str] = {"image": "image"}
-_IMAGE_ONLY = IMAGE_ONLY_KINDS
-_IMAGE_KEY = ["image"]
-_NO_KEYS: list[str] = []
 
 
 class _PendingWarp:
@@ -193,19 +187,8 @@ class Sample:
     def keys_of(self, *kinds: str) -> Iterator[str]:
         return iter(self._keys(kinds))
 
-    def preset_keys(self, kinds: Mapping[str, str]) -> None:
-        """Fill the key cache for the image and mask kinds in one pass over ``kinds``."""
-        images: list[str] = []
-        masks: list[str] = []
-        for key, kind in kinds.items():
-            (images if kind in IMAGE_KINDS else masks).append(key)
-        self._key_cache[IMAGE_KINDS] = images
-        self._key_cache[MASK_KINDS] = masks
-
     def _keys(self, kinds: tuple[str, ...]) -> list[str]:
         """The keys holding the given kinds, in call order (cached: ``kinds`` is fixed per call)."""
-        if self.kinds is _IMAGE_ONLY:
-            return _IMAGE_KEY if "image" in kinds else _NO_KEYS
         keys = self._key_cache.get(kinds)
         if keys is None:
             keys = self._key_cache[kinds] = [key for key, kind in self.kinds.items() if kind in kinds]
@@ -315,15 +298,7 @@ class Sample:
 
     def _warp_arrays(self, geometry: Geometry, resampling: Resampling) -> None:
         interpolation, _, border_mode, fill, fill_mask, _ = resampling
-        store = self._arrays
-        kinds = self.kinds
-        for key in self._keys(IMAGE_KINDS):
-            if kinds[key] == "image":
-                store[key] = warp_image(geometry, store[key], interpolation, border_mode, fill)
-            else:
-                store[key] = self._mapped(
-                    key, store[key], lambda a: warp_image(geometry, a, interpolation, border_mode, fill)
-                )
+        self._map_arrays(IMAGE_KINDS, lambda a: warp_image(geometry, a, interpolation, border_mode, fill))
         if self._keys(MASK_KINDS):
             mask_interpolation = self._mask_interpolation(resampling)
             self._map_arrays(
@@ -363,10 +338,8 @@ class Sample:
         steps, self.pending = self.pending, []
         if not steps:
             return
-        if len(steps) == 1:
-            self._warp_arrays(steps[0].geometry, steps[0].resampling)
-            return
-        steps = self._enter_window(steps)
+        if len(steps) > 1:
+            steps = self._enter_window(steps)
         if len(steps) == 1:
             self._warp_arrays(steps[0].geometry, steps[0].resampling)
             return

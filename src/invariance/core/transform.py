@@ -26,7 +26,7 @@ from invariance.core.errors import InputError
 from invariance.core.geometry import Geometry, Resampling
 from invariance.core.inputs import check_image
 from invariance.core.randomness import RandomStream
-from invariance.core.sample import IMAGE_ONLY_KINDS, Sample, warp_image
+from invariance.core.sample import Sample, warp_image
 from invariance.core.schema import COMMON_ALIASES, TransformSchema, build_signature, parse_arguments
 
 #: The key under which a pipeline call travels through a custom composition's ``t(**data)`` calls
@@ -189,7 +189,7 @@ class BasicTransform:
         self._rng = rng
         self._py_random = None
         shape = (int(image.shape[0]), int(image.shape[1]))
-        sample = Sample(shape, IMAGE_ONLY_KINDS, {"image": image}, data=data, fuse_warps=True)
+        sample = Sample(shape, {"image": "image"}, {"image": image}, data=data, fuse_warps=True)
         return {"image": self._apply_alone(sample, self.sample(rng, sample))}
 
     def _apply_alone(self, sample: Sample, params: dict[str, Any]) -> np.ndarray:

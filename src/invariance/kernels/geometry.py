@@ -50,11 +50,21 @@ def _restore(result: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
     return result if dtype is None else result.astype(dtype)
 
 
+def _cv_moves(array: np.ndarray) -> bool:
+    """True when OpenCV's flip / transpose / rotate kernels take the array as it is.
+
+    They copy whole pixels (in cache-friendly tiles for transpose and rotate, about 20x faster
+    than a strided numpy copy of an interleaved ``(H, W, C)`` image, where numpy walks the channel
+    axis innermost). They take at most four channels of OpenCV's element types.
+    """
+    return array.dtype.type not in _CV_UNSUPPORTED and (array.ndim == 2 or array.shape[2] <= MAX_CV_CHANNELS)
+
+
 def hflip(array: np.ndarray) -> np.ndarray:
     """Mirror left-right (column ``x`` goes to ``W - 1 - x``)."""
-    if array.dtype.type in _CV_UNSUPPORTED or (array.ndim == 3 and array.shape[2] > 4):
-        return np.ascontiguousarray(array[:, ::-1])
-    return restore_channel_axis(cv2.flip(array, 1), array)
+    if _cv_moves(array):
+        return restore_channel_axis(cv2.flip(array, 1), array)
+    return np.ascontiguousarray(array[:, ::-1])
 
 
 def vflip(array: np.ndarray) -> np.ndarray:
@@ -62,16 +72,6 @@ def vflip(array: np.ndarray) -> np.ndarray:
     if _cv_moves(array):
         return restore_channel_axis(cv2.flip(array, 0), array)  # ~15% faster than numpy's copy
     return np.ascontiguousarray(array[::-1])
-
-
-def _cv_moves(array: np.ndarray) -> bool:
-    """True when OpenCV's transpose / rotate kernels take the array as it is.
-
-    They copy whole pixels in cache-friendly tiles, about 20x faster than a strided numpy copy of
-    an interleaved ``(H, W, C)`` image (numpy walks the channel axis innermost). They take at most
-    four channels of OpenCV's element types.
-    """
-    return array.dtype.type not in _CV_UNSUPPORTED and (array.ndim == 2 or array.shape[2] <= MAX_CV_CHANNELS)
 
 
 def transpose(array: np.ndarray) -> np.ndarray:

@@ -22,19 +22,17 @@ def _round_trip(data: np.ndarray, kind: str, quality: int) -> np.ndarray:
     ok, encoded = cv2.imencode(_EXTENSION[kind], source, [int(_QUALITY_FLAG[kind]), int(quality)])
     if not ok:  # pragma: no cover - OpenCV built without the codec
         raise RuntimeError(f"OpenCV could not encode {kind}")
-    if color and _IMREAD_RGB is not None:
-        # The decoder writes RGB itself (OpenCV >= 4.10): the same values, one pass fewer.
-        decoded = cv2.imdecode(encoded, _IMREAD_RGB)
-        if decoded is None:  # pragma: no cover - OpenCV built without the codec
-            raise RuntimeError(f"OpenCV could not decode {kind}")
-        return np.asarray(decoded)
-    decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE)
+    decoded = cv2.imdecode(encoded, _READ_COLOR if color else cv2.IMREAD_GRAYSCALE)
     if decoded is None:  # pragma: no cover - OpenCV built without the codec
         raise RuntimeError(f"OpenCV could not decode {kind}")
-    return np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)) if color else np.asarray(decoded)
+    if color and not _DECODES_RGB:
+        decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
+    return np.asarray(decoded)
 
 
-_IMREAD_RGB: int | None = getattr(cv2, "IMREAD_COLOR_RGB", None)
+# With OpenCV >= 4.10 the decoder writes RGB itself: the same values as BGR then a swap, one pass fewer.
+_DECODES_RGB = hasattr(cv2, "IMREAD_COLOR_RGB")
+_READ_COLOR: int = getattr(cv2, "IMREAD_COLOR_RGB", cv2.IMREAD_COLOR)
 
 
 def compress(img: np.ndarray, kind: str, quality: int) -> np.ndarray:
