@@ -196,7 +196,7 @@ def test_grid_distortion_normalized_keeps_the_grid_inside_the_image():
     sample_shape = (72, 88)
     from invariance.core.sample import Sample
 
-    sample = Sample(shape=sample_shape, kinds={}, arrays={})
+    sample = Sample.of(sample_shape)
     for seed in range(5):
         params = transform.sample(np.random.default_rng(seed), sample)
         map_x, map_y = transform.maps(params, sample_shape)
@@ -408,7 +408,7 @@ def test_elastic_displacement_strength_matches_albumentations(kwargs):
     ours, theirs = [], []
     for seed in range(12):
         transform = A.ElasticTransform(**kwargs, p=1)
-        params = transform.sample(np.random.default_rng(seed), Sample(shape=(h, w), kinds={}, arrays={}))
+        params = transform.sample(np.random.default_rng(seed), Sample.of((h, w)))
         map_x, map_y = transform.maps(params, (h, w))
         ours.append(np.std(map_x - np.arange(w)))
         if kwargs.get("same_dxdy"):

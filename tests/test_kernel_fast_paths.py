@@ -165,7 +165,7 @@ def test_a_transform_called_alone_sees_the_image_when_drawing() -> None:
     from invariance.core.sample import Sample
 
     image = np.zeros((6, 9, 3), np.uint8)
-    sample = Sample((6, 9), {"image": "image"}, {"image": image})
+    sample = Sample.of((6, 9), {"image": image})
     assert sample.image is image and sample.num_channels == 3
     assert list(sample.keys_of("image")) == ["image"] and list(sample.keys_of("mask", "masks")) == []
     assert list(sample.keys_of("image", "images")) == ["image"]

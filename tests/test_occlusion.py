@@ -190,9 +190,7 @@ def test_grid_mask_and_masked_fill_equal_one_slice_per_hole():
         if trial % 2:
             image = image.astype(np.float32) / 255
         t = A.GridDropout(ratio=float(rng.uniform(0.1, 1.0)), unit_size_range=(2, min(h, w)), p=1.0)
-        holes = t.sample(rng, Sample(shape=(h, w), kinds={"image": "image"}, arrays={"image": image}))[
-            "holes"
-        ]
+        holes = t.sample(rng, Sample.of((h, w), {"image": image}))["holes"]
         if trial % 3 == 0:  # a repeated hole is not a grid: the general path must still agree
             holes = np.concatenate([holes, holes[:1]])
         expected = np.zeros((h, w), dtype=bool)

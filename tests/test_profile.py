@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 import invariance as A
-from invariance.core.sample import Sample
+from invariance.core.call import Call
 from invariance.tools.profile import default_inputs, profile_command, profile_pipeline, render_report
 
 
@@ -66,7 +66,7 @@ def test_fused_resample_is_its_own_row_and_instrumentation_is_removed() -> None:
     assert report.overhead_seconds >= 0
     # Afterwards the pipeline is untouched: same output, no leftover wrappers.
     assert "run" not in pipeline.transforms[0].__dict__
-    assert Sample.flush_warps.__name__ == "flush_warps"
+    assert Call.flush.__name__ == "flush"
     pipeline.set_random_seed(0)
     np.testing.assert_array_equal(pipeline(image=image)["image"], expected)
 

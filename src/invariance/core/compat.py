@@ -32,10 +32,16 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from invariance.core.call import Call
+from invariance.core.effects import Effects, MoveRows, Pixels
 from invariance.core.errors import InputError, ParameterError, SerializationError, describe
+from invariance.core.kinds import INSTANCE, Frames
+from invariance.core.nesting import inside
 from invariance.core.sample import Sample
 from invariance.core.targets import BoxSet, PointSet, RowSet
-from invariance.core.transform import CALL_KEY, BasicTransform, PixelTransform
+from invariance.core.transform import BasicTransform, PixelTransform
+
+_ARRAY_KINDS = ("image", "images", "mask", "masks")
 
 #: Constructor names that are never transform arguments of their own.
 _NOT_ARGS = frozenset({"self", "strict", "always_apply", "p"})
@@ -167,38 +173,36 @@ class AdaptedTransform(BasicTransform):
             params.update(self.get_params_dependent_on_data(params, data) or {})
         return params
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
+        """The per-target methods, as effects: pixels (images and masks, whose size may change),
+        then rows moved by ``apply_to_bboxes`` / ``apply_to_keypoints``."""
         targets = self.targets
         before = sample.shape
-        for key, kind in list(sample.kinds.items()):
-            func = targets.get(kind)
-            if func is None:
-                continue
-            value = sample.arrays[key]
-            if kind in ("images", "masks"):
-                if len(value) == 0:
-                    continue
-                stacked = value if isinstance(value, np.ndarray) else np.stack(value)
-                out = np.ascontiguousarray(func(np.ascontiguousarray(stacked), **params))
-                sample.arrays[key] = out if isinstance(value, np.ndarray) else list(out)
-            else:
-                sample.arrays[key] = np.ascontiguousarray(func(np.ascontiguousarray(value), **params))
-        after = _current_shape(sample)
-        sample.shape = after
-        box_func = targets.get("bboxes")
-        if box_func is not None:
-            for key, boxes in list(sample.boxes.items()):
-                sample.boxes[key] = _boxes_back(boxes, box_func(_boxes_out(boxes, before), **params), after)
-                if sample.bbox_params is not None and sample.bbox_params.check_each_transform:
-                    sample._filter_boxes(key)
-        point_func = targets.get("keypoints")
-        if point_func is not None:
-            with_scale = sample.keypoint_params is not None and "s" in sample.keypoint_params.format
-            for key, points in list(sample.points.items()):
-                out = point_func(_points_out(points, with_scale), **params)
-                sample.points[key] = _points_back(points, out, with_scale)
-                if sample.keypoint_params is not None and sample.keypoint_params.check_each_transform:
-                    sample._filter_points(key)
+
+        def whole(func: Callable[..., Any]) -> Callable[[np.ndarray], Any]:
+            return lambda array: np.ascontiguousarray(func(np.ascontiguousarray(array), **params))
+
+        per_kind = {kind: whole(func) for kind, func in targets.items() if kind in _ARRAY_KINDS}
+        pixels = Pixels(
+            image=per_kind.get("image"),
+            mask=per_kind.get("mask"),
+            images=per_kind.get("images"),
+            masks=per_kind.get("masks"),
+            reshapes=True,
+        )
+        box_func, point_func = targets.get("bboxes"), targets.get("keypoints")
+        with_scale = sample.keypoint_params is not None and "s" in sample.keypoint_params.format
+
+        def boxes(rows: BoxSet, shape: tuple[int, int]) -> BoxSet:
+            assert box_func is not None
+            return _boxes_back(rows, box_func(_boxes_out(rows, before), **params), shape)
+
+        def points(rows: PointSet, shape: tuple[int, int]) -> PointSet:
+            assert point_func is not None
+            return _points_back(rows, point_func(_points_out(rows, with_scale), **params), with_scale)
+
+        moves = MoveRows(boxes if box_func is not None else None, points if point_func is not None else None)
+        return (pixels, moves)
 
     # -- default per-target methods ----------------------------------------------------------------
 
@@ -314,16 +318,6 @@ def _validated_init(owner: str, schema: type[BaseModel], init: Callable[..., Non
 # Targets in Albumentations' layout, and back
 
 
-def _current_shape(sample: Sample) -> tuple[int, int]:
-    for key, kind in sample.kinds.items():
-        value = sample.arrays[key]
-        if kind in ("image", "mask"):
-            return int(value.shape[0]), int(value.shape[1])
-        if len(value):
-            return int(value[0].shape[0]), int(value[0].shape[1])
-    return sample.shape
-
-
 def _codes(values: Any) -> np.ndarray:
     """Numeric values as floats; anything else as the index of its first appearance."""
     array = np.asarray(values) if not isinstance(values, np.ndarray) else values
@@ -352,7 +346,7 @@ def _trailing(rows: RowSet) -> np.ndarray:
         parts.extend(_codes([t[column] if column < len(t) else 0 for t in extras]) for column in range(width))
     elif extras.size:
         parts.append(extras.astype(np.float64).reshape(n, -1))
-    parts.extend(_codes(values) for values in rows.labels.values())
+    parts.extend(_codes(values) for name, values in rows.labels.items() if name != INSTANCE)
     return np.concatenate(parts, axis=1) if parts else np.zeros((n, 0))
 
 
@@ -444,21 +438,18 @@ def data_view(sample: Sample) -> dict[str, Any]:
         label_fields.update(sample.bbox_params.label_fields)
     if sample.keypoint_params is not None:
         label_fields.update(sample.keypoint_params.label_fields)
-    data = {
-        k: v
-        for k, v in sample.data.items()
-        if k not in sample.kinds and k not in label_fields and k != CALL_KEY
-    }
-    for key, kind in sample.kinds.items():
-        value = sample.arrays[key]
-        if kind in ("images", "masks") and not isinstance(value, np.ndarray):
-            value = np.stack(value) if len(value) else np.zeros((0, *sample.shape))
-        data[key] = value
-    for key, boxes in sample.boxes.items():
-        data[key] = _boxes_out(boxes, sample.shape)
+    data = {k: v for k, v in sample.data.items() if k not in sample.kinds and k not in label_fields}
     with_scale = sample.keypoint_params is not None and "s" in sample.keypoint_params.format
-    for key, points in sample.points.items():
-        data[key] = _points_out(points, with_scale)
+    for key, handler in sample.kinds.items():
+        value = sample.values[key]
+        if isinstance(value, Frames):
+            data[key] = value.as_array(sample.shape)
+        elif handler.name == "bboxes":
+            data[key] = _boxes_out(value, sample.shape)
+        elif handler.name == "keypoints":
+            data[key] = _points_out(value, with_scale)
+        else:
+            data[key] = value
     return data
 
 
@@ -478,39 +469,40 @@ class PipelineCall:
     """One pipeline call, handed through a custom composition's own ``__call__``.
 
     The composition receives the targets as a dict (Albumentations' layout, see
-    :func:`data_view`) that also carries this object under ``CALL_KEY``. When it calls a child
-    as ``t(**data)``, the child runs on the pipeline's sample with the pipeline's Generator, and
+    :func:`data_view`). While its ``__call__`` runs, a child it calls as ``t(**data)`` runs on the
+    pipeline's call with the pipeline's Generator (see :mod:`invariance.core.nesting`), and
     returns a fresh dict of the same kind. Images and masks the composition replaces itself are
     taken back; boxes and keypoints are only moved by the children.
     """
 
-    def __init__(self, sample: Sample, rng: np.random.Generator) -> None:
-        self.sample = sample
+    def __init__(self, call: Call, rng: np.random.Generator) -> None:
+        self.call = call
         self.rng = rng
         self._handed: dict[str, Any] = {}
 
     def view(self) -> dict[str, Any]:
-        data = data_view(self.sample)
-        self._handed = {key: data[key] for key in self.sample.kinds}
-        data[CALL_KEY] = self
+        self.call.flush()
+        data = data_view(self.call.sample)
+        self._handed = {key: data[key] for key in self.call.sample.kinds}
         return data
 
     def absorb(self, data: Mapping[str, Any]) -> None:
-        for key, kind in self.sample.kinds.items():
-            if key in data and data[key] is not self._handed.get(key):
-                value = data[key]
-                if kind in ("images", "masks") and not isinstance(self.sample.arrays[key], np.ndarray):
-                    value = list(value)
-                self.sample.arrays[key] = value
-        self.sample.shape = _current_shape(self.sample)
+        replaced = {
+            key: data[key]
+            for key in self.call.sample.kinds
+            if key in data and data[key] is not self._handed.get(key)
+        }
+        if replaced:
+            self.call.replace(replaced)
 
     def run_child(self, child: Any, data: Mapping[str, Any], force_apply: bool) -> dict[str, Any]:
         self.absorb(data)
-        child.run(self.sample, self.rng, force_apply=force_apply)
+        with inside(None):  # the child's own nested compositions run normally
+            child.run(self.call, self.rng, force_apply)
         return self.view()
 
 
-def run_custom_compose(compose: Any, sample: Sample, rng: np.random.Generator, force_apply: bool) -> None:
+def run_custom_compose(compose: Any, call: Call, rng: np.random.Generator, force_apply: bool) -> None:
     """Run a composition whose own ``__call__`` decides what to do, inside a pipeline.
 
     The composition gets ``random_generator`` and ``py_random`` for this call (the way
@@ -525,10 +517,11 @@ def run_custom_compose(compose: Any, sample: Sample, rng: np.random.Generator, f
             setattr(compose, name, value)
     if not hasattr(compose, "replay_mode"):
         compose.replay_mode = False
-    call = PipelineCall(sample, rng)
-    result = compose(force_apply=force_apply, **call.view())
+    nested = PipelineCall(call, rng)
+    with inside(nested):
+        result = compose(force_apply=force_apply, **nested.view())
     if isinstance(result, Mapping):
-        call.absorb(result)
+        nested.absorb(result)
 
 
 __all__ = [

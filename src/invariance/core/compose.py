@@ -1,6 +1,6 @@
 """Compositions: the pipeline (:class:`Compose`) and the blocks that choose among transforms.
 
-A composition runs its children on one :class:`~invariance.core.sample.Sample` with the Generator
+A composition runs its children on one :class:`~invariance.core.call.Call` with the Generator
 handed down from the top-level pipeline, so a seeded pipeline reproduces as a whole.
 """
 
@@ -8,19 +8,31 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from invariance.core import registry
+from invariance.core.call import Call
 from invariance.core.errors import InputError, ParameterError, describe
-from invariance.core.inputs import BUILTIN_TARGETS, TARGET_KINDS, TargetConfig, collect, prepare
+from invariance.core.inputs import BUILTIN_TARGETS, TargetConfig, prepare, target_kinds
+from invariance.core.kinds import Frames
+from invariance.core.nesting import running_call
 from invariance.core.randomness import RandomStream
 from invariance.core.sample import Sample
 from invariance.core.targets import BboxParams, KeypointParams
 from invariance.core.transform import BasicTransform, PixelTransform
 
-Runnable = Any  # BasicTransform or BaseCompose
+
+@runtime_checkable
+class Runnable(Protocol):
+    """What a composition runs: a transform or another composition."""
+
+    p: float
+
+    def run(self, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None: ...
+
+    def set_random_seed(self, seed: int | None) -> None: ...
 
 
 def _check_probability(owner: str, p: Any) -> float:
@@ -54,34 +66,28 @@ class BaseCompose:
 
     #: True for a subclass whose ``__call__`` is user code (set when the class is defined).
     _user_call: bool = False
-    #: True for a subclass that runs every child in order (its ``choose`` and ``run_children`` are
-    #: the base ones), which lets ``run`` skip building a plan (set when the class is defined).
-    _runs_all: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        registry.register(cls)
+        registry.register(cls, composition=True)
         from invariance.core.compat import overrides_call
 
         cls._user_call = overrides_call(cls)
-        cls._runs_all = cls.choose is BaseCompose.choose and cls.run_children is BaseCompose.run_children
 
     def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
-        """Run as a child of a user composition's ``__call__`` (``t(**data)``), on the pipeline's sample."""
-        from invariance.core.transform import CALL_KEY
-
-        call = data.get(CALL_KEY)
-        if call is None:
+        """Run as a child of a user composition's ``__call__`` (``t(**data)``), on the pipeline's call."""
+        inside = running_call()
+        if inside is None:
             raise InputError(
                 f"{type(self).__name__} runs inside a pipeline: wrap it in Compose([...]) and call that"
             )
-        result: dict[str, Any] = call.run_child(self, data, force_apply)
-        return result
+        return inside.run_child(self, data, force_apply)
 
     def __init__(self, transforms: Sequence[Runnable], p: float = 1.0) -> None:
         owner = type(self).__name__
         self.transforms = _check_transforms(owner, transforms)
         self.p = _check_probability(owner, p)
+        self._every_child = [(i, False) for i in range(len(self.transforms))]
 
     def __len__(self) -> int:
         return len(self.transforms)
@@ -99,7 +105,7 @@ class BaseCompose:
             return False
         return bool(rng.random() < self.p)
 
-    def run(self, sample: Sample, rng: np.random.Generator, force_apply: bool = False) -> None:
+    def run(self, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
         """Fire with probability ``p`` and run the chosen children (or replay a recorded call).
 
         A composition whose ``__call__`` comes from user code (an Albumentations-style custom
@@ -108,10 +114,10 @@ class BaseCompose:
         if type(self)._user_call:
             from invariance.core.compat import run_custom_compose
 
-            run_custom_compose(self, sample, rng, force_apply)
+            run_custom_compose(self, call, rng, force_apply)
             return
-        if sample.replay is not None:
-            node = sample.replay.get(id(self))
+        if call.replay is not None:
+            node = call.replay.get(id(self))
             if not node or not node.get("applied"):
                 return
             order = node.get("order")
@@ -119,23 +125,21 @@ class BaseCompose:
         else:
             if not force_apply and not self.should_fire(rng):
                 return
-            if sample.record is None and type(self)._runs_all:
-                # Every child in order, none forced: the common case, without building a plan.
-                for child in self.transforms:
-                    child.run(sample, rng)
-                return
             chosen = self.choose(rng)
-            if sample.record is not None:
-                sample.record[id(self)] = {"order": [i for i, _ in chosen]}
-        self.run_children(sample, rng, chosen)
+            if call.record is not None:
+                call.record[id(self)] = {"order": [i for i, _ in chosen]}
+        self.run_children(call, rng, chosen)
 
-    def run_children(self, sample: Sample, rng: np.random.Generator, chosen: list[tuple[int, bool]]) -> None:
+    def run_children(self, call: Call, rng: np.random.Generator, chosen: list[tuple[int, bool]]) -> None:
+        transforms = self.transforms
         for index, forced in chosen:
-            self.transforms[index].run(sample, rng, force_apply=forced)
+            transforms[index].run(call, rng, forced)
 
     def choose(self, rng: np.random.Generator) -> list[tuple[int, bool]]:
         """Which children run, in which order, and whether their own ``p`` is bypassed."""
-        return [(i, False) for i in range(len(self.transforms))]
+        if len(self._every_child) != len(self.transforms):  # the list was edited in place
+            self._every_child = [(i, False) for i in range(len(self.transforms))]
+        return self._every_child
 
     def init_args(self) -> dict[str, Any]:
         """Constructor arguments besides ``transforms``; user subclasses' own arguments are read
@@ -276,39 +280,49 @@ class SelectiveChannelTransform(BaseCompose):
             )
         self.channels = channel_list
 
-    def run_children(self, sample: Sample, rng: np.random.Generator, chosen: list[tuple[int, bool]]) -> None:
+    def run_children(self, call: Call, rng: np.random.Generator, chosen: list[tuple[int, bool]]) -> None:
         channels = self.channels
-        sub_arrays: dict[str, Any] = {}
-        sub_kinds: dict[str, str] = {}
-        for key in sample.keys_of("image", "images"):
-            value = sample.arrays[key]
-            frames = [value] if sample.kinds[key] == "image" else list(value)
-            for i, frame in enumerate(frames):
-                if frame.ndim != 3 or max(channels) >= frame.shape[2]:
-                    raise InputError(
-                        f"SelectiveChannelTransform: channels {channels} do not exist in {key} of shape {frame.shape}"
-                    )
-                sub_arrays[f"{key}\0{i}"] = np.ascontiguousarray(frame[:, :, channels])
-                sub_kinds[f"{key}\0{i}"] = "image"
-        sub = Sample(
-            shape=sample.shape, kinds=sub_kinds, arrays=sub_arrays, data=sample.data, applied=sample.applied
-        )
-        sub.record, sub.replay = sample.record, sample.replay
-        super().run_children(sub, rng, chosen)
-        for key in list(sample.keys_of("image", "images")):
-            value = sample.arrays[key]
-            frames = [value] if sample.kinds[key] == "image" else list(value)
-            merged = []
-            for i, frame in enumerate(frames):
-                out = frame.copy()
-                out[:, :, channels] = sub.arrays[f"{key}\0{i}"].reshape(
-                    out.shape[0], out.shape[1], len(channels)
+        call.flush()
+        sample = call.sample
+        keys = sample.keys_of("image", "images")
+
+        def selected(key: str, frame: np.ndarray) -> np.ndarray:
+            if frame.ndim != 3 or max(channels) >= frame.shape[2]:
+                raise InputError(
+                    f"SelectiveChannelTransform: channels {channels} do not exist in {key} of shape {frame.shape}"
                 )
-                merged.append(out)
-            if sample.kinds[key] == "image":
-                sample.arrays[key] = merged[0]
+            return np.ascontiguousarray(frame[:, :, channels])
+
+        values = {
+            key: (
+                selected(key, value)
+                if isinstance(value, np.ndarray)
+                else value.map(lambda f, k=key: selected(k, f))
+            )
+            for key, value in ((k, sample.values[k]) for k in keys)
+        }
+        config = TargetConfig(
+            kinds={k: sample.kind_of(k) for k in keys}, bbox_params=None, keypoint_params=None
+        )
+        sub = Call(Sample(sample.shape, values, {k: sample.kinds[k] for k in keys}, config, sample.data),
+                   config, applied=call.applied)  # fmt: skip
+        sub.record, sub.replay = call.record, call.replay
+        super().run_children(sub, rng, chosen)
+        sub.finish()
+
+        def merged(frame: np.ndarray, part: np.ndarray) -> np.ndarray:
+            out = frame.copy()
+            out[:, :, channels] = part.reshape(out.shape[0], out.shape[1], len(channels))
+            return out
+
+        for key in keys:
+            value, part = sample.values[key], sub.sample.values[key]
+            if isinstance(value, Frames):
+                sample.values[key] = Frames(
+                    [merged(f, p) for f, p in zip(value, part)], value.stacked, value.empty
+                )
             else:
-                sample.arrays[key] = np.stack(merged) if isinstance(value, np.ndarray) else merged
+                sample.values[key] = merged(value, part)
 
     def init_args(self) -> dict[str, Any]:
         return {"channels": list(self.channels), "p": self.p}
@@ -318,7 +332,7 @@ def _leaves(transforms: Sequence[Runnable]) -> Iterator[BasicTransform]:
     for t in transforms:
         if isinstance(t, BaseCompose):
             yield from _leaves(t.transforms)
-        else:
+        elif isinstance(t, BasicTransform):
             yield t
 
 
@@ -341,8 +355,12 @@ class Compose(BaseCompose):
         save_applied_params: add ``applied_transforms``, the list of ``(name, params)`` that fired.
         fuse_warps: resample images and masks once for each run of consecutive projective
             transforms (flips, rotations, affine maps, resizes, crops, perspective) instead of once
-            per transform: faster and sharper. Boxes and keypoints are unaffected. Set False for
-            exact step-by-step resampling (see docs/fusion.md).
+            per transform: faster and sharper. Box outlines are carried through the whole chain
+            and re-boxed from exactly mapped points, so boxes stay tight. Set False for exact
+            step-by-step resampling and re-boxing (see docs/fusion.md).
+        report_drops: add ``dropped`` to the output: one entry per step and target that removed
+            rows, with the count and the reason (``out_of_frame``, ``min_visibility``,
+            ``min_area``, ``min_width``, ``min_height``, ``max_accept_ratio``, ``occluded``).
     """
 
     def __init__(
@@ -358,10 +376,12 @@ class Compose(BaseCompose):
         seed: int | None = None,
         save_applied_params: bool = False,
         fuse_warps: bool = True,
+        report_drops: bool = False,
     ) -> None:
         super().__init__(transforms, p)
         owner = type(self).__name__
         self.fuse_warps = bool(fuse_warps)
+        self.report_drops = bool(report_drops)
         if isinstance(bbox_params, Mapping):
             bbox_params = BboxParams(**bbox_params)
         if isinstance(keypoint_params, Mapping):
@@ -378,9 +398,9 @@ class Compose(BaseCompose):
         self.keypoint_params = keypoint_params
         self.additional_targets = dict(additional_targets or {})
         for key, kind in self.additional_targets.items():
-            if kind not in TARGET_KINDS:
+            if kind not in target_kinds():
                 raise ParameterError(
-                    f"{owner}: additional_targets[{key!r}] = {kind!r} is not a target kind; expected one of {list(TARGET_KINDS)}"
+                    f"{owner}: additional_targets[{key!r}] = {kind!r} is not a target kind; expected one of {list(target_kinds())}"
                 )
             if key in BUILTIN_TARGETS and BUILTIN_TARGETS[key] != kind:
                 raise ParameterError(
@@ -420,24 +440,33 @@ class Compose(BaseCompose):
     def random_generator(self) -> np.random.Generator:
         return self._stream.generator()
 
-    def run(self, sample: Sample, rng: np.random.Generator, force_apply: bool = False) -> None:
+    def run(self, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
         """Run as a block, buffering warps for fusion when ``fuse_warps`` is set (nested too)."""
-        outer = sample.fuse_warps
-        sample.fuse_warps = self.fuse_warps
+        outer = call.set_fusing(self.fuse_warps)
         try:
-            super().run(sample, rng, force_apply)
+            super().run(call, rng, force_apply)
         finally:
-            sample.fuse_warps = outer
+            call.set_fusing(outer)
+
+    def begin(self, data: Mapping[str, Any]) -> Call:
+        """Check ``data`` and open a call on it (what ``__call__`` runs the transforms on)."""
+        return Call(
+            prepare(data, self._config),
+            self._config,
+            fusing=self.fuse_warps,
+            applied=[] if self.save_applied_params else None,
+            drops=[] if self.report_drops else None,
+        )
 
     def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
         if args:
             raise InputError(
                 "pass data to the pipeline as named arguments, for example pipeline(image=image)"
             )
-        sample = prepare(data, self._config, record=self.save_applied_params)
-        self.run(sample, self._stream.generator(), force_apply=force_apply)
-        sample.finish()
-        return collect(sample, data, self._config)
+        call = self.begin(data)
+        self.run(call, self._stream.generator(), force_apply=force_apply)
+        call.finish()
+        return call.output(data)
 
     def init_args(self) -> dict[str, Any]:
         return {
@@ -451,6 +480,8 @@ class Compose(BaseCompose):
             "seed": self.seed,
             "save_applied_params": self.save_applied_params,
             "fuse_warps": self.fuse_warps,
+            # Written only when set, so the fingerprints of existing policies do not change.
+            **({"report_drops": True} if self.report_drops else {}),
         }
 
 
@@ -482,12 +513,12 @@ class ReplayCompose(Compose):
             raise InputError(
                 "pass data to the pipeline as named arguments, for example pipeline(image=image)"
             )
-        sample = prepare(data, self._config, record=self.save_applied_params)
+        call = self.begin(data)
         log: dict[int, Any] = {}
-        sample.record = log
-        self.run(sample, self._stream.generator(), force_apply=force_apply)
-        sample.finish()
-        out = collect(sample, data, self._config)
+        call.record = log
+        self.run(call, self._stream.generator(), force_apply=force_apply)
+        call.finish()
+        out = call.output(data)
         out[self.save_key] = _annotate(self, log)
         return out
 
@@ -501,11 +532,11 @@ class ReplayCompose(Compose):
             raise InputError("replay expects the dict a ReplayCompose stored under its save_key")
         plan: dict[int, Any] = {}
         _link(pipeline, saved_augmentations, plan)
-        sample = prepare(data, pipeline._config, record=False)
-        sample.replay = plan
-        pipeline.run(sample, pipeline._stream.generator(), force_apply=True)
-        sample.finish()
-        return collect(sample, data, pipeline._config)
+        call = Call(prepare(data, pipeline._config), pipeline._config, fusing=pipeline.fuse_warps)
+        call.replay = plan
+        pipeline.run(call, pipeline._stream.generator(), force_apply=True)
+        call.finish()
+        return call.output(data)
 
     def init_args(self) -> dict[str, Any]:
         args = super().init_args()

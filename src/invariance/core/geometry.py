@@ -121,6 +121,31 @@ class Geometry:
         """Boxes mapped by a rule exact for this geometry, or None to map their outline instead."""
         return None
 
+    # -- what warp fusion needs to know ------------------------------------------------------
+
+    def makes_border(self) -> bool:
+        """True when some output pixel comes from outside the input: the map draws a border
+        (``border_mode`` / ``fill``). Symmetries and resizes never do; a window does when it
+        leaves the image; otherwise the matrix decides (a map without one is assumed to)."""
+        matrix = self.matrix()
+        return True if matrix is None else samples_outside(matrix, self.in_shape, self.out_shape)
+
+    def interpolates(self) -> bool:
+        """True when the map resamples pixels (False for symmetries and whole-pixel windows)."""
+        return True
+
+    def maps_onto(self) -> bool:
+        """True for a map of the whole input rectangle onto the whole output rectangle."""
+        return False
+
+    def is_identity(self) -> bool:
+        """True when the map changes nothing (same shape, every pixel in place)."""
+        return False
+
+    def inner_view(self, array: np.ndarray) -> np.ndarray | None:
+        """The map's result as a view of ``array`` when it is a window inside it, else None."""
+        return None
+
     def describe(self) -> dict[str, object]:
         """A JSON-friendly description, for saved parameters and debugging."""
         matrix = self.matrix()
@@ -173,6 +198,18 @@ class Symmetry(Geometry):
     ) -> np.ndarray:
         return kg.d4(array, self.element)
 
+    def makes_border(self) -> bool:
+        return False
+
+    def interpolates(self) -> bool:
+        return False
+
+    def maps_onto(self) -> bool:
+        return True
+
+    def is_identity(self) -> bool:
+        return self.element == "e"
+
 
 @dataclass(frozen=True)
 class CropWindow(Geometry):
@@ -204,6 +241,18 @@ class CropWindow(Geometry):
         oh, ow = self.out_shape
         return not (self.x0 >= 0 and self.y0 >= 0 and self.x0 + ow <= w and self.y0 + oh <= h)
 
+    def makes_border(self) -> bool:
+        return self.touches_border()
+
+    def interpolates(self) -> bool:
+        return False
+
+    def maps_onto(self) -> bool:
+        return self.x0 == self.y0 == 0 and self.in_shape == self.out_shape
+
+    def is_identity(self) -> bool:
+        return self.maps_onto()
+
     def inner_view(self, array: np.ndarray) -> np.ndarray | None:
         """The window as a view of ``array`` when it lies inside it (None when it needs padding)."""
         h, w = self.out_shape
@@ -232,6 +281,15 @@ class Scale(Geometry):
     ) -> np.ndarray:
         oh, ow = self.out_shape
         return kg.resize(array, oh, ow, interpolation)
+
+    def makes_border(self) -> bool:
+        return False
+
+    def maps_onto(self) -> bool:
+        return True
+
+    def is_identity(self) -> bool:
+        return self.in_shape == self.out_shape
 
 
 @dataclass(frozen=True, eq=False)
@@ -296,7 +354,7 @@ class Chain(Geometry):
     ) -> np.ndarray:
         last = len(self.steps) - 1
         for i, step in enumerate(self.steps):
-            if i < last and isinstance(step, CropWindow):
+            if i < last:
                 view = step.inner_view(array)
                 if view is not None:
                     array = view  # the next step makes a new array: no copy of the window
@@ -312,6 +370,18 @@ class Chain(Geometry):
     @property
     def preserves_lines(self) -> bool:
         return all(step.preserves_lines for step in self.steps)
+
+    def makes_border(self) -> bool:
+        return any(step.makes_border() for step in self.steps)
+
+    def interpolates(self) -> bool:
+        return any(step.interpolates() for step in self.steps)
+
+    def maps_onto(self) -> bool:
+        return all(step.maps_onto() for step in self.steps)
+
+    def is_identity(self) -> bool:
+        return all(step.is_identity() for step in self.steps)
 
     def describe(self) -> dict[str, object]:
         return {"kind": "Chain", "steps": [s.describe() for s in self.steps]}
@@ -467,22 +537,6 @@ def samples_outside(matrix: np.ndarray, in_shape: Shape, out_shape: Shape) -> bo
     return False
 
 
-def reads_outside(geometry: Geometry) -> bool:
-    """True when the geometry makes a border: some output pixel comes from outside its input.
-
-    Decided by structure where it can be (symmetries and resizes never do, a window does when it
-    leaves the image, a chain does when one of its steps does), else from the matrix.
-    """
-    if isinstance(geometry, (Symmetry, Scale)):
-        return False
-    if isinstance(geometry, CropWindow):
-        return geometry.touches_border()
-    if isinstance(geometry, Chain):
-        return any(reads_outside(step) for step in geometry.steps)
-    matrix = geometry.matrix()
-    return True if matrix is None else samples_outside(matrix, geometry.in_shape, geometry.out_shape)
-
-
 def _inverse3(m: list[float]) -> list[float] | None:
     """The inverse of a row-major 3x3 matrix given as nine floats (None when singular)."""
     a, b, c, d, e, f, g, h, i = m
@@ -515,15 +569,6 @@ def product_of(matrices: Sequence[list[float]]) -> list[float]:
     for matrix in matrices[1:]:
         total = _product3(matrix, total)
     return total
-
-
-def interpolates(geometry: Geometry) -> bool:
-    """True when the geometry resamples pixels (False for symmetries and integer crops)."""
-    if isinstance(geometry, (Symmetry, CropWindow)):
-        return False
-    if isinstance(geometry, Chain):
-        return any(interpolates(step) for step in geometry.steps)
-    return True
 
 
 def fused_interpolation(flags: Sequence[int]) -> int:

@@ -1,252 +1,105 @@
-"""The pipeline edge: check the caller's data, build a Sample, and give results back.
+"""The pipeline edge: check the caller's data and build a Sample.
 
 Everything malformed is rejected here, before any kernel runs, with an error that names the
-argument and what was expected. Inputs are never modified: arrays are only read, and every
-output array is new.
+argument and what was expected: each target is read by its kind's handler
+(:mod:`invariance.core.kinds`). Inputs are never modified: arrays are only read. The way back
+(the output dict) is :meth:`invariance.core.call.Call.output`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
-import numpy as np
-
-from invariance.core.errors import InputError, InputTypeError
+from invariance.core.config import TargetConfig
+from invariance.core.errors import InputError
+from invariance.core.kinds import Frames, TargetKind, check_image, kind_names, kind_of
 from invariance.core.sample import Sample
-from invariance.core.targets import (
-    BboxParams,
-    KeypointParams,
-    labels_like,
-    read_boxes,
-    read_keypoints,
-    write_boxes,
-    write_keypoints,
-)
 
-BUILTIN_TARGETS = {
-    "image": "image",
-    "images": "images",
-    "mask": "mask",
-    "masks": "masks",
-    "bboxes": "bboxes",
-    "keypoints": "keypoints",
-}
-TARGET_KINDS = ("image", "images", "mask", "masks", "bboxes", "keypoints")
-IMAGE_DTYPES = (np.uint8, np.float32)
+#: Input keys that name their own kind.
+BUILTIN_TARGETS = {name: name for name in ("image", "images", "mask", "masks", "bboxes", "keypoints")}
 
 
-@dataclass(frozen=True)
-class TargetConfig:
-    """What a Compose knows about the targets it will be called with."""
-
-    kinds: Mapping[str, str]
-    bbox_params: BboxParams | None
-    keypoint_params: KeypointParams | None
-    is_check_shapes: bool = True
-    strict: bool = False
-    mask_interpolation: int | None = None
-
-    @cached_property
-    def label_names(self) -> frozenset[str]:
-        """Every declared label field (of boxes and of keypoints)."""
-        names: set[str] = set()
-        if self.bbox_params is not None:
-            names.update(self.bbox_params.label_fields)
-        if self.keypoint_params is not None:
-            names.update(self.keypoint_params.label_fields)
-        return frozenset(names)
+def target_kinds() -> tuple[str, ...]:
+    """Every registered target kind (``additional_targets`` may name any of them)."""
+    return kind_names()
 
 
-_UINT8 = np.dtype(np.uint8)
+__all__ = ["BUILTIN_TARGETS", "TargetConfig", "check_image", "prepare", "target_kinds"]
 
 
-def check_image(key: str, value: Any) -> np.ndarray:
-    if type(value) is np.ndarray and value.dtype is _UINT8 and value.ndim in (2, 3) and value.size:
-        return value  # the common case, accepted as it is (all the checks below pass for it)
-    if not isinstance(value, np.ndarray):
-        raise InputTypeError(
-            f"{key}: expected a numpy array of shape (H, W) or (H, W, C), got {type(value).__name__}"
-        )
-    if value.ndim not in (2, 3):
-        raise InputError(f"{key}: expected shape (H, W) or (H, W, C), got shape {value.shape}")
-    if value.shape[0] == 0 or value.shape[1] == 0 or (value.ndim == 3 and value.shape[2] == 0):
-        raise InputError(
-            f"{key}: the image is empty (shape {value.shape}); expected height, width and channels >= 1"
-        )
-    if value.dtype == np.float64:
-        if value.size and (not np.all(np.isfinite(value)) or value.min() < 0.0 or value.max() > 1.0):
-            raise InputTypeError(
-                f"{key}: float64 images are accepted only with values in [0, 1] (they are converted to "
-                "float32); expected uint8, or float32 in [0, 1]"
-            )
-        return value.astype(np.float32)
-    if value.dtype not in IMAGE_DTYPES:
-        raise InputTypeError(
-            f"{key}: dtype {value.dtype} is not supported; expected uint8 (0..255) or float32 (0..1)"
-        )
-    if value.dtype == np.float32 and not np.all(np.isfinite(value)):
-        raise InputError(f"{key}: the image contains NaN or inf values")
-    return value
+_IMAGE_ONLY = {"image": kind_of("image")}
 
 
-def _check_mask(key: str, value: Any) -> np.ndarray:
-    if not isinstance(value, np.ndarray):
-        raise InputTypeError(
-            f"{key}: expected a numpy array of shape (H, W) or (H, W, C), got {type(value).__name__}"
-        )
-    if value.ndim not in (2, 3):
-        raise InputError(f"{key}: expected shape (H, W) or (H, W, C), got shape {value.shape}")
-    if value.shape[0] == 0 or value.shape[1] == 0:
-        raise InputError(f"{key}: the mask is empty (shape {value.shape})")
-    if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_) or np.iscomplexobj(value):
-        raise InputTypeError(f"{key}: expected a numeric or boolean mask, got dtype {value.dtype}")
-    return value
-
-
-def _check_stack(key: str, value: Any, check: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        if value.ndim not in (3, 4):
-            raise InputError(
-                f"{key}: expected an array of shape (N, H, W) or (N, H, W, C), got shape {value.shape}"
-            )
-        checked = [check(f"{key}[{i}]", frame) for i, frame in enumerate(value)]
-        if any(c is not f for c, f in zip(checked, value)):
-            return np.stack(checked)
-        return value
-    if not isinstance(value, (list, tuple)):
-        raise InputTypeError(
-            f"{key}: expected a list of arrays or one stacked array, got {type(value).__name__}"
-        )
-    return [check(f"{key}[{i}]", frame) for i, frame in enumerate(value)]
-
-
-def prepare(data: Mapping[str, Any], config: TargetConfig, record: bool) -> Sample:
-    """Validate ``data`` and convert it into a :class:`Sample`."""
-    arrays: dict[str, Any] = {}
-    kinds: dict[str, str] = {}
-    shapes: list[tuple[str, tuple[int, int]]] = []
+def prepare(data: Mapping[str, Any], config: TargetConfig) -> Sample:
+    """Validate ``data`` and convert it into a :class:`Sample` (each value read by its kind)."""
+    if len(data) == 1 and "image" in data and config.kinds.get("image") == "image":
+        # The common call, ``pipeline(image=img)``: one check, no size comparisons.
+        image = check_image("image", data["image"])
+        return Sample((int(image.shape[0]), int(image.shape[1])), {"image": image}, _IMAGE_ONLY, config, data)
+    values: dict[str, Any] = {}
+    handlers: dict[str, TargetKind] = {}
+    sizes: list[tuple[str, tuple[int, int]]] = []
     known = config.kinds
+    rows: list[str] = []
     for key, value in data.items():
-        kind = known.get(key)
-        if kind is None:
+        name = known.get(key)
+        if name is None:
             if config.strict and key not in config.label_names:
                 raise InputError(
                     f"unknown input {key!r}: strict mode accepts only {sorted(config.kinds)} and the label "
                     f"fields {sorted(config.label_names)}; declare extra targets with additional_targets"
                 )
             continue
-        if kind == "image":
-            checked = arrays[key] = check_image(key, value)
-            shapes.append((key, checked.shape[:2]))
-        elif kind == "mask":
-            checked = arrays[key] = _check_mask(key, value)
-            shapes.append((key, checked.shape[:2]))
-        elif kind in ("images", "masks"):
-            frames = arrays[key] = _check_stack(key, value, check_image if kind == "images" else _check_mask)
-            shapes.extend((f"{key}[{i}]", frame.shape[:2]) for i, frame in enumerate(frames))
-        else:  # boxes and keypoints are read below, once the image size is known
+        handler = kind_of(name)
+        handlers[key] = handler
+        if handler.needs_shape:
+            rows.append(key)  # boxes and keypoints are read below, once the image size is known
             continue
-        kinds[key] = kind
-    if not shapes:
+        checked = values[key] = handler.read(key, value, data, config, (0, 0))
+        if isinstance(checked, Frames):
+            sizes.extend((f"{key}[{i}]", (int(f.shape[0]), int(f.shape[1]))) for i, f in enumerate(checked))
+        else:
+            size = handler.size(checked)
+            if size is not None:
+                sizes.append((key, size))
+    if not sizes:
         raise InputError(
             "no image or mask was passed: call the pipeline with named arrays, for example "
             "pipeline(image=image), so that boxes and keypoints have an image size"
         )
-    shape = (int(shapes[0][1][0]), int(shapes[0][1][1]))
+    shape = sizes[0][1]
     if config.is_check_shapes:
-        for name, other in shapes[1:]:
+        for name, other in sizes[1:]:
             if other != shape:
                 raise InputError(
-                    f"{name} has height and width {other} but {shapes[0][0]} has {shape}; all images "
+                    f"{name} has height and width {other} but {sizes[0][0]} has {shape}; all images "
                     "and masks of one call must have the same size (pass is_check_shapes=False to skip this check)"
                 )
-    sample = Sample(
-        shape=shape,
-        kinds=kinds,
-        arrays=arrays,
-        bbox_params=config.bbox_params,
-        keypoint_params=config.keypoint_params,
-        data=data,
-        mask_interpolation=config.mask_interpolation,
-        applied=[] if record else None,
-    )
-    if len(kinds) == len(data):
-        return sample  # images and masks only: nothing more to read
-    for key, value in data.items():
-        kind = known.get(key)
-        if kind == "bboxes":
-            if config.bbox_params is None:
-                raise InputError(
-                    f"{key} were passed but the pipeline has no bbox_params; pass bbox_params=A.BboxParams(format=...) to Compose"
-                )
-            labels = None
-            if key == "bboxes":
-                _check_labels(key, _row_count(key, value), config.bbox_params.label_fields, data)
-                labels = {name: data[name] for name in config.bbox_params.label_fields}
-            sample.boxes[key] = read_boxes(value, key, config.bbox_params, shape, labels)
-        elif kind == "keypoints":
-            if config.keypoint_params is None:
-                raise InputError(
-                    f"{key} were passed but the pipeline has no keypoint_params; pass keypoint_params=A.KeypointParams(format=...) to Compose"
-                )
-            point_labels = None
-            if key == "keypoints":
-                _check_labels(key, _row_count(key, value), config.keypoint_params.label_fields, data)
-                point_labels = {name: data[name] for name in config.keypoint_params.label_fields}
-            sample.points[key] = read_keypoints(value, key, config.keypoint_params, point_labels)
-    return sample
+    for key in rows:
+        values[key] = handlers[key].read(key, data[key], data, config, shape)
+    _check_pairing(config, values)
+    return Sample(shape, {key: values[key] for key in handlers}, handlers, config, data)
 
 
-def _row_count(key: str, value: Any) -> int:
-    try:
-        return len(value)
-    except TypeError:
-        raise InputTypeError(
-            f"{key}: expected a list or a numpy array of rows, got {type(value).__name__}"
-        ) from None
-
-
-def _check_labels(key: str, count: int, fields: list[str], data: Mapping[str, Any]) -> None:
-    for name in fields:
-        if name not in data:
-            raise InputError(
-                f"label field {name!r} is declared for {key} but was not passed; call with {name}=[...] "
-                f"holding one label per row of {key}"
-            )
-        values = data[name]
-        try:
-            length = len(values)
-        except TypeError:
-            raise InputTypeError(
-                f"label field {name!r} must be a list or array, got {type(values).__name__}"
-            ) from None
-        if length != count:
-            raise InputError(
-                f"label field {name!r} has {length} entries but {key} has {count} rows; expected one label per row"
-            )
-
-
-def collect(sample: Sample, data: Mapping[str, Any], config: TargetConfig) -> dict[str, Any]:
-    """The output dict: every input key, with targets and label fields transformed."""
-    out = dict(data)
-    out.update(sample.arrays)
-    if config.bbox_params is not None:
-        for key, boxes in sample.boxes.items():
-            out[key] = write_boxes(boxes, config.bbox_params, sample.shape)
-        main = sample.boxes.get("bboxes")
-        if main is not None:
-            for name in config.bbox_params.label_fields:
-                out[name] = labels_like(main.labels[name], data[name])
-    if config.keypoint_params is not None:
-        for key, points in sample.points.items():
-            out[key] = write_keypoints(points, config.keypoint_params)
-        main_points = sample.points.get("keypoints")
-        if main_points is not None:
-            for name in config.keypoint_params.label_fields:
-                out[name] = labels_like(main_points.labels[name], data[name])
-    if sample.applied is not None:
-        out["applied_transforms"] = sample.applied
-    return out
+def _check_pairing(config: TargetConfig, values: Mapping[str, Any]) -> None:
+    """BboxParams ``instance_masks``: one mask per box, from the first call on."""
+    params = config.bbox_params
+    if params is None or params.instance_masks is None:
+        return
+    key = params.instance_masks
+    if config.kinds.get(key) != "masks":
+        raise InputError(
+            f"BboxParams(instance_masks={key!r}) names no masks target; pass masks=[...] "
+            "(or declare the key with additional_targets={...: 'masks'})"
+        )
+    boxes, masks = values.get("bboxes"), values.get(key)
+    if (boxes is None) != (masks is None):
+        raise InputError(
+            f"BboxParams(instance_masks={key!r}) pairs {key} with bboxes: pass both, one mask per box"
+        )
+    if boxes is not None and masks is not None and len(boxes) != len(masks):
+        raise InputError(
+            f"BboxParams(instance_masks={key!r}): {len(masks)} masks for {len(boxes)} boxes; "
+            "expected one instance mask per box, in the same order"
+        )

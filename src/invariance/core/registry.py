@@ -10,11 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 _REGISTRY: dict[str, type[Any]] = {}
+_COMPOSITIONS: set[type[Any]] = set()
 
 
-def register(cls: type[Any]) -> None:
-    """Register ``cls`` under its class name (a later definition of the same name wins)."""
+def register(cls: type[Any], composition: bool = False) -> None:
+    """Register ``cls`` under its class name (a later definition of the same name wins).
+
+    ``composition`` marks a class whose instances hold child transforms (``transforms``), so
+    serialization can describe and rebuild it without importing the composition module.
+    """
     _REGISTRY[cls.__name__] = cls
+    if composition:
+        _COMPOSITIONS.add(cls)
+
+
+def is_composition(cls: type[Any]) -> bool:
+    """True for a registered composition class (or a subclass of one)."""
+    return any(issubclass(cls, known) for known in _COMPOSITIONS)
 
 
 def lookup(name: str) -> type[Any] | None:

@@ -48,14 +48,12 @@ def _jsonable(value: Any) -> Any:
 
 def to_dict(transform: Any, with_version: bool = True, recurse: bool = True) -> dict[str, Any]:
     """Describe a transform or composition as plain data (JSON- and YAML-friendly)."""
-    from invariance.core.compose import BaseCompose
-
     if hasattr(transform, "to_dict_private"):
         body = transform.to_dict_private()
     else:
         body = {"__class_fullname__": type(transform).__name__}
         body.update(_jsonable(transform.init_args()))
-        if isinstance(transform, BaseCompose):
+        if registry.is_composition(type(transform)):
             body["transforms"] = (
                 [to_dict(t, with_version=False) for t in transform.transforms] if recurse else []
             )
@@ -119,8 +117,6 @@ def from_dict(data: Mapping[str, Any], lambda_transforms: Mapping[str, Any] | No
 
 
 def _build(body: Any, lambdas: Mapping[str, Any], path: str) -> Any:
-    from invariance.core.compose import BaseCompose
-
     if not isinstance(body, Mapping) or "__class_fullname__" not in body:
         raise SerializationError(f"{path}: expected a mapping with '__class_fullname__', got {body!r:.80}")
     name = str(body["__class_fullname__"])
@@ -135,7 +131,7 @@ def _build(body: Any, lambdas: Mapping[str, Any], path: str) -> Any:
     }
     if hasattr(cls, "from_dict_private"):
         return cls.from_dict_private(args, lambdas)
-    if issubclass(cls, BaseCompose):
+    if registry.is_composition(cls):
         children = [
             _build(child, lambdas, f"{path}.transforms[{i}]")
             for i, child in enumerate(args.pop("transforms", []))

@@ -82,6 +82,10 @@ class BboxParams:
         clip: clip input boxes to the image before validating them.
         filter_invalid_bboxes: drop invalid input boxes (x_max <= x_min...) instead of raising.
         max_accept_ratio: drop boxes whose aspect ratio (long side / short side) exceeds this.
+        instance_masks: the key of a ``masks`` target whose masks belong to the boxes, one per box
+            (``masks[i]`` is the instance that ``bboxes[i]`` bounds). Every transform then keeps
+            them paired: a box dropped by a crop or a filter drops its mask too, and mixing
+            transforms add each pasted object's mask with its box. Default: None (no pairing).
     """
 
     def __init__(
@@ -98,6 +102,7 @@ class BboxParams:
         max_accept_ratio: float | None = None,
         *,
         coord_format: str | None = None,
+        instance_masks: str | None = None,
     ) -> None:
         kind = "BboxParams"
         self.format = _resolve_format(kind, format, coord_format, BBOX_FORMATS)
@@ -114,6 +119,11 @@ class BboxParams:
             if max_accept_ratio < 1:
                 raise ParameterError(f"{kind}: max_accept_ratio={max_accept_ratio} must be >= 1 or None")
         self.max_accept_ratio = None if max_accept_ratio is None else float(max_accept_ratio)
+        if instance_masks is not None and (not isinstance(instance_masks, str) or not instance_masks):
+            raise ParameterError(
+                f"{kind}: instance_masks={instance_masks!r} must be the key of a masks target, e.g. 'masks'"
+            )
+        self.instance_masks = instance_masks
 
     @property
     def coord_format(self) -> str:
@@ -131,6 +141,7 @@ class BboxParams:
             "clip": self.clip,
             "filter_invalid_bboxes": self.filter_invalid_bboxes,
             "max_accept_ratio": self.max_accept_ratio,
+            **({"instance_masks": self.instance_masks} if self.instance_masks is not None else {}),
         }
 
     def __repr__(self) -> str:
@@ -502,6 +513,37 @@ def filter_boxes(
             ratio = np.maximum(width / height, height / width)
         keep &= ratio <= params.max_accept_ratio
     return clipped, keep
+
+
+def box_drop_reasons(
+    coords: np.ndarray, clipped: np.ndarray, keep: np.ndarray, params: BboxParams
+) -> dict[str, int]:
+    """Why :func:`filter_boxes` dropped the boxes it did: each dropped box counts once, under
+    the first rule it fails (``out_of_frame``, ``min_area``, ``min_width``, ``min_height``,
+    ``min_visibility``, ``max_accept_ratio``)."""
+    width = clipped[:, 2] - clipped[:, 0]
+    height = clipped[:, 3] - clipped[:, 1]
+    area = width * height
+    full_area = (coords[:, 2] - coords[:, 0]) * (coords[:, 3] - coords[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        visibility = np.where(full_area > 0, area / full_area, 0.0)
+        ratio = np.maximum(width / height, height / width)
+    rules = [
+        ("out_of_frame", (width <= 0) | (height <= 0)),
+        ("min_area", area < params.min_area),
+        ("min_width", width < params.min_width),
+        ("min_height", height < params.min_height),
+        ("min_visibility", visibility < params.min_visibility),
+        ("max_accept_ratio", ratio > (params.max_accept_ratio or np.inf)),
+    ]
+    pending = ~keep
+    counts: dict[str, int] = {}
+    for reason, failed in rules:
+        hit = pending & failed
+        if hit.any():
+            counts[reason] = int(hit.sum())
+            pending &= ~hit
+    return counts
 
 
 def read_keypoints(

@@ -5,10 +5,11 @@ A transform is two small steps, kept apart:
 * ``sample(rng, sample) -> params``: draw the random numbers once per call, from the Generator the
   pipeline hands down (never from global state). The returned dict is what
   ``save_applied_params`` records and what a replay feeds back.
-* applying those params: a :class:`PixelTransform` runs ``apply(img, **params)`` (a kernel call) on
-  every image; a :class:`SpatialTransform` returns a :class:`~invariance.core.geometry.Geometry`
-  from ``geometry(params, sample)`` and the sample moves every target through it; an occlusion
-  transform returns holes. No transform moves boxes or keypoints itself.
+* ``effect(params, sample) -> effect``: what those params do, as data
+  (:mod:`invariance.core.effects`). A :class:`PixelTransform` implements ``apply(img, **params)``
+  (a kernel call) and returns pixels; a :class:`SpatialTransform` returns a warp built from
+  ``geometry(params, sample)``; occlusion and mixing transforms return holes or placed items.
+  The call moves every target through the effect: no transform touches a target itself.
 
 Parameters are declared once in a nested ``InitSchema`` (see :mod:`invariance.core.schema`).
 """
@@ -22,16 +23,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from invariance.core import registry
+from invariance.core.call import Call
+from invariance.core.config import TargetConfig
+from invariance.core.effects import Effect, Effects, Pixels, Warp, as_sequence
 from invariance.core.errors import InputError
 from invariance.core.geometry import Geometry, Resampling
-from invariance.core.inputs import check_image
+from invariance.core.inputs import BUILTIN_TARGETS, prepare
+from invariance.core.kinds import ImageKind, check_image
+from invariance.core.nesting import running_call
 from invariance.core.randomness import RandomStream
-from invariance.core.sample import Sample, warp_image
+from invariance.core.sample import Sample
 from invariance.core.schema import COMMON_ALIASES, TransformSchema, build_signature, parse_arguments
-
-#: The key under which a pipeline call travels through a custom composition's ``t(**data)`` calls
-#: (see :func:`invariance.core.compat.run_custom_compose`).
-CALL_KEY = "__invariance_call__"
 
 
 class BasicTransform:
@@ -75,11 +77,10 @@ class BasicTransform:
         self._reset_runtime()
 
     def _reset_runtime(self) -> None:
-        """Per-instance state that is not an argument: random streams and the standalone pipeline."""
+        """Per-instance state that is not an argument: the random streams."""
         self._stream: RandomStream | None = None
         self._rng: np.random.Generator | None = None
         self._py_random: random.Random | None = None
-        self._standalone: Any = None
 
     @classmethod
     def legacy(cls, given: dict[str, Any]) -> dict[str, Any]:
@@ -120,29 +121,37 @@ class BasicTransform:
         self._stream = RandomStream(seed)
         self._rng = None
         self._py_random = None
-        self._standalone = None
 
     # -- the pipeline protocol -----------------------------------------------------------------
 
-    def run(self, sample: Sample, rng: np.random.Generator, force_apply: bool = False) -> None:
-        """Fire with probability ``p``: draw parameters, apply them, record them if asked."""
-        if sample.replay is not None:
-            node = sample.replay.get(id(self))
-            if not node or not node.get("applied"):
+    #: True when ``sample()`` or ``effect()`` reads pixel values (images or masks): the call then
+    #: resamples buffered warps first. Spatial transforms read only shapes and rows.
+    reads_pixels: ClassVar[bool] = True
+
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
+        """What already-drawn parameters do to the sample: one effect, several, or None."""
+        raise NotImplementedError
+
+    def run(self, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
+        """Fire with probability ``p``: draw parameters, hand the call their effect, log them."""
+        if call.replay is not None:
+            params = call.replayed(self)
+            if params is None:
                 return
-            params = dict(node.get("params") or {})
         else:
             if not force_apply and not self.should_fire(rng):
                 return
             self._rng = rng
             self._py_random = None
-            params = self.sample(rng, sample)
-        self.apply_params(sample, params)
-        if sample.applied is not None:
-            sample.applied.append((type(self).__name__, _plain(params)))
-        if sample.record is not None:
-            sample.record[id(self)] = {"params": _plain(params)}
-        sample.remap_keypoint_labels(type(self).__name__)
+            if self.reads_pixels:
+                call.flush()
+            params = self.sample(rng, call.sample)
+        name = call.step = type(self).__name__
+        if self.reads_pixels:
+            call.flush()
+        call.apply(self.effect(params, call.sample))
+        if call.logs:
+            call.fired(name, self, params)
 
     def should_fire(self, rng: np.random.Generator) -> bool:
         if self.p >= 1.0:
@@ -151,57 +160,54 @@ class BasicTransform:
             return False
         return bool(rng.random() < self.p)
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
-        """Apply already-drawn parameters to every target of the sample."""
-        raise NotImplementedError
-
     def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
-        """Run this transform alone, like a one-step ``Compose`` (images and masks only)."""
+        """Run this transform alone, like a one-step ``Compose``."""
         if args:
             raise InputError("pass data as named arguments, for example transform(image=image)")
-        call = data.get(CALL_KEY)
-        if call is not None:
-            # Called as ``t(**data)`` by a custom composition inside a pipeline: run on its sample.
-            result: dict[str, Any] = call.run_child(self, data, force_apply)
-            return result
-        if len(data) == 1 and "image" in data and type(self).run is BasicTransform.run:
-            return self._call_on_image(data, force_apply)
-        if self._standalone is None:
-            from invariance.core.compose import Compose
+        inside = running_call()
+        if inside is not None:
+            # Called as ``t(**data)`` by a user composition inside a pipeline: run on its call.
+            return inside.run_child(self, data, force_apply)
+        if len(data) == 1 and "image" in data:
+            return self._call_on_image(data["image"], force_apply)
+        # A one-step pipeline: images, masks and their stacks (boxes and keypoints need a Compose
+        # with bbox_params / keypoint_params to say their format).
+        call = Call(prepare(data, _STANDALONE_CONFIG), _STANDALONE_CONFIG, fusing=True)
+        self.run(call, self._own_stream().generator(), force_apply)
+        call.finish()
+        return call.output(data)
 
-            self._standalone = Compose([self], p=1.0)
-            self._standalone._stream = self._own_stream()
-        output: dict[str, Any] = self._standalone(force_apply=force_apply, **data)
-        return output
-
-    def _call_on_image(self, data: dict[str, Any], force_apply: bool) -> dict[str, Any]:
+    def _call_on_image(self, value: Any, force_apply: bool) -> dict[str, Any]:
         """``transform(image=img)``: what the one-step pipeline does, without its bookkeeping.
 
         With one image and nothing else there are no boxes, keypoints, labels, replays or
-        parameter records to keep, and a lone geometry has nothing to fuse with, so the call is
-        the input check, the draw and the effect. It draws from the same stream as the one-step
-        ``Compose`` of the general path, so both give the same results for a seed (tested).
+        parameter records to keep, and a lone warp has nothing to fuse with, so the call is the
+        input check, the draw and the effect. Pixel and warp effects go straight to the image;
+        any other effect goes through a call as in a pipeline. It draws from the same stream as
+        the one-step ``Compose``, so both give the same results for a seed (tested).
         """
-        image = check_image("image", data["image"])
+        image = check_image("image", value)
         rng = self._own_stream().generator()
         if not force_apply and not self.should_fire(rng):
             return {"image": image}
         self._rng = rng
         self._py_random = None
-        shape = (int(image.shape[0]), int(image.shape[1]))
-        sample = Sample(shape, {"image": "image"}, {"image": image}, data=data, fuse_warps=True)
-        return {"image": self._apply_alone(sample, self.sample(rng, sample))}
-
-    def _apply_alone(self, sample: Sample, params: dict[str, Any]) -> np.ndarray:
-        """The image of a one-image sample after ``params`` are applied (the short path's effect).
-
-        The general way here; the pixel and spatial bases skip the sample's dispatch when a
-        subclass keeps their ``apply_params``.
-        """
-        self.apply_params(sample, params)
-        sample.finish()
-        image: np.ndarray = sample.arrays["image"]
-        return image
+        sample = Sample((int(image.shape[0]), int(image.shape[1])), {"image": image}, {"image": IMAGE},
+                        _PLAIN_CONFIG, {"image": image})  # fmt: skip
+        effects = as_sequence(self.effect(self.sample(rng, sample), sample))
+        direct = [
+            effect
+            for effect in effects
+            if isinstance(effect, (Pixels, Warp)) and _direct(effect, image.shape)
+        ]
+        if len(direct) == len(effects):
+            for effect in direct:
+                image = IMAGE.apply_direct(image, effect)
+            return {"image": image}
+        call = Call(sample, _PLAIN_CONFIG, fusing=True)
+        call.apply(effects)
+        call.finish()
+        return call.output({"image": value})
 
     # -- description ---------------------------------------------------------------------------
 
@@ -230,7 +236,6 @@ class BasicTransform:
         state = self.__dict__.copy()
         state["_rng"] = None
         state["_py_random"] = None
-        state["_standalone"] = None
         return state
 
 
@@ -247,13 +252,8 @@ class PixelTransform(BasicTransform):
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         raise NotImplementedError
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
-        sample.apply_pixels(lambda img: self.apply(img, **params))
-
-    def _apply_alone(self, sample: Sample, params: dict[str, Any]) -> np.ndarray:
-        if type(self).apply_params is not PixelTransform.apply_params:
-            return super()._apply_alone(sample, params)
-        return self.apply(sample.arrays["image"], **params)  # what apply_pixels does to one image
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
+        return Pixels(lambda img: self.apply(img, **params))
 
 
 _DEFAULT_RESAMPLING = Resampling()  # frozen: one instance serves every call
@@ -262,11 +262,12 @@ _DEFAULT_RESAMPLING = Resampling()  # frozen: one instance serves every call
 class SpatialTransform(BasicTransform):
     """A transform that moves geometry. It declares its effect once, as a Geometry.
 
-    Subclasses implement ``geometry(params, sample)``; the sample applies that one map to images
+    Subclasses implement ``geometry(params, sample)``; the call applies that one map to images
     (``interpolation``), masks (``mask_interpolation``, nearest by default), boxes and keypoints.
     """
 
     family = "geometric"
+    reads_pixels = False
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
         raise NotImplementedError
@@ -292,29 +293,18 @@ class SpatialTransform(BasicTransform):
         resize that averages areas when it shrinks)."""
         return self.resampling()
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         geometry = self.geometry(params, sample)
-        sample.apply_geometry(geometry, self.resampling_for(geometry, params))
-
-    def _apply_alone(self, sample: Sample, params: dict[str, Any]) -> np.ndarray:
-        if type(self).apply_params is not SpatialTransform.apply_params:
-            return super()._apply_alone(sample, params)
-        # What apply_geometry and the flush of a lone step do to one image.
-        geometry = self.geometry(params, sample)
-        if geometry.in_shape != sample.shape:
-            return super()._apply_alone(sample, params)  # let the sample report the mismatch
-        interpolation, _, border_mode, fill, _, _ = self.resampling_for(geometry, params)
-        return warp_image(geometry, sample.arrays["image"], interpolation, border_mode, fill)
+        return Warp(geometry, self.resampling_for(geometry, params))
 
 
-def _plain(value: Any) -> Any:
-    """Make sampled parameters JSON-friendly (for saved and replayed parameters)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+def _direct(effect: Effect, shape: tuple[int, ...]) -> bool:
+    """True for an effect that the standalone short path applies straight to one image."""
+    if isinstance(effect, Warp):
+        return effect.geometry.in_shape == shape[:2]
+    return isinstance(effect, Pixels) and not effect.reshapes
+
+
+_PLAIN_CONFIG = TargetConfig(kinds={"image": "image"}, bbox_params=None, keypoint_params=None)
+_STANDALONE_CONFIG = TargetConfig(kinds=BUILTIN_TARGETS, bbox_params=None, keypoint_params=None)
+IMAGE = ImageKind()

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from invariance.core.effects import Effects, Pixels
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
 from invariance.core.transform import BasicTransform
@@ -33,7 +34,7 @@ class ToTensorV2(BasicTransform):
         transpose_mask: bool = False
         p: Probability = 1.0
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         import torch
 
         def image_to_tensor(img: np.ndarray) -> Any:
@@ -45,16 +46,8 @@ class ToTensorV2(BasicTransform):
                 mask = mask.transpose(2, 0, 1)
             return torch.from_numpy(np.ascontiguousarray(mask))
 
-        for key in list(sample.arrays):
-            kind = sample.kinds[key]
-            value = sample.arrays[key]
-            if kind == "image":
-                sample.arrays[key] = image_to_tensor(value)
-            elif kind == "images":
-                frames = [image_to_tensor(f) for f in value]
-                sample.arrays[key] = torch.stack(frames) if isinstance(value, np.ndarray) else frames
-            elif kind == "mask":
-                sample.arrays[key] = mask_to_tensor(value)
-            elif kind == "masks":
-                masks = [mask_to_tensor(m) for m in value]
-                sample.arrays[key] = torch.stack(masks) if isinstance(value, np.ndarray) and masks else masks
+        def stacked(convert: Any) -> Any:
+            # A stack passed as one array comes back as one tensor; a list stays a list.
+            return lambda frames: torch.stack([convert(frame) for frame in frames])
+
+        return Pixels(image_to_tensor, mask_to_tensor, stacked(image_to_tensor), stacked(mask_to_tensor))

@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 import typer
 
+from invariance.core.call import Call
 from invariance.core.compose import BaseCompose, Compose
+from invariance.core.effects import Effects
 from invariance.core.sample import Sample
 from invariance.core.transform import BasicTransform
 
@@ -79,10 +81,10 @@ class _Clock:
 @contextmanager
 def _instrumented(leaves: list[tuple[StepTiming, BasicTransform]]) -> Iterator[_Clock]:
     clock = _Clock()
-    original_flush = Sample.flush_warps
+    original_flush = Call.flush
 
-    def timed_flush(self: Sample) -> None:
-        if not self.pending:
+    def timed_flush(self: Call) -> None:
+        if not self.buffer:
             original_flush(self)
             return
         start = time.perf_counter()
@@ -93,35 +95,35 @@ def _instrumented(leaves: list[tuple[StepTiming, BasicTransform]]) -> Iterator[_
 
     def wrap(timing: StepTiming, transform: BasicTransform) -> None:
         run = transform.run
-        apply_params = transform.apply_params
+        effect = transform.effect
 
-        def timed_run(sample: Sample, rng: np.random.Generator, force_apply: bool = False) -> None:
+        def timed_run(call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
             timing.calls += 1
             outer = clock.inside
             clock.inside = 0.0
             start = time.perf_counter()
             try:
-                run(sample, rng, force_apply=force_apply)
+                run(call, rng, force_apply=force_apply)
             finally:
                 timing.seconds += time.perf_counter() - start - clock.inside
                 clock.inside = outer + clock.inside
 
-        def counted_apply(sample: Sample, params: dict[str, Any]) -> None:
+        def counted_effect(params: dict[str, Any], sample: Sample) -> Effects:
             timing.fired += 1
-            apply_params(sample, params)
+            return effect(params, sample)
 
         transform.run = timed_run  # type: ignore[method-assign]
-        transform.apply_params = counted_apply  # type: ignore[method-assign]
+        transform.effect = counted_effect  # type: ignore[method-assign]
 
     for timing, transform in leaves:
         wrap(timing, transform)
-    Sample.flush_warps = timed_flush  # type: ignore[method-assign]
+    Call.flush = timed_flush  # type: ignore[method-assign]
     try:
         yield clock
     finally:
-        Sample.flush_warps = original_flush  # type: ignore[method-assign]
+        Call.flush = original_flush  # type: ignore[method-assign]
         for _, transform in leaves:
-            for name in ("run", "apply_params"):
+            for name in ("run", "effect"):
                 transform.__dict__.pop(name, None)
 
 

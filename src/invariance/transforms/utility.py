@@ -7,10 +7,20 @@ from typing import Any
 
 import numpy as np
 
+from invariance.core.effects import Effect, Effects, MoveRows, Pixels
 from invariance.core.errors import ParameterError, SerializationError
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
-from invariance.core.targets import BoxSet, PointSet, read_boxes, read_keypoints, write_boxes, write_keypoints
+from invariance.core.targets import (
+    BboxParams,
+    BoxSet,
+    KeypointParams,
+    PointSet,
+    read_boxes,
+    read_keypoints,
+    write_boxes,
+    write_keypoints,
+)
 from invariance.core.transform import BasicTransform
 
 __all__ = ["Lambda", "NoOp"]
@@ -30,7 +40,7 @@ class NoOp(BasicTransform):
     class InitSchema(TransformSchema):
         p: Probability = 0.5
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         return None
 
 
@@ -76,49 +86,57 @@ class Lambda(BasicTransform):
         self.image, self.mask, self.keypoints, self.bboxes = image, mask, keypoints, bboxes
         self.name = name or "Lambda"
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
-        if self.image is not None:
-            func = self.image
-            sample.apply_pixels(lambda img: np.asarray(func(img, **params)))
-        if self.mask is not None:
-            mask_func = self.mask
-            sample.apply_mask_pixels(lambda m: np.asarray(mask_func(m, **params)))
-        if self.bboxes is not None and sample.bbox_params is not None:
-            for key, boxes in sample.boxes.items():
-                sample.boxes[key] = self._boxes(boxes, sample, params)
-        if self.keypoints is not None and sample.keypoint_params is not None:
-            for key, points in sample.points.items():
-                sample.points[key] = self._points(points, sample, params)
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
+        image_func, mask_func = self.image, self.mask
+        effects: list[Effect] = []
+        if image_func is not None or mask_func is not None:
+            effects.append(
+                Pixels(
+                    None if image_func is None else lambda img: np.asarray(image_func(img, **params)),
+                    None if mask_func is None else lambda m: np.asarray(mask_func(m, **params)),
+                )
+            )
+        box_params, point_params = sample.bbox_params, sample.keypoint_params
+        boxes = None
+        if self.bboxes is not None and box_params is not None:
+            box_func = self.bboxes
 
-    def _boxes(self, boxes: BoxSet, sample: Sample, params: dict[str, Any]) -> BoxSet:
-        assert sample.bbox_params is not None and self.bboxes is not None
-        value = write_boxes(boxes, sample.bbox_params, sample.shape)
-        result = self.bboxes(value, **params)
+            def boxes(rows: BoxSet, shape: tuple[int, int]) -> BoxSet:
+                return self._boxes(rows, shape, box_params, lambda value: box_func(value, **params))
+
+        points = None
+        if self.keypoints is not None and point_params is not None:
+            point_func = self.keypoints
+
+            def points(rows: PointSet, shape: tuple[int, int]) -> PointSet:
+                return self._points(rows, point_params, lambda value: point_func(value, **params))
+
+        if boxes is not None or points is not None:
+            effects.append(MoveRows(boxes, points, filter=False))
+        return effects
+
+    def _boxes(
+        self, boxes: BoxSet, shape: tuple[int, int], params: BboxParams, func: Callable[[Any], Any]
+    ) -> BoxSet:
+        result = func(write_boxes(boxes, params, shape))
         if len(result) != len(boxes):
             raise ParameterError(
                 f"Lambda({self.name}): the bboxes function returned {len(result)} rows for {len(boxes)}"
             )
         new = read_boxes(
-            np.asarray(result, dtype=np.float64).reshape(len(result), -1)[:, :4],
-            "bboxes",
-            sample.bbox_params,
-            sample.shape,
+            np.asarray(result, dtype=np.float64).reshape(len(result), -1)[:, :4], "bboxes", params, shape
         )
         return boxes.with_coords(new.coords)
 
-    def _points(self, points: PointSet, sample: Sample, params: dict[str, Any]) -> PointSet:
-        assert sample.keypoint_params is not None and self.keypoints is not None
-        value = write_keypoints(points, sample.keypoint_params)
-        result = self.keypoints(value, **params)
+    def _points(self, points: PointSet, params: KeypointParams, func: Callable[[Any], Any]) -> PointSet:
+        result = func(write_keypoints(points, params))
         if len(result) != len(points):
             raise ParameterError(
                 f"Lambda({self.name}): the keypoints function returned {len(result)} rows for {len(points)}"
             )
-        width = len(sample.keypoint_params.format)
+        width = len(params.format)
         new = read_keypoints(
-            np.asarray(result, dtype=np.float64).reshape(len(result), -1)[:, :width],
-            "keypoints",
-            sample.keypoint_params,
+            np.asarray(result, dtype=np.float64).reshape(len(result), -1)[:, :width], "keypoints", params
         )
         return points.with_coords(new.coords)
 

@@ -16,8 +16,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from invariance.core.effects import Effect, Pixels, Warp
 from invariance.core.geometry import Projective, Resampling
-from invariance.core.sample import Sample
 from invariance.kernels import color as kc
 from invariance.kernels import tone as kt
 from invariance.transforms.geometric.affine import rotation_about
@@ -224,16 +224,16 @@ def op_matrix(name: str, value: float, shape: Shape) -> np.ndarray:
     raise KeyError(name)
 
 
-def apply_op(sample: Sample, op: Mapping[str, Any], resampling: Resampling) -> None:
-    """Apply one recorded operation to every target of the sample."""
+def op_effect(op: Mapping[str, Any], shape: tuple[int, int], resampling: Resampling) -> Effect | None:
+    """What one recorded operation does to every target of a sample of ``shape``."""
     name, value = str(op["name"]), float(op["value"])
     if name in GEOMETRIC_OPS:
         if value == 0.0:
-            return
-        shape = sample.shape
-        sample.apply_geometry(Projective(op_matrix(name, value, shape), shape, shape), resampling)
-    elif name != "Identity":
-        sample.apply_pixels(pixel_op(name, value))
+            return None
+        return Warp(Projective(op_matrix(name, value, shape), shape, shape), resampling)
+    if name == "Identity":
+        return None
+    return Pixels(pixel_op(name, value))
 
 
 def apply_op_to_image(img: np.ndarray, name: str, value: float, resampling: Resampling) -> np.ndarray:

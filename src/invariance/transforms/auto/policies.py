@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from invariance.core.effects import Effects
 from invariance.core.errors import InputError
 from invariance.core.geometry import Resampling
 from invariance.core.sample import Sample
@@ -138,11 +139,11 @@ class _OpPolicy(BasicTransform):
     def _resampling(self) -> Resampling:
         return Resampling(interpolation=self.interpolation, fill=self.fill, fill_mask=self.fill_mask)
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         _require_rgb(sample, type(self).__name__)
         resampling = self._resampling()
-        for op in params["ops"]:
-            _ops.apply_op(sample, op, resampling)
+        effects = (_ops.op_effect(op, sample.shape, resampling) for op in params["ops"])
+        return [effect for effect in effects if effect is not None]
 
 
 class RandAugment(_OpPolicy):

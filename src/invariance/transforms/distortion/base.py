@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 
 from invariance.core.dense import DenseWarp
@@ -41,16 +40,3 @@ class _DenseDistortion(SpatialTransform):
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
         map_x, map_y = self.maps(params, sample.shape)
         return DenseWarp(map_x, map_y, sample.shape)
-
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
-        super().apply_params(sample, params)
-        if getattr(self, "interpolation", cv2.INTER_LINEAR) in (cv2.INTER_CUBIC, cv2.INTER_LANCZOS4):
-            # Cubic and Lanczos kernels overshoot; float images must stay in [0, 1].
-            sample.apply_pixels(_clip_float)
-
-
-def _clip_float(image: np.ndarray) -> np.ndarray:
-    if image.dtype.kind == "f":
-        clipped: np.ndarray = np.clip(image, 0.0, 1.0)
-        return clipped
-    return image

@@ -10,9 +10,11 @@ import numpy as np
 from pydantic import AfterValidator, BeforeValidator
 
 from invariance.core.dense import CellShuffle
+from invariance.core.effects import Effects, MoveRows, Pixels
 from invariance.core.geometry import Geometry
 from invariance.core.sample import Sample
 from invariance.core.schema import IntRange, Probability, TransformSchema
+from invariance.core.targets import BoxSet
 from invariance.core.transform import BasicTransform, SpatialTransform
 from invariance.kernels import distortion as kd
 
@@ -122,28 +124,28 @@ class Morphological(BasicTransform):
         kernel: np.ndarray = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, tuple(self.scale))
         return kernel
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         kernel = self.kernel()
 
         def filter_pixels(array: np.ndarray) -> np.ndarray:
             return kd.morphology(array, kernel, self.operation)
 
-        sample.apply_pixels(filter_pixels)
-        sample.apply_mask_pixels(filter_pixels)
         left, top, right, bottom = kd.morphology_box_reach(kernel)
         sign = 1.0 if self.operation == "dilation" else -1.0
         if self.operation == "erosion":  # erosion shrinks by the mirrored reach
             left, top, right, bottom = right, bottom, left, top
         grow = sign * np.array([-left, -top, right, bottom], dtype=np.float64)
-        # Boxes follow the objects they bound; there is no Sample effect for a pure box change, so
-        # the boxes are updated here, vectorized. A box eroded to nothing collapses to zero size
-        # (so later steps cannot flip it back) and is dropped by the final filter.
-        for key, boxes in sample.boxes.items():
-            if len(boxes.coords) == 0:
-                continue
+
+        def follow(boxes: BoxSet, shape: tuple[int, int]) -> BoxSet:
+            # Boxes follow the objects they bound. A box eroded to nothing collapses to zero size
+            # (so later steps cannot flip it back) and is dropped by the final filter.
+            if len(boxes) == 0:
+                return boxes
             coords = boxes.coords + grow
             centre = (boxes.coords[:, :2] + boxes.coords[:, 2:]) / 2
             empty = coords[:, 2:] < coords[:, :2]
             coords[:, :2] = np.where(empty, centre, coords[:, :2])
             coords[:, 2:] = np.where(empty, centre, coords[:, 2:])
-            sample.boxes[key] = boxes.with_coords(coords)
+            return boxes.with_coords(coords)
+
+        return Pixels(filter_pixels, filter_pixels), MoveRows(boxes=follow, filter=False)

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator
 
+from invariance.core.effects import Effects, Pixels
 from invariance.core.errors import InputError
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
@@ -136,10 +137,10 @@ class _ReferenceTransform(PixelTransform):
     def draw(self, rng: np.random.Generator) -> dict[str, Any]:
         raise NotImplementedError
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         refs = self._references(sample)
         reference = self._load(refs[int(params["index"]) % len(refs)])
-        sample.apply_pixels(lambda img: self.apply(img, reference=reference, **params))
+        return Pixels(lambda img: self.apply(img, reference=reference, **params))
 
 
 class FDA(_ReferenceTransform):

@@ -15,7 +15,6 @@ from invariance.core.sample import Sample
 from invariance.core.schema import Interpolation, Probability, TransformSchema
 from invariance.core.transform import SpatialTransform
 from invariance.transforms.geometric.crops import crop_and_resize
-from invariance.transforms.geometric.resize import area_resampling
 
 
 def eroded(boxes: np.ndarray, rate: float) -> np.ndarray:
@@ -146,11 +145,6 @@ class RandomSizedBBoxSafeCrop(SpatialTransform):
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
         return crop_and_resize(params["crop"], sample.shape, (self.height, self.width))
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
-        _, _, cw, ch = (int(v) for v in params["crop"])
-        resampling = area_resampling(self, (ch, cw), (self.height, self.width))
-        sample.apply_geometry(self.geometry(params, sample), resampling)
-
 
 class AtLeastOneBBoxRandomCrop(SpatialTransform):
     """Cut a random ``height x width`` window that contains at least one whole box.
@@ -218,6 +212,7 @@ class CropNonEmptyMaskIfExists(SpatialTransform):
     """
 
     example_args = {"height": 40, "width": 50}
+    reads_pixels = True  # the window follows the mask's content
 
     height: int
     width: int
@@ -235,7 +230,7 @@ class CropNonEmptyMaskIfExists(SpatialTransform):
         mask = sample.mask
         if mask is None:
             for key in sample.keys_of("masks"):
-                frames = sample.arrays[key]
+                frames = sample.array(key)
                 if len(frames):
                     mask = np.stack([np.asarray(m) for m in frames], axis=-1)
                     if mask.ndim == 4:

@@ -13,20 +13,12 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from invariance.core.effects import Effects, Item, Paste, Piece, Report
+from invariance.core.geometry import Chain, CropWindow
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
 from invariance.core.transform import BasicTransform
-from invariance.kernels.mixing import blend, paste_rect
-from invariance.transforms.mixing.items import (
-    Item,
-    boxes_in_region,
-    choose_item,
-    concat_rows,
-    load_item,
-    metadata_items,
-    points_in_region,
-    resize_item,
-)
+from invariance.transforms.mixing.items import choose_item, fit, load_item, metadata_items
 
 
 class _PairMix(BasicTransform):
@@ -42,10 +34,9 @@ class _PairMix(BasicTransform):
         items = metadata_items(sample, self.metadata_key)
         if index < 0 or index >= len(items):
             return None
-        item = load_item(items[index], sample, self.metadata_key, index)
-        return resize_item(item, sample.shape)
+        return load_item(items[index], sample, self.metadata_key, index)
 
-    def _report(self, sample: Sample, index: int, weight: float) -> None:
+    def _report(self, sample: Sample, index: int, weight: float) -> Report:
         report: dict[str, Any] = {"weights": [weight] if index < 0 else [weight, 1.0 - weight]}
         if self.label_key is not None:
             labels = [sample.data.get(self.label_key)]
@@ -54,7 +45,7 @@ class _PairMix(BasicTransform):
                 labels.append(other.get(self.label_key))
             report["labels"] = labels
         # An output-only entry: not a target kind, so later transforms leave it alone.
-        sample.arrays[self.weights_key] = report
+        return Report(self.weights_key, report)
 
 
 _COMMON_DOC = """
@@ -99,31 +90,14 @@ class MixUp(_PairMix):
         weight = float(rng.beta(self.alpha, self.alpha)) if index >= 0 else 1.0
         return {"index": index, "weight": weight}
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         index, weight = int(params["index"]), float(params["weight"])
-        self._report(sample, index, weight)
+        report = self._report(sample, index, weight)
         other = self._other(sample, index)
         if other is None:
-            return
-        sample.apply_pixels(lambda img: blend(img, other.image.reshape(img.shape), weight))
-        for key in list(sample.keys_of("mask")):
-            mine = sample.arrays[key]
-            theirs = other.mask if other.mask is not None else np.zeros_like(mine)
-            theirs = theirs.reshape(mine.shape).astype(mine.dtype)
-            top, under = (mine, theirs) if weight >= 0.5 else (theirs, mine)
-            sample.arrays[key] = np.where(top != 0, top, under)
-        if other.masks:
-            for key in list(sample.keys_of("masks")):
-                mine_list = list(sample.arrays[key])
-                extra = [m.astype(mine_list[0].dtype) if mine_list else m for m in other.masks]
-                merged = mine_list + extra
-                sample.arrays[key] = (
-                    np.stack(merged) if isinstance(sample.arrays[key], np.ndarray) else merged
-                )
-        if "bboxes" in sample.boxes:
-            sample.boxes["bboxes"] = concat_rows(sample.boxes["bboxes"], other.boxes)
-        if "keypoints" in sample.points:
-            sample.points["keypoints"] = concat_rows(sample.points["keypoints"], other.points)
+            return report
+        piece = Piece(other, fit(other.shape, sample.shape), alpha=weight)
+        return report, Paste(sample.shape, (piece,))
 
 
 class CutMix(_PairMix):
@@ -166,35 +140,17 @@ class CutMix(_PairMix):
         weight = 1.0 - (x1 - x0) * (y1 - y0) / float(h * w)
         return {"index": index, "rect": [x0, y0, x1, y1], "weight": weight}
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         index, weight = int(params["index"]), float(params["weight"])
-        self._report(sample, index, weight)
+        report = self._report(sample, index, weight)
         other = self._other(sample, index)
         x0, y0, x1, y1 = (int(v) for v in params["rect"])
         if other is None or x1 <= x0 or y1 <= y0:
-            return
-        rect = (x0, y0, x1, y1)
-        hidden = np.zeros(sample.shape, dtype=bool)
-        hidden[y0:y1, x0:x1] = True
-        sample.apply_occlusion(
-            hidden, lambda img: paste_rect(img, other.image.reshape(img.shape), rect), None
-        )
-        for key in list(sample.keys_of("mask")):
-            mine = sample.arrays[key]
-            theirs = other.mask if other.mask is not None else np.zeros_like(mine)
-            sample.arrays[key] = paste_rect(mine, theirs.reshape(mine.shape).astype(mine.dtype), rect)
-        for key in list(sample.keys_of("masks")):
-            value = sample.arrays[key]
-            cleared = [paste_rect(m, np.zeros_like(m), rect) for m in value]
-            sample.arrays[key] = np.stack(cleared) if isinstance(value, np.ndarray) and cleared else cleared
-        if "bboxes" in sample.boxes and other.boxes is not None:
-            sample.boxes["bboxes"] = concat_rows(
-                sample.boxes["bboxes"], boxes_in_region(other.boxes, sample, rect)
-            )
-        if "keypoints" in sample.points and other.points is not None:
-            sample.points["keypoints"] = concat_rows(
-                sample.points["keypoints"], points_in_region(other.points, rect)
-            )
+            return report
+        # The other sample, stretched to this one's size, shows through the rectangle only.
+        stretched = fit(other.shape, sample.shape)
+        window = Chain((stretched, CropWindow(x0, y0, sample.shape, (y1 - y0, x1 - x0))))
+        return report, Paste(sample.shape, (Piece(other, window, offset=(x0, y0)),))
 
 
 MixUp.__doc__ = (MixUp.__doc__ or "").replace("{doc}", _COMMON_DOC.format(key="mixup_metadata"))

@@ -1,49 +1,26 @@
-"""Other samples given through metadata: read them into the internal layout and move them.
+"""Other samples given through metadata: read them into the internal layout.
 
 A mixing transform receives its extra samples through the call's data, under its
 ``metadata_key``: one dict, or a list of dicts, each like
 ``{"image", "mask", "masks", "bboxes", <box label fields>, "keypoints", <keypoint label fields>}``
 in the pipeline's formats. :func:`load_item` validates one of them and converts its boxes and
 keypoints with the pipeline's own parameters, so that they concatenate with the primary sample's
-rows (labels follow their rows).
+rows (labels follow their rows). Mixing transforms then place them with a
+:class:`~invariance.core.effects.Paste`: the pipeline moves every target of every placed sample.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from invariance.core.effects import Item
 from invariance.core.errors import InputError, InputTypeError
-from invariance.core.geometry import Geometry, Scale, map_boxes, map_keypoints
+from invariance.core.geometry import CropWindow, Geometry, Scale
 from invariance.core.sample import Sample
-from invariance.core.targets import (
-    BoxSet,
-    PointSet,
-    RowSet,
-    filter_boxes,
-    keypoints_visible,
-    object_rows,
-    read_boxes,
-    read_keypoints,
-)
-
-
-@dataclass
-class Item:
-    """One extra sample in the internal layout (boxes and keypoints conform to the primary's)."""
-
-    image: np.ndarray
-    mask: np.ndarray | None
-    masks: list[np.ndarray] | None
-    boxes: BoxSet | None
-    points: PointSet | None
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return int(self.image.shape[0]), int(self.image.shape[1])
+from invariance.core.targets import RowSet, object_rows, read_boxes, read_keypoints
 
 
 def metadata_items(sample: Sample, key: str) -> list[Mapping[str, Any]]:
@@ -145,7 +122,7 @@ def load_item(raw: Mapping[str, Any], sample: Sample, key: str, index: int) -> I
         if any(m.shape[:2] != shape for m in masks):
             raise InputError(f"{where}['masks']: every mask must have height and width {shape}")
     boxes = None
-    template = sample.boxes.get("bboxes")
+    template = sample.box_set()
     if sample.bbox_params is not None and template is not None:
         value = raw.get("bboxes", [])
         fields = list(sample.bbox_params.label_fields)
@@ -153,120 +130,28 @@ def load_item(raw: Mapping[str, Any], sample: Sample, key: str, index: int) -> I
         boxes = read_boxes(value, f"{where}['bboxes']", sample.bbox_params, shape, labels)
         _conform_rows(boxes, template)
     points = None
-    point_template = sample.points.get("keypoints")
+    point_template = sample.point_set()
     if sample.keypoint_params is not None and point_template is not None:
         value = raw.get("keypoints", [])
         fields = list(sample.keypoint_params.label_fields)
         labels = _labels(raw, fields, where, len(value))
         points = read_keypoints(value, f"{where}['keypoints']", sample.keypoint_params, labels)
         _conform_rows(points, point_template)
+    params = sample.bbox_params
+    paired = params is not None and params.instance_masks is not None
+    if paired and boxes is not None and (masks is None or len(masks) != len(boxes)):
+        raise InputError(
+            f"{where}: BboxParams(instance_masks=...) pairs masks with boxes; this sample has "
+            f"{0 if masks is None else len(masks)} masks for {len(boxes)} boxes"
+        )
     return Item(image, mask, masks, boxes, points)
 
 
-def primary_item(sample: Sample) -> Item:
-    """The primary sample's main image, mask, instance masks, boxes and keypoints as an Item."""
-    image = sample.image
-    assert image is not None
-    masks = None
-    for key in sample.keys_of("masks"):
-        masks = list(sample.arrays[key])
-        break
-    return Item(image, sample.mask, masks, sample.boxes.get("bboxes"), sample.points.get("keypoints"))
-
-
-def warp_image(
-    geometry: Geometry, image: np.ndarray, interpolation: int, border: int, fill: Any
-) -> np.ndarray:
-    """``geometry.warp`` for an image: cubic and Lanczos kernels ring past the input's range, so
-    float images are clipped back to [0, 1] (as the pipeline's own warps do)."""
-    out = geometry.warp(image, interpolation, border, fill)
-    if interpolation in (2, 4) and out.dtype == np.float32:  # cv2.INTER_CUBIC, cv2.INTER_LANCZOS4
-        out = np.clip(out, 0.0, 1.0)
-    return out
-
-
-def move_item(
-    item: Item,
-    geometry: Geometry,
-    interpolation: int = 1,
-    mask_interpolation: int = 0,
-    fill: Any = 0.0,
-    fill_mask: Any = 0.0,
-    border: int = 0,
-) -> Item:
-    """Move every target of ``item`` through ``geometry`` (boxes and keypoints are not clipped).
-
-    ``border`` is the OpenCV border mode of the resampling (constant by default).
-    """
-    image = warp_image(geometry, item.image, interpolation, border, fill)
-    mask = None if item.mask is None else geometry.warp(item.mask, mask_interpolation, border, fill_mask)
-    masks = (
-        None if item.masks is None else [geometry.warp(m, mask_interpolation, border, 0) for m in item.masks]
-    )
-    boxes = None if item.boxes is None else item.boxes.with_coords(map_boxes(geometry, item.boxes.coords))
-    points = (
-        None if item.points is None else item.points.with_coords(map_keypoints(geometry, item.points.coords))
-    )
-    return replace(item, image=image, mask=mask, masks=masks, boxes=boxes, points=points)
-
-
-def resize_item(item: Item, shape: tuple[int, int], interpolation: int = 1) -> Item:
-    """``item`` stretched to ``shape`` (unchanged when it already has that size)."""
-    if item.shape == shape:
-        return item
-    return move_item(item, Scale(item.shape, shape), interpolation)
-
-
-def boxes_in_region(boxes: BoxSet, sample: Sample, rect: tuple[int, int, int, int]) -> BoxSet:
-    """Boxes clipped to the rectangle ``(x0, y0, x1, y1)``, filtered by the sample's BboxParams
-    as if the rectangle were the whole image (visibility is measured against the full box)."""
-    if len(boxes) == 0 or sample.bbox_params is None:
-        return boxes
-    x0, y0, x1, y1 = rect
-    offset = np.array([x0, y0, x0, y0], dtype=np.float64)
-    clipped, keep = filter_boxes(boxes.coords - offset, (y1 - y0, x1 - x0), sample.bbox_params)
-    return boxes.with_coords(clipped + offset).take(keep)
-
-
-def points_in_region(points: PointSet, rect: tuple[int, int, int, int]) -> PointSet:
-    """Keypoints whose pixel lies inside the rectangle ``(x0, y0, x1, y1)``."""
-    if len(points) == 0:
-        return points
-    x0, y0, x1, y1 = rect
-    local = points.coords - np.array([x0, y0, 0.0, 0.0])
-    return points.take(keypoints_visible(local, (y1 - y0, x1 - x0)))
-
-
-def points_on(points: PointSet, where: np.ndarray) -> np.ndarray:
-    """True for keypoints whose pixel is set in the boolean ``(H, W)`` array ``where``."""
-    h, w = where.shape
-    xi = np.floor(points.coords[:, 0] + 0.5).astype(np.int64)
-    yi = np.floor(points.coords[:, 1] + 0.5).astype(np.int64)
-    inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-    hit = np.zeros(len(xi), dtype=bool)
-    hit[inside] = where[yi[inside], xi[inside]]
-    return hit
-
-
-def concat_rows(first: RowSet | None, *others: RowSet | None) -> Any:
-    """``first`` followed by ``others`` (missing ones skipped; labels follow their rows).
-
-    Empty sets are left out of the concatenation: an empty numeric ``extras`` block cannot be
-    reshaped by :meth:`RowSet.concat`, and leaving it out changes nothing.
-    """
-    if first is None:
-        return None
-    parts = [rows for rows in (first, *others) if rows is not None and len(rows)]
-    if not parts:
-        return first
-    if parts[0] is not first:
-        # Keep the primary's layout (the output container and dtypes are the caller's).
-        parts[0] = (
-            first
-            if len(first)
-            else type(first)(parts[0].coords, parts[0].extras, parts[0].labels, first.layout)
-        )
-    return parts[0].concat(*parts[1:]) if len(parts) > 1 else parts[0]
+def fit(item_shape: tuple[int, int], shape: tuple[int, int]) -> Geometry:
+    """The map that stretches a sample of ``item_shape`` onto ``shape`` (identity when equal)."""
+    if item_shape == shape:
+        return CropWindow(0, 0, shape, shape)
+    return Scale(item_shape, shape)
 
 
 def choose_item(rng: np.random.Generator, count: int) -> int:

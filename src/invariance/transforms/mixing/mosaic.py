@@ -7,22 +7,13 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import model_validator
 
-from invariance.core.geometry import Projective, map_boxes, map_keypoints
+from invariance.core.effects import Effects, Item, Paste, Piece
+from invariance.core.geometry import Projective, Resampling
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, FloatRange, Interpolation, Probability, TransformSchema
 from invariance.core.transform import BasicTransform
-from invariance.transforms.mixing.items import (
-    Item,
-    boxes_in_region,
-    concat_rows,
-    load_item,
-    metadata_items,
-    move_item,
-    points_in_region,
-    primary_item,
-    warp_image,
-)
+from invariance.transforms.mixing.items import load_item, metadata_items
 from invariance.transforms.occlusion.holes import CountRange
 
 Rect = tuple[int, int, int, int]
@@ -39,8 +30,9 @@ class Mosaic(BasicTransform):
     the metadata without repetition, and when there are too few this sample is repeated.
 
     Targets: image: the mosaic. mask: the masks of the samples, tiled the same way (``fill_mask``
-    where a sample has no mask). Other images, frames and masks of this call: this sample's
-    content in its own cell, ``fill`` / ``fill_mask`` elsewhere. bboxes: every sample's boxes,
+    where a sample has no mask). masks: every sample's instance masks, each on an empty canvas
+    with its object in its cell (masks paired with boxes stay paired). Other images, frames and
+    masks of this call: this sample's content in its own cell, ``fill`` / ``fill_mask`` elsewhere. bboxes: every sample's boxes,
     moved with their cell, clipped to it and filtered by BboxParams (visibility measured against
     the whole moved box); labels follow. keypoints: every sample's keypoints lying in its cell.
 
@@ -140,123 +132,30 @@ class Mosaic(BasicTransform):
         matrix = np.array([[scale, 0.0, tx], [0.0, scale, ty], [0.0, 0.0, 1.0]])
         return Projective(matrix, shape, (rect[3] - rect[1], rect[2] - rect[0]))
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         x0, y0 = (int(v) for v in params["window"])
         sources = [int(s) for s in params["sources"]]
-        cells = self._cells(x0, y0)
         raw_items = metadata_items(sample, self.metadata_key)
-        th, tw = self.target_size
-        image_key = next(iter(sample.keys_of("image")), None)
-        mask_key = next(iter(sample.keys_of("mask")), None)
-        boxes = sample.boxes.get("bboxes")
-        points = sample.points.get("keypoints")
-        canvases: dict[str, Any] = {}
-        for key in sample.keys_of("image", "mask"):
-            canvases[key] = self._blank(sample.arrays[key], key == image_key or sample.kinds[key] == "image")
-        for key in sample.keys_of("images", "masks"):
-            canvases[key] = [self._blank(f, sample.kinds[key] == "images") for f in sample.arrays[key]]
-        box_parts = []
-        point_parts = []
         loaded: dict[int, Item] = {}
-        primary_place: tuple[Projective, Rect] | None = None
-        for (r, c, rect), source in zip(cells, sources):
-            if source < 0:
-                item = primary_item(sample)
-            else:
+        resampling = Resampling(
+            self.interpolation, self.mask_interpolation, self._border, self.fill, self.fill_mask
+        )
+        pieces = []
+        for (r, c, rect), source in zip(self._cells(x0, y0), sources):
+            item: Item | None = None
+            if source >= 0:
                 if source not in loaded:
                     loaded[source] = load_item(raw_items[source], sample, self.metadata_key, source)
                 item = loaded[source]
-            geometry = self._fit(item.shape, r, c, x0, y0, rect)
-            moved = move_item(
-                item, geometry, self.interpolation, self.mask_interpolation, self.fill, self.fill_mask
-            )
-            left, top, right, bottom = rect
-            if source < 0:
-                primary_place = (geometry, rect)
-                self._place_primary(sample, geometry, canvases, rect)
-            else:
-                if image_key is not None:
-                    canvases[image_key][top:bottom, left:right] = moved.image.reshape(
-                        canvases[image_key][top:bottom, left:right].shape
-                    )
-                if mask_key is not None and moved.mask is not None:
-                    canvases[mask_key][top:bottom, left:right] = moved.mask.reshape(
-                        canvases[mask_key][top:bottom, left:right].shape
-                    )
-            offset = np.array([left, top, left, top], dtype=np.float64)
-            if boxes is not None and moved.boxes is not None:
-                shifted = moved.boxes.with_coords(moved.boxes.coords + offset)
-                box_parts.append(boxes_in_region(shifted, sample, rect))
-            if points is not None and moved.points is not None:
-                shifted_points = moved.points.with_coords(
-                    moved.points.coords + np.array([left, top, 0.0, 0.0])
-                )
-                point_parts.append(points_in_region(shifted_points, rect))
-        for key, value in canvases.items():
-            if sample.kinds[key] in ("images", "masks") and isinstance(sample.arrays[key], np.ndarray):
-                sample.arrays[key] = np.stack(value) if value else sample.arrays[key][:, :th, :tw].copy()
-            else:
-                sample.arrays[key] = value
-        sample.shape = (th, tw)
-        if boxes is not None:
-            sample.boxes["bboxes"] = concat_rows(boxes.take(np.zeros(0, dtype=np.int64)), *box_parts)
-        if points is not None:
-            sample.points["keypoints"] = concat_rows(points.take(np.zeros(0, dtype=np.int64)), *point_parts)
-        # Other box and keypoint targets belong to this sample: they follow it into its cell.
-        for key in [k for k in sample.boxes if k != "bboxes"]:
-            rows = sample.boxes[key].take(np.zeros(0, dtype=np.int64))
-            if primary_place is not None:
-                geometry, (left, top, right, bottom) = primary_place
-                moved_boxes = map_boxes(geometry, sample.boxes[key].coords) + np.array([left, top, left, top])
-                rows = boxes_in_region(sample.boxes[key].with_coords(moved_boxes), sample, primary_place[1])
-            sample.boxes[key] = rows
-        for key in [k for k in sample.points if k != "keypoints"]:
-            kept = sample.points[key].take(np.zeros(0, dtype=np.int64))
-            if primary_place is not None:
-                geometry, (left, top, _, _) = primary_place
-                moved_points = map_keypoints(geometry, sample.points[key].coords) + np.array(
-                    [left, top, 0.0, 0.0]
-                )
-                kept = points_in_region(sample.points[key].with_coords(moved_points), primary_place[1])
-            sample.points[key] = kept
+            shape = sample.shape if item is None else item.shape
+            geometry = self._fit(shape, r, c, x0, y0, rect)
+            pieces.append(Piece(item, geometry, offset=(rect[0], rect[1]), resampling=resampling))
+        return Paste(
+            self.target_size, tuple(pieces), keep_base=False, fill=self.fill, fill_mask=self.fill_mask
+        )
 
     @property
     def _border(self) -> int:
         # "cover" fills its cell with the image: replicate its edge so that interpolation at the
         # cell border does not blend in the padding value. "contain" pads with fill.
         return 1 if self.fit_mode == "cover" else 0
-
-    def _blank(self, like: np.ndarray, is_image: bool) -> np.ndarray:
-        th, tw = self.target_size
-        out = np.zeros((th, tw, *like.shape[2:]), dtype=like.dtype)
-        fill = np.asarray(self.fill if is_image else self.fill_mask, dtype=np.float64).reshape(-1)
-        if like.dtype == np.uint8:
-            fill = np.clip(np.rint(fill), 0, 255)
-        if like.ndim == 3 and len(fill) > 1:
-            values = np.resize(fill, like.shape[2])
-            out[:] = values.astype(like.dtype)
-        else:
-            out[:] = fill[0]
-        return out
-
-    def _place_primary(
-        self, sample: Sample, geometry: Projective, canvases: dict[str, Any], rect: Rect
-    ) -> None:
-        left, top, right, bottom = rect
-        mask_interp = (
-            self.mask_interpolation if sample.mask_interpolation is None else sample.mask_interpolation
-        )
-        for key in sample.keys_of("image", "images", "mask", "masks"):
-            kind = sample.kinds[key]
-            is_image = kind in ("image", "images")
-            interp = self.interpolation if is_image else mask_interp
-            fill = self.fill if is_image else self.fill_mask
-            value = sample.arrays[key]
-            frames = [value] if kind in ("image", "mask") else list(value)
-            targets = [canvases[key]] if kind in ("image", "mask") else canvases[key]
-            for frame, canvas in zip(frames, targets):
-                if is_image:
-                    warped = warp_image(geometry, frame, interp, self._border, fill)
-                else:
-                    warped = geometry.warp(frame, interp, self._border, fill)
-                canvas[top:bottom, left:right] = warped.reshape(canvas[top:bottom, left:right].shape)

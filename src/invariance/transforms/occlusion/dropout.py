@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BeforeValidator, model_validator
 
+from invariance.core.effects import Effects, Occlusion
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, Probability, TransformSchema
 from invariance.core.transform import BasicTransform
@@ -94,7 +95,7 @@ class OcclusionTransform(BasicTransform):
     """Base of rectangle-dropout transforms: ``holes(params, sample)`` says where; the sample
     fills images (and masks with ``fill_mask``) and drops hidden boxes and keypoints.
 
-    Transforms that hide arbitrary pixels call ``sample.apply_occlusion(hidden_mask, ...)`` directly.
+    Transforms that hide arbitrary pixels return an :class:`~invariance.core.effects.Occlusion` directly.
     """
 
     family = "occlusion"
@@ -104,7 +105,7 @@ class OcclusionTransform(BasicTransform):
     def holes(self, params: dict[str, Any], sample: Sample) -> np.ndarray:
         return np.asarray(params["holes"], dtype=np.int64).reshape(-1, 4)
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         holes = self.holes(params, sample)
         hidden = holes_to_mask(holes, sample.shape)
         fill, fill_mask = self.fill, self.fill_mask
@@ -123,7 +124,7 @@ class OcclusionTransform(BasicTransform):
                 return fill_constant(m, hidden, fill_mask)
             return fill_holes(m, holes, fill_mask)
 
-        sample.apply_occlusion(hidden, fill_image, None if fill_mask is None else fill_masks)
+        return Occlusion(hidden, fill_image, None if fill_mask is None else fill_masks)
 
 
 class CoarseDropout(OcclusionTransform):

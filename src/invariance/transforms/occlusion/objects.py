@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.effects import Effects, Occlusion, Pixels
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, FloatRange, Probability, TransformSchema
@@ -71,15 +72,15 @@ class MaskDropout(BasicTransform):
         chosen = np.sort(rng.choice(count, size=wanted, replace=False)) + 1
         return {"objects": [int(i) for i in chosen]}
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         mask = sample.mask
         objects = list(params.get("objects", []))
         if mask is None or not objects:
-            return
+            return None
         labels, _ = label_components(mask)
         hidden = np.isin(labels, objects)
         fill, fill_mask = self.fill, self.fill_mask
-        sample.apply_occlusion(
+        return Occlusion(
             hidden,
             lambda img: fill_region(img, hidden, fill),
             lambda m: fill_region(m, hidden, fill_mask),
@@ -155,7 +156,7 @@ class ConstrainedCoarseDropout(OcclusionTransform):
     def _targets(self, sample: Sample) -> list[tuple[str, np.ndarray]]:
         """The objects to punch: ``("box", [x0, y0, x1, y1])`` or ``("region", pixel yx array)``."""
         found: list[tuple[str, np.ndarray]] = []
-        boxes = sample.boxes.get("bboxes")
+        boxes = sample.box_set()
         if self.bbox_labels is not None and boxes is not None and len(boxes):
             fields = list(boxes.labels)
             if fields:
@@ -246,7 +247,7 @@ class PixelDropout(BasicTransform):
     def _hidden(self, seed: int, shape: tuple[int, ...]) -> np.ndarray:
         return np.random.default_rng(seed).random(shape) < self.dropout_prob
 
-    def apply_params(self, sample: Sample, params: dict[str, Any]) -> None:
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         seed = int(params["drop_seed"])
         h, w = sample.shape
         channels = sample.num_channels
@@ -261,7 +262,7 @@ class PixelDropout(BasicTransform):
                 region = np.asarray(hidden.any(axis=2))
             return fill_region(img, region, fill, fill_rng)
 
-        sample.apply_pixels(drop)
-        if self.mask_drop_value is not None and not per_channel:
-            mask_fill = self.mask_drop_value
-            sample.apply_mask_pixels(lambda m: fill_region(m, hidden, mask_fill))
+        mask_fill = self.mask_drop_value
+        if mask_fill is None or per_channel:
+            return Pixels(drop)
+        return Pixels(drop, lambda m: fill_region(m, hidden, mask_fill))

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from invariance.core.call import Call
 from invariance.core.compose import BaseCompose, Sequential, _check_probability, _check_transforms
 from invariance.core.errors import InputError, ParameterError, describe
-from invariance.core.sample import Sample
 from invariance.core.transform import BasicTransform
 
 Runnable = Any
@@ -125,17 +125,17 @@ class ConditionalCompose(BaseCompose):
                     return i
         return len(self.values) if self.has_default else None
 
-    def run(self, sample: Sample, rng: np.random.Generator, force_apply: bool = False) -> None:
-        if sample.replay is not None:
-            super().run(sample, rng, force_apply)
+    def run(self, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
+        if call.replay is not None:
+            super().run(call, rng, force_apply)
             return
         if not force_apply and not self.should_fire(rng):
             return
-        index = self.branch_index(sample.data)
+        index = self.branch_index(call.sample.data)
         chosen = [] if index is None else [(index, False)]
-        if sample.record is not None:
-            sample.record[id(self)] = {"order": [i for i, _ in chosen]}
-        self.run_children(sample, rng, chosen)
+        if call.record is not None:
+            call.record[id(self)] = {"order": [i for i, _ in chosen]}
+        self.run_children(call, rng, chosen)
 
     def init_args(self) -> dict[str, Any]:
         return {"key": self.key, "values": list(self.values), "has_default": self.has_default, "p": self.p}

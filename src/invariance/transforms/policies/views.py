@@ -13,7 +13,6 @@ import numpy as np
 
 from invariance.core.compose import BaseCompose, Compose
 from invariance.core.errors import InputError, ParameterError, describe
-from invariance.core.inputs import collect, prepare
 from invariance.core.randomness import RandomStream
 from invariance.core.transform import BasicTransform
 
@@ -30,10 +29,10 @@ def _as_pipeline(owner: str, where: str, value: Any) -> Compose:
 
 def run_with(pipeline: Compose, rng: np.random.Generator, data: Mapping[str, Any]) -> dict[str, Any]:
     """Run ``pipeline`` on ``data`` with the Generator ``rng`` instead of its own stream."""
-    sample = prepare(data, pipeline._config, record=pipeline.save_applied_params)
-    pipeline.run(sample, rng)
-    sample.finish()
-    return collect(sample, data, pipeline._config)
+    call = pipeline.begin(data)
+    pipeline.run(call, rng)
+    call.finish()
+    return call.output(data)
 
 
 class MultiView:
