@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import cv2
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -105,11 +105,123 @@ SymmetricRange = Annotated[tuple[float, float], BeforeValidator(symmetric), Afte
 
 
 class TransformSchema(BaseModel):
-    """Base of every transform's ``InitSchema``: the probability ``p``."""
+    """Base of every transform's ``InitSchema``: the probability ``p``.
+
+    ``argument_order`` names every argument but ``p`` in constructor (positional) order, for a
+    schema whose fields come partly from shared parts and interleave in Albumentations' order;
+    empty means the default order of :func:`positional_order`.
+    """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=True)
 
+    argument_order: ClassVar[tuple[str, ...]] = ()
+
     p: Probability = 0.5
+
+
+# -- shared parts: resampling and border arguments, declared once ------------------------------
+#
+# A transform's InitSchema inherits the parts it has (``class InitSchema(WarpSchema)``) and its
+# class inherits the matching annotation-only ``*Args`` mixin, so ``self.border_mode`` is typed
+# once too. A schema that needs another default redeclares the field with the part's own type.
+
+
+class FillSchema(TransformSchema):
+    """``fill`` and ``fill_mask``: the values written where a warp or pad has no source pixel."""
+
+    fill: Fill = 0.0
+    fill_mask: Fill = 0.0
+
+
+class BorderSchema(FillSchema):
+    """``border_mode`` (an OpenCV ``BORDER_*`` flag) with ``fill`` and ``fill_mask``."""
+
+    border_mode: BorderMode = 0  # cv2.BORDER_CONSTANT
+
+
+class InterpolationSchema(TransformSchema):
+    """``interpolation`` alone, for transforms that resample images only (OpenCV flags 0..4)."""
+
+    interpolation: WarpInterpolation = 1  # cv2.INTER_LINEAR
+
+
+class ResampleSchema(TransformSchema):
+    """``interpolation`` and ``mask_interpolation`` of a warp (OpenCV flags 0..4: warpAffine,
+    warpPerspective and remap take no exact variants)."""
+
+    interpolation: WarpInterpolation = 1  # cv2.INTER_LINEAR
+    mask_interpolation: WarpInterpolation = 0  # cv2.INTER_NEAREST
+
+
+class WarpSchema(ResampleSchema, BorderSchema):
+    """Every resampling argument of a warp: interpolation, mask_interpolation, border_mode,
+    fill, fill_mask."""
+
+
+class ResizeSchema(TransformSchema):
+    """``interpolation`` and ``mask_interpolation`` of a resize (every OpenCV flag 0..6)."""
+
+    interpolation: Interpolation = 1  # cv2.INTER_LINEAR
+    mask_interpolation: Interpolation = 0  # cv2.INTER_NEAREST
+
+
+class AreaSchema(TransformSchema):
+    """``area_for_downscale``: INTER_AREA when shrinking, for the image (``"image"``) or the image
+    and masks (``"image_mask"``)."""
+
+    area_for_downscale: Literal[None, "image", "image_mask"] = None
+
+
+class DownscaleSchema(ResizeSchema, AreaSchema):
+    """A resize's flags, then ``area_for_downscale``."""
+
+
+class FillArgs:
+    """Attribute types of :class:`FillSchema`'s arguments on a transform."""
+
+    fill: float | tuple[float, ...]
+    fill_mask: float | tuple[float, ...]
+
+
+class BorderArgs(FillArgs):
+    """Attribute types of :class:`BorderSchema`'s arguments on a transform."""
+
+    border_mode: int
+
+
+class InterpolationArgs:
+    """Attribute type of :class:`InterpolationSchema`'s argument on a transform."""
+
+    interpolation: int
+
+
+class ResampleArgs(InterpolationArgs):
+    """Attribute types of :class:`ResampleSchema`'s (or :class:`ResizeSchema`'s) arguments."""
+
+    mask_interpolation: int
+
+
+class WarpArgs(ResampleArgs, BorderArgs):
+    """Attribute types of :class:`WarpSchema`'s arguments on a transform."""
+
+
+class DownscaleArgs(ResampleArgs):
+    """Attribute types of :class:`DownscaleSchema`'s arguments on a transform."""
+
+    area_for_downscale: str | None
+
+
+#: The shared parts, for the test that every resampling argument is declared through one.
+SHARED_PARTS: tuple[type[TransformSchema], ...] = (
+    FillSchema,
+    BorderSchema,
+    InterpolationSchema,
+    ResampleSchema,
+    WarpSchema,
+    ResizeSchema,
+    AreaSchema,
+    DownscaleSchema,
+)
 
 
 # Old argument names that Albumentations 2.x users still write, mapped to the current name.
@@ -125,8 +237,17 @@ COMMON_ALIASES: dict[str, str] = {
 
 
 def positional_order(schema: type[TransformSchema]) -> list[str]:
-    """Constructor argument order: fields of the most derived schema first, inherited ones after,
-    and ``p`` last (the order Albumentations' signatures use)."""
+    """Constructor argument order: the schema's ``argument_order`` when it sets one, else fields
+    of the most derived schema first, inherited ones after (shared parts in base order); ``p``
+    last (the order Albumentations' signatures use)."""
+    if schema.argument_order:
+        fields = [name for name in schema.model_fields if name != "p"]
+        if sorted(schema.argument_order) != sorted(fields):
+            raise TypeError(
+                f"{schema.__qualname__}.argument_order {schema.argument_order} must name each of "
+                f"its arguments but p once: {fields}"
+            )
+        return [*schema.argument_order, "p"]
     names: list[str] = []
     for klass in schema.__mro__:
         for name in inspect.get_annotations(klass):

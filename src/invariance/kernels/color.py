@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import cv2
@@ -33,7 +33,7 @@ def _byte_translate() -> Any:
 
 
 def apply_lut(img: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    """Map a uint8 image through a 256-entry table (shared, or one column per channel)."""
+    """Map a uint8 image through a 256-entry table (shared, or one column per channel of ``img``)."""
     if lut.ndim == 1 and lut.dtype == np.uint8 and img.dtype == np.uint8 and img.flags.c_contiguous:
         translate = _byte_translate()
         if translate:
@@ -42,8 +42,6 @@ def apply_lut(img: np.ndarray, lut: np.ndarray) -> np.ndarray:
             return out
     if lut.ndim == 1 or img.ndim == 2 or img.shape[2] <= 4:
         table = lut if lut.ndim == 1 else lut.reshape(256, 1, -1)
-        if lut.ndim == 2 and img.ndim == 3 and table.shape[2] != img.shape[2]:
-            raise ValueError(f"lookup table has {table.shape[2]} channels, image has {img.shape[2]}")
         return restore_channel_axis(cv2.LUT(img, table), img)
     # More than four channels with per-channel tables: numpy gather per channel.
     out = np.empty(img.shape, dtype=lut.dtype)
@@ -76,13 +74,15 @@ GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 def to_gray(img: np.ndarray, method: str, num_output_channels: int) -> np.ndarray:
-    """Convert an RGB (or single-channel) image to gray, repeated on ``num_output_channels``."""
+    """Convert an image to gray, repeated on ``num_output_channels``.
+
+    ``method`` is a key of ``GRAY_METHODS``; ``weighted_average`` and ``from_lab`` take RGB
+    images (3 channels), the others any channel count. A single-channel image is already gray.
+    """
     if img.ndim == 2 or img.shape[2] == 1:
         gray = img.reshape(img.shape[0], img.shape[1])
     else:
-        if method in ("weighted_average", "from_lab") and img.shape[2] != 3:
-            raise ValueError(f"ToGray method {method!r} needs an RGB image, got {img.shape[2]} channels")
-        gray = _gray_by_method(img, method)
+        gray = GRAY_METHODS[method](img)
     if num_output_channels == 1:
         return gray[:, :, np.newaxis] if img.ndim == 3 else gray.copy()
     return repeat_channel(gray, num_output_channels)
@@ -96,24 +96,27 @@ def repeat_channel(gray: np.ndarray, count: int) -> np.ndarray:
     return np.asarray(cv2.merge([plane] * count))
 
 
-def _gray_by_method(img: np.ndarray, method: str) -> np.ndarray:
-    if method == "weighted_average":
-        return np.asarray(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
-    if method == "from_lab":
-        lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB)
-        lightness = lab[:, :, 0]
-        return lightness if img.dtype == np.uint8 else (lightness / 100.0).astype(img.dtype)
-    if method == "desaturation":
-        high = img.max(axis=2).astype(np.float32)
-        low = img.min(axis=2).astype(np.float32)
-        return _cast_like((high + low) / 2, img.dtype)
-    if method == "average":
-        return _cast_like(img.mean(axis=2, dtype=np.float32), img.dtype)
-    if method == "max":
-        return np.asarray(img.max(axis=2))
-    if method == "pca":
-        return _gray_pca(img)
-    raise ValueError(f"unknown ToGray method {method!r}")
+def _gray_weighted(img: np.ndarray) -> np.ndarray:
+    return np.asarray(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
+
+
+def _gray_from_lab(img: np.ndarray) -> np.ndarray:
+    lightness = cv2.cvtColor(img, cv2.COLOR_RGB2LAB)[:, :, 0]
+    return lightness if img.dtype == np.uint8 else (lightness / 100.0).astype(img.dtype)
+
+
+def _gray_desaturation(img: np.ndarray) -> np.ndarray:
+    high = img.max(axis=2).astype(np.float32)
+    low = img.min(axis=2).astype(np.float32)
+    return _cast_like((high + low) / 2, img.dtype)
+
+
+def _gray_average(img: np.ndarray) -> np.ndarray:
+    return _cast_like(img.mean(axis=2, dtype=np.float32), img.dtype)
+
+
+def _gray_max(img: np.ndarray) -> np.ndarray:
+    return np.asarray(img.max(axis=2))
 
 
 def _cast_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -136,6 +139,17 @@ def _gray_pca(img: np.ndarray) -> np.ndarray:
     scaled = (projected - low) / (high - low) if high > low else np.zeros_like(projected)
     gray = scaled.reshape(img.shape[:2]) * max_value(img.dtype)
     return _cast_like(gray, img.dtype)
+
+
+#: ToGray's methods: multi-channel ``(H, W, C)`` image -> ``(H, W)`` gray plane.
+GRAY_METHODS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "weighted_average": _gray_weighted,
+    "from_lab": _gray_from_lab,
+    "desaturation": _gray_desaturation,
+    "average": _gray_average,
+    "max": _gray_max,
+    "pca": _gray_pca,
+}
 
 
 def normalize_standard(

@@ -1,4 +1,4 @@
-"""Occlusion kernels: fill rectangular holes."""
+"""Occlusion kernels: fill rectangular holes and regions (pure: random fills come from the caller)."""
 
 from __future__ import annotations
 
@@ -8,40 +8,35 @@ import cv2
 import numpy as np
 
 
-def fill_holes(
-    img: np.ndarray,
-    holes: np.ndarray,
-    fill: float | Sequence[float] | str,
-    rng: np.random.Generator | None = None,
-) -> np.ndarray:
+def fill_holes(img: np.ndarray, holes: np.ndarray, fill: float | Sequence[float] | str) -> np.ndarray:
     """Return a copy of ``img`` with each ``(x0, y0, x1, y1)`` hole filled.
 
-    ``fill`` is a value or per-channel values; ``"random"`` (fresh random pixels),
-    ``"random_uniform"`` (one random colour per hole), or ``"inpaint_telea"`` / ``"inpaint_ns"``
-    (OpenCV inpainting from the hole's surroundings; any channel count, uint8 or float32).
+    ``fill`` is a value or per-channel values, or ``"inpaint_telea"`` / ``"inpaint_ns"`` (OpenCV
+    inpainting from the hole's surroundings; any channel count, uint8 or float32). Random fills
+    are drawn by the caller and pasted with :func:`paste_holes`.
     """
     out = img.copy()
     if len(holes) == 0:
         return out
-    if isinstance(fill, str) and fill.startswith("inpaint"):
+    if isinstance(fill, str):
         return _inpaint(img, holes, fill)
-    white = 255 if img.dtype == np.uint8 else 1.0
-    channels = () if img.ndim == 2 else (img.shape[2],)
-    constant = None if isinstance(fill, str) else _constant(fill, img)
+    constant = _constant(fill, img)
     for x0, y0, x1, y1 in np.asarray(holes, dtype=np.int64):
-        if x1 <= x0 or y1 <= y0:
-            continue
-        if fill == "random":
-            assert rng is not None
-            shape = (y1 - y0, x1 - x0, *channels)
-            out[y0:y1, x0:x1] = _random_values(rng, shape, img.dtype, white)
-        elif fill == "random_uniform":
-            assert rng is not None
-            out[y0:y1, x0:x1] = _random_values(rng, channels or (1,), img.dtype, white).reshape(
-                channels or ()
-            )
-        else:
+        if x1 > x0 and y1 > y0:
             out[y0:y1, x0:x1] = constant
+    return out
+
+
+def paste_holes(img: np.ndarray, holes: np.ndarray, patches: Sequence[np.ndarray]) -> np.ndarray:
+    """Return a copy of ``img`` with hole ``i`` (``x0, y0, x1, y1``) set to ``patches[i]``.
+
+    A patch is anything that broadcasts over its hole: the hole's pixels, one colour, one value.
+    Empty holes are skipped (their patch is not read).
+    """
+    out = img.copy()
+    for (x0, y0, x1, y1), patch in zip(np.asarray(holes, dtype=np.int64).reshape(-1, 4), patches):
+        if x1 > x0 and y1 > y0:
+            out[y0:y1, x0:x1] = patch
     return out
 
 
@@ -85,14 +80,6 @@ def _constant(fill: float | Sequence[float], img: np.ndarray) -> np.ndarray:
     return values[:channels].astype(img.dtype) if img.ndim == 3 else values[:1].astype(img.dtype)[0]
 
 
-def _random_values(
-    rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype, white: float
-) -> np.ndarray:
-    if dtype == np.uint8:
-        return rng.integers(0, 256, size=shape, dtype=np.uint8)
-    return rng.random(shape, dtype=np.float32) * np.float32(white)
-
-
 def _inpaint(img: np.ndarray, holes: np.ndarray, method: str) -> np.ndarray:
     mask = np.zeros(img.shape[:2], dtype=bool)
     for x0, y0, x1, y1 in np.asarray(holes, dtype=np.int64):
@@ -124,51 +111,34 @@ def _inpaint_mask(img: np.ndarray, hidden: np.ndarray, method: str) -> np.ndarra
     return out
 
 
-def fill_region(
-    img: np.ndarray,
-    hidden: np.ndarray,
-    fill: float | Sequence[float] | str,
-    rng: np.random.Generator | None = None,
-) -> np.ndarray:
+def fill_region(img: np.ndarray, hidden: np.ndarray, fill: float | Sequence[float] | str) -> np.ndarray:
     """Return a copy of ``img`` with the pixels where ``hidden`` is True filled.
 
     ``hidden`` is a boolean ``(H, W)`` array, or ``(H, W, C)`` to drop single channels. ``fill``
-    is as in :func:`fill_holes`; ``"random_uniform"`` draws one colour for the whole region.
+    is as in :func:`fill_holes`; random fills are drawn by the caller and written with
+    :func:`fill_region_values`.
     """
     if not hidden.any():
         return img.copy()
-    if isinstance(fill, str) and fill.startswith("inpaint"):
+    if isinstance(fill, str):
         region = hidden if hidden.ndim == 2 else np.asarray(hidden.any(axis=2))
         return _inpaint_mask(img, region, fill)
     out = img.copy()
-    white = 255 if img.dtype == np.uint8 else 1.0
-    channels = 1 if img.ndim == 2 else img.shape[2]
     if hidden.ndim == 3:
         # Per-channel dropout: work on a flat view of the selected values.
-        if fill == "random":
-            assert rng is not None
-            out[hidden] = _random_values(rng, (int(hidden.sum()),), img.dtype, white)
-            return out
-        if fill == "random_uniform":
-            assert rng is not None
-            values = _random_values(rng, (channels,), img.dtype, white)
-        else:
-            assert not isinstance(fill, str)
-            values = np.broadcast_to(np.asarray(_constant(fill, img)), (channels,))
-        per_pixel = np.broadcast_to(values, hidden.shape)
-        out[hidden] = per_pixel[hidden]
+        channels = 1 if img.ndim == 2 else img.shape[2]
+        values = np.broadcast_to(np.asarray(_constant(fill, img)), (channels,))
+        out[hidden] = np.broadcast_to(values, hidden.shape)[hidden]
         return out
-    if fill == "random":
-        assert rng is not None
-        shape = (int(hidden.sum()),) + (() if img.ndim == 2 else (channels,))
-        out[hidden] = _random_values(rng, shape, img.dtype, white)
-    elif fill == "random_uniform":
-        assert rng is not None
-        color = _random_values(rng, (channels,), img.dtype, white)
-        out[hidden] = color[0] if img.ndim == 2 else color
-    else:
-        assert not isinstance(fill, str)
-        out[hidden] = _constant(fill, img)
+    out[hidden] = _constant(fill, img)
+    return out
+
+
+def fill_region_values(img: np.ndarray, hidden: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Return a copy of ``img`` with ``img[hidden] = values`` (``values`` as numpy's boolean
+    assignment takes them: one per selected element, or one that broadcasts)."""
+    out = img.copy()
+    out[hidden] = values
     return out
 
 

@@ -97,24 +97,20 @@ def rot90(array: np.ndarray, k: int) -> np.ndarray:
 
 def d4(array: np.ndarray, element: str) -> np.ndarray:
     """Apply one element of the dihedral group of the square, by its name in ``D4_ELEMENTS``."""
-    if element == "e":
-        return array.copy()
-    if element == "r90":
-        return rot90(array, 1)
-    if element == "r180":
-        return rot90(array, 2)
-    if element == "r270":
-        return rot90(array, 3)
-    if element == "v":
-        return vflip(array)
-    if element == "h":
-        return hflip(array)
-    if element == "t":
-        return transpose(array)
-    if element == "hvt":
-        # The anti-transpose: a quarter turn then a left-right mirror, two fast whole-pixel copies.
-        return hflip(rot90(array, 1))
-    raise ValueError(f"unknown D4 element {element!r}; expected one of {D4_ELEMENTS}")
+    return _D4_OPS[element](array)
+
+
+_D4_OPS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "e": lambda a: a.copy(),
+    "r90": lambda a: rot90(a, 1),
+    "r180": lambda a: rot90(a, 2),
+    "r270": lambda a: rot90(a, 3),
+    "v": vflip,
+    "h": hflip,
+    "t": transpose,
+    # The anti-transpose: a quarter turn then a left-right mirror, two fast whole-pixel copies.
+    "hvt": lambda a: hflip(rot90(a, 1)),
+}
 
 
 def crop_pad(

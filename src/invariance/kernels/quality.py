@@ -9,25 +9,24 @@ from invariance.kernels._cv import restore_channel_axis, scratch
 from invariance.kernels.tone import like, to_uint8
 
 _QUALITY_FLAG = {"jpeg": cv2.IMWRITE_JPEG_QUALITY, "webp": cv2.IMWRITE_WEBP_QUALITY}
-_EXTENSION = {"jpeg": ".jpg", "webp": ".webp"}
+#: The file extension that names each codec to OpenCV.
+EXTENSIONS = {"jpeg": ".jpg", "webp": ".webp"}
 
 
 def _round_trip(data: np.ndarray, kind: str, quality: int) -> np.ndarray:
-    """Encode and decode one 1- or 3-channel uint8 array (3 channels are RGB: OpenCV codecs want BGR)."""
+    """Encode and decode one 1- or 3-channel uint8 array (3 channels are RGB: OpenCV codecs want BGR).
+
+    The codec must be in this OpenCV build: ImageCompression checks that when it is constructed."""
     color = data.ndim == 3 and data.shape[2] == 3
     # The BGR copy is a temporary: a reused buffer spares the allocator's page faults.
     source = (
         cv2.cvtColor(data, cv2.COLOR_RGB2BGR, dst=scratch("bgr", data.shape, np.uint8)) if color else data
     )
-    ok, encoded = cv2.imencode(_EXTENSION[kind], source, [int(_QUALITY_FLAG[kind]), int(quality)])
-    if not ok:  # pragma: no cover - OpenCV built without the codec
-        raise RuntimeError(f"OpenCV could not encode {kind}")
-    decoded = cv2.imdecode(encoded, _READ_COLOR if color else cv2.IMREAD_GRAYSCALE)
-    if decoded is None:  # pragma: no cover - OpenCV built without the codec
-        raise RuntimeError(f"OpenCV could not decode {kind}")
+    _, encoded = cv2.imencode(EXTENSIONS[kind], source, [int(_QUALITY_FLAG[kind]), int(quality)])
+    decoded = np.asarray(cv2.imdecode(encoded, _READ_COLOR if color else cv2.IMREAD_GRAYSCALE))
     if color and not _DECODES_RGB:
-        decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
-    return np.asarray(decoded)
+        decoded = np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB))
+    return decoded
 
 
 # With OpenCV >= 4.10 the decoder writes RGB itself: the same values as BGR then a swap, one pass fewer.

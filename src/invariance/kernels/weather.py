@@ -1,9 +1,9 @@
 """Weather, scene and lighting kernels: rain, snow, fog, sun flare, shadows, gravel, spatter,
 illumination patterns, plasma fields and H&E stain changes.
 
-Pure functions of arrays and plain numbers. Random fields are regenerated from an integer seed
-passed by the transform (``numpy.random.default_rng(seed)``), so the same seed always gives the
-same field and nothing large has to be stored in the recorded parameters.
+Pure functions of arrays and plain numbers: no randomness here. Random inputs (noise grids,
+stone positions, spectra) are drawn by the transform, from a Generator rebuilt from the integer
+seed it records, and passed in as arrays; the helpers ``*_shape`` say what size to draw.
 
 Images are ``(H, W)`` or ``(H, W, C)`` uint8 (0..255) or float32 (0..1). Effects are computed in
 float32 in the image's own scale and saturated back to the input dtype.
@@ -61,12 +61,17 @@ def scale_pixels(img: np.ndarray, factor: np.ndarray) -> np.ndarray:
     return to_dtype(img.astype(np.float32) * f, img.dtype)
 
 
-def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.ndarray:
-    """Smooth value noise in [0, 1]: a coarse random grid resized with bicubic interpolation."""
+def noise_grid_shape(shape: tuple[int, int], cells: int) -> tuple[int, int]:
+    """The coarse grid of :func:`smooth_noise` for an image of ``shape``: about ``cells`` cells
+    along the longer side (at least 2 per side)."""
     h, w = shape
-    gh = max(2, round(cells * h / max(h, w)))
-    gw = max(2, round(cells * w / max(h, w)))
-    grid = rng.random((gh, gw), dtype=np.float32)
+    return max(2, round(cells * h / max(h, w))), max(2, round(cells * w / max(h, w)))
+
+
+def smooth_noise(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Smooth value noise in [0, 1]: a coarse grid of values in [0, 1] resized to ``shape``
+    with bicubic interpolation."""
+    h, w = shape
     field = cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC)
     out: np.ndarray = np.clip(field, 0.0, 1.0)
     return out
@@ -192,19 +197,32 @@ def snow_bleach(img: np.ndarray, snow_point: float, brightness_coeff: float) -> 
     return to_dtype(f, img.dtype)
 
 
-def snow_texture(img: np.ndarray, snow_point: float, brightness_coeff: float, seed: int) -> np.ndarray:
+#: Cells of the coarse and the fine noise grids of the snow texture.
+SNOW_CELLS = (24, 96)
+
+
+def snow_texture(
+    img: np.ndarray,
+    snow_point: float,
+    brightness_coeff: float,
+    coarse: np.ndarray,
+    fine: np.ndarray,
+    sparkle: np.ndarray,
+) -> np.ndarray:
     """Cover the image with a soft snow layer: brighter overall, a smooth white texture denser at
-    the top, a cold blue tint and a few sparkles. ``seed`` regenerates the texture."""
-    rng = np.random.default_rng(seed)
+    the top, a cold blue tint and a few sparkles.
+
+    ``coarse`` and ``fine`` are noise grids in [0, 1] (shapes from :func:`noise_grid_shape` with
+    ``SNOW_CELLS``); ``sparkle`` is an ``(H, W)`` field in [0, 1] whose top 0.2% become sparkles.
+    """
     h, w = img.shape[:2]
     top = white(img.dtype)
     f = img.astype(np.float32)
     f = f + (top - f) * np.float32(min(1.0, snow_point * (brightness_coeff - 1.0) / 2.0 + snow_point / 2.0))
-    texture = smooth_noise(rng, (h, w), 24) * 0.6 + smooth_noise(rng, (h, w), 96) * 0.4
+    texture = smooth_noise(coarse, (h, w)) * 0.6 + smooth_noise(fine, (h, w)) * 0.4
     depth = np.linspace(1.0, 0.6, h, dtype=np.float32)[:, None]
     alpha = np.clip((texture * depth - (1.0 - snow_point * 2.0)) * 2.0, 0.0, 0.85).astype(np.float32)
-    sparkle = rng.random((h, w), dtype=np.float32) > 0.998
-    alpha[sparkle] = 1.0
+    alpha[sparkle > 0.998] = 1.0
     tint = np.array([0.93, 0.96, 1.0], np.float32) * top
     overlay = tint if f.ndim == 3 and f.shape[2] == 3 else np.float32(0.96 * top)
     return to_dtype(blend(f, overlay, alpha), img.dtype)
@@ -213,16 +231,20 @@ def snow_texture(img: np.ndarray, snow_point: float, brightness_coeff: float, se
 # -- fog -----------------------------------------------------------------------------------------
 
 
-def fog(img: np.ndarray, fog_coef: float, alpha_coef: float, seed: int) -> np.ndarray:
+#: Cells of the fog's noise grid.
+FOG_CELLS = 8
+
+
+def fog(img: np.ndarray, fog_coef: float, alpha_coef: float, grid: np.ndarray) -> np.ndarray:
     """Blend the image towards white through a patchy haze and blur it.
 
     The haze opacity at a pixel is ``1 - (1 - alpha_coef) ** n``, as if ``n`` translucent fog
     puffs overlapped there; ``n`` is about ``20 * fog_coef``, modulated by smooth noise. The blur
-    radius grows with ``fog_coef`` and the image size.
+    radius grows with ``fog_coef`` and the image size. ``grid`` is the noise grid in [0, 1]
+    (shape from :func:`noise_grid_shape` with ``FOG_CELLS``).
     """
-    rng = np.random.default_rng(seed)
     h, w = img.shape[:2]
-    puffs = np.float32(20.0 * fog_coef) * (0.5 + smooth_noise(rng, (h, w), 8))
+    puffs = np.float32(20.0 * fog_coef) * (0.5 + smooth_noise(grid, (h, w)))
     alpha = 1.0 - np.power(np.float32(1.0 - alpha_coef), puffs)
     k = int(min(h, w) * fog_coef / 50.0) * 2 + 1
     base = img
@@ -342,37 +364,35 @@ def shadow(img: np.ndarray, polygons: Sequence[np.ndarray], intensities: Sequenc
     return scale_pixels(img, factor)
 
 
-def gravel(img: np.ndarray, patches: Sequence[Sequence[int]], seed: int) -> np.ndarray:
-    """Scatter small grey-brown stones in each patch ``(x0, y0, x1, y1)``; ``seed`` places them."""
-    rng = np.random.default_rng(seed)
+def gravel_stone_count(patch: Sequence[int]) -> int:
+    """How many stones a patch ``(x0, y0, x1, y1)`` gets: one per 40 pixels, at least one."""
+    x0, y0, x1, y1 = patch
+    return max(1, max(1, (x1 - x0) * (y1 - y0)) // 40)
+
+
+def gravel(img: np.ndarray, stones: np.ndarray) -> np.ndarray:
+    """Draw small grey-brown stones: ``stones`` is ``(N, 5)``, one row ``(x, y, radius, tone,
+    warmth)`` per stone, with the grey ``tone`` in [0, 1] and ``warmth`` the red/blue balance
+    (red ``tone * warmth``, blue ``tone / warmth``)."""
     out = np.ascontiguousarray(img).copy()
     top = white(img.dtype)
     channels = 1 if img.ndim == 2 else img.shape[2]
-    for x0, y0, x1, y1 in patches:
-        area = max(1, (x1 - x0) * (y1 - y0))
-        count = max(1, area // 40)
-        xs = rng.integers(x0, max(x0 + 1, x1), count).tolist()
-        ys = rng.integers(y0, max(y0 + 1, y1), count).tolist()
-        radii = rng.integers(1, 4, count).tolist()
-        tones = rng.uniform(0.25, 0.75, count)
-        warmth = rng.uniform(0.9, 1.1, count)
-        rgb = np.stack([tones * warmth, tones, tones / warmth], axis=1) * top
-        colours = rgb.mean(axis=1, keepdims=True) if channels == 1 else np.resize(rgb.T, (channels, count)).T
-        for x, y, r, colour in zip(xs, ys, radii, colours.tolist()):
-            cv2.circle(out, (x, y), r, colour, -1, lineType=cv2.LINE_AA)
+    stones = np.asarray(stones, np.float64).reshape(-1, 5)
+    tones, warmth = stones[:, 3], stones[:, 4]
+    rgb = np.stack([tones * warmth, tones, tones / warmth], axis=1) * top
+    colours = rgb.mean(axis=1, keepdims=True) if channels == 1 else rgb[:, np.arange(channels) % 3]
+    for (x, y, r), colour in zip(stones[:, :3].astype(np.int64).tolist(), colours.tolist()):
+        cv2.circle(out, (x, y), r, colour, -1, lineType=cv2.LINE_AA)
     return out
 
 
 # -- spatter -------------------------------------------------------------------------------------
 
 
-def spatter_layer(
-    shape: tuple[int, int], mean: float, std: float, sigma: float, threshold: float, seed: int
-) -> np.ndarray:
-    """The liquid layer: Gaussian noise ``N(mean, std)``, blurred by ``sigma``, zero below
-    ``threshold``. Returns float32 ``(H, W)``."""
-    rng = np.random.default_rng(seed)
-    layer: np.ndarray = rng.standard_normal(shape, dtype=np.float32) * np.float32(std) + np.float32(mean)
+def spatter_layer(noise: np.ndarray, mean: float, std: float, sigma: float, threshold: float) -> np.ndarray:
+    """The liquid layer: standard normal ``noise`` scaled to ``N(mean, std)``, blurred by
+    ``sigma``, zero below ``threshold``. Returns float32 ``(H, W)``."""
+    layer: np.ndarray = noise.astype(np.float32, copy=False) * np.float32(std) + np.float32(mean)
     if sigma > 0:
         layer = cv2.GaussianBlur(layer, (0, 0), float(sigma))
     layer[layer < threshold] = 0.0
@@ -388,11 +408,12 @@ def spatter(
     threshold: float,
     intensity: float,
     color: Sequence[float],
-    seed: int,
+    noise: np.ndarray,
 ) -> np.ndarray:
-    """Drops of rain (clear, lens-blurred, tinted) or splashes of mud (opaque) on the lens."""
-    h, w = img.shape[:2]
-    layer = spatter_layer((h, w), mean, std, sigma, threshold, seed)
+    """Drops of rain (clear, lens-blurred, tinted) or splashes of mud (opaque) on the lens.
+
+    ``noise`` is an ``(H, W)`` standard normal field (see :func:`spatter_layer`)."""
+    layer = spatter_layer(noise, mean, std, sigma, threshold)
     f = img.astype(np.float32)
     colour = color_for(img, color)
     if mode == "rain":
@@ -451,13 +472,19 @@ def illuminate(img: np.ndarray, pattern: np.ndarray, intensity: float) -> np.nda
     return scale_pixels(img, 1.0 + np.float32(intensity) * pattern)
 
 
-def plasma(size: int, roughness: float, seed: int) -> np.ndarray:
-    """A ``(size, size)`` fractal plasma field in [0, 1] (spectral synthesis, seeded).
+def plasma_spectrum_shape(size: int) -> tuple[int, int]:
+    """The shape of the half spectrum of a ``(size, size)`` plasma field (for its random inputs)."""
+    return size, size // 2 + 1
+
+
+def plasma(size: int, roughness: float, phases: np.ndarray, magnitudes: np.ndarray) -> np.ndarray:
+    """A ``(size, size)`` fractal plasma field in [0, 1] (spectral synthesis).
 
     The amplitude of frequency ``f`` falls as ``f ** -(1 + 2 / roughness)`` (fBm); a larger
-    ``roughness`` keeps more fine detail.
+    ``roughness`` keeps more fine detail. ``phases`` (fractions of a turn, in [0, 1)) and
+    ``magnitudes`` (Rayleigh factors) are the random inputs, each of
+    :func:`plasma_spectrum_shape`.
     """
-    rng = np.random.default_rng(seed)
     fy = np.fft.fftfreq(size)[:, None]
     fx = np.fft.rfftfreq(size)[None, :]
     f = np.sqrt(fx * fx + fy * fy)
@@ -466,18 +493,18 @@ def plasma(size: int, roughness: float, seed: int) -> np.ndarray:
     # for a small roughness (the field is normalized below, so the scale does not matter).
     amplitude = (f / f.min()) ** -(1.0 + 2.0 / max(roughness, 1e-3))
     amplitude[0, 0] = 0.0
-    spectrum = (
-        amplitude * np.exp(2j * np.pi * rng.random(amplitude.shape)) * rng.rayleigh(1.0, amplitude.shape)
-    )
+    spectrum = amplitude * np.exp(2j * np.pi * phases) * magnitudes
     field = np.fft.irfft2(spectrum, s=(size, size))
     lo, hi = float(field.min()), float(field.max())
     out: np.ndarray = ((field - lo) / max(hi - lo, 1e-12)).astype(np.float32)
     return out
 
 
-def plasma_for(shape: tuple[int, int], size: int, roughness: float, seed: int) -> np.ndarray:
-    """A plasma field generated at ``size`` and resized to ``shape``."""
-    field = plasma(size, roughness, seed)
+def plasma_for(
+    shape: tuple[int, int], size: int, roughness: float, phases: np.ndarray, magnitudes: np.ndarray
+) -> np.ndarray:
+    """A plasma field generated at ``size`` (see :func:`plasma`) and resized to ``shape``."""
+    field = plasma(size, roughness, phases, magnitudes)
     h, w = shape
     if field.shape != (h, w):
         field = cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)

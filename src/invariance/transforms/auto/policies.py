@@ -18,7 +18,15 @@ from invariance.core.effects import Effects
 from invariance.core.errors import InputError
 from invariance.core.geometry import Resampling
 from invariance.core.sample import Sample
-from invariance.core.schema import Fill, Probability, TransformSchema, WarpInterpolation
+from invariance.core.schema import (
+    Fill,
+    FillArgs,
+    FillSchema,
+    InterpolationArgs,
+    InterpolationSchema,
+    Probability,
+    WarpInterpolation,
+)
 from invariance.core.transform import BasicTransform, PixelTransform
 from invariance.transforms.auto import _ops
 from invariance.transforms.auto._ops import OpSpace
@@ -127,14 +135,11 @@ def _require_rgb(sample: Sample, owner: str) -> None:
         raise InputError(f"{owner} needs an RGB (3-channel) or single-channel image, got {channels} channels")
 
 
-class _OpPolicy(BasicTransform):
+class _OpPolicy(BasicTransform, InterpolationArgs, FillArgs):
     """A policy that draws a list of operations and applies them in order to every target."""
 
     family = "auto"
     supported_channels = "rgb"
-    interpolation: int
-    fill: float | tuple[float, ...]
-    fill_mask: float | tuple[float, ...]
 
     def _resampling(self) -> Resampling:
         return Resampling(interpolation=self.interpolation, fill=self.fill, fill_mask=self.fill_mask)
@@ -182,13 +187,11 @@ class RandAugment(_OpPolicy):
     magnitude: int
     num_magnitude_bins: int
 
-    class InitSchema(TransformSchema):
+    class InitSchema(InterpolationSchema, FillSchema):
         num_ops: int = Field(default=2, ge=0)
         magnitude: int = Field(default=9, ge=0)
         num_magnitude_bins: int = Field(default=31, ge=2)
-        interpolation: WarpInterpolation = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
+        interpolation: WarpInterpolation = 0  # nearest, as the reference implementations
         p: Probability = 1.0
 
         @model_validator(mode="after")
@@ -237,11 +240,9 @@ class TrivialAugmentWide(_OpPolicy):
 
     num_magnitude_bins: int
 
-    class InitSchema(TransformSchema):
+    class InitSchema(InterpolationSchema, FillSchema):
         num_magnitude_bins: int = Field(default=31, ge=2)
-        interpolation: WarpInterpolation = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
+        interpolation: WarpInterpolation = 0  # nearest, as the reference implementations
         p: Probability = 1.0
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
@@ -281,11 +282,9 @@ class AutoAugment(_OpPolicy):
 
     policy: str
 
-    class InitSchema(TransformSchema):
+    class InitSchema(InterpolationSchema, FillSchema):
         policy: Literal["imagenet", "cifar10", "svhn"] = "imagenet"
-        interpolation: WarpInterpolation = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
+        interpolation: WarpInterpolation = 0  # nearest, as the reference implementations
         p: Probability = 1.0
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
@@ -299,7 +298,7 @@ class AutoAugment(_OpPolicy):
         return {"sub_policy": chosen, "ops": ops}
 
 
-class AugMix(PixelTransform):
+class AugMix(PixelTransform, InterpolationArgs):
     """AugMix: blend the image with a Dirichlet-weighted mix of several short augmentation chains.
 
     Hendrycks, Mu, Cubuk, Zoph, Gilmer and Lakshminarayanan, "AugMix: A simple data processing
@@ -338,16 +337,24 @@ class AugMix(PixelTransform):
     chain_depth: int
     alpha: float
     all_ops: bool
-    interpolation: int
     fill: float | tuple[float, ...]
 
-    class InitSchema(TransformSchema):
+    class InitSchema(InterpolationSchema):
+        argument_order = (
+            "severity",
+            "mixture_width",
+            "chain_depth",
+            "alpha",
+            "all_ops",
+            "interpolation",
+            "fill",
+        )
+
         severity: int = Field(default=3, ge=1, le=10)
         mixture_width: int = Field(default=3, ge=1)
         chain_depth: int = Field(default=-1, ge=-1, le=10)
         alpha: float = Field(default=1.0, gt=0.0)
         all_ops: bool = True
-        interpolation: WarpInterpolation = 1
         fill: Fill = 0.0
         p: Probability = 1.0
 

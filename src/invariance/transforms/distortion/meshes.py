@@ -11,13 +11,13 @@ from pydantic import AfterValidator, BeforeValidator, Field
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
-    BorderMode,
-    Fill,
     FloatRange,
     IntRange,
     Probability,
-    TransformSchema,
-    WarpInterpolation,
+    ResampleArgs,
+    ResampleSchema,
+    WarpArgs,
+    WarpSchema,
     from_zero,
     same,
 )
@@ -43,7 +43,7 @@ def _at_least_one(pair: tuple[int, int]) -> tuple[int, int]:
     return pair
 
 
-class PiecewiseAffine(_DenseDistortion):
+class PiecewiseAffine(_DenseDistortion, WarpArgs):
     """Jitter a regular grid of control points and warp each triangle of the grid affinely.
 
     An ``nb_rows x nb_cols`` grid spans the image (corner nodes on the corner pixels); every
@@ -81,18 +81,27 @@ class PiecewiseAffine(_DenseDistortion):
     nb_cols: tuple[int, int]
     absolute_scale: bool
 
-    class InitSchema(TransformSchema):
+    class InitSchema(WarpSchema):
+        # Albumentations' positional order: the shared fields interleave with the own ones.
+        argument_order = (
+            "scale",
+            "nb_rows",
+            "nb_cols",
+            "interpolation",
+            "mask_interpolation",
+            "absolute_scale",
+            "keypoint_remapping_method",
+            "border_mode",
+            "fill",
+            "fill_mask",
+        )
+
         scale: Annotated[FloatRange, BeforeValidator(from_zero), AfterValidator(_non_negative)] = (0.03, 0.05)
         nb_rows: Annotated[IntRange, BeforeValidator(same), AfterValidator(_at_least_one)] = (4, 4)
         nb_cols: Annotated[IntRange, BeforeValidator(same), AfterValidator(_at_least_one)] = (4, 4)
-        interpolation: WarpInterpolation = 1
-        mask_interpolation: WarpInterpolation = 0
         absolute_scale: bool = False
         keypoint_remapping_method: KeypointRemapping = "mask"
         p: Probability = 0.5
-        border_mode: BorderMode = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         rows = max(int(rng.integers(self.nb_rows[0], self.nb_rows[1] + 1)), 2)
@@ -124,7 +133,7 @@ def tps_control_points(count: int) -> np.ndarray:
     return np.stack([xx.ravel(), yy.ravel()], axis=1)
 
 
-class ThinPlateSpline(_DenseDistortion):
+class ThinPlateSpline(_DenseDistortion, WarpArgs):
     """Smooth bending through randomly moved control points (thin-plate spline).
 
     Control points on a ``num_control_points`` square grid over the image (corners and centre
@@ -156,16 +165,23 @@ class ThinPlateSpline(_DenseDistortion):
     scale_range: tuple[float, float]
     num_control_points: int
 
-    class InitSchema(TransformSchema):
+    class InitSchema(WarpSchema):
+        # Albumentations' positional order: the shared fields interleave with the own ones.
+        argument_order = (
+            "scale_range",
+            "num_control_points",
+            "interpolation",
+            "mask_interpolation",
+            "keypoint_remapping_method",
+            "border_mode",
+            "fill",
+            "fill_mask",
+        )
+
         scale_range: Annotated[FloatRange, AfterValidator(_unit)] = (0.2, 0.4)
         num_control_points: int = Field(default=4, ge=2)
-        interpolation: WarpInterpolation = 1
-        mask_interpolation: WarpInterpolation = 0
         keypoint_remapping_method: KeypointRemapping = "mask"
         p: Probability = 0.5
-        border_mode: BorderMode = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         controls = tps_control_points(self.num_control_points)
@@ -179,7 +195,7 @@ class ThinPlateSpline(_DenseDistortion):
         return kd.thin_plate_spline_maps(controls, targets, shape)
 
 
-class GridElasticDeform(_DenseDistortion):
+class GridElasticDeform(_DenseDistortion, ResampleArgs):
     """Cut the image into a grid and displace every inner grid vertex by a random integer offset.
 
     The grid has ``num_grid_xy = (columns, rows)`` cells of almost equal size (which cells get
@@ -210,11 +226,9 @@ class GridElasticDeform(_DenseDistortion):
     num_grid_xy: tuple[int, int]
     magnitude: int
 
-    class InitSchema(TransformSchema):
+    class InitSchema(ResampleSchema):
         num_grid_xy: Annotated[tuple[int, int], AfterValidator(_at_least_one)]
         magnitude: int = Field(gt=0)
-        interpolation: WarpInterpolation = 1
-        mask_interpolation: WarpInterpolation = 0
         p: Probability = 1.0
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:

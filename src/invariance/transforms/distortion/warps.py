@@ -11,12 +11,10 @@ from pydantic import AfterValidator, Field
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
-    BorderMode,
-    Fill,
     Probability,
     SymmetricRange,
-    TransformSchema,
-    WarpInterpolation,
+    WarpArgs,
+    WarpSchema,
 )
 from invariance.kernels import distortion as kd
 from invariance.transforms.distortion.base import KeypointRemapping, _DenseDistortion, draw_seed
@@ -28,7 +26,7 @@ def _within_one(pair: tuple[float, float]) -> tuple[float, float]:
     return pair
 
 
-class ElasticTransform(_DenseDistortion):
+class ElasticTransform(_DenseDistortion, WarpArgs):
     """Elastic deformation (Simard et al., 2003): a smooth random displacement of every pixel.
 
     Two random fields (uniform in [-1, 1], or gaussian scaled so its largest magnitude is 1) are
@@ -62,18 +60,28 @@ class ElasticTransform(_DenseDistortion):
     same_dxdy: bool
     noise_distribution: str
 
-    class InitSchema(TransformSchema):
+    class InitSchema(WarpSchema):
+        # Albumentations' positional order: the shared fields interleave with the own ones.
+        argument_order = (
+            "alpha",
+            "sigma",
+            "interpolation",
+            "approximate",
+            "same_dxdy",
+            "mask_interpolation",
+            "noise_distribution",
+            "keypoint_remapping_method",
+            "border_mode",
+            "fill",
+            "fill_mask",
+        )
+
         alpha: float = Field(default=1.0, ge=0)
         sigma: float = Field(default=50.0, ge=1)
-        interpolation: WarpInterpolation = 1
         approximate: bool = False
         same_dxdy: bool = False
-        mask_interpolation: WarpInterpolation = 0
         noise_distribution: Literal["gaussian", "uniform"] = "gaussian"
         keypoint_remapping_method: KeypointRemapping = "mask"
-        border_mode: BorderMode = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
@@ -93,7 +101,7 @@ class ElasticTransform(_DenseDistortion):
         return kd.displacement_maps(fields[0], fields[-1])
 
 
-class GridDistortion(_DenseDistortion):
+class GridDistortion(_DenseDistortion, WarpArgs):
     """Stretch and squeeze the image along a grid of ``num_steps`` cells per axis.
 
     Each of the ``num_steps + 1`` column bands (and row bands) samples an input band
@@ -124,17 +132,25 @@ class GridDistortion(_DenseDistortion):
     distort_limit: tuple[float, float]
     normalized: bool
 
-    class InitSchema(TransformSchema):
+    class InitSchema(WarpSchema):
+        # Albumentations' positional order: the shared fields interleave with the own ones.
+        argument_order = (
+            "num_steps",
+            "distort_limit",
+            "interpolation",
+            "normalized",
+            "mask_interpolation",
+            "keypoint_remapping_method",
+            "border_mode",
+            "fill",
+            "fill_mask",
+        )
+
         num_steps: int = Field(default=5, ge=1)
         distort_limit: Annotated[SymmetricRange, AfterValidator(_within_one)] = (-0.3, 0.3)
-        interpolation: WarpInterpolation = 1
         normalized: bool = True
-        mask_interpolation: WarpInterpolation = 0
         keypoint_remapping_method: KeypointRemapping = "mask"
         p: Probability = 0.5
-        border_mode: BorderMode = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         low, high = self.distort_limit
@@ -152,7 +168,7 @@ class GridDistortion(_DenseDistortion):
         )
 
 
-class OpticalDistortion(_DenseDistortion):
+class OpticalDistortion(_DenseDistortion, WarpArgs):
     """Lens distortion about the image centre with a random coefficient ``k``.
 
     ``mode="camera"``: OpenCV's Brown-Conrady model with ``k1 = k2 = k`` and focal lengths equal
@@ -181,16 +197,23 @@ class OpticalDistortion(_DenseDistortion):
     distort_limit: tuple[float, float]
     mode: str
 
-    class InitSchema(TransformSchema):
+    class InitSchema(WarpSchema):
+        # Albumentations' positional order: the shared fields interleave with the own ones.
+        argument_order = (
+            "distort_limit",
+            "interpolation",
+            "mask_interpolation",
+            "mode",
+            "keypoint_remapping_method",
+            "border_mode",
+            "fill",
+            "fill_mask",
+        )
+
         distort_limit: SymmetricRange = (-0.05, 0.05)
-        interpolation: WarpInterpolation = 1
-        mask_interpolation: WarpInterpolation = 0
         mode: Literal["camera", "fisheye"] = "camera"
         keypoint_remapping_method: KeypointRemapping = "mask"
         p: Probability = 0.5
-        border_mode: BorderMode = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         return {"k": float(uniform(rng, *self.distort_limit))}

@@ -13,13 +13,11 @@ from invariance.core.geometry import Chain, CropWindow, Geometry, Projective, ap
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
-    BorderMode,
-    Fill,
     FloatRange,
     Probability,
     SymmetricRange,
-    TransformSchema,
-    WarpInterpolation,
+    WarpArgs,
+    WarpSchema,
     same,
 )
 from invariance.core.transform import SpatialTransform
@@ -89,7 +87,7 @@ def largest_rotated_rect(h: int, w: int, angle_deg: float) -> tuple[int, int]:
     return max(int(hr), 1), max(int(wr), 1)
 
 
-class Rotate(SpatialTransform):
+class Rotate(SpatialTransform, WarpArgs):
     """Rotate by a random angle from ``limit`` (degrees, positive = counter-clockwise) about the centre.
 
     Targets: image (``interpolation``, uncovered corners made by ``border_mode`` / ``fill``), mask
@@ -114,15 +112,22 @@ class Rotate(SpatialTransform):
     limit: tuple[float, float]
     crop_border: bool
 
-    class InitSchema(TransformSchema):
+    class InitSchema(WarpSchema):
+        # Albumentations' positional order: the shared fields interleave with the own ones.
+        argument_order = (
+            "limit",
+            "interpolation",
+            "border_mode",
+            "rotate_method",
+            "crop_border",
+            "mask_interpolation",
+            "fill",
+            "fill_mask",
+        )
+
         limit: SymmetricRange = (-90.0, 90.0)
-        interpolation: WarpInterpolation = 1
-        border_mode: BorderMode = 0
         rotate_method: RotateMethod = "largest_box"
         crop_border: bool = False
-        mask_interpolation: WarpInterpolation = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
@@ -153,7 +158,7 @@ def _axis_ranges(value: Any) -> Any:
 AxisRanges = Annotated[dict[str, FloatRange], BeforeValidator(_axis_ranges)]
 
 
-class Affine(SpatialTransform):
+class Affine(SpatialTransform, WarpArgs):
     """Random scale, rotation, shear and translation about the image centre, in one warp.
 
     Each of ``scale``, ``translate_percent``, ``translate_px`` and ``shear`` is a number (fixed), a
@@ -198,21 +203,34 @@ class Affine(SpatialTransform):
     keep_ratio: bool
     balanced_scale: bool
 
-    class InitSchema(TransformSchema):
+    class InitSchema(WarpSchema):
+        # Albumentations' positional order: the shared fields interleave with the own ones.
+        argument_order = (
+            "scale",
+            "translate_percent",
+            "translate_px",
+            "rotate",
+            "shear",
+            "interpolation",
+            "mask_interpolation",
+            "fit_output",
+            "keep_ratio",
+            "rotate_method",
+            "balanced_scale",
+            "border_mode",
+            "fill",
+            "fill_mask",
+        )
+
         scale: AxisRanges = {"x": (1.0, 1.0), "y": (1.0, 1.0)}
         translate_percent: AxisRanges | None = None
         translate_px: AxisRanges | None = None
         rotate: Annotated[FloatRange, BeforeValidator(same)] = (0.0, 0.0)
         shear: AxisRanges = {"x": (0.0, 0.0), "y": (0.0, 0.0)}
-        interpolation: WarpInterpolation = 1
-        mask_interpolation: WarpInterpolation = 0
         fit_output: bool = False
         keep_ratio: bool = False
         rotate_method: RotateMethod = "largest_box"
         balanced_scale: bool = False
-        border_mode: BorderMode = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
         p: Probability = 0.5
 
         @model_validator(mode="after")
@@ -278,7 +296,7 @@ def fit_exactly(matrix: np.ndarray, in_shape: tuple[int, int], out_shape: tuple[
     return result
 
 
-class ShiftScaleRotate(SpatialTransform):
+class ShiftScaleRotate(SpatialTransform, WarpArgs):
     """Randomly shift, scale and rotate about the image centre, in one warp (an :class:`Affine`).
 
     The scale factor is ``1 + s`` with ``s`` drawn from ``scale_limit``; the shift is a fraction of
@@ -313,18 +331,28 @@ class ShiftScaleRotate(SpatialTransform):
     shift_limit_x: tuple[float, float] | None
     shift_limit_y: tuple[float, float] | None
 
-    class InitSchema(TransformSchema):
+    class InitSchema(WarpSchema):
+        # Albumentations' positional order: the shared fields interleave with the own ones.
+        argument_order = (
+            "shift_limit",
+            "scale_limit",
+            "rotate_limit",
+            "interpolation",
+            "border_mode",
+            "shift_limit_x",
+            "shift_limit_y",
+            "rotate_method",
+            "mask_interpolation",
+            "fill",
+            "fill_mask",
+        )
+
         shift_limit: SymmetricRange = (-0.0625, 0.0625)
         scale_limit: SymmetricRange = (-0.1, 0.1)
         rotate_limit: SymmetricRange = (-45.0, 45.0)
-        interpolation: WarpInterpolation = 1
-        border_mode: BorderMode = 0
         shift_limit_x: SymmetricRange | None = None
         shift_limit_y: SymmetricRange | None = None
         rotate_method: RotateMethod = "largest_box"
-        mask_interpolation: WarpInterpolation = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
         p: Probability = 0.5
 
         @model_validator(mode="after")
@@ -358,7 +386,7 @@ class ShiftScaleRotate(SpatialTransform):
         return Projective(matrix, sample.shape, sample.shape)
 
 
-class SafeRotate(SpatialTransform):
+class SafeRotate(SpatialTransform, WarpArgs):
     """Rotate by a random angle and shrink so that the whole rotated image fits the original size.
 
     The rotated image's bounding rectangle is mapped exactly onto the output (same size as the
@@ -384,14 +412,20 @@ class SafeRotate(SpatialTransform):
 
     limit: tuple[float, float]
 
-    class InitSchema(TransformSchema):
+    class InitSchema(WarpSchema):
+        # Albumentations' positional order: the shared fields interleave with the own ones.
+        argument_order = (
+            "limit",
+            "interpolation",
+            "border_mode",
+            "rotate_method",
+            "mask_interpolation",
+            "fill",
+            "fill_mask",
+        )
+
         limit: SymmetricRange = (-90.0, 90.0)
-        interpolation: WarpInterpolation = 1
-        border_mode: BorderMode = 0
         rotate_method: RotateMethod = "largest_box"
-        mask_interpolation: WarpInterpolation = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from invariance.core.errors import InputError
 from invariance.core.geometry import CropWindow, Geometry
 from invariance.core.sample import Sample
-from invariance.core.schema import Interpolation, Probability, TransformSchema
+from invariance.core.schema import Probability, ResampleArgs, ResizeSchema, TransformSchema
 from invariance.core.transform import SpatialTransform
 from invariance.transforms.geometric.crops import crop_and_resize
 
@@ -107,7 +107,7 @@ class BBoxSafeRandomCrop(SpatialTransform):
         return CropWindow(x, y, sample.shape, (ch, cw))
 
 
-class RandomSizedBBoxSafeCrop(SpatialTransform):
+class RandomSizedBBoxSafeCrop(SpatialTransform, ResampleArgs):
     """Crop a random window that keeps every bounding box whole, then resize it to ``height x width``.
 
     The window is chosen as by :class:`BBoxSafeRandomCrop`.
@@ -131,12 +131,10 @@ class RandomSizedBBoxSafeCrop(SpatialTransform):
     width: int
     erosion_rate: float
 
-    class InitSchema(TransformSchema):
+    class InitSchema(ResizeSchema):
         height: int = Field(ge=1)
         width: int = Field(ge=1)
         erosion_rate: float = Field(default=0.0, ge=0.0, le=1.0)
-        interpolation: Interpolation = 1
-        mask_interpolation: Interpolation = 0
         p: Probability = 1.0
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:

@@ -14,10 +14,11 @@ from invariance.core.geometry import Chain, CropWindow, Geometry, Resampling, Sc
 from invariance.core.randomness import integer, uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
-    BorderMode,
-    Fill,
+    BorderArgs,
+    BorderSchema,
+    DownscaleArgs,
+    DownscaleSchema,
     FloatRange,
-    Interpolation,
     IntRange,
     Probability,
     TransformSchema,
@@ -42,16 +43,13 @@ def split_padding(total: int, position: str, leading_side: bool, rng: np.random.
     return 0 if image_first else total
 
 
-class _CropSchema(TransformSchema):
+class _CropSchema(BorderSchema):
     pad_if_needed: bool = False
     pad_position: PadPosition = "center"
-    border_mode: BorderMode = 0
-    fill: Fill = 0.0
-    fill_mask: Fill = 0.0
     p: Probability = 1.0
 
 
-class _PaddedCrop(SpatialTransform):
+class _PaddedCrop(SpatialTransform, BorderArgs):
     """Shared logic: a crop of ``height x width``, with padding when the image is smaller."""
 
     height: int
@@ -187,7 +185,7 @@ class Crop(_PaddedCrop):
         return {"x_min": self.x_min, "y_min": self.y_min}
 
 
-class RandomResizedCrop(SpatialTransform):
+class RandomResizedCrop(SpatialTransform, DownscaleArgs):
     """Cut a random window of random area and aspect ratio, then resize it to ``size``.
 
     The window's area is a fraction in ``scale`` of the image area and its aspect ratio (w / h) is
@@ -216,13 +214,10 @@ class RandomResizedCrop(SpatialTransform):
     scale: tuple[float, float]
     ratio: tuple[float, float]
 
-    class InitSchema(TransformSchema):
+    class InitSchema(DownscaleSchema):
         size: tuple[int, int]
         scale: FloatRange = (0.08, 1.0)
         ratio: FloatRange = (0.75, 1.3333333333333333)
-        interpolation: Interpolation = 1
-        mask_interpolation: Interpolation = 0
-        area_for_downscale: Literal[None, "image", "image_mask"] = None
         p: Probability = 1.0
 
         @model_validator(mode="before")
@@ -294,7 +289,7 @@ class RandomResizedCrop(SpatialTransform):
         return area_resampling(self, (ch, cw), self.size)
 
 
-class RandomSizedCrop(SpatialTransform):
+class RandomSizedCrop(SpatialTransform, DownscaleArgs):
     """Cut a random window of random height and fixed aspect ratio, then resize it to ``size``.
 
     The window height is drawn from ``min_max_height`` (inclusive) and its width is
@@ -321,13 +316,10 @@ class RandomSizedCrop(SpatialTransform):
     size: tuple[int, int]
     w2h_ratio: float
 
-    class InitSchema(TransformSchema):
+    class InitSchema(DownscaleSchema):
         min_max_height: IntRange
         size: tuple[int, int]
         w2h_ratio: float = Field(default=1.0, gt=0)
-        interpolation: Interpolation = 1
-        mask_interpolation: Interpolation = 0
-        area_for_downscale: Literal[None, "image", "image_mask"] = None
         p: Probability = 1.0
 
         @model_validator(mode="after")

@@ -10,7 +10,13 @@ from pydantic import Field, model_validator
 
 from invariance.core.geometry import Chain, CropWindow, Geometry, Resampling, Scale
 from invariance.core.sample import Sample
-from invariance.core.schema import BorderMode, Fill, Interpolation, Probability, TransformSchema
+from invariance.core.schema import (
+    BorderArgs,
+    BorderSchema,
+    Probability,
+    ResampleArgs,
+    ResizeSchema,
+)
 from invariance.core.transform import SpatialTransform
 from invariance.transforms.geometric.crops import PadPosition, split_padding
 from invariance.transforms.geometric.resize import area_resampling
@@ -22,7 +28,7 @@ def window(shape: tuple[int, int], top: int, right: int, bottom: int, left: int)
     return CropWindow(-left, -top, shape, (h + top + bottom, w + left + right))
 
 
-class Pad(SpatialTransform):
+class Pad(SpatialTransform, BorderArgs):
     """Add a fixed border around the image.
 
     ``padding`` is one number (all sides), ``(pad_x, pad_y)`` (left and right, top and bottom), or
@@ -44,11 +50,11 @@ class Pad(SpatialTransform):
 
     padding: int | tuple[int, int] | tuple[int, int, int, int]
 
-    class InitSchema(TransformSchema):
+    class InitSchema(BorderSchema):
+        # Albumentations' positional order: the shared fields interleave with the own ones.
+        argument_order = ("padding", "fill", "fill_mask", "border_mode")
+
         padding: int | tuple[int, int] | tuple[int, int, int, int] = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
-        border_mode: BorderMode = 0
         p: Probability = 1.0
 
         @model_validator(mode="after")
@@ -72,7 +78,7 @@ class Pad(SpatialTransform):
         return window(sample.shape, *self.sides())
 
 
-class PadIfNeeded(SpatialTransform):
+class PadIfNeeded(SpatialTransform, BorderArgs):
     """Pad the image to at least ``min_height x min_width``, or up to a multiple of a divisor.
 
     For each axis give either the minimum size or the divisor (``pad_height_divisor``). The image
@@ -100,15 +106,12 @@ class PadIfNeeded(SpatialTransform):
     pad_width_divisor: int | None
     position: str
 
-    class InitSchema(TransformSchema):
+    class InitSchema(BorderSchema):
         min_height: int | None = Field(default=1024, ge=1)
         min_width: int | None = Field(default=1024, ge=1)
         pad_height_divisor: int | None = Field(default=None, ge=1)
         pad_width_divisor: int | None = Field(default=None, ge=1)
         position: PadPosition = "center"
-        border_mode: BorderMode = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
         p: Probability = 1.0
 
         @model_validator(mode="after")
@@ -183,7 +186,7 @@ def _check_sides(value: Any, name: str) -> None:
 SideSpec = int | float | tuple[Any, ...] | list[Any] | None
 
 
-class CropAndPad(SpatialTransform):
+class CropAndPad(SpatialTransform, ResampleArgs, BorderArgs):
     """Crop (negative values) or pad (positive values) each side, then optionally resize back.
 
     Amounts are given in pixels (``px``) or as a fraction of the side (``percent``), for the sides
@@ -214,16 +217,11 @@ class CropAndPad(SpatialTransform):
     keep_size: bool
     sample_independently: bool
 
-    class InitSchema(TransformSchema):
+    class InitSchema(ResizeSchema, BorderSchema):
         px: SideSpec = None
         percent: SideSpec = None
         keep_size: bool = True
         sample_independently: bool = True
-        interpolation: Interpolation = 1
-        mask_interpolation: Interpolation = 0
-        border_mode: BorderMode = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
         p: Probability = 1.0
 
         @model_validator(mode="after")

@@ -13,12 +13,10 @@ from invariance.core.geometry import Geometry, Projective, apply_matrix, rect_co
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
-    BorderMode,
-    Fill,
     FloatRange,
     Probability,
-    TransformSchema,
-    WarpInterpolation,
+    WarpArgs,
+    WarpSchema,
     from_zero,
 )
 from invariance.core.transform import SpatialTransform
@@ -36,7 +34,7 @@ def homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.append(h, 1.0).reshape(3, 3)
 
 
-class Perspective(SpatialTransform):
+class Perspective(SpatialTransform, WarpArgs):
     """Random four-point perspective: each image corner moves inwards, and that quadrilateral
     is stretched back onto a rectangle.
 
@@ -66,15 +64,10 @@ class Perspective(SpatialTransform):
     keep_size: bool
     fit_output: bool
 
-    class InitSchema(TransformSchema):
+    class InitSchema(WarpSchema):
         scale: Annotated[FloatRange, BeforeValidator(from_zero)] = (0.05, 0.1)
         keep_size: bool = True
         fit_output: bool = False
-        interpolation: WarpInterpolation = 1
-        mask_interpolation: WarpInterpolation = 0
-        border_mode: BorderMode = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
         p: Probability = 0.5
 
         @model_validator(mode="after")

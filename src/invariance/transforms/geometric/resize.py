@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import cv2
 import numpy as np
@@ -12,7 +12,12 @@ from pydantic import Field, model_validator
 from invariance.core.geometry import Geometry, Resampling, Scale
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
-from invariance.core.schema import Interpolation, Probability, SymmetricRange, TransformSchema
+from invariance.core.schema import (
+    DownscaleArgs,
+    DownscaleSchema,
+    Probability,
+    SymmetricRange,
+)
 from invariance.core.transform import SpatialTransform
 
 
@@ -29,7 +34,7 @@ def area_resampling(
     return resampling._replace(interpolation=cv2.INTER_AREA, mask_interpolation=mask_interpolation)
 
 
-class Resize(SpatialTransform):
+class Resize(SpatialTransform, DownscaleArgs):
     """Resize to ``height x width``.
 
     Targets: image (``interpolation``), mask (``mask_interpolation``, nearest by default).
@@ -50,12 +55,9 @@ class Resize(SpatialTransform):
     height: int
     width: int
 
-    class InitSchema(TransformSchema):
+    class InitSchema(DownscaleSchema):
         height: int = Field(ge=1)
         width: int = Field(ge=1)
-        interpolation: Interpolation = 1
-        mask_interpolation: Interpolation = 0
-        area_for_downscale: Literal[None, "image", "image_mask"] = None
         p: Probability = 1.0
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
@@ -78,7 +80,7 @@ class _ScaleTo(SpatialTransform):
         return area_resampling(self, geometry.in_shape, geometry.out_shape)
 
 
-class RandomScale(_ScaleTo):
+class RandomScale(_ScaleTo, DownscaleArgs):
     """Resize by a random factor ``1 + s``, ``s`` drawn from ``scale_limit``; the size changes.
 
     The output is ``int(H * f) x int(W * f)`` (at least 1 pixel).
@@ -100,11 +102,8 @@ class RandomScale(_ScaleTo):
 
     scale_limit: tuple[float, float]
 
-    class InitSchema(TransformSchema):
+    class InitSchema(DownscaleSchema):
         scale_limit: SymmetricRange = (-0.1, 0.1)
-        interpolation: Interpolation = 1
-        mask_interpolation: Interpolation = 0
-        area_for_downscale: Literal[None, "image", "image_mask"] = None
         p: Probability = 0.5
 
         @model_validator(mode="after")
@@ -125,12 +124,9 @@ MaxSize = int | list[int] | tuple[int, ...] | None
 MaxSizeHW = tuple[int | None, int | None] | None
 
 
-class _MaxSizeSchema(TransformSchema):
+class _MaxSizeSchema(DownscaleSchema):
     max_size: MaxSize = None
     max_size_hw: MaxSizeHW = None
-    interpolation: Interpolation = 1
-    mask_interpolation: Interpolation = 0
-    area_for_downscale: Literal[None, "image", "image_mask"] = None
     p: Probability = 1.0
 
     @model_validator(mode="after")
@@ -147,7 +143,7 @@ class _MaxSizeSchema(TransformSchema):
         return self
 
 
-class _MaxSize(_ScaleTo):
+class _MaxSize(_ScaleTo, DownscaleArgs):
     max_size: int | Sequence[int] | None
     max_size_hw: tuple[int | None, int | None] | None
     #: True: the longest side is limited (LongestMaxSize); False: the smallest side (SmallestMaxSize).

@@ -11,7 +11,14 @@ from invariance.core.effects import Effects, Item, Paste, Piece
 from invariance.core.geometry import Projective, Resampling
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
-from invariance.core.schema import Fill, FloatRange, Interpolation, Probability, TransformSchema
+from invariance.core.schema import (
+    FillArgs,
+    FillSchema,
+    FloatRange,
+    Probability,
+    ResampleArgs,
+    ResizeSchema,
+)
 from invariance.core.transform import BasicTransform
 from invariance.transforms.mixing.items import load_item, metadata_items
 from invariance.transforms.occlusion.holes import CountRange
@@ -19,7 +26,7 @@ from invariance.transforms.occlusion.holes import CountRange
 Rect = tuple[int, int, int, int]
 
 
-class Mosaic(BasicTransform):
+class Mosaic(BasicTransform, ResampleArgs, FillArgs):
     """Tile this sample and extra samples into a ``grid_yx`` grid of ``cell_shape`` cells, and
     crop a ``target_size`` window from it.
 
@@ -63,22 +70,28 @@ class Mosaic(BasicTransform):
     cell_shape: tuple[int, int]
     center_range: tuple[float, float]
     fit_mode: str
-    interpolation: int
-    mask_interpolation: int
-    fill: Any
-    fill_mask: Any
     metadata_key: str
 
-    class InitSchema(TransformSchema):
+    class InitSchema(ResizeSchema, FillSchema):
+        # Albumentations' positional order: the shared fields interleave with the own ones.
+        argument_order = (
+            "grid_yx",
+            "target_size",
+            "cell_shape",
+            "center_range",
+            "fit_mode",
+            "interpolation",
+            "mask_interpolation",
+            "fill",
+            "fill_mask",
+            "metadata_key",
+        )
+
         grid_yx: CountRange = (2, 2)
         target_size: CountRange = (512, 512)
         cell_shape: CountRange = (512, 512)
         center_range: FloatRange = (0.3, 0.7)
         fit_mode: Literal["cover", "contain"] = "cover"
-        interpolation: Interpolation = 1
-        mask_interpolation: Interpolation = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
         metadata_key: str = "mosaic_metadata"
         p: Probability = 0.5
 

@@ -12,7 +12,14 @@ from invariance.core.effects import Effects, Occlusion
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, Probability, TransformSchema
 from invariance.core.transform import BasicTransform
-from invariance.kernels.dropout import MANY_HOLES, fill_constant, fill_holes
+from invariance.kernels.dropout import (
+    MANY_HOLES,
+    fill_constant,
+    fill_holes,
+    fill_region,
+    fill_region_values,
+    paste_holes,
+)
 
 
 def _pair(value: Any) -> Any:
@@ -91,6 +98,70 @@ def grid_axes(holes: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np
     return rows, cols
 
 
+RANDOM_FILLS = ("random", "random_uniform")
+
+
+def random_values(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Random pixel values over the dtype's range: uint8 in 0..255, float32 in [0, 1)."""
+    if dtype == np.uint8:
+        return rng.integers(0, 256, size=shape, dtype=np.uint8)
+    return rng.random(shape, dtype=np.float32)
+
+
+def draw_hole_patches(
+    rng: np.random.Generator, holes: np.ndarray, img: np.ndarray, fill: str
+) -> list[np.ndarray]:
+    """One random patch per hole of ``img``: fresh pixels (``"random"``) or one colour
+    (``"random_uniform"``). Empty holes draw nothing and get an empty patch."""
+    channels = () if img.ndim == 2 else (img.shape[2],)
+    patches = []
+    for x0, y0, x1, y1 in np.asarray(holes, dtype=np.int64).reshape(-1, 4).tolist():
+        if x1 <= x0 or y1 <= y0:
+            patches.append(np.empty(0, img.dtype))
+        elif fill == "random":
+            patches.append(random_values(rng, (y1 - y0, x1 - x0, *channels), img.dtype))
+        else:
+            patches.append(random_values(rng, channels or (1,), img.dtype).reshape(channels or ()))
+    return patches
+
+
+def draw_region_values(
+    rng: np.random.Generator, hidden: np.ndarray, img: np.ndarray, fill: str
+) -> np.ndarray:
+    """Random values for ``img[hidden]``: fresh per pixel (per value when ``hidden`` has a channel
+    axis) with ``"random"``, one colour for the whole region with ``"random_uniform"``."""
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if hidden.ndim == 3:
+        if fill == "random":
+            return random_values(rng, (int(hidden.sum()),), img.dtype)
+        colour = random_values(rng, (channels,), img.dtype)
+        return np.broadcast_to(colour, hidden.shape)[hidden]
+    if fill == "random":
+        return random_values(rng, (int(hidden.sum()),) + (() if img.ndim == 2 else (channels,)), img.dtype)
+    colour = random_values(rng, (channels,), img.dtype)
+    return colour[0] if img.ndim == 2 else colour
+
+
+def fill_holes_with_rng(
+    img: np.ndarray, holes: np.ndarray, fill: Any, rng: np.random.Generator | None
+) -> np.ndarray:
+    """:func:`~invariance.kernels.dropout.fill_holes`, with the random fills drawn from ``rng``."""
+    if fill in RANDOM_FILLS and rng is not None:
+        return paste_holes(img, holes, draw_hole_patches(rng, holes, img, fill))
+    return fill_holes(img, holes, fill)
+
+
+def fill_region_with_rng(
+    img: np.ndarray, hidden: np.ndarray, fill: Any, rng: np.random.Generator | None
+) -> np.ndarray:
+    """:func:`~invariance.kernels.dropout.fill_region`, with the random fills drawn from ``rng``."""
+    if fill in RANDOM_FILLS and rng is not None:
+        if not hidden.any():
+            return img.copy()
+        return fill_region_values(img, hidden, draw_region_values(rng, hidden, img, fill))
+    return fill_region(img, hidden, fill)
+
+
 class OcclusionTransform(BasicTransform):
     """Base of rectangle-dropout transforms: ``holes(params, sample)`` says where; the sample
     fills images (and masks with ``fill_mask``) and drops hidden boxes and keypoints.
@@ -117,7 +188,7 @@ class OcclusionTransform(BasicTransform):
         def fill_image(img: np.ndarray) -> np.ndarray:
             if many and not isinstance(fill, str):
                 return fill_constant(img, hidden, fill)
-            return fill_holes(img, holes, fill, fill_rng)
+            return fill_holes_with_rng(img, holes, fill, fill_rng)
 
         def fill_masks(m: np.ndarray) -> np.ndarray:
             if many:

@@ -13,7 +13,7 @@ from invariance.core.sample import Sample
 from invariance.core.schema import Fill, FloatRange, Probability, TransformSchema
 from invariance.core.transform import BasicTransform
 from invariance.kernels.dropout import fill_region, label_components
-from invariance.transforms.occlusion.dropout import FillMode, OcclusionTransform
+from invariance.transforms.occlusion.dropout import FillMode, OcclusionTransform, fill_region_with_rng
 from invariance.transforms.occlusion.holes import CountRange
 
 
@@ -260,7 +260,7 @@ class PixelDropout(BasicTransform):
             region = hidden
             if hidden.ndim == 3 and (img.ndim == 2 or img.shape[2] != hidden.shape[2]):
                 region = np.asarray(hidden.any(axis=2))
-            return fill_region(img, region, fill, fill_rng)
+            return fill_region_with_rng(img, region, fill, fill_rng)
 
         mask_fill = self.mask_drop_value
         if mask_fill is None or per_channel:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any, Literal
 
+import cv2
 import numpy as np
 from pydantic import BeforeValidator, field_validator
 
@@ -12,6 +14,17 @@ from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Interpolation, IntRange, Probability, TransformSchema
 from invariance.core.transform import PixelTransform
 from invariance.kernels import quality as kq
+
+
+@functools.cache
+def codec_available(kind: str) -> bool:
+    """Whether this OpenCV build encodes and decodes ``kind`` (``jpeg`` or ``webp``): probed once,
+    on a tiny image, so that a missing codec is an argument error and not a failure mid-pipeline."""
+    try:
+        ok, encoded = cv2.imencode(kq.EXTENSIONS[kind], np.zeros((8, 8), np.uint8))
+        return bool(ok) and cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE) is not None
+    except cv2.error:
+        return False
 
 
 class ImageCompression(PixelTransform):
@@ -36,6 +49,13 @@ class ImageCompression(PixelTransform):
         compression_type: Literal["jpeg", "webp"] = "jpeg"
         quality_range: IntRange = (99, 100)
         p: Probability = 0.5
+
+        @field_validator("compression_type")
+        @classmethod
+        def _codec(cls, value: str) -> str:
+            if not codec_available(value):
+                raise ValueError(f"this OpenCV build cannot encode and decode {value}")
+            return value
 
         @field_validator("quality_range")
         @classmethod

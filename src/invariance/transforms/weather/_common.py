@@ -66,5 +66,11 @@ def check_channels(img: np.ndarray, owner: str, allow_gray: bool = True) -> None
 
 
 def new_seed(rng: np.random.Generator) -> int:
-    """A seed for a random field that the kernel regenerates (fields are never stored in params)."""
+    """A seed for a random field, redrawn at apply time by :func:`field_generator` (fields are never
+    stored in params)."""
     return int(rng.integers(0, SEED_HIGH))
+
+
+def field_generator(params: dict[str, Any]) -> np.random.Generator:
+    """The Generator that redraws a call's random field from the seed recorded in ``params``."""
+    return np.random.default_rng(int(params["seed"]))

@@ -16,7 +16,7 @@ from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Probability, TransformSchema
 from invariance.core.transform import PixelTransform
 from invariance.kernels import weather as kw
-from invariance.transforms.weather._common import UnitRange, check_channels, new_seed
+from invariance.transforms.weather._common import UnitRange, check_channels, field_generator, new_seed
 
 
 class Illumination(PixelTransform):
@@ -93,8 +93,12 @@ class _Plasma(PixelTransform):
     plasma_size: int
     roughness: float
 
-    def _field(self, img: np.ndarray, seed: int) -> np.ndarray:
-        return kw.plasma_for(img.shape[:2], self.plasma_size, self.roughness, seed)
+    def _field(self, img: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        gen = field_generator(params)
+        spectrum = kw.plasma_spectrum_shape(self.plasma_size)
+        phases = gen.random(spectrum)
+        magnitudes = gen.rayleigh(1.0, spectrum)
+        return kw.plasma_for(img.shape[:2], self.plasma_size, self.roughness, phases, magnitudes)
 
 
 class PlasmaBrightnessContrast(_Plasma):
@@ -133,7 +137,7 @@ class PlasmaBrightnessContrast(_Plasma):
         }
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        field = self._field(img, int(params["seed"]))
+        field = self._field(img, params)
         return kw.plasma_brightness_contrast(
             img, field, float(params["brightness"]), float(params["contrast"])
         )
@@ -166,7 +170,7 @@ class PlasmaShadow(_Plasma):
         return {"intensity": float(uniform(rng, *self.shadow_intensity_range)), "seed": new_seed(rng)}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        field = self._field(img, int(params["seed"]))
+        field = self._field(img, params)
         return kw.scale_pixels(img, 1.0 - np.float32(params["intensity"]) * field)
 
 
