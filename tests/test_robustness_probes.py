@@ -3,6 +3,8 @@ several seeds, what to add to training, and clear errors."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -221,3 +223,102 @@ def test_bad_runner_arguments_fail_early():
         R.evaluate_robustness(brightness_model, toy_dataset(2), probes=[A.HorizontalFlip(p=1)])
     with pytest.raises(A.ParameterError, match="dataset item 0"):
         R.evaluate_robustness(brightness_model, [np.zeros((4, 4, 3), np.uint8)], probes=[flip])
+
+
+# -- CLI ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    import textwrap
+
+    import cv2
+
+    data = tmp_path / "data"
+    for i, (image, label) in enumerate(toy_dataset(8)):
+        sub = data / ("bright" if label else "dark")
+        sub.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(sub / f"{i}.png"), image)
+    (tmp_path / "toy_probe_model.py").write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+
+            def predict(batch):  # classes sort as bright=0, dark=1
+                return (batch.reshape(len(batch), -1).mean(axis=1) < 127.5).astype(int)
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return data
+
+
+def test_cli_runs_own_probes_with_groups_and_seeds(folder, tmp_path):
+    from typer.testing import CliRunner
+
+    from invariance.tools.cli import app
+
+    A.save(A.Compose([A.HorizontalFlip(p=1)]), tmp_path / "flip.yaml", "yaml")
+    (tmp_path / "probes.yaml").write_text(
+        "probes:\n"
+        "  - name: hflip\n    policy: flip.yaml\n"
+        "  - name: darken_by\n    transform: RandomBrightnessContrast\n    argument: brightness_limit\n"
+        "    severities: [-0.1, -0.5]\n    args: {contrast_limit: 0}\n"
+        "  - name: noise\n    failure: sensor noise\n    severities:\n"
+        "      mild: {__class_fullname__: GaussNoise, std_range: [0.02, 0.02], p: 1.0}\n"
+        "      strong: {__class_fullname__: GaussNoise, std_range: [0.2, 0.2], p: 1.0}\n"
+    )
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.png"))
+    (tmp_path / "groups.csv").write_text(
+        "file,group\n" + "".join(f"{f},{'night' if i % 2 else 'day'}\n" for i, f in enumerate(files))
+    )
+    args = ["robustness", "--data", str(folder), "--model", "toy_probe_model:predict"]
+    args += ["--probes", str(tmp_path / "probes.yaml"), "--groups", str(tmp_path / "groups.csv")]
+    args += ["--seeds", "0,1", "--csv", str(tmp_path / "r.csv")]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "| hflip | custom | 1.0000 |" in out
+    assert (
+        "## Per class" in out and "| bright | 4 |" in out and "## Per subgroup" in out and "| night |" in out
+    )
+    assert "Spread over 2 seeds" in out
+    assert "**darken_by**" in out and "illumination failure: add brightness, gamma, shadow" in out
+    assert "gaussian_noise" not in out  # only the user's probes unless --corruptions names some
+    assert ",group,night," in (tmp_path / "r.csv").read_text()
+
+
+@pytest.mark.parametrize(
+    ("probes", "groups", "match"),
+    [
+        ("probes:\n  - name: x\n    polcy: a.yaml\n", None, "give 'policy'"),
+        (
+            "probes:\n  - name: x\n    policy: {__class_fullname__: HorizontalFlip}\n    extra: 1\n",
+            None,
+            "unknown key",
+        ),
+        (
+            "probes:\n  - name: x\n    transform: Nope\n    argument: a\n    severities: [1]\n",
+            None,
+            "not in the catalogue",
+        ),
+        ("probes: [\n", None, "not valid YAML"),
+        (None, "file,group\nbright/1.png,day\n", "no group for 7 image"),
+    ],
+)
+def test_cli_bad_probes_and_groups_are_clear_errors(folder, tmp_path, probes, groups, match):
+    from typer.testing import CliRunner
+
+    from invariance.tools.cli import app
+
+    args = ["robustness", "--data", str(folder), "--model", "toy_probe_model:predict", "--corruptions", "fog"]
+    if probes is not None:
+        (tmp_path / "p.yaml").write_text(probes)
+        args += ["--probes", str(tmp_path / "p.yaml")]
+    if groups is not None:
+        (tmp_path / "g.csv").write_text(groups)
+        args += ["--groups", str(tmp_path / "g.csv")]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+    assert result.exit_code == 2, result.output
+    assert "error:" in result.output and "Traceback" not in result.output
+    assert re.search(match, result.output), result.output

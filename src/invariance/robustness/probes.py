@@ -313,3 +313,75 @@ def probe(
 
 def _is_policy_dict(value: Mapping[Any, Any]) -> bool:
     return "__class_fullname__" in value or "transform" in value
+
+
+def probes_from_config(document: Any, base: str | Path = ".") -> list[Probe]:
+    """Probes described in a YAML/JSON document (``invariance robustness --probes FILE``).
+
+    ``document`` is ``{"probes": [entry, ...]}`` or the list itself. Each entry has a ``name``, an
+    optional ``failure`` (a key of :data:`FAILURE_CLASSES`) and ``family``, and one of:
+
+    - ``policy``: a policy (inline dict, file or preset name) measured at one severity;
+    - ``severities: {label: policy, ...}``: a policy per severity;
+    - ``transform: Name``, ``argument: arg``, ``severities: [v, ...]`` and optional ``args``:
+      the catalogue transform ``Name(**args, arg=(v, v), p=1)`` at each value ``v`` (``pin: false``
+      passes ``v`` itself instead of the pinned range ``(v, v)``).
+
+    Relative policy paths are read from ``base`` (the folder of the probes file).
+    """
+    entries = document.get("probes") if isinstance(document, Mapping) else document
+    if not isinstance(entries, list) or not entries:
+        raise ParameterError("a probes file must hold a non-empty list 'probes: [...]'")
+    out = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+            raise ParameterError(f"probes[{i}] must be a mapping with a 'name', got {entry!r:.80}")
+        out.append(_probe_from_entry(dict(entry), Path(base), f"probes[{i}] ({entry['name']!r})"))
+    return out
+
+
+def _resolve(spec: Any, base: Path) -> Any:
+    if isinstance(spec, str) and not Path(spec).is_absolute() and (base / spec).is_file():
+        return str(base / spec)
+    return spec
+
+
+def _probe_from_entry(entry: dict[str, Any], base: Path, where: str) -> Probe:
+    import invariance as A
+
+    name = entry.pop("name")
+    common = {"failure": entry.pop("failure", None), "family": str(entry.pop("family", "custom"))}
+    if "transform" in entry:
+        cls_name = entry.pop("transform")
+        cls = getattr(A, str(cls_name), None)
+        if not isinstance(cls, type):
+            raise ParameterError(f"{where}: transform {cls_name!r} is not in the catalogue")
+        argument = entry.pop("argument", None)
+        values = entry.pop("severities", None)
+        args = dict(entry.pop("args", None) or {})
+        pin = bool(entry.pop("pin", True))
+        if not isinstance(argument, str) or not isinstance(values, list) or not values:
+            raise ParameterError(f"{where}: 'transform' needs 'argument: name' and 'severities: [values]'")
+        _no_extra(entry, where)
+
+        def build(value: Any) -> Any:
+            return cls(**{**args, argument: (value, value) if pin else value, "p": 1.0})
+
+        return probe(name, at=build, severities=values, **common)
+    if "policy" in entry:
+        spec = entry.pop("policy")
+        _no_extra(entry, where)
+        return probe(name, _resolve(spec, base), **common)
+    table = entry.pop("severities", None)
+    if not isinstance(table, Mapping) or not table:
+        raise ParameterError(
+            f"{where}: give 'policy', 'severities: {{label: policy}}', or 'transform' with 'argument' "
+            "and 'severities'"
+        )
+    _no_extra(entry, where)
+    return probe(name, {label: _resolve(spec, base) for label, spec in table.items()}, **common)
+
+
+def _no_extra(entry: Mapping[str, Any], where: str) -> None:
+    if entry:
+        raise ParameterError(f"{where}: unknown key(s) {sorted(entry)}")
