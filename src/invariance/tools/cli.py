@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from invariance.explore.cli import explore_command
-from invariance.tools import augment, check_eval, policy_diff, preview, validate
+from invariance.tools import ablate, augment, check_eval, policy_diff, preview, validate
 from invariance.tools.catalogue import presets_command
 from invariance.tools.profile import profile_command
 from invariance.tools.robustness_cli import robustness_command
@@ -72,6 +72,7 @@ app.command("presets")(presets_command)
 app.command("robustness")(robustness_command)
 app.command("explore")(explore_command)
 app.command("profile")(profile_command)
+app.command("ablate")(ablate.command)
 
 
 def main() -> None:
