@@ -322,3 +322,13 @@ def test_cli_bad_probes_and_groups_are_clear_errors(folder, tmp_path, probes, gr
     assert result.exit_code == 2, result.output
     assert "error:" in result.output and "Traceback" not in result.output
     assert re.search(match, result.output), result.output
+
+
+def test_plot_draws_named_severities_and_seed_spread(tmp_path):
+    pytest.importorskip("matplotlib", reason="matplotlib is optional: pip install -e '.[plot]'")
+    views = R.probe("views", {"mild": A.HorizontalFlip(p=1), "strong": lambda image: image // 3})
+    report = R.evaluate_robustness(
+        brightness_model, toy_dataset(4), probes=[views, "gaussian_noise"], severities=[3], seeds=[0, 1]
+    )
+    path = report.plot(tmp_path / "curves.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
