@@ -81,7 +81,10 @@ def test_augmix_operations_follow_the_paper():
 
 
 def test_magnitudes_match_torchvision_tables():
-    tv = pytest.importorskip("torchvision.transforms.v2")
+    tv = pytest.importorskip(
+        "torchvision.transforms.v2",
+        reason="torchvision is optional: pip install -e '.[test,torchvision]' to run this test",
+    )
     h, w = 64, 96
     ours = {
         tv.RandAugment: (_ops.RANDAUGMENT_SPACE, 31),

@@ -57,6 +57,27 @@ def test_the_hash_follows_the_transform_source_and_example(gen, monkeypatch: pyt
     assert pictures.picture_hash(A.Rotate) != before
 
 
+def test_the_hash_does_not_depend_on_where_the_font_is_installed(
+    gen, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pictures, _ = gen
+    import shutil
+
+    import invariance as A
+
+    font = Path(A.TextImage.example_args["font_path"])
+    if not font.is_file():
+        pytest.skip("the example font is not installed (invariance[text])")
+    here = pictures.picture_hash(A.TextImage)
+    moved = tmp_path / "another-venv" / font.name
+    moved.parent.mkdir()
+    shutil.copy(font, moved)
+    monkeypatch.setattr(A.TextImage, "example_args", {**A.TextImage.example_args, "font_path": str(moved)})
+    assert pictures.picture_hash(A.TextImage) == here  # same font file, another environment
+    moved.write_bytes(font.read_bytes()[:-1] + b"x")
+    assert pictures.picture_hash(A.TextImage) != here  # another font draws another picture
+
+
 def test_the_picture_grid_holds_the_original_and_five_samples(gen) -> None:
     pictures, _ = gen
     import invariance as A

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip(
+    "torch", reason="torch is optional: pip install -e '.[test,torch]' to run this test"
+)
 
 import cv2  # noqa: E402
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("torchvision")
-tv_tensors = pytest.importorskip("torchvision.tv_tensors")
-v2 = pytest.importorskip("torchvision.transforms.v2")
+torch = pytest.importorskip(
+    "torch", reason="torch is optional: pip install -e '.[test,torch]' to run this test"
+)
+pytest.importorskip(
+    "torchvision", reason="torchvision is optional: pip install -e '.[test,torchvision]' to run this test"
+)
+tv_tensors = pytest.importorskip(
+    "torchvision.tv_tensors",
+    reason="torchvision is optional: pip install -e '.[test,torchvision]' to run this test",
+)
+v2 = pytest.importorskip(
+    "torchvision.transforms.v2",
+    reason="torchvision is optional: pip install -e '.[test,torchvision]' to run this test",
+)
 
 import invariance as A  # noqa: E402
 from invariance.integrations.torchvision import (  # noqa: E402

@@ -205,7 +205,9 @@ def test_batch_mixup_and_cutmix_give_soft_labels_summing_to_one():
 
 
 def test_batch_mixing_on_torch_tensors():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip(
+        "torch", reason="torch is optional: pip install -e '.[test,torch]' to run this test"
+    )
     images = torch.rand(4, 3, 8, 8)
     labels = torch.tensor([0, 1, 2, 1])
     mixed, soft = BatchCutMix(num_classes=3, seed=0)(images, labels)

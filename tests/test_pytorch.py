@@ -22,7 +22,9 @@ def test_import_invariance_does_not_import_torch():
 
 
 def test_to_tensor_layouts():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip(
+        "torch", reason="torch is optional: pip install -e '.[test,torch]' to run this test"
+    )
     from invariance.pytorch import ToTensorV2
 
     image = np.random.default_rng(0).integers(0, 256, (10, 12, 3), dtype=np.uint8)

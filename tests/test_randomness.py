@@ -90,7 +90,9 @@ def _epoch(loader) -> list[float]:
 
 
 def test_dataloader_workers_get_distinct_reproducible_streams():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip(
+        "torch", reason="torch is optional: pip install -e '.[test,torch]' to run this test"
+    )
     from torch.utils.data import DataLoader
 
     def angles(seed: int) -> list[list[float]]:

@@ -59,6 +59,7 @@ STATISTICS: dict[str, tuple[Callable[[np.ndarray], float], int]] = {
     "snow": (brightness, +1),
     "spatter": (mean_abs_change, +1),
     "brightness": (brightness, +1),
+    "darken": (brightness, -1),
     "contrast": (contrast, -1),
     "saturate": (saturation, +1),
     "pixelate": (blockiness, +1),
@@ -144,7 +145,10 @@ def test_runner_perfect_model_and_sane_table() -> None:
     md = report.to_markdown()
     assert "| gaussian_blur | blur | 1.0000 |" in md and "mean" in md
     csv = report.to_csv()
-    assert csv.splitlines()[0] == "corruption,family,severity,metric" and len(csv.splitlines()) == 12
+    assert csv.splitlines()[0] == "corruption,family,severity,seed,slice,key,n,metric"
+    whole = [line for line in csv.splitlines() if ",all,," in line]
+    assert len(whole) == 11 and whole[0] == "clean,,0,0,all,,12,1.0"
+    assert len(csv.splitlines()) == 1 + 11 * 3  # the whole dataset, then each of the two classes
 
 
 def test_runner_reproduces_and_accepts_generators_and_callables() -> None:
@@ -261,7 +265,8 @@ def test_cli_function_end_to_end(labelled_folder: Path, tmp_path: Path) -> None:
     assert report.clean == 1.0
     assert report.value("brightness", 5) == 0.5
     assert "| brightness | digital | 1.0000 | " in (tmp_path / "report.md").read_text()
-    assert (tmp_path / "report.csv").read_text().count("\n") == 6  # header, clean, 2 x 2
+    lines = (tmp_path / "report.csv").read_text().splitlines()
+    assert len([line for line in lines if ",all,," in line]) == 5  # clean, 2 x 2 (then per class)
 
 
 def test_cli_command_through_typer(labelled_folder: Path, tmp_path: Path) -> None:

@@ -211,7 +211,9 @@ def test_keypoints_label_mapping_returns_left_as_left() -> None:
 
 
 def test_torch_model_helper() -> None:
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip(
+        "torch", reason="torch is optional: pip install -e '.[test,torch]' to run this test"
+    )
 
     class Identity(torch.nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -83,7 +83,7 @@ def _epochs(seed: int, persistent: bool, epochs: int = 2) -> list[list[tuple[int
 @pytest.mark.skipif(sys.platform == "win32", reason="fork start method")
 @pytest.mark.parametrize("persistent", [False, True], ids=["fresh-workers", "persistent-workers"])
 def test_dataloader_streams_are_distinct_reproducible_and_change_per_epoch(persistent):
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="torch is optional: pip install -e '.[test,torch]' to run this test")
     first = _epochs(0, persistent)
     again = _epochs(0, persistent)
     assert first == again, "the same torch seed must reproduce every sample"
@@ -99,7 +99,7 @@ def test_dataloader_streams_are_distinct_reproducible_and_change_per_epoch(persi
 
 
 def test_dataloader_workers_do_not_repeat_the_parent_stream():
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="torch is optional: pip install -e '.[test,torch]' to run this test")
     from torch.utils.data import DataLoader
 
     pipeline = detection_pipeline()

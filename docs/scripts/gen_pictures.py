@@ -167,6 +167,24 @@ def _drawing_source() -> str:
     return repr(settings) + "".join(_source(f) for f in functions)
 
 
+def _portable(value: Any) -> Any:
+    """``value`` with every path to an existing file replaced by the file's name and content hash.
+
+    An example argument such as TextImage's ``font_path`` is an absolute path into the current
+    environment; hashing the path itself made every new virtual environment redraw the picture
+    (and change tracked files). The file's content is what decides the picture.
+    """
+    if isinstance(value, dict):
+        return {k: _portable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_portable(v) for v in value)
+    if isinstance(value, (str, Path)) and len(str(value)) < 4096 and Path(value).is_absolute():
+        path = Path(value)
+        if path.is_file():
+            return f"file:{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+    return value
+
+
 def picture_hash(cls: type[Any]) -> str:
     """A hash of everything that decides ``cls``'s picture."""
     digest = hashlib.sha256()
@@ -179,8 +197,8 @@ def picture_hash(cls: type[Any]) -> str:
     for kernel in _kernel_modules(module_source):
         kernel_source = (ROOT / "src" / "invariance" / "kernels" / f"{kernel}.py").read_text()
         digest.update(ast.dump(ast.parse(kernel_source)).encode())
-    digest.update(repr(sorted(cls.example_args.items(), key=str)).encode())
-    digest.update(repr(sorted(cls.example_data.items(), key=str)).encode())
+    digest.update(repr(sorted(_portable(cls.example_args).items(), key=str)).encode())
+    digest.update(repr(sorted(_portable(cls.example_data).items(), key=str)).encode())
     digest.update(_drawing_source().encode())
     return digest.hexdigest()[:16]
 

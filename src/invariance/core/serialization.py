@@ -84,8 +84,16 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def from_dict(data: Mapping[str, Any], lambda_transforms: Mapping[str, Any] | None = None) -> Any:
-    """Build a transform or composition from :func:`to_dict` output (ours or Albumentations 2.x)."""
+def from_dict(
+    data: Mapping[str, Any], lambda_transforms: Mapping[str, Any] | None = None, strict: bool = False
+) -> Any:
+    """Build a transform or composition from :func:`to_dict` output (ours or Albumentations 2.x).
+
+    An unknown transform argument (a typo such as ``limt`` for ``Rotate``'s ``limit``) is ignored
+    with a ``UserWarning``, as in Albumentations 2.x, unless the policy is strict: ``strict=True``
+    here, or ``strict: true`` on a ``Compose`` of the file (for every transform inside it). A
+    strict policy refuses the argument with a :class:`SerializationError` naming it and its path.
+    """
     if not isinstance(data, Mapping):
         raise SerializationError(f"a policy must be a mapping, got {type(data).__name__}")
     if "transform" in data and "__class_fullname__" not in data:
@@ -113,10 +121,25 @@ def from_dict(data: Mapping[str, Any], lambda_transforms: Mapping[str, Any] | No
             )
     else:
         body = data
-    return _build(body, lambda_transforms or {}, path="transform")
+    return _build(body, lambda_transforms or {}, path="transform", strict=bool(strict))
 
 
-def _build(body: Any, lambdas: Mapping[str, Any], path: str) -> Any:
+def _construct(cls: type[Any], args: dict[str, Any], strict: bool) -> Any:
+    """``cls(**args)``; when ``strict``, the unknown-argument warning of the transform's own
+    validation (``invariance.core.schema``, or a user ``InitSchema``) becomes an error."""
+    if not strict:
+        return cls(**args)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=r".*unknown argument", category=UserWarning)
+        try:
+            return cls(**args)
+        except UserWarning as warning:
+            raise ParameterError(str(warning).removesuffix(" (ignored)") + " (strict policy)") from None
+
+
+def _build(body: Any, lambdas: Mapping[str, Any], path: str, strict: bool = False) -> Any:
     if not isinstance(body, Mapping) or "__class_fullname__" not in body:
         raise SerializationError(f"{path}: expected a mapping with '__class_fullname__', got {body!r:.80}")
     name = str(body["__class_fullname__"])
@@ -132,8 +155,9 @@ def _build(body: Any, lambdas: Mapping[str, Any], path: str) -> Any:
     if hasattr(cls, "from_dict_private"):
         return cls.from_dict_private(args, lambdas)
     if registry.is_composition(cls):
+        strict = strict or args.get("strict") is True
         children = [
-            _build(child, lambdas, f"{path}.transforms[{i}]")
+            _build(child, lambdas, f"{path}.transforms[{i}]", strict)
             for i, child in enumerate(args.pop("transforms", []))
         ]
         try:
@@ -141,7 +165,7 @@ def _build(body: Any, lambdas: Mapping[str, Any], path: str) -> Any:
         except TypeError as error:
             raise SerializationError(f"{path}: {name} cannot be built from {sorted(args)}: {error}") from None
     try:
-        return cls(**args)
+        return _construct(cls, args, strict)
     except ParameterError as error:
         raise SerializationError(f"{path}: {error}") from None
     except TypeError as error:
@@ -173,8 +197,12 @@ def load(
     filepath_or_buffer: str | Path | Any,
     data_format: Literal["json", "yaml"] | None = None,
     lambda_transforms: Mapping[str, Any] | None = None,
+    strict: bool = False,
 ) -> Any:
-    """Read a policy written by :func:`save` (or by Albumentations 2.x) and build it."""
+    """Read a policy written by :func:`save` (or by Albumentations 2.x) and build it.
+
+    ``strict=True`` refuses unknown transform arguments (see :func:`from_dict`).
+    """
     if hasattr(filepath_or_buffer, "read"):
         text = filepath_or_buffer.read()
         name = ""
@@ -190,7 +218,7 @@ def load(
         document = json.loads(text) if data_format == "json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
         raise SerializationError(f"cannot parse the policy as {data_format}: {error}") from None
-    return from_dict(document, lambda_transforms=lambda_transforms)
+    return from_dict(document, lambda_transforms=lambda_transforms, strict=strict)
 
 
 def diff(a: Any, b: Any) -> list[str]:

@@ -154,6 +154,27 @@ class BboxParams:
     __hash__ = None  # type: ignore[assignment]
 
 
+def _check_transform_name(name: str) -> None:
+    """Refuse a ``label_mapping`` key that names no registered transform class.
+
+    The mapping applies when a transform *of that class name* fires, so a typo such as
+    ``'HorizontlFlip'`` would silently never swap left and right: the very bug the mapping prevents.
+    """
+    import difflib
+
+    from invariance.core import registry
+
+    known = registry.registered()
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    raise ParameterError(
+        f"KeypointParams: label_mapping names the transform {name!r}, which is not a registered "
+        f"transform class (the mapping applies when a transform of that class name fires){hint}"
+    )
+
+
 class KeypointParams:
     """How keypoints are read, written and filtered.
 
@@ -167,6 +188,8 @@ class KeypointParams:
         label_mapping: ``{transform_name: {label_field: {old: new}}}``. After the named transform
             fires, labels are renamed and the keypoints reordered so each index keeps its meaning
             (after a horizontal flip, the "left eye" slot holds the flipped person's left eye).
+            Each transform name must be a registered transform class (define a custom transform
+            before its mapping); a misspelled name is an error that suggests the close names.
     """
 
     def __init__(
@@ -207,6 +230,7 @@ class KeypointParams:
                     f"KeypointParams: label_mapping[{transform_name!r}] must map label fields to "
                     f"{{old: new}} dicts, got {describe(per_field)}"
                 )
+            _check_transform_name(str(transform_name))
             checked[str(transform_name)] = {}
             for field_name, table in per_field.items():
                 if field_name not in self.label_fields:

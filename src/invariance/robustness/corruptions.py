@@ -2,7 +2,8 @@
 
 Hendrycks and Dietterich, "Benchmarking Neural Network Robustness to Common Corruptions and
 Perturbations", ICLR 2019 (arXiv:1903.12261) define 15 corruptions in four families (noise,
-blur, weather, digital) at five severities. Here each corruption is one transform of the
+blur, weather, digital) at five severities. Ours are 18 of that kind plus ``darken``, brightness
+reduction, since ``brightness`` only brightens. Here each corruption is one transform of the
 catalogue with *pinned* arguments (degenerate ranges such as ``std_range=(0.08, 0.08)``), so a
 severity is a fixed magnitude and only the noise pattern itself is random. Severities were
 calibrated on 64-256 px images so the damage grows monotonically with the severity (the tests check
@@ -143,6 +144,17 @@ def _table() -> dict[str, Corruption]:
             "digital",
             "RandomBrightnessContrast",
             [{"brightness_limit": r, "contrast_limit": (0, 0)} for r in _pairs((0.1, 0.2, 0.3, 0.4, 0.5))],
+        ),
+        # Brightness the other way: ImageNet-C only brightens, but low light is the failure the
+        # article names ("metrics collapse under moderate brightness reduction").
+        (
+            "darken",
+            "digital",
+            "RandomBrightnessContrast",
+            [
+                {"brightness_limit": r, "contrast_limit": (0, 0)}
+                for r in _pairs((-0.1, -0.2, -0.3, -0.4, -0.5))
+            ],
         ),
         (
             "contrast",

@@ -12,7 +12,10 @@ if TYPE_CHECKING:
 
 
 def plot_curves(report: RobustnessReport, path: str | Path) -> Path:
-    """Write one panel per corruption family, metric against severity (0 = clean), to a PNG."""
+    """Write one panel per probe family, metric against severity (0 = clean), to a PNG.
+
+    With several seeds, error bars show the standard deviation over the seeds.
+    """
     try:
         import matplotlib
 
@@ -31,7 +34,10 @@ def plot_curves(report: RobustnessReport, path: str | Path) -> Path:
             if next(r["family"] for r in report.rows if r["corruption"] == name) != family:
                 continue
             xs, ys = report.curve(name)
-            ax.plot(xs, ys, marker="o", label=name)
+            if not all(isinstance(x, (int, float)) for x in xs):
+                xs = list(range(len(xs)))  # named severities: evenly spaced, clean first
+            errs = [0.0] + [report.spread(name, s)["std"] for s in report.severities(name)]
+            ax.errorbar(xs, ys, yerr=errs if any(errs) else None, marker="o", label=name, capsize=2)
         ax.set_title(family)
         ax.set_xlabel("severity (0 = clean)")
         ax.set_ylabel(report.metric_name)

@@ -35,13 +35,26 @@ def catalogue() -> dict[str, list[dict[str, Any]]]:
 
 
 def print_catalogue(family: str | None = None) -> None:
-    from rich.console import Console
+    """Print the catalogue as a table, or one family of it.
+
+    Raises:
+        ParameterError: ``family`` is not one of the catalogue's families (the message lists them).
+    """
     from rich.table import Table
+    from rich.text import Text
+
+    from invariance.core.errors import ParameterError
+    from invariance.tools.console import console
 
     entries = catalogue()
     if family is not None:
-        entries = {k: v for k, v in entries.items() if k == family.lower()}
-    table = Table(title=f"invariance transforms ({sum(len(v) for v in entries.values())})")
+        wanted = family.strip().lower()
+        if wanted not in entries:
+            raise ParameterError(
+                f"--family {family!r} is not a family of the catalogue; expected one of {', '.join(entries)}"
+            )
+        entries = {wanted: entries[wanted]}
+    table = Table(title=Text(f"invariance transforms ({sum(len(v) for v in entries.values())})"))
     for column in ("family", "transform", "targets", "dtypes", "channels"):
         table.add_column(column)
     for fam, rows in entries.items():
@@ -54,23 +67,32 @@ def print_catalogue(family: str | None = None) -> None:
                 row["channels"],
                 end_section=i == len(rows) - 1,
             )
-    Console().print(table)
+    console.print(table)
 
 
 def presets_command(
     name: str = typer.Argument(None, help="Print this preset's YAML (e.g. detection/medium)."),
 ) -> None:
     """List the task presets (or print one, to copy and edit)."""
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    from invariance.core.errors import InvarianceError
     from invariance.presets import available_presets, preset_description, preset_text
+    from invariance.tools.console import fail
 
-    console = Console()
     if name:
-        console.print(preset_text(name), markup=False, highlight=False)
+        try:
+            text = preset_text(name)
+        except InvarianceError as error:
+            fail(str(error))
+        # Written as it is, never through rich: a console would wrap long lines at its width and
+        # the YAML would no longer parse (``invariance presets NAME > p.yaml``).
+        typer.echo(text, nl=not text.endswith("\n"))
         return
-    table = Table(title="invariance presets (load_preset(name), or --policy name)")
+    from invariance.tools.console import console
+
+    table = Table(title=Text("invariance presets (load_preset(name), or --policy name)"))
     table.add_column("preset")
     table.add_column("description")
     for preset in available_presets():

@@ -175,7 +175,7 @@ def command(
     limit: int = typer.Option(8, min=1, help="At most this many dataset images."),
 ) -> None:
     """Run an eval policy twice in-process and once in a subprocess; fail if any output differs."""
-    from invariance.tools.console import console, fail
+    from invariance.tools.console import console, fail, styled
 
     try:
         result = check_eval(policy, dataset, limit)
@@ -183,4 +183,4 @@ def command(
         fail(str(error))
     if not result.ok:
         fail(result.message, code=1)
-    console.print(f"[bold green]deterministic[/]: {result.message}")
+    console.print(styled(("deterministic", "bold green"), f": {result.message}"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from invariance.explore.cli import explore_command
-from invariance.tools import augment, check_eval, policy_diff, preview, validate
+from invariance.tools import ablate, augment, check_eval, policy_diff, preview, validate
 from invariance.tools.catalogue import presets_command
 from invariance.tools.profile import profile_command
 from invariance.tools.robustness_cli import robustness_command
@@ -17,6 +17,8 @@ app = typer.Typer(
     help="Image augmentation for computer-vision training: try, inspect and run policies.",
     no_args_is_help=True,
     add_completion=False,
+    # Help texts are plain text: with rich markup, "invariance[plot]" in a help line lost its brackets.
+    rich_markup_mode=None,
 )
 
 
@@ -33,13 +35,15 @@ def demo(
 ) -> None:
     """Augment a built-in synthetic scene (image, mask, boxes, keypoints) with the reference
     article's starter pipeline and write a grid with every target overlaid."""
-    from rich.console import Console
-
+    from invariance.tools.console import console, styled
     from invariance.tools.demo import run_demo
 
     path = run_demo(output, samples=samples, seed=seed)
-    Console().print(
-        f"Wrote {samples} augmented samples (plus the original, top-left) to [bold]{path.resolve()}[/bold]"
+    console.print(
+        styled(
+            f"Wrote {samples} augmented samples (plus the original, top-left) to ",
+            (str(path.resolve()), "bold"),
+        )
     )
 
 
@@ -48,9 +52,14 @@ def list_transforms(
     family: str = typer.Option(None, "--family", "-f", help="Show one family only (geometric, pixel...)."),
 ) -> None:
     """List the catalogue: transforms by family, with their targets and dtypes."""
+    from invariance.core.errors import ParameterError
     from invariance.tools.catalogue import print_catalogue
+    from invariance.tools.console import fail
 
-    print_catalogue(family)
+    try:
+        print_catalogue(family)
+    except ParameterError as error:
+        fail(str(error))
 
 
 # Each subcommand lives in its own module with its Python API; register new ones here.
@@ -63,6 +72,7 @@ app.command("presets")(presets_command)
 app.command("robustness")(robustness_command)
 app.command("explore")(explore_command)
 app.command("profile")(profile_command)
+app.command("ablate")(ablate.command)
 
 
 def main() -> None:

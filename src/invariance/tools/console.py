@@ -1,4 +1,9 @@
-"""Shared console helpers for the subcommands: rich progress bars and error exits."""
+"""Shared console helpers for the subcommands: rich progress bars and error exits.
+
+Both consoles print text as it is: rich's markup is off, so brackets in messages (install hints
+such as ``pip install 'invariance[plot]'``, YAML error lines, paths) reach the user intact. Styled
+output is built from :class:`rich.text.Text` parts (see :func:`styled`), never from markup strings.
+"""
 
 from __future__ import annotations
 
@@ -17,16 +22,24 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+#: Standard output. ``soft_wrap``: long lines are not cut at the terminal width, so output written
+#: to a pipe or a file (``invariance presets NAME > p.yaml``) is exactly the text printed.
+console = Console(soft_wrap=True, markup=False, highlight=False)
+errors = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """One line from plain strings and ``(text, style)`` pairs; no part is read as markup."""
+    return Text.assemble(*parts)
 
 
 @contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Progress]:
     """A rich progress bar with one task (id 0) of ``total`` steps; hidden when not a terminal."""
     progress = Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TaskProgressColumn(),
@@ -52,5 +65,5 @@ def advance(progress: Progress, completed: int | None = None) -> None:
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``message`` as an error and exit with ``code``."""
-    errors.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    errors.print(styled(("error:", "bold red"), " ", message))
     raise typer.Exit(code)

@@ -76,16 +76,14 @@ def command(
         result = diff_policies(a, b)
     except (A.InvarianceError, OSError, ValueError, yaml.YAMLError) as error:
         fail(f"cannot read the policies: {error}")
-    console.print(f"--- {result.left}  fingerprint {result.left_fingerprint}", highlight=False, markup=False)
-    console.print(
-        f"+++ {result.right}  fingerprint {result.right_fingerprint}", highlight=False, markup=False
-    )
+    console.print(f"--- {result.left}  fingerprint {result.left_fingerprint}")
+    console.print(f"+++ {result.right}  fingerprint {result.right_fingerprint}")
     if result.same:
-        console.print("[green]identical policies[/]")
+        console.print("identical policies", style="green")
         return
     for line in result.changes:
         style = "red" if ": removed" in line else "green" if ": added" in line else "yellow"
-        console.print(line, style=style, highlight=False, markup=False)
+        console.print(line, style=style)
     console.print(f"{len(result.changes)} change(s)")
     if exit_code:
         raise typer.Exit(1)

@@ -34,9 +34,18 @@ class StepTiming:
     path: str  # position in the pipeline, e.g. "2" or "3.OneOf.1"
     name: str
     p: float
-    calls: int = 0  # times the pipeline reached it
+    calls: int = 0  # times the pipeline reached it (inside a OneOf: times the OneOf chose it)
     fired: int = 0  # times it applied (its p, or its block, chose it)
     seconds: float = 0.0
+
+    def fired_share(self, runs: int) -> float:
+        """The share of the ``runs`` pipeline calls in which this step applied.
+
+        Counted against every pipeline call, not against ``calls``: a step inside a ``OneOf`` is
+        reached only when the block picks it, and then always applies, so ``fired / calls`` would
+        read 100% for a step that ran on a tenth of the images.
+        """
+        return self.fired / runs if runs > 0 else 0.0
 
 
 @dataclass
@@ -189,8 +198,9 @@ def profile_pipeline(
 def render_report(report: ProfileReport, title: str = "") -> Any:
     """A rich Table of the report: one row per transform, sorted as in the pipeline."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title or None, show_footer=False, header_style="bold")
+    table = Table(title=Text(title) if title else None, show_footer=False, header_style="bold")
     table.add_column("#", justify="right", style="dim")
     table.add_column("transform", no_wrap=True)
     table.add_column("p", justify="right")
@@ -206,9 +216,9 @@ def render_report(report: ProfileReport, title: str = "") -> Any:
         return "#" * width
 
     for step in report.steps:
-        fired = f"{100 * step.fired / step.calls:.0f}%" if step.calls else "-"
+        fired = f"{100 * step.fired_share(report.runs):.0f}%" if report.runs else "-"
         when = f"{1000 * step.seconds / step.fired:.3f}" if step.fired else "-"
-        name = f"[bold red]{step.name}[/bold red]" if step.seconds == slowest and slowest > 0 else step.name
+        name = Text(step.name, style="bold red" if step.seconds == slowest and slowest > 0 else "")
         table.add_row(
             step.path,
             name,
@@ -226,7 +236,7 @@ def render_report(report: ProfileReport, title: str = "") -> Any:
     ):
         table.add_row(
             "",
-            f"[italic]{label}[/italic]",
+            Text(label, style="italic"),
             "",
             "",
             "",
@@ -235,7 +245,16 @@ def render_report(report: ProfileReport, title: str = "") -> Any:
             bar(seconds),
         )
     table.add_section()
-    table.add_row("", "[bold]total[/bold]", "", "", "", f"[bold]{report.per_image_ms:.3f}[/bold]", "100%", "")
+    table.add_row(
+        "",
+        Text("total", style="bold"),
+        "",
+        "",
+        "",
+        Text(f"{report.per_image_ms:.3f}", style="bold"),
+        "100%",
+        "",
+    )
     return table
 
 

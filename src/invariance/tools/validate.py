@@ -394,21 +394,17 @@ def command(
     strict: bool = typer.Option(False, "--strict", help="Fail on warnings too."),
 ) -> None:
     """Check a policy file: unknown transforms or parameters, deprecated names, ranges, task pitfalls."""
-    from invariance.tools.console import console
+    from invariance.tools.console import console, styled
 
     report = validate_policy(policy, task=task, eval_policy=eval_policy)
     styles = {"error": "bold red", "warning": "yellow", "info": "cyan"}
     for finding in report.findings:
-        console.print(
-            f"[{styles[finding.level]}]{finding.level}[/]: {finding.path}: {finding.message}",
-            highlight=False,
-            markup=True,
-        )
+        console.print(styled((finding.level, styles[finding.level]), f": {finding.path}: {finding.message}"))
     summary = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
     if report.fingerprint:
         summary += f"; fingerprint {report.fingerprint[:16]}"
     if report.eval_policy:
         summary += "; checked as an eval policy"
-    console.print(("[bold green]OK[/] " if report.ok else "[bold red]FAILED[/] ") + summary)
+    console.print(styled(("OK", "bold green") if report.ok else ("FAILED", "bold red"), " ", summary))
     if not report.ok or (strict and report.warnings):
         raise typer.Exit(1)
