@@ -96,7 +96,7 @@ def why_not_deterministic(step: Any) -> str | None:
         return f"{name} has p={step.p:g} < 1 (whether it fires is random)"
     check = DETERMINISTIC.get(name)
     if check is None or type(step).__module__.split(".")[0] != "invariance":
-        return f"{name} is not one of the deterministic transforms ({', '.join(sorted(DETERMINISTIC))})"
+        return f"{name} is not one of the deterministic transforms (see invariance.integrations.cache)"
     if not check(step):
         return f"{name} draws random numbers with these arguments"
     return None
