@@ -131,7 +131,9 @@ def main() -> None:
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, one process")
     print(f"OpenCV {cv2.__version__}, numpy {np.__version__}, torch {torch.__version__}")
-    print(f"{len(paths)} JPEGs, {megapixels:.1f} MP on average, {size_mb:.1f} MB; disk cache {cache_mb:.1f} MB")
+    print(
+        f"{len(paths)} JPEGs, {megapixels:.1f} MP on average, {size_mb:.1f} MB; disk cache {cache_mb:.1f} MB"
+    )
     print(f"cached samples identical to uncached for the seed: {same}\n")
     base = statistics.median(results["uncached (AugmentedDataset)"][1:])
     print("| dataset | epoch 1 (ms / image) | later epochs (ms / image, median) | speed-up, later epochs |")
