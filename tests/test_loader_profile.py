@@ -98,8 +98,9 @@ def test_cli_loader_on_sample_data_with_a_model_time():
 
 
 def test_cli_loader_errors_are_named(tmp_path: Path):
-    result = CliRunner().invoke(app, ["profile", "starter", "--loader", str(tmp_path / "missing")])
+    result = CliRunner().invoke(app, ["profile", "starter", "--loader", str(tmp_path / "missing[1]")])
     assert result.exit_code == 2 and "neither a folder nor an image file" in result.output
+    assert "missing[1]" in result.output  # brackets in paths are not read as markup
     result = CliRunner().invoke(app, ["profile", "--loader", "sample"])
     assert result.exit_code == 2 and "missing the policy" in result.output
     result = CliRunner().invoke(app, ["profile", "starter", "--policy", "detection/light", "--loader", "x"])

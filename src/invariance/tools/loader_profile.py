@@ -394,11 +394,14 @@ STAGE_LABELS = {
 
 
 def render_loader_report(report: LoaderReport, title: str = "") -> list[Any]:
-    """Rich tables of the report (stages, then worker counts) followed by the verdict lines."""
-    from rich.markup import escape
-    from rich.table import Table
+    """Rich tables of the report (stages, then worker counts) followed by the verdict lines.
 
-    stages = Table(title=escape(title) or None, header_style="bold")
+    Every cell is a :class:`rich.text.Text`, so nothing (paths, policy names) is read as markup.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    stages = Table(title=Text(title) if title else None, header_style="bold")
     stages.add_column("stage (one worker)")
     stages.add_column("ms / image", justify="right")
     stages.add_column("share", justify="right")
@@ -409,9 +412,9 @@ def render_loader_report(report: LoaderReport, title: str = "") -> list[Any]:
         label = STAGE_LABELS[key]
         if key == "head":
             label += f": {', '.join(report.head_names)}" if report.head_names else " (none)"
-        stages.add_row(escape(label), f"{1000 * seconds:.2f}", f"{100 * share:.0f}%", "#" * round(20 * share))
+        stages.add_row(Text(label), f"{1000 * seconds:.2f}", f"{100 * share:.0f}%", "#" * round(20 * share))
     stages.add_section()
-    stages.add_row("[bold]total[/bold]", f"[bold]{1000 * total:.2f}[/bold]", "100%", "")
+    stages.add_row(Text("total", style="bold"), Text(f"{1000 * total:.2f}", style="bold"), "100%", "")
 
     loaders = Table(header_style="bold")
     loaders.add_column("workers", justify="right")
@@ -427,13 +430,13 @@ def render_loader_report(report: LoaderReport, title: str = "") -> list[Any]:
         rate = run.images_per_second
         mark = " <- recommended" if run.workers == recommended else ""
         loaders.add_row(
-            f"{run.workers}{mark}",
+            Text(f"{run.workers}{mark}"),
             f"{rate:.0f}",
             f"{1000 * report.batch_size / rate:.1f}",
             f"{rate / base:.2f}x",
             f"{run.startup_seconds:.2f}",
         )
-    return [stages, loaders, *(escape(line) for line in report.verdict())]
+    return [stages, loaders, *(Text(line) for line in report.verdict())]
 
 
 #: ``--loader sample``: the built-in scenes, written to a temporary folder.
@@ -451,11 +454,12 @@ def loader_command(
     """The ``--loader`` branch of ``invariance profile``: measure, print, and exit 2 on bad input."""
     import tempfile
 
-    from rich.markup import escape
+    import typer
+    from rich.text import Text
 
     from invariance.core.errors import InvarianceError
     from invariance.tools.annotations import AnnotationError
-    from invariance.tools.console import console, fail
+    from invariance.tools.console import console, errors
     from invariance.tools.runner import load_policy
     from invariance.tools.sample_data import write_sample_dataset
 
@@ -475,10 +479,12 @@ def loader_command(
                 batch_size=batch_size,
                 batches=batches,
                 model_step_ms=model_step_ms,
-                progress=lambda message: console.print(f"[dim]{escape(message)}...[/dim]"),
+                progress=lambda message: console.print(Text(f"{message}...", style="dim")),
             )
         except (InvarianceError, AnnotationError, ImportError, OSError) as error:
-            fail(escape(str(error)))
+            # Text, not a markup string: install hints keep their brackets ('invariance[torch]')
+            errors.print(Text.assemble(("error:", "bold red"), " ", str(error)))
+            raise typer.Exit(2) from None
     source_text = ", ".join(map(str, sources))
     title = f"{policy_file} in a DataLoader over {report.images} images ({source_text}), batch {batch_size}"
     for part in render_loader_report(report, title):
