@@ -77,6 +77,30 @@ def test_profile_loader_measures_stages_and_worker_counts(images: Path):
     assert report.model_step_ms is not None and calls and tuple(calls[0][0].shape) == (4, 64, 80, 3)
 
 
+def test_stages_and_the_main_process_run_single_threaded_like_a_worker(images: Path):
+    torch = pytest.importorskip("torch", reason="torch is not installed: pip install 'invariance[torch]'")
+    import cv2
+
+    seen = []
+
+    def read(path: Path):
+        seen.append((torch.get_num_threads(), cv2.getNumThreads()))
+        return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+    before = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(2)
+    cv2.setNumThreads(2)
+    try:
+        profile_loader([images], A.Resize(32, 32), workers=[0], batch_size=2, batches=1, loader=read)
+        # thread contention made collate 30x slower on a busy machine; workers run single-threaded
+        assert len(seen) > 2 and {threads for threads, _ in seen} == {1}
+        assert {cv_threads for _, cv_threads in seen} == {1}  # setNumThreads(0) reads back as 1
+        assert (torch.get_num_threads(), cv2.getNumThreads()) == (2, 2)  # restored afterwards
+    finally:
+        torch.set_num_threads(before[0])
+        cv2.setNumThreads(before[1])
+
+
 def test_outputs_that_cannot_be_batched_are_explained(tmp_path: Path):
     pytest.importorskip("torch", reason="torch is not installed: pip install 'invariance[torch]'")
     root = write_sample_dataset(tmp_path / "a", "coco", count=1, suffix=".png") / "images"

@@ -8,7 +8,8 @@ Two measurements over your own images:
    collating a batch.
 2. **Throughput at 0, 1, 2 ... N workers** (N defaults to the usable cores; above 8 the counts
    go 0, 1, 2, 4, 8 ... N), each worker single-threaded (``cv2.setNumThreads(0)``,
-   ``torch.set_num_threads(1)``), as we recommend for training.
+   ``torch.set_num_threads(1)``), as we recommend for training. The stage times and the 0-worker
+   run use the same settings in this process (restored afterwards).
 
 From these it recommends a worker count and says which side is the bottleneck: given the model's
 time per training step (``model_step_ms``, or a ``model_step`` callable that is timed on a real
@@ -20,7 +21,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -102,6 +104,26 @@ def _worker_init(_: int) -> None:
 
     cv2.setNumThreads(0)
     torch.set_num_threads(1)
+
+
+@contextmanager
+def _like_a_worker() -> Iterator[None]:
+    """This process single-threaded, as a worker is, for the stage times and the 0-worker run.
+
+    Without it the figures measure thread contention: on a busy machine torch's own thread pool
+    made collating a batch 30 times slower than one thread does.
+    """
+    import cv2
+    import torch
+
+    cv_threads, torch_threads = cv2.getNumThreads(), torch.get_num_threads()
+    cv2.setNumThreads(0)
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(cv_threads)
+        torch.set_num_threads(torch_threads)
 
 
 @dataclass
@@ -256,7 +278,7 @@ def _stage_times(
         start = time.perf_counter()
         try:
             collate(batch)
-        except RuntimeError as error:
+        except (RuntimeError, TypeError, ValueError) as error:
             shapes = sorted({tuple(np.shape(o)) for o, _ in batch})
             raise ParameterError(
                 f"the policy's outputs cannot be batched: {error}; shapes seen {shapes[:3]}. End the policy "
@@ -355,18 +377,20 @@ def profile_loader(
     split = split_policy(policy)
     collate = data.default_collate
     samples = max(batch_size * 2, min(len(items), 4 * batch_size))
-    stages, outputs = _stage_times(items, split, read, collate, batch_size, samples)
+    with _like_a_worker():
+        stages, outputs = _stage_times(items, split, read, collate, batch_size, samples)
     notes: list[str] = []
-    if model_step_ms is None and model_step is not None:
+    if model_step_ms is None and model_step is not None:  # with the threads the training loop has
         model_step_ms = _time_model(model_step, collate(outputs[:batch_size]))
         notes.append(f"Measured model step: {model_step_ms:.1f} ms per batch of {batch_size}.")
     cycled = cast(Sequence[Any], _Cycle(items, batch_size * (batches + 1)))  # indexable with len()
     dataset = AugmentedDataset(cycled, policy, loader=loader)
     runs = []
-    for count in counts:
-        if progress is not None:
-            progress(f"DataLoader with {_workers(count)}")
-        runs.append(_loader_run(dataset, count, batch_size, collate))
+    with _like_a_worker():
+        for count in counts:
+            if progress is not None:
+                progress(f"DataLoader with {_workers(count)}")
+            runs.append(_loader_run(dataset, count, batch_size, collate))
     if len(items) < batch_size:
         notes.append(
             f"Only {len(items)} distinct images: they are read again in round robin (the OS file cache "
