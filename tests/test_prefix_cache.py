@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -31,6 +33,7 @@ def test_head_is_the_leading_run_of_deterministic_steps():
         (A.Resize(16, 16, p=0.9), "p=0.9"),
         (A.LongestMaxSize(max_size=[32, 64]), "draws random numbers"),
         (A.PadIfNeeded(min_height=64, min_width=64, position="random"), "draws random numbers"),
+        (A.CenterCrop(64, 64, pad_if_needed=True, pad_position="random"), "draws random numbers"),
         (A.OneOf([A.Resize(16, 16)], p=1.0), "composition"),
         (A.RandomCrop(16, 16), "not one of the deterministic"),
     ],
@@ -38,6 +41,32 @@ def test_head_is_the_leading_run_of_deterministic_steps():
 def test_steps_that_draw_or_may_not_fire_end_the_head(step, why):
     split = split_policy(A.Compose([step, A.HorizontalFlip()]))
     assert split.head is None and why in split.stop
+
+
+@pytest.mark.parametrize("name", sorted(cache_module.DETERMINISTIC))
+@pytest.mark.parametrize("shape", [(128, 160), (20, 24)])
+def test_every_deterministic_entry_draws_nothing(name, shape):
+    from invariance.core import registry
+
+    cls = registry.lookup(name)
+    for overrides in (
+        {},
+        {"pad_if_needed": True},
+        {"pad_if_needed": True, "pad_position": "top_left"},
+        {"pad_if_needed": True, "pad_position": "random"},
+        {"position": "random"},
+        {"position": "top_left"},
+    ):
+        if not set(overrides) <= set(cls.InitSchema.model_fields):
+            continue  # an argument this class does not take
+        step = cls(**{**cls.example_args, **overrides, "p": 1.0})
+        split = split_policy(A.Compose([step, A.HorizontalFlip()]))
+        if split.head is None:
+            continue  # the entry's check refused these arguments
+        # a crop larger than the image without padding is an input error, not a draw; a draw
+        # would raise CacheError, which is not suppressed
+        with contextlib.suppress(A.InputError):
+            run_head(split, {"image": _image(shape=shape)})
 
 
 def test_a_policy_that_may_not_fire_has_no_head():

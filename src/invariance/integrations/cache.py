@@ -14,8 +14,9 @@ The rule for the head (applied to the top-level steps, in order, stopping at the
 3. its ``p`` is 1, so the pipeline draws no number to decide whether it fires;
 4. its exact class is in :data:`DETERMINISTIC` and its arguments pass that entry's check, which
    says the class draws no random number for those arguments (``LongestMaxSize`` with one
-   ``max_size``, not a list; ``PadIfNeeded`` with any ``position`` but ``"random"``). Subclasses
-   are not trusted: they may override the draw.
+   ``max_size``, not a list; ``PadIfNeeded`` with any ``position`` but ``"random"``; ``CenterCrop``
+   and ``Crop`` unless they pad at a random position). Subclasses are not trusted: they may
+   override the draw.
 
 Because the head draws nothing, the tail sees the same random stream as the full policy would,
 so ``tail(**head(**x))`` with the policy's seed is the full policy's output. The cache checks this
@@ -67,14 +68,22 @@ def _fixed_position(transform: BasicTransform) -> bool:
     return getattr(transform, "position", "random") != "random"
 
 
+def _fixed_crop_padding(transform: BasicTransform) -> bool:
+    # a crop larger than the image pads first, at a random place when pad_position="random"
+    return (
+        not getattr(transform, "pad_if_needed", True)
+        or getattr(transform, "pad_position", "random") != "random"
+    )
+
+
 #: Transform classes (by exact name) whose parameter draw uses no random numbers, each with a check
 #: of the arguments for which that holds. Only these can form a cached head.
 DETERMINISTIC: dict[str, Callable[[BasicTransform], bool]] = {
     "Resize": _always,
     "LongestMaxSize": _single_size,
     "SmallestMaxSize": _single_size,
-    "CenterCrop": _always,
-    "Crop": _always,
+    "CenterCrop": _fixed_crop_padding,
+    "Crop": _fixed_crop_padding,
     "Pad": _always,
     "PadIfNeeded": _fixed_position,
     "ToGray": _always,
