@@ -101,6 +101,19 @@ def test_stages_and_the_main_process_run_single_threaded_like_a_worker(images: P
         cv2.setNumThreads(before[1])
 
 
+def test_a_gpu_model_step_is_timed_to_completion(monkeypatch: pytest.MonkeyPatch):
+    torch = pytest.importorskip("torch", reason="torch is not installed: pip install 'invariance[torch]'")
+    from invariance.tools import loader_profile
+
+    events: list[str] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda: events.append("sync"))
+    loader_profile._time_model(lambda batch: events.append("step"), None, repeats=2)
+    # queued kernels are waited for before the clock starts and before it stops
+    assert events == ["step", "sync", "step", "step", "sync"]
+
+
 def test_outputs_that_cannot_be_batched_are_explained(tmp_path: Path):
     pytest.importorskip("torch", reason="torch is not installed: pip install 'invariance[torch]'")
     root = write_sample_dataset(tmp_path / "a", "coco", count=1, suffix=".png") / "images"

@@ -290,10 +290,22 @@ def _stage_times(
 
 
 def _time_model(model_step: Callable[[Any], Any], batch: Any, repeats: int = 5) -> float:
+    """Milliseconds per call of ``model_step(batch)``, after one warm-up call.
+
+    CUDA runs asynchronously: without a synchronisation the clock would stop when the kernels are
+    queued, not when they finish, so the GPU is synchronised around the timed calls when in use.
+    """
+    import torch
+
+    cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
     model_step(batch)  # warm-up
+    if cuda:
+        torch.cuda.synchronize()
     start = time.perf_counter()
     for _ in range(repeats):
         model_step(batch)
+    if cuda:
+        torch.cuda.synchronize()
     return 1000.0 * (time.perf_counter() - start) / repeats
 
 
