@@ -295,8 +295,9 @@ def _time_model(model_step: Callable[[Any], Any], batch: Any, repeats: int = 5) 
     CUDA runs asynchronously: without a synchronisation the clock would stop when the kernels are
     queued, not when they finish, so the GPU is synchronised around the timed calls when in use.
     """
-    import torch
+    from invariance.integrations import require
 
+    torch: Any = require("torch", "torch")
     cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
     model_step(batch)  # warm-up
     if cuda:
