@@ -23,7 +23,14 @@ from invariance.pytorch import ToTensorV2
 torch: Any = require("torch", "torch")
 _data: Any = require("torch.utils.data", "torch")
 
-__all__ = ["AugmentedDataset", "ToTensorV2", "collate_detection", "collate_padded", "image_folder"]
+__all__ = [
+    "AugmentedDataset",
+    "CachedDataset",
+    "ToTensorV2",
+    "collate_detection",
+    "collate_padded",
+    "image_folder",
+]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -119,6 +126,103 @@ class AugmentedDataset(_data.Dataset):  # type: ignore[misc]
             image, target = item
             return self._augment({"image": self._image(image)})["image"], target
         return self._augment({"image": self._image(item)})["image"]
+
+
+class CachedDataset(AugmentedDataset):
+    """An :class:`AugmentedDataset` that decodes and runs the policy's deterministic head once.
+
+    The policy is split by :func:`invariance.integrations.cache.split_policy`: the leading steps
+    that draw no random numbers (``Resize``, ``CenterCrop``, ``LongestMaxSize`` with one size...,
+    each with ``p=1``) form the head. The first time a sample is read, it is decoded and the head
+    runs; the result is stored. Every later read, in any epoch, starts from the stored result and
+    runs only the random tail, drawing from the same seeded stream as the full policy, so a seeded
+    policy gives the same samples as the uncached path (see that module for the one exception,
+    warp fusion across the cut).
+
+    Samples and their return types are those of :class:`AugmentedDataset`. A changed head (other
+    size, other interpolation, other invariance version) has another fingerprint, hence another
+    cache; a changed source file (size or modification time) empties the cache on disk.
+
+    Args:
+        source: a folder path or an indexable sequence of samples (as for AugmentedDataset).
+        policy: a transform or a Compose. Put ``ToTensorV2()`` last: it stays in the tail.
+        cache: ``"memory"`` (per process: call :meth:`warm` before the DataLoader forks its
+            workers, or use ``persistent_workers=True``), ``"disk"`` (``.npy`` files under
+            ``cache_dir``, shared by workers and runs), or None (no storage: head and tail run on
+            every read, the uncached reference).
+        cache_dir: folder for ``cache="disk"``.
+        loader: reads a path into an image array. Default: RGB uint8 through OpenCV.
+    """
+
+    def __init__(
+        self,
+        source: str | Path | Sequence[Any],
+        policy: Any,
+        cache: str | None = "memory",
+        cache_dir: str | Path | None = None,
+        loader: Callable[[Path], np.ndarray] | None = None,
+    ) -> None:
+        from invariance.integrations.cache import PrefixCache, source_signature, split_policy
+
+        super().__init__(source, policy, loader)
+        if cache not in ("memory", "disk", None):
+            raise ParameterError(
+                f"CachedDataset: cache={cache!r} is invalid: expected 'memory', 'disk' or None"
+            )
+        if cache == "disk" and cache_dir is None:
+            raise ParameterError(
+                "CachedDataset: cache='disk' needs cache_dir, the folder to keep the files in"
+            )
+        self.split = split_policy(policy)
+        self.cache_mode = cache
+        self.store: PrefixCache | None = None
+        if cache is not None and self.split.head is not None:
+            directory = cache_dir if cache == "disk" else None
+            self.store = PrefixCache(self.split, directory, source_signature(self.source))
+
+    def warm(self) -> int:
+        """Run the head on every sample not yet stored; return how many were computed."""
+        computed = 0
+        for index in range(len(self)):
+            if self.store is not None and self.store.get(index) is None:
+                self._head_output(index)
+                computed += 1
+        return computed
+
+    def _head_input(self, item: Any, index: int) -> dict[str, Any]:
+        if isinstance(item, Mapping):
+            data = dict(item)
+            if "image" not in data:
+                raise InputError(f"CachedDataset: sample {index} has no 'image' key (keys: {sorted(data)})")
+            data["image"] = self._image(data["image"])
+            return data
+        image = item[0] if isinstance(item, tuple) and len(item) == 2 else item
+        return {"image": self._image(image)}
+
+    def _head_output(self, index: int) -> Any:
+        """The head's output for sample ``index``: stored, or computed (and stored)."""
+        from invariance.integrations.cache import run_head
+
+        if self.store is not None:
+            stored = self.store.get(index)
+            if stored is not None:
+                return stored
+        item = self.source[index]
+        out = run_head(self.split, self._head_input(item, index))
+        value: Any = out if isinstance(item, Mapping) else out["image"]
+        if self.store is not None:
+            self.store.put(index, value)
+        return value
+
+    def __getitem__(self, index: int) -> Any:
+        item = self.source[index]
+        head = self._head_output(index)
+        if isinstance(item, Mapping):
+            return dict(self.split.tail(**head))
+        image = self.split.tail(image=head)["image"]
+        if isinstance(item, tuple) and len(item) == 2:
+            return image, item[1]
+        return image
 
 
 def _as_tensor(value: Any) -> Any:

@@ -258,9 +258,15 @@ def render_report(report: ProfileReport, title: str = "") -> Any:
     return table
 
 
+LOADER_HELP = (
+    "Profile a PyTorch DataLoader over these images (a folder or files; repeat the option, or "
+    "'sample' for built-in scenes) at 0, 1, 2 ... N workers."
+)
+
+
 def profile_command(
     policy_file: str = typer.Argument(
-        ..., help="Policy file (JSON/YAML), a preset name, or 'starter' (the article's starter pipeline)."
+        None, help="Policy file (JSON/YAML), a preset name, or 'starter' (the article's starter pipeline)."
     ),
     image: Path = typer.Option(None, "--image", "-i", help="Image to run on (default: the built-in scene)."),
     runs: int = typer.Option(50, "--runs", "-n", min=1, help="Pipeline calls to time."),
@@ -268,13 +274,39 @@ def profile_command(
     threads: int = typer.Option(
         0, help="OpenCV threads (0: single-threaded, as in a DataLoader worker; -1: OpenCV's default)."
     ),
+    loader: list[str] = typer.Option(None, "--loader", help=LOADER_HELP),
+    policy_option: str = typer.Option(None, "--policy", "-p", help="The policy (instead of the argument)."),
+    workers: int = typer.Option(
+        None, "--workers", min=0, help="With --loader: most workers to try (default: cores)."
+    ),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="With --loader: images per batch."),
+    batches: int = typer.Option(8, "--batches", min=1, help="With --loader: batches timed per worker count."),
+    model_step_ms: float = typer.Option(
+        None,
+        "--model-step-ms",
+        min=0.001,
+        help="With --loader: the model's ms per training step, to compare.",
+    ),
 ) -> None:
-    """Time each transform of a policy on one image: find the bottleneck of your own pipeline."""
+    """Time each transform of a policy on one image, or (--loader) a DataLoader over your images."""
     import cv2
+
+    from invariance.tools.console import fail
+
+    if policy_file is not None and policy_option is not None and policy_file != policy_option:
+        fail(f"two policies given: {policy_file!r} and --policy {policy_option!r}; give one")
+    policy_file = policy_file or policy_option
+    if policy_file is None:
+        fail("missing the policy: give a policy file, a preset name or 'starter' (argument or --policy)")
+    if loader:
+        from invariance.tools.loader_profile import loader_command
+
+        loader_command(policy_file, loader, workers, batch_size, batches, model_step_ms)
+        return
 
     from invariance.core.errors import InvarianceError
     from invariance.tools.annotations import AnnotationError, read_image
-    from invariance.tools.console import console, fail
+    from invariance.tools.console import console
     from invariance.tools.runner import load_policy
 
     if threads >= 0:
