@@ -349,7 +349,9 @@ class Compose(BaseCompose):
         additional_targets: extra inputs and their kind, e.g. ``{"image2": "image", "mask2": "mask"}``.
         p: probability of running the pipeline at all.
         is_check_shapes: check that all images and masks share height and width.
-        strict: reject unknown input keys (and unknown transform arguments, at construction).
+        strict: reject unknown input keys. In a policy file, ``strict: true`` on a Compose also
+            makes every unknown transform argument inside it an error when the file is loaded;
+            in Python, pass ``strict=True`` to each transform for that.
         mask_interpolation: OpenCV flag overriding every transform's mask interpolation.
         seed: seed of the pipeline's own Generator; the same seed reproduces the same results.
         save_applied_params: add ``applied_transforms``, the list of ``(name, params)`` that fired.
