@@ -816,7 +816,8 @@ class Outline:
         t = np.linspace(0.0, 1.0, 16, endpoint=False)[None, None, :, None]
         ends = np.roll(self.points, -1, axis=1)
         dense = self.points[:, :, None, :] + (ends - self.points)[:, :, None, :] * t
-        return Outline(dense.reshape(len(self.points), -1, 2), True)
+        n, k, _ = self.points.shape
+        return Outline(dense.reshape(n, k * 16, 2), True)
 
     def mapped(self, geometry: Geometry) -> Outline:
         n, k, _ = self.points.shape

@@ -33,7 +33,13 @@ from invariance.core.kinds import ImageKind, check_image
 from invariance.core.nesting import running_call
 from invariance.core.randomness import RandomStream
 from invariance.core.sample import Sample
-from invariance.core.schema import COMMON_ALIASES, TransformSchema, build_signature, parse_arguments
+from invariance.core.schema import (
+    COMMON_ALIASES,
+    TransformSchema,
+    build_signature,
+    parse_arguments,
+    positional_order,
+)
 
 
 class BasicTransform:
@@ -220,8 +226,11 @@ class BasicTransform:
         return tuple(name for name in self.InitSchema.model_fields if name != "p")
 
     def init_args(self) -> dict[str, Any]:
-        """The constructor arguments that rebuild this transform (serialization uses these)."""
-        return {name: getattr(self, name) for name in self.InitSchema.model_fields}
+        """The constructor arguments that rebuild this transform (serialization uses these):
+        ``p``, then the others in the constructor's order."""
+        order = [name for name in positional_order(self.InitSchema) if name != "p"]
+        names = ["p", *order] if "p" in self.InitSchema.model_fields else order
+        return {name: getattr(self, name) for name in names}
 
     def to_dict(self) -> dict[str, Any]:
         from invariance.core.serialization import to_dict
