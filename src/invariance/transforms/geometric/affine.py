@@ -17,6 +17,7 @@ from invariance.core.schema import (
     Fill,
     FloatRange,
     Probability,
+    Slider,
     SymmetricRange,
     TransformSchema,
     WarpInterpolation,
@@ -115,7 +116,7 @@ class Rotate(SpatialTransform):
     crop_border: bool
 
     class InitSchema(TransformSchema):
-        limit: SymmetricRange = (-90.0, 90.0)
+        limit: Annotated[SymmetricRange, Slider(-180, 180, 1)] = (-90.0, 90.0)
         interpolation: WarpInterpolation = 1
         border_mode: BorderMode = 0
         rotate_method: RotateMethod = "largest_box"
@@ -199,11 +200,11 @@ class Affine(SpatialTransform):
     balanced_scale: bool
 
     class InitSchema(TransformSchema):
-        scale: AxisRanges = {"x": (1.0, 1.0), "y": (1.0, 1.0)}
-        translate_percent: AxisRanges | None = None
-        translate_px: AxisRanges | None = None
-        rotate: Annotated[FloatRange, BeforeValidator(same)] = (0.0, 0.0)
-        shear: AxisRanges = {"x": (0.0, 0.0), "y": (0.0, 0.0)}
+        scale: Annotated[AxisRanges, Slider(0.1, 3.0, 0.01)] = {"x": (1.0, 1.0), "y": (1.0, 1.0)}
+        translate_percent: Annotated[AxisRanges, Slider(-0.5, 0.5, 0.01)] | None = None
+        translate_px: Annotated[AxisRanges, Slider(-256, 256, 1)] | None = None
+        rotate: Annotated[FloatRange, BeforeValidator(same), Slider(-180, 180, 1)] = (0.0, 0.0)
+        shear: Annotated[AxisRanges, Slider(-45, 45, 1)] = {"x": (0.0, 0.0), "y": (0.0, 0.0)}
         interpolation: WarpInterpolation = 1
         mask_interpolation: WarpInterpolation = 0
         fit_output: bool = False
@@ -385,7 +386,7 @@ class SafeRotate(SpatialTransform):
     limit: tuple[float, float]
 
     class InitSchema(TransformSchema):
-        limit: SymmetricRange = (-90.0, 90.0)
+        limit: Annotated[SymmetricRange, Slider(-180, 180, 1)] = (-90.0, 90.0)
         interpolation: WarpInterpolation = 1
         border_mode: BorderMode = 0
         rotate_method: RotateMethod = "largest_box"
