@@ -378,6 +378,8 @@ def test_controls_grid_timings_and_policy(server_url: str, browser: Any, tmp_pat
     ]
     info = driver.find_element("id", "grid-info").text
     assert "boxes dropped" in info and "keypoints dropped" in info and "budget" in info
+    assert "of 64)" in info and "of 80)" in info  # 16 samples of the scene's 4 boxes and 5 keypoints
+    assert tiles[15].find_element("tag name", "figcaption").text == "seed 92"
     tiles[2].click()
     details = driver.find_element("id", "tile-info").text
     assert details.startswith("seed 79") and "Affine" in details and "rotate" in details
