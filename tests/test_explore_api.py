@@ -593,3 +593,26 @@ def test_bad_policy_files_are_4xx_with_a_message(client: TestClient, text: str |
     response = client.post("/api/policy?filename=p.yaml", content=text)
     assert response.status_code == 422, response.text
     assert words in response.json()["detail"]
+
+
+def test_a_single_transform_policy_loads_and_diffs(client: TestClient, session: str) -> None:
+    buffer = io.StringIO()
+    A.save(A.GaussianBlur(blur_limit=(3, 5), p=0.2), buffer, data_format="json")
+    text = buffer.getvalue()
+    loaded = client.post("/api/policy?filename=blur.json", content=text).json()
+    assert loaded["steps"] == [
+        {"name": "GaussianBlur", "args": {"blur_limit": [3, 5], "sigma_limit": [0.5, 3.0]}, "p": 0.2}
+    ]
+    assert loaded["seed"] is None
+    body = {"session": session, "policy": text, "filename": "blur.json"}
+    same = client.post("/api/diff", json={**body, "pipeline": loaded["steps"]}).json()
+    assert same == {"same": True, "changes": []}
+    changed = client.post("/api/diff", json={**body, "pipeline": [{**loaded["steps"][0], "p": 0.4}]}).json()
+    assert changed["changes"] == ["transform.p: 0.2 -> 0.4"]
+
+
+def test_fixed_length_tuples_are_number_boxes_and_polymorphic_values_stay_json(client: TestClient) -> None:
+    gravel = fields(client, "RandomGravel")["gravel_roi"]
+    assert (gravel["widget"], gravel["length"], gravel["value"]) == ("numbers", 4, [0.1, 0.4, 0.9, 0.9])
+    # a fill may be a number or one value per channel: genuinely free-form, so JSON text
+    assert fields(client, "Affine")["fill"]["widget"] == "json"

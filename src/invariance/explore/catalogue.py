@@ -19,8 +19,9 @@ from invariance.core.compose import BaseCompose
 from invariance.core.registry import registered
 
 #: Widgets the page knows how to draw; ``readonly`` fields are shown but cannot be edited.
-#: ``axes`` is a per-axis dict of ranges (``{"x": [lo, hi], "y": [lo, hi]}``).
-WIDGETS = ("number", "integer", "boolean", "enum", "range", "axes", "text", "json", "readonly")
+#: ``axes`` is a per-axis dict of ranges (``{"x": [lo, hi], "y": [lo, hi]}``); ``numbers`` a
+#: fixed-length tuple of numbers other than a pair (a region ``(x_min, y_min, x_max, y_max)``).
+WIDGETS = ("number", "integer", "boolean", "enum", "range", "axes", "numbers", "text", "json", "readonly")
 
 
 def _is_listed(name: str, cls: Any) -> bool:
@@ -103,6 +104,9 @@ def _widget(schema: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
         return "text", schema, nullable
     if _is_pair(schema):
         return "range", schema, nullable
+    fixed = schema.get("prefixItems")
+    if kind == "array" and fixed and all(i.get("type") in ("number", "integer") for i in fixed):
+        return "numbers", schema, nullable
     extra = schema.get("additionalProperties")
     if kind == "object" and isinstance(extra, dict) and _is_pair(extra):
         return "axes", schema, nullable
@@ -244,6 +248,9 @@ def describe(name: str) -> dict[str, Any]:
                 entry["option_names"] = list(part["x-names"])
         if widget in ("range", "axes"):
             entry["item_type"] = _item_schema(widget, part).get("type", "number")
+        if widget == "numbers":
+            entry["item_type"] = part["prefixItems"][0].get("type", "number")
+            entry["length"] = len(part["prefixItems"])
         entry["required"] = field.is_required()
         try:
             entry["default"] = (

@@ -367,6 +367,9 @@ function fieldRow(field, step) {
     inputs = [input]; read = () => readNumber(input, field.nullable);
   } else if (field.widget === "range" && Array.isArray(value)) {
     box.appendChild(sliderWithBoxes(field, value, (values, final) => commit(values, final)));
+  } else if (field.widget === "numbers" && Array.isArray(value)) {
+    inputs = value.map((v) => numberInput(v, field, field.item_type === "integer"));
+    read = () => inputs.map((input) => readNumber(input, false));
   } else if (field.widget === "axes") {
     box.appendChild(axesControl(field, step, commit));
   } else if (field.widget === "text") {
