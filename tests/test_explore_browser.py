@@ -423,6 +423,10 @@ def test_controls_grid_timings_and_policy(server_url: str, browser: Any, tmp_pat
         what="the diff to show the change",
     )
 
+    # no script errors along the way (the browser's own favicon request is the only 404)
+    logged = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert [m for m in logged if "favicon.ico" not in m] == []
+
     keep = os.environ.get("INVARIANCE_EXPLORE_SCREENSHOT") == "1"
     take_grid_screenshot(driver, GRID_SCREENSHOT if keep else tmp_path / "explore-grid.png")
 
