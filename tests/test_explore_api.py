@@ -111,7 +111,7 @@ def test_form_of_a_spatial_transform_has_enums_and_example_values(client: TestCl
     assert form["rotate_method"]["widget"] == "enum"
     assert form["rotate_method"]["options"] == ["largest_box", "ellipse"]
     assert form["border_mode"]["widget"] == "enum" and 0 in form["border_mode"]["options"]
-    assert form["scale"]["widget"] == "json" and form["scale"]["value"]["x"] == [0.8, 1.2]
+    assert form["scale"]["widget"] == "axes" and form["scale"]["value"]["x"] == [0.8, 1.2]
 
 
 def test_form_of_integer_ranges_and_metadata_transforms(client: TestClient) -> None:
@@ -356,3 +356,263 @@ def test_large_results_can_be_shown_smaller(client: TestClient, session: str) ->
     original = client.get(f"/api/session/{session}/original.png?max_side=64")
     assert cv2.imdecode(np.frombuffer(original.content, np.uint8), cv2.IMREAD_COLOR).shape == (48, 64, 3)
     assert client.get(f"/api/session/{session}/original.png?max_side=1").status_code == 422
+
+
+# ---- controls derived from the declarations ----------------------------------------------------
+
+
+def test_enumerations_carry_the_opencv_names_of_their_values(client: TestClient) -> None:
+    form = fields(client, "Affine")
+    assert form["interpolation"]["option_names"][:2] == ["INTER_NEAREST", "INTER_LINEAR"]
+    assert form["border_mode"]["option_names"][4] == "BORDER_REFLECT_101"
+    assert form["mask_interpolation"]["options"] == [0, 1, 2, 3, 4]
+    named = 0
+    for entry in client.get("/api/transforms").json():
+        for field in client.get(f"/api/transforms/{entry['name']}").json()["fields"]:
+            if "option_names" in field:
+                named += 1
+                assert [getattr(cv2, n) for n in field["option_names"]] == field["options"], field
+    assert named > 40  # every interpolation and border-mode field, across the catalogue
+
+
+def test_ranges_get_sliders_from_the_declaration(client: TestClient) -> None:
+    affine = fields(client, "Affine")
+    assert affine["rotate"]["slider"] == {"min": -180, "max": 180, "step": 1, "declared": True}
+    assert affine["p"]["slider"]["min"] == 0.0 and affine["p"]["slider"]["max"] == 1.0
+    blur = fields(client, "GaussianBlur")
+    assert blur["blur_limit"]["slider"]["step"] == 1 and blur["blur_limit"]["item_type"] == "integer"
+    # ranges the declaration leaves open get a slider that covers their values, from zero when
+    # nothing is negative, symmetric otherwise
+    sigma = blur["sigma_limit"]["slider"]
+    assert sigma["min"] == 0.0 and sigma["max"] >= 3.0 and not sigma["declared"]
+    brightness = fields(client, "RandomBrightnessContrast")["brightness_limit"]["slider"]
+    assert brightness["min"] == -brightness["max"] and brightness["max"] >= 0.2
+    for entry in client.get("/api/transforms").json():
+        for field in client.get(f"/api/transforms/{entry['name']}").json()["fields"]:
+            if field["widget"] not in ("range", "axes"):
+                continue
+            slider = field["slider"]
+            assert slider["min"] < slider["max"] and slider["step"] > 0, (entry["name"], field)
+            values = [field["value"], field["default"]]
+            if field["widget"] == "axes":
+                values = [v for d in values if isinstance(d, dict) for v in d.values()]
+            numbers = [n for v in values if isinstance(v, list) for n in v]
+            assert all(slider["min"] <= n <= slider["max"] for n in numbers), (entry["name"], field)
+
+
+def test_per_axis_dicts_are_axes_with_their_keys(client: TestClient) -> None:
+    affine = fields(client, "Affine")
+    for name in ("scale", "shear", "translate_percent", "translate_px"):
+        assert affine[name]["widget"] == "axes" and affine[name]["axes"] == ["x", "y"]
+    assert affine["translate_percent"]["nullable"] and not affine["scale"]["nullable"]
+    assert affine["scale"]["slider"]["min"] > 0
+
+
+# ---- the grid of samples -------------------------------------------------------------------------
+
+
+def grid(client: TestClient, body: dict[str, Any]) -> Any:
+    response = client.post("/api/grid", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_grid_tiles_are_the_library_output_for_consecutive_seeds(
+    client: TestClient, session: str, image: np.ndarray
+) -> None:
+    body = {"session": session, "pipeline": PIPELINE, "seed": 100, "draw_targets": False, "tile_side": 128}
+    result = grid(client, body)
+    assert len(result["tiles"]) == 16  # the default
+    assert [t["seed"] for t in result["tiles"]] == list(range(100, 116))
+    for tile in result["tiles"][:4]:
+        pipeline = A.Compose(
+            [
+                A.Affine(rotate=(-40, 40), scale=(0.8, 1.2), p=1.0),
+                A.RandomBrightnessContrast(brightness_limit=(-0.3, 0.3), p=0.8),
+                A.GaussNoise(p=1.0),
+            ],
+            seed=tile["seed"],
+        )
+        assert np.array_equal(decode(tile["image"]), pipeline(image=image)["image"])
+        assert tile["applied"][0]["name"] == "Affine"
+    # tile 0 is what /api/apply shows for the same seed
+    assert apply(client, session, 100, draw_targets=False)["image"] == result["tiles"][0]["image"]
+    assert result["boxes_dropped"] is None and result["keypoints_dropped"] is None
+
+
+def test_grid_counts_the_boxes_and_keypoints_dropped(client: TestClient) -> None:
+    crop = [{"name": "RandomCrop", "args": {"height": 200, "width": 200}, "p": 1.0}]
+    result = grid(client, {"session": "sample", "pipeline": crop, "seed": 3, "count": 24})
+    scene = sample_scene()
+    kept_boxes = kept_points = 0
+    for seed in range(3, 27):
+        pipeline = A.Compose(
+            [A.RandomCrop(height=200, width=200, p=1.0)],
+            bbox_params={"format": "pascal_voc", "label_fields": ["labels"]},
+            keypoint_params={"format": "xy", "label_fields": ["keypoint_labels"], "remove_invisible": True},
+            seed=seed,
+        )
+        out = pipeline(
+            **{k: scene[k] for k in ("image", "mask", "bboxes", "labels", "keypoints", "keypoint_labels")}
+        )
+        kept_boxes += len(out["bboxes"])
+        kept_points += len(out["keypoints"])
+    assert (result["boxes_in"], result["keypoints_in"]) == (4 * 24, 5 * 24)
+    assert (result["boxes_kept"], result["keypoints_kept"]) == (kept_boxes, kept_points)
+    assert result["boxes_dropped"] == pytest.approx(1 - kept_boxes / 96)
+    assert result["keypoints_dropped"] == pytest.approx(1 - kept_points / 120)
+    assert 0 < result["boxes_dropped"] < 1
+    assert [t["bboxes"] for t in result["tiles"]] != [4] * 24
+    drawn = decode(result["tiles"][0]["image"])
+    assert max(drawn.shape[:2]) <= 256  # tiles are shrunk to tile_side
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [({"count": 0}, "count"), ({"count": 65}, "count"), ({"tile_side": 8}, "tile_side")],
+)
+def test_grid_limits_are_4xx(client: TestClient, extra: dict[str, Any], words: str) -> None:
+    response = client.post("/api/grid", json={"session": "sample", "pipeline": [], **extra})
+    assert response.status_code == 422 and words in response.json()["detail"]
+
+
+def test_thumbnail_draws_targets_where_the_shrunk_image_has_them() -> None:
+    from invariance.explore.panels import thumbnail
+
+    image = np.zeros((200, 400, 3), np.uint8)
+    result = {
+        "image": image,
+        "bboxes": [[100.0, 50.0, 300.0, 150.0]],
+        "labels": [""],
+        "keypoints": [[200.0, 100.0]],
+    }
+    tile = thumbnail(result, 100, draw=True)
+    assert tile.shape == (50, 100, 3)
+    lit = np.argwhere(tile.max(axis=2) > 0)
+    assert lit[:, 1].min() >= 24 and lit[:, 1].max() <= 76  # the box (x 25..75) and the point inside
+    assert lit[:, 0].min() >= 11 and lit[:, 0].max() <= 39
+    assert tile[25, 50].any()  # the keypoint at (50, 25)
+    assert not thumbnail(result, 100, draw=False).any()
+
+
+# ---- time per transform --------------------------------------------------------------------------
+
+
+def test_profile_times_each_step_with_the_library_profiler(client: TestClient, session: str) -> None:
+    steps = [
+        {"name": "HorizontalFlip", "args": {}, "p": 1.0},
+        {"name": "GaussianBlur", "args": {"blur_limit": [3, 5]}, "p": 1.0},
+        {"name": "InvertImg", "args": {}, "p": 0.0},
+    ]
+    response = client.post("/api/profile", json={"session": session, "pipeline": steps, "runs": 5})
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert 1 <= report["runs"] <= 5
+    assert [s["name"] for s in report["steps"]] == ["HorizontalFlip", "GaussianBlur", "InvertImg"]
+    flip, blur, invert = report["steps"]
+    assert flip["fired"] == blur["fired"] == report["runs"] and invert["fired"] == 0
+    assert flip["ms_when_fired"] > 0 and blur["ms_when_fired"] > 0 and invert["ms_when_fired"] is None
+    assert report["total_ms"] >= flip["ms_per_image"] + blur["ms_per_image"]
+    bad = client.post("/api/profile", json={"session": session, "pipeline": steps, "runs": 0})
+    assert bad.status_code == 422 and "runs" in bad.json()["detail"]
+
+
+# ---- policy files ----------------------------------------------------------------------------------
+
+POLICY = A.Compose(
+    [A.HorizontalFlip(p=0.5), A.GaussianBlur(blur_limit=(3, 7), p=0.3), A.Affine(rotate=(-15, 15), p=0.7)],
+    seed=21,
+)
+
+
+def policy_text(fmt: str) -> str:
+    buffer = io.StringIO()
+    A.save(POLICY, buffer, data_format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_a_policy_file_loads_into_steps_that_export_back_to_it(
+    client: TestClient, session: str, fmt: str
+) -> None:
+    response = client.post(f"/api/policy?filename=policy.{fmt}", content=policy_text(fmt))
+    assert response.status_code == 200, response.text
+    loaded = response.json()
+    assert [s["name"] for s in loaded["steps"]] == ["HorizontalFlip", "GaussianBlur", "Affine"]
+    assert [s["p"] for s in loaded["steps"]] == [0.5, 0.3, 0.7]
+    assert loaded["steps"][1]["args"]["blur_limit"] == [3, 7] and loaded["seed"] == 21
+    body = {"session": session, "pipeline": loaded["steps"], "seed": 21, "format": "yaml"}
+    text = client.post("/api/export", json=body).json()["text"]
+    assert A.fingerprint(A.load(io.StringIO(text), data_format="yaml")) == A.fingerprint(POLICY)
+
+
+def test_the_page_is_diffed_against_the_loaded_policy(client: TestClient, session: str) -> None:
+    steps = client.post("/api/policy?filename=p.yaml", content=policy_text("yaml")).json()["steps"]
+
+    def diff(pipeline: list[dict[str, Any]]) -> Any:
+        body = {"session": session, "pipeline": pipeline, "policy": policy_text("yaml"), "filename": "p.yaml"}
+        response = client.post("/api/diff", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert diff(steps) == {"same": True, "changes": []}
+    edited = [dict(s) for s in steps]
+    edited[1] = {**edited[1], "p": 0.6}
+    edited.append({"name": "ToGray", "args": {}, "p": 0.1})
+    changes = diff(edited)["changes"]
+    assert changes[0] == "transform.transforms[1]<GaussianBlur>.p: 0.3 -> 0.6"
+    assert changes[1].startswith("transform.transforms[3]: added ToGray(")
+    assert changes == A.diff(
+        POLICY,
+        A.Compose(
+            [
+                *POLICY.transforms[:1],
+                A.GaussianBlur(blur_limit=(3, 7), p=0.6),
+                POLICY.transforms[2],
+                A.ToGray(p=0.1),
+            ],
+            seed=21,
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("", "empty"),
+        ("::: [", "could not be loaded"),
+        ("transform: {__class_fullname__: NoSuchTransform}", "NoSuchTransform"),
+        (None, "block of transforms"),
+    ],
+)
+def test_bad_policy_files_are_4xx_with_a_message(client: TestClient, text: str | None, words: str) -> None:
+    if text is None:
+        buffer = io.StringIO()
+        A.save(A.Compose([A.OneOf([A.HorizontalFlip(), A.VerticalFlip()])]), buffer, data_format="yaml")
+        text = buffer.getvalue()
+    response = client.post("/api/policy?filename=p.yaml", content=text)
+    assert response.status_code == 422, response.text
+    assert words in response.json()["detail"]
+
+
+def test_a_single_transform_policy_loads_and_diffs(client: TestClient, session: str) -> None:
+    buffer = io.StringIO()
+    A.save(A.GaussianBlur(blur_limit=(3, 5), p=0.2), buffer, data_format="json")
+    text = buffer.getvalue()
+    loaded = client.post("/api/policy?filename=blur.json", content=text).json()
+    assert loaded["steps"] == [
+        {"name": "GaussianBlur", "args": {"blur_limit": [3, 5], "sigma_limit": [0.5, 3.0]}, "p": 0.2}
+    ]
+    assert loaded["seed"] is None
+    body = {"session": session, "policy": text, "filename": "blur.json"}
+    same = client.post("/api/diff", json={**body, "pipeline": loaded["steps"]}).json()
+    assert same == {"same": True, "changes": []}
+    changed = client.post("/api/diff", json={**body, "pipeline": [{**loaded["steps"][0], "p": 0.4}]}).json()
+    assert changed["changes"] == ["transform.p: 0.2 -> 0.4"]
+
+
+def test_fixed_length_tuples_are_number_boxes_and_polymorphic_values_stay_json(client: TestClient) -> None:
+    gravel = fields(client, "RandomGravel")["gravel_roi"]
+    assert (gravel["widget"], gravel["length"], gravel["value"]) == ("numbers", 4, [0.1, 0.4, 0.9, 0.9])
+    # a fill may be a number or one value per channel: genuinely free-form, so JSON text
+    assert fields(client, "Affine")["fill"]["widget"] == "json"

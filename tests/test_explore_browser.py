@@ -31,6 +31,7 @@ from invariance.explore.server import free_port  # noqa: E402
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "explore.png"
+GRID_SCREENSHOT = SCREENSHOT.with_name("explore-grid.png")
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
@@ -84,9 +85,14 @@ def browser() -> Iterator[Any]:
 
 
 def wait_for(condition: Any, timeout: float = 20.0, what: str = "condition") -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = condition()
+        try:
+            value = condition()
+        except StaleElementReferenceException:  # the page redrew the element meanwhile: look again
+            value = None
         if value:
             return value
         time.sleep(0.05)
@@ -212,6 +218,8 @@ def take_screenshot(driver: Any, path: Path) -> None:
         lambda: driver.execute_script("return document.getElementById('original').complete"),
         what="the original",
     )
+    grid_settled(driver, None)
+    driver.execute_script("window.scrollTo(0, 0);")
     shot = cv2.imdecode(np.frombuffer(driver.get_screenshot_as_png(), np.uint8), cv2.IMREAD_COLOR)
     encoded = cv2.imencode(".png", shot, [cv2.IMWRITE_PNG_COMPRESSION, 9])[1].tobytes()
     while len(encoded) > 380_000:
@@ -256,3 +264,205 @@ def test_pipeline_builder_reorders_removes_and_sets_p(server_url: str, browser: 
     marked.click()
     wait_for(lambda: "needs metadata" in driver.find_element("id", "doc").text, what="the FDA note")
     assert steps() == ["InvertImg", "HorizontalFlip"]
+
+
+# ---- controls derived from the declarations, the grid of samples, timings and policy files ------
+
+
+def exported_steps(driver: Any) -> list[dict[str, Any]]:
+    """The page's pipeline as its exported YAML policy says (the transforms' dicts)."""
+    import yaml
+
+    field = driver.find_element("id", "export-text")
+    driver.execute_script("arguments[0].value = '';", field)
+    driver.find_element("id", "export-yaml").click()
+    text = wait_for(lambda: field.get_attribute("value"), what="the YAML export")
+    steps: list[dict[str, Any]] = yaml.safe_load(text)["transform"]["transforms"]
+    return steps
+
+
+def grid_settled(driver: Any, before: str | None) -> str:
+    """Wait until the panels (grid, timings, diff) of a newer run are drawn; their version."""
+
+    def done() -> str | None:
+        body = driver.find_element("tag name", "body")
+        version = body.get_attribute("data-panels")
+        latest = version == body.get_attribute("data-panels-wanted")
+        return version if version and version != before and latest else None
+
+    result: str = wait_for(done, what="the grid and timings")
+    return result
+
+
+def test_controls_grid_timings_and_policy(server_url: str, browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    driver = browser
+    driver.get(server_url)
+    wait_for(lambda: driver.find_element("tag name", "body").get_attribute("data-ready"), what="the page")
+    version = settle(driver, None)
+    driver.find_element("css selector", '#catalogue button[data-name="Affine"]').click()
+    version = settle(driver, version)
+    seed = driver.find_element("id", "seed")
+    seed.clear()
+    seed.send_keys("77")
+    driver.find_element("id", "apply").click()
+    version = settle(driver, version)
+    before = shown_image(driver)
+    assert exported_steps(driver)[0]["rotate"] == [-20.0, 20.0]
+
+    # a range is a two-handle slider with number boxes: drag the high handle of rotate right
+    rotate = driver.find_element("css selector", '#form [data-field="rotate"]')
+    assert len(rotate.find_elements("css selector", ".slider .thumb")) == 2
+    high_box = rotate.find_element("css selector", "input.high")
+    ActionChains(driver).drag_and_drop_by_offset(
+        rotate.find_element("css selector", ".thumb.high"), 30, 0
+    ).perform()
+    version = settle(driver, version)
+    high = float(high_box.get_attribute("value"))
+    assert high > 20.0
+    moved = shown_image(driver)
+    assert not np.array_equal(moved, before), "moving the slider must change the result"
+    assert exported_steps(driver)[0]["rotate"] == [-20.0, high]
+    # the number box beside it sets an exact value, and the handle follows
+    high_box.clear()
+    high_box.send_keys("45", "\t")
+    version = settle(driver, version)
+    assert exported_steps(driver)[0]["rotate"] == [-20.0, 45.0]
+    handle = rotate.find_element("css selector", ".thumb.high")
+    assert handle.get_attribute("aria-valuenow") == "45"
+
+    # an enumeration shows OpenCV's names and sends the number
+    interpolation = Select(driver.find_element("css selector", '#form [data-field="interpolation"] select'))
+    assert interpolation.first_selected_option.text == "INTER_LINEAR"
+    assert "INTER_NEAREST" in [o.text for o in interpolation.options]
+    border = Select(driver.find_element("css selector", '#form [data-field="border_mode"] select'))
+    assert border.first_selected_option.text == "BORDER_CONSTANT"
+    reflected_before = shown_image(driver)
+    border.select_by_visible_text("BORDER_REFLECT_101")
+    version = settle(driver, version)
+    assert not np.array_equal(shown_image(driver), reflected_before)
+    assert exported_steps(driver)[0]["border_mode"] == 4
+
+    # a per-axis dict: while x/y are linked, moving x moves y; unlinked, x moves alone
+    scale = driver.find_element("css selector", '#form [data-field="scale"]')
+    linked = scale.find_element("css selector", "input.linked")
+    assert linked.is_selected()
+    x_high = scale.find_element("css selector", '[data-axis="x"] .thumb.high')
+    x_high.send_keys(Keys.ARROW_RIGHT)
+    version = settle(driver, version)
+    step = exported_steps(driver)[0]
+    assert step["scale"] == {"x": [0.8, 1.21], "y": [0.8, 1.21]}
+    linked_image = shown_image(driver)
+    linked.click()
+    assert not linked.is_selected()
+    x_high.send_keys(Keys.ARROW_RIGHT)
+    version = settle(driver, version)
+    step = exported_steps(driver)[0]
+    assert step["scale"] == {"x": [0.8, 1.22], "y": [0.8, 1.21]}
+    assert not np.array_equal(shown_image(driver), linked_image)
+    y_box = scale.find_element("css selector", '[data-axis="y"] input.high')
+    assert y_box.get_attribute("value") == "1.21"
+
+    # the grid: 16 samples by default, the seed under each, applied parameters on a click,
+    # and the share of boxes and keypoints dropped across the grid
+    panels = grid_settled(driver, None)
+    tiles = driver.find_elements("css selector", "#grid .tile")
+    assert len(tiles) == 16
+    assert [t.find_element("tag name", "figcaption").text for t in tiles[:3]] == [
+        "seed 77",
+        "seed 78",
+        "seed 79",
+    ]
+    info = driver.find_element("id", "grid-info").text
+    assert "boxes dropped" in info and "keypoints dropped" in info and "budget" in info
+    assert "of 64)" in info and "of 80)" in info  # 16 samples of the scene's 4 boxes and 5 keypoints
+    assert tiles[15].find_element("tag name", "figcaption").text == "seed 92"
+    tiles[2].click()
+    details = driver.find_element("id", "tile-info").text
+    assert details.startswith("seed 79") and "Affine" in details and "rotate" in details
+    Select(driver.find_element("id", "grid-count")).select_by_visible_text("8")
+    panels = grid_settled(driver, panels)
+    assert len(driver.find_elements("css selector", "#grid .tile")) == 8
+
+    # time per transform, from the profiler
+    driver.find_element("css selector", '#catalogue button[data-name="HorizontalFlip"]').click()
+    version = settle(driver, version)
+    panels = grid_settled(driver, panels)
+    rows = driver.find_elements("css selector", "#profile tbody tr")
+    assert [r.get_attribute("data-name") for r in rows] == ["Affine", "HorizontalFlip"]
+    assert all("\u00d7" in r.text for r in rows)  # the "x fastest" column
+
+    # load a policy file: its steps replace the builder's, and the page diffs against it
+    policy = tmp_path / "policy.yaml"
+    A.save(
+        A.Compose([A.HorizontalFlip(p=0.5), A.GaussianBlur(blur_limit=(3, 7), p=0.3)], seed=5),
+        policy,
+        data_format="yaml",
+    )
+    driver.find_element("id", "policy-file").send_keys(str(policy))
+    wait_for(
+        lambda: (
+            [e.text for e in driver.find_elements("css selector", "#pipeline li .name")]
+            == ["HorizontalFlip", "GaussianBlur"]
+        ),
+        what="the policy's steps",
+    )
+    version = settle(driver, version)
+    assert driver.find_element("id", "seed").get_attribute("value") == "5"
+    wait_for(lambda: "same steps as policy.yaml" in driver.find_element("id", "diff").text, what="the diff")
+    assert [s["__class_fullname__"] for s in exported_steps(driver)] == ["HorizontalFlip", "GaussianBlur"]
+    p = driver.find_elements("css selector", "#pipeline li .step-p")[1]
+    p.clear()
+    p.send_keys("1", "\t")
+    settle(driver, version)
+    wait_for(
+        lambda: "transforms[1]<GaussianBlur>.p: 0.3 -> 1.0" in driver.find_element("id", "diff").text,
+        what="the diff to show the change",
+    )
+
+    # no script errors along the way (the browser's own favicon request is the only 404)
+    logged = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert [m for m in logged if "favicon.ico" not in m] == []
+
+    keep = os.environ.get("INVARIANCE_EXPLORE_SCREENSHOT") == "1"
+    take_grid_screenshot(driver, GRID_SCREENSHOT if keep else tmp_path / "explore-grid.png")
+
+
+def take_grid_screenshot(driver: Any, path: Path) -> None:
+    """The grid of 16 samples of a small detection policy on the built-in scene (docs/images/explore-grid.png)."""
+    driver.set_window_size(1500, 1600)
+    try:
+        version = driver.find_element("tag name", "body").get_attribute("data-version")
+        driver.find_element("id", "use-sample").click()
+        version = settle(driver, version)
+        while driver.find_elements("css selector", "#pipeline li .remove"):
+            driver.find_elements("css selector", "#pipeline li .remove")[0].click()
+            version = settle(driver, version)
+        seed = driver.find_element("id", "seed")
+        seed.clear()
+        seed.send_keys("2024", "\t")
+        version = settle(driver, version)
+        from selenium.webdriver.support.ui import Select
+
+        Select(driver.find_element("id", "grid-count")).select_by_visible_text("16")
+        for name in ("Affine", "HorizontalFlip", "RandomBrightnessContrast"):
+            driver.find_element("css selector", f'#catalogue button[data-name="{name}"]').click()
+            version = settle(driver, version)
+        grid_settled(driver, None)
+        wait_for(lambda: len(driver.find_elements("css selector", "#grid .tile")) == 16, what="16 tiles")
+        driver.find_elements("css selector", "#grid .tile")[5].click()
+        section = driver.find_element("id", "samples")
+        driver.execute_script("arguments[0].scrollIntoView();", section)
+        shot = cv2.imdecode(np.frombuffer(section.screenshot_as_png, np.uint8), cv2.IMREAD_COLOR)
+    finally:
+        driver.set_window_size(1360, 900)
+    encoded = cv2.imencode(".png", shot, [cv2.IMWRITE_PNG_COMPRESSION, 9])[1].tobytes()
+    while len(encoded) > 450_000:
+        shot = cv2.resize(shot, None, fx=0.9, fy=0.9, interpolation=cv2.INTER_AREA)
+        encoded = cv2.imencode(".png", shot, [cv2.IMWRITE_PNG_COMPRESSION, 9])[1].tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(encoded)
+    assert shot.shape[0] > 300 and shot.shape[1] > 500

@@ -14,10 +14,21 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 import cv2
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationError,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from invariance.core.errors import ParameterError, describe
 
@@ -40,9 +51,64 @@ BORDER_MODES = (
     cv2.BORDER_REFLECT_101,
 )
 
-Interpolation = Literal[0, 1, 2, 3, 4, 5, 6]
-WarpInterpolation = Literal[0, 1, 2, 3, 4]
-BorderMode = Literal[0, 1, 2, 3, 4]
+
+@dataclass(frozen=True)
+class Names:
+    """Display names of a ``Literal`` of numbers, in the order of its values (OpenCV flags).
+
+    Only the JSON schema sees them (as ``x-names``): forms show the names and send the numbers.
+    """
+
+    names: tuple[str, ...]
+
+    def __get_pydantic_json_schema__(
+        self, core: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core)
+        schema["x-names"] = [self.names[value] for value in schema.get("enum", [])]
+        return schema
+
+
+@dataclass(frozen=True)
+class Slider:
+    """Where a form's slider for a number or a range runs, and its step.
+
+    A hint for the explore page only (in the JSON schema as ``x-slider``): it does not limit the
+    argument, whose valid values the validators decide; the page's number box takes any value.
+    """
+
+    low: float
+    high: float
+    step: float
+
+    def __get_pydantic_json_schema__(
+        self, core: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core)
+        schema["x-slider"] = {"min": self.low, "max": self.high, "step": self.step}
+        return schema
+
+
+INTERPOLATION_NAMES = (
+    "INTER_NEAREST",
+    "INTER_LINEAR",
+    "INTER_CUBIC",
+    "INTER_AREA",
+    "INTER_LANCZOS4",
+    "INTER_LINEAR_EXACT",
+    "INTER_NEAREST_EXACT",
+)
+BORDER_MODE_NAMES = (
+    "BORDER_CONSTANT",
+    "BORDER_REPLICATE",
+    "BORDER_REFLECT",
+    "BORDER_WRAP",
+    "BORDER_REFLECT_101",
+)
+
+Interpolation = Annotated[Literal[0, 1, 2, 3, 4, 5, 6], Names(INTERPOLATION_NAMES)]
+WarpInterpolation = Annotated[Literal[0, 1, 2, 3, 4], Names(INTERPOLATION_NAMES)]
+BorderMode = Annotated[Literal[0, 1, 2, 3, 4], Names(BORDER_MODE_NAMES)]
 
 
 def _as_fill(value: Any) -> Any:

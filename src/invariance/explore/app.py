@@ -10,6 +10,7 @@ import base64
 import io
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,14 @@ from invariance.explore.inputs import (
     decode_mask,
     parse_boxes,
     parse_keypoints,
+)
+from invariance.explore.panels import (
+    MAX_POLICY_CHARS,
+    load_policy_text,
+    policy_diff,
+    policy_steps,
+    profile_steps,
+    thumbnail,
 )
 from invariance.viz import draw_targets, png_bytes
 
@@ -89,6 +98,29 @@ class PipelineRequest(BaseModel):
 
 class ExportRequest(PipelineRequest):
     format: Literal["yaml", "python"] = "yaml"
+
+
+MAX_GRID = 64
+
+
+class GridRequest(PipelineRequest):
+    """``count`` samples of the pipeline, seeds ``seed``, ``seed + 1``, ..., each shrunk to ``tile_side``."""
+
+    count: int = Field(16, ge=1, le=MAX_GRID)
+    tile_side: int = Field(256, ge=64, le=1024)
+
+
+class ProfileRequest(PipelineRequest):
+    """At most ``runs`` timed calls of the pipeline (fewer when they would not fit the time budget)."""
+
+    runs: int = Field(20, ge=1, le=200)
+
+
+class DiffRequest(PipelineRequest):
+    """The page's pipeline and the text of a policy file to compare it with."""
+
+    policy: str = Field(min_length=1, max_length=MAX_POLICY_CHARS)
+    filename: str = Field("policy.yaml", min_length=1, max_length=255)
 
 
 class SessionStore:
@@ -211,6 +243,17 @@ def python_code(document: dict[str, Any]) -> str:
     lines.append("")
     lines.append("# result = pipeline(image=image)  # image: an RGB uint8 array (HxWx3)")
     return "\n".join(lines) + "\n"
+
+
+def run_sample(pipeline: A.Compose, data: dict[str, Any]) -> dict[str, Any]:
+    """One call of ``pipeline``; a failure inside the library is answered as a 422 naming it."""
+    try:
+        result: dict[str, Any] = pipeline(**data)
+    except Exception as error:
+        raise HTTPException(
+            422, f"the pipeline failed on this image: {type(error).__name__}: {error}"
+        ) from None
+    return result
 
 
 def fit(image: np.ndarray, max_side: int | None) -> np.ndarray:
@@ -379,5 +422,75 @@ def create_app(allowed_hosts: list[str] | None = None) -> FastAPI:
         buffer = io.StringIO()
         A.save(pipeline, buffer, data_format="yaml")
         return {"format": "yaml", "filename": "policy.yaml", "text": buffer.getvalue()}
+
+    @app.post("/api/grid")
+    def grid(request: GridRequest) -> dict[str, Any]:
+        session = store.get(request.session)
+        base = request.seed if request.seed is not None else secrets.randbelow(SEED_MAX + 1)
+        data = inputs_of(session)
+        tiles = []
+        kept_boxes = kept_points = 0
+        start = time.perf_counter()
+        for index in range(request.count):
+            seed = (base + index) % (SEED_MAX + 1)
+            result = run_sample(build_pipeline(request, session, seed, record=True), data)
+            boxes, points = len(result.get("bboxes", [])), len(result.get("keypoints", []))
+            kept_boxes += boxes
+            kept_points += points
+            tiles.append(
+                {
+                    "seed": seed,
+                    "image": _data_url(thumbnail(result, request.tile_side, request.draw_targets)),
+                    "width": int(result["image"].shape[1]),
+                    "height": int(result["image"].shape[0]),
+                    "applied": [
+                        {"name": name, "params": _short(params)}
+                        for name, params in result["applied_transforms"]
+                    ],
+                    "bboxes": boxes,
+                    "keypoints": points,
+                }
+            )
+        boxes_in, points_in = len(session.bboxes) * request.count, len(session.keypoints) * request.count
+        return {
+            "seed": base,
+            "tiles": tiles,
+            "boxes_in": boxes_in,
+            "boxes_kept": kept_boxes,
+            "keypoints_in": points_in,
+            "keypoints_kept": kept_points,
+            "boxes_dropped": 1 - kept_boxes / boxes_in if boxes_in else None,
+            "keypoints_dropped": 1 - kept_points / points_in if points_in else None,
+            "ms": 1000 * (time.perf_counter() - start),
+        }
+
+    @app.post("/api/profile")
+    def profile(request: ProfileRequest) -> dict[str, Any]:
+        session = store.get(request.session)
+        seed = request.seed if request.seed is not None else 0
+        pipeline = build_pipeline(request, session, seed, record=False)
+        data = inputs_of(session)
+        run_sample(pipeline, data)  # a pipeline that fails is reported as it is in /api/apply
+        return profile_steps(pipeline, data, request.runs)
+
+    @app.post("/api/policy")
+    async def load_policy(request: Request, filename: str = "policy.yaml") -> dict[str, Any]:
+        text = (await _body(request, "the policy file")).decode("utf-8-sig", errors="replace")
+        policy = load_policy_text(text, filename)
+        seed = getattr(policy, "seed", None)
+        return {
+            "filename": filename,
+            "text": text,
+            "steps": policy_steps(policy),
+            "seed": seed if isinstance(seed, int) and 0 <= seed <= SEED_MAX else None,
+        }
+
+    @app.post("/api/diff")
+    def diff(request: DiffRequest) -> dict[str, Any]:
+        session = store.get(request.session)
+        policy = load_policy_text(request.policy, request.filename)
+        pipeline = build_pipeline(request, session, request.seed or 0, record=False)
+        changes = policy_diff(policy, pipeline)
+        return {"same": not changes, "changes": changes}
 
     return app

@@ -19,7 +19,9 @@ from invariance.core.compose import BaseCompose
 from invariance.core.registry import registered
 
 #: Widgets the page knows how to draw; ``readonly`` fields are shown but cannot be edited.
-WIDGETS = ("number", "integer", "boolean", "enum", "range", "text", "json", "readonly")
+#: ``axes`` is a per-axis dict of ranges (``{"x": [lo, hi], "y": [lo, hi]}``); ``numbers`` a
+#: fixed-length tuple of numbers other than a pair (a region ``(x_min, y_min, x_max, y_max)``).
+WIDGETS = ("number", "integer", "boolean", "enum", "range", "axes", "numbers", "text", "json", "readonly")
 
 
 def _is_listed(name: str, cls: Any) -> bool:
@@ -100,15 +102,88 @@ def _widget(schema: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
         return kind, schema, nullable
     if kind == "string":
         return "text", schema, nullable
+    if _is_pair(schema):
+        return "range", schema, nullable
+    fixed = schema.get("prefixItems")
+    if kind == "array" and fixed and all(i.get("type") in ("number", "integer") for i in fixed):
+        return "numbers", schema, nullable
+    extra = schema.get("additionalProperties")
+    if kind == "object" and isinstance(extra, dict) and _is_pair(extra):
+        return "axes", schema, nullable
+    return "json", schema, nullable
+
+
+def _is_pair(schema: dict[str, Any]) -> bool:
+    """Whether ``schema`` is a ``(low, high)`` pair of numbers."""
     items = schema.get("prefixItems")
-    if (
-        kind == "array"
+    return bool(
+        schema.get("type") == "array"
         and items
         and len(items) == 2
         and all(i.get("type") in ("number", "integer") for i in items)
-    ):
-        return "range", schema, nullable
-    return "json", schema, nullable
+    )
+
+
+def _numbers(value: Any) -> list[float]:
+    """Every number inside ``value`` (nested lists and dicts), booleans left out."""
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, (int, float)):
+        return [float(value)]
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _numbers(v)]
+    if isinstance(value, (list, tuple)):
+        return [n for v in value for n in _numbers(v)]
+    return []
+
+
+def _nice(value: float) -> float:
+    """The smallest of 1, 2, 5 times a power of ten that is at least ``value`` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(value))
+    for factor in (1.0, 2.0, 5.0, 10.0):
+        if factor * power >= value * (1 - 1e-9):
+            return factor * power
+    return 10.0 * power
+
+
+def _item_schema(widget: str, part: dict[str, Any]) -> dict[str, Any]:
+    """The schema of one number of a widget: the field, a range's first item, an axis's first item."""
+    if widget == "axes":
+        part = part.get("additionalProperties") or {}
+    if widget in ("range", "axes"):
+        first: dict[str, Any] = (part.get("prefixItems") or [{}])[0]
+        return first
+    return part
+
+
+def _slider(
+    widget: str, part: dict[str, Any], outer: dict[str, Any], values: list[Any]
+) -> dict[str, Any] | None:
+    """Slider bounds and step for a number, range or per-axis field.
+
+    Taken from the declaration: an explicit ``x-slider`` hint, else the schema's own minimum and
+    maximum. A side the declaration leaves open is derived from the start and default values (a
+    round number past twice the largest magnitude; zero when nothing is negative), so the slider
+    covers them with room to move; the number box beside it still takes any valid value.
+    """
+    hint = part.get("x-slider") or outer.get("x-slider")
+    item = _item_schema(widget, part)
+    integer = item.get("type") == "integer"
+    if hint:
+        return {"min": hint["min"], "max": hint["max"], "step": hint["step"], "declared": True}
+    bounds = _bounds(item)
+    if widget in ("number", "integer") and not ("min" in bounds and "max" in bounds):
+        return None
+    numbers = [n for v in values for n in _numbers(v)]
+    largest = max([abs(n) for n in numbers] + [1.0 if not integer else 10.0])
+    high = bounds.get("max", _nice(2 * largest))
+    low = bounds.get("min", 0.0 if min(numbers, default=0.0) >= 0 else -high)
+    if high <= low:
+        high = low + _nice(2 * largest)
+    step = 1 if integer else min(_nice((high - low) / 200), 1.0)
+    if integer:
+        low, high = math.floor(low), math.ceil(high)
+    return {"min": low, "max": high, "step": step, "declared": "min" in bounds and "max" in bounds}
 
 
 def _bounds(schema: dict[str, Any]) -> dict[str, Any]:
@@ -169,8 +244,13 @@ def describe(name: str) -> dict[str, Any]:
         entry.update(_bounds(part))
         if widget == "enum":
             entry["options"] = list(part["enum"])
-        if widget == "range":
+            if "x-names" in part:
+                entry["option_names"] = list(part["x-names"])
+        if widget in ("range", "axes"):
+            entry["item_type"] = _item_schema(widget, part).get("type", "number")
+        if widget == "numbers":
             entry["item_type"] = part["prefixItems"][0].get("type", "number")
+            entry["length"] = len(part["prefixItems"])
         entry["required"] = field.is_required()
         try:
             entry["default"] = (
@@ -190,6 +270,13 @@ def describe(name: str) -> dict[str, Any]:
             entry["widget"] = "readonly" if entry["value"] is not None or field.is_required() else "json"
         if entry["widget"] == "readonly" and field.is_required():
             needs_metadata = True
+        if entry["widget"] == "axes":
+            shown = entry["value"] if isinstance(entry["value"], dict) else entry["default"]
+            entry["axes"] = list(shown) if isinstance(shown, dict) and shown else ["x", "y"]
+        if entry["widget"] in ("number", "integer", "range", "axes"):
+            slider = _slider(entry["widget"], part, schema, [entry["value"], entry["default"]])
+            if slider is not None:
+                entry["slider"] = slider
         fields.append(entry)
     return {
         "name": name,

@@ -15,6 +15,7 @@ from invariance.core.sample import Sample
 from invariance.core.schema import (
     FloatRange,
     Probability,
+    Slider,
     SymmetricRange,
     WarpArgs,
     WarpSchema,
@@ -125,7 +126,7 @@ class Rotate(SpatialTransform, WarpArgs):
             "fill_mask",
         )
 
-        limit: SymmetricRange = (-90.0, 90.0)
+        limit: Annotated[SymmetricRange, Slider(-180, 180, 1)] = (-90.0, 90.0)
         rotate_method: RotateMethod = "largest_box"
         crop_border: bool = False
         p: Probability = 0.5
@@ -222,11 +223,11 @@ class Affine(SpatialTransform, WarpArgs):
             "fill_mask",
         )
 
-        scale: AxisRanges = {"x": (1.0, 1.0), "y": (1.0, 1.0)}
-        translate_percent: AxisRanges | None = None
-        translate_px: AxisRanges | None = None
-        rotate: Annotated[FloatRange, BeforeValidator(same)] = (0.0, 0.0)
-        shear: AxisRanges = {"x": (0.0, 0.0), "y": (0.0, 0.0)}
+        scale: Annotated[AxisRanges, Slider(0.1, 3.0, 0.01)] = {"x": (1.0, 1.0), "y": (1.0, 1.0)}
+        translate_percent: Annotated[AxisRanges, Slider(-0.5, 0.5, 0.01)] | None = None
+        translate_px: Annotated[AxisRanges, Slider(-256, 256, 1)] | None = None
+        rotate: Annotated[FloatRange, BeforeValidator(same), Slider(-180, 180, 1)] = (0.0, 0.0)
+        shear: Annotated[AxisRanges, Slider(-45, 45, 1)] = {"x": (0.0, 0.0), "y": (0.0, 0.0)}
         fit_output: bool = False
         keep_ratio: bool = False
         rotate_method: RotateMethod = "largest_box"
@@ -424,7 +425,7 @@ class SafeRotate(SpatialTransform, WarpArgs):
             "fill_mask",
         )
 
-        limit: SymmetricRange = (-90.0, 90.0)
+        limit: Annotated[SymmetricRange, Slider(-180, 180, 1)] = (-90.0, 90.0)
         rotate_method: RotateMethod = "largest_box"
         p: Probability = 0.5
 
