@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import typer
 
-from invariance.core.errors import ParameterError
+from invariance.core.errors import ImageFileError, ParameterError
+from invariance.core.image_io import read_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -54,10 +54,10 @@ def load_folder(data: Path) -> tuple[list[tuple[np.ndarray, int]], list[str]]:
         for file in sorted((data / name).iterdir()):
             if file.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
-            image = cv2.imread(str(file), cv2.IMREAD_COLOR)
-            if image is None:
-                raise ParameterError(f"cannot read image {str(file)!r}")
-            items.append((cv2.cvtColor(image, cv2.COLOR_BGR2RGB), label))
+            try:
+                items.append((read_image(file, color="rgb"), label))
+            except ImageFileError as error:
+                raise ParameterError(str(error)) from None
     if not items:
         raise ParameterError(f"--data {str(data)!r} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     return items, classes
