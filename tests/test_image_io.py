@@ -64,13 +64,22 @@ def test_the_small_webp_bomb_is_refused_from_its_header(webp_bomb, no_decoding):
         image_io.decode_image(webp_bomb, max_pixels=4096 * 4096)
 
 
-def test_a_webp_past_pillows_own_limit_is_refused_as_too_large(no_decoding):
+def webp_announcing(width: int, height: int) -> bytes:
+    """A tiny lossless WebP whose header is rewritten to announce ``width`` x ``height`` pixels."""
     data = bytearray(encode(np.zeros((8, 8, 3), np.uint8), ".webp", cv2.IMWRITE_WEBP_QUALITY, 101))
     assert data[12:16] == b"VP8L"
     bits = int.from_bytes(data[21:25], "little") & ~((1 << 28) - 1)
-    data[21:25] = (bits | 16382 | (16382 << 14)).to_bytes(4, "little")  # 16383 x 16383 pixels
+    data[21:25] = (bits | (width - 1) | ((height - 1) << 14)).to_bytes(4, "little")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("side", [11000, 16383])
+def test_a_large_webp_is_refused_by_the_default_limit(side, no_decoding, monkeypatch):
+    monkeypatch.delenv("INVARIANCE_MAX_IMAGE_PIXELS", raising=False)
+    data = webp_announcing(side, side)
+    assert len(data) < 2500
     with pytest.raises(A.ImageTooLargeError):
-        image_io.decode_image(bytes(data))
+        image_io.decode_image(data)
 
 
 def test_a_tiff_bomb_is_refused_from_its_header(no_decoding):

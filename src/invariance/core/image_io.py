@@ -15,7 +15,7 @@ file is opened; Pillow is a dependency of invariance for this reason). The pixel
 OpenCV from the same bytes, so what was checked is what is decoded; the decoded size is checked
 again after decoding.
 
-The default limit, :data:`DEFAULT_MAX_PIXELS` (128 megapixels), can be raised per call with
+The default limit, :data:`DEFAULT_MAX_PIXELS` (8192 x 8192, 67 megapixels), can be raised per call with
 ``max_pixels=`` or for the whole process with the ``INVARIANCE_MAX_IMAGE_PIXELS`` environment
 variable.
 """
@@ -46,7 +46,7 @@ __all__ = [
 #: Formats accepted, by Pillow's format name (MPO is a JPEG with extra pictures appended).
 FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "TIFF", "BMP")
 #: Pixels (width x height) an image may have unless the caller or the environment says otherwise.
-DEFAULT_MAX_PIXELS = 128 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 8192 * 8192
 #: The largest number of bands (channels) a decoded image may have.
 MAX_BANDS = 4
 _ENV = "INVARIANCE_MAX_IMAGE_PIXELS"
