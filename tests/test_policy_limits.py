@@ -128,6 +128,7 @@ def test_file_size_is_limited(tmp_path, monkeypatch):
             {"__class_fullname__": "Compose", "transforms": [{"__class_fullname__": "Blur", "p": [1]}]},
             r"transform\.transforms\[0\] \(Blur\): .*'p'",
         ),
+        ({"__class_fullname__": "Compose", "transforms": [], "seed": "x"}, r"^transform\.seed \(Compose\): "),
         ({"__class_fullname__": "Blur", 3: 1}, "argument names must be strings"),
         ({"__class_fullname__": "Blur", "p": 10**30}, r"transform\.p: .* 64-bit range"),
         ({"__class_fullname__": "Blur", "p": object()}, r"transform\.p: object is not plain policy data"),

@@ -369,9 +369,13 @@ def _build(body: Any, lambdas: Mapping[str, Any], path: str) -> Any:
     except ParameterError as error:
         raise SerializationError(f"{path} ({name}): {error}") from None
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as error:
-        # Whatever the constructor tripped on, the caller gets the node's path and its arguments.
+        # Whatever the constructor tripped on, the caller gets the node's path, the argument the
+        # error names (when it names one) and the arguments it was given.
+        text = str(error)
+        field = next((k for k in args if k != "transforms" and re.search(rf"\b{re.escape(k)}\b", text)), None)
+        where = f"{path}.{field}" if field else path
         raise SerializationError(
-            f"{path} ({name}): cannot be built from {_arguments(args)}: {type(error).__name__}: {error}"
+            f"{where} ({name}): cannot be built from {_arguments(args)}: {type(error).__name__}: {text}"
         ) from None
 
 

@@ -15,6 +15,7 @@ Python API::
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -188,7 +189,10 @@ def _build_node(body: Any, path: str, report: ValidationReport) -> Any:
         try:
             node = from_dict(dict(body))
         except (SerializationError, ParameterError) as error:
-            report.add("error", label, str(error).removeprefix("transform: "))
+            # from_dict names the node "transform"; the finding's label already says where it is.
+            report.add(
+                "error", label, re.sub(r"^transform(\.(\w+))? \(\w+\): ", r"\2: ", str(error)).lstrip(": ")
+            )
             return None
     for warning in caught:
         text = str(warning.message)
