@@ -410,3 +410,71 @@ def test_sigterm_stops_the_server_while_a_pipeline_runs():
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            state = next(line for line in handle if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return False
+    return "Z" not in state.split()[1]  # a zombie has exited; only reaping is left
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_a_busy_worker_dies_when_the_server_is_killed():
+    code = (
+        "import time\n"
+        "from invariance.explore.worker import WorkerPool\n"
+        "if __name__ == '__main__':\n"
+        "    pool = WorkerPool(size=1, timeout_s=100, preload=None)\n"
+        "    pool.run(abs, 1)\n"
+        "    print(pool.pids()[0], flush=True)\n"
+        "    pool.run(time.sleep, 100)\n"
+    )
+    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    worker = int(server.stdout.readline())
+    assert _running(worker)
+    time.sleep(0.5)  # the worker is now inside time.sleep(100)
+    server.kill()
+    server.wait()
+    deadline = time.monotonic() + BOUND
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(worker)
+
+
+def test_json_bodies_over_the_limit_are_refused(client):
+    from invariance.explore.inputs import MAX_UPLOAD_BYTES
+
+    padding = "x" * (MAX_UPLOAD_BYTES + 100 * 1024)
+    response = client.post(
+        "/api/apply",
+        content=f'{{"session": "sample", "pipeline": [], "pad": "{padding}"}}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+
+    def chunks():
+        yield b'{"session": "sample", "pipeline": [], "pad": "'
+        for _ in range(12):
+            yield b"x" * (1024 * 1024)
+        yield b'"}'
+
+    streamed = client.post("/api/export", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
+
+
+def test_workers_outlive_the_request_thread_that_started_them():
+    pool = WorkerPool(size=1, timeout_s=60, preload=None)
+    try:
+        thread = threading.Thread(target=pool.run, args=(abs, 1))
+        thread.start()
+        thread.join()
+        time.sleep(0.5)  # the parent-death signal would have fired by now
+        before = pool.pids()
+        assert len(before) == 1
+        assert pool.run(abs, -2) == 2
+        assert pool.pids() == before
+    finally:
+        pool.close()

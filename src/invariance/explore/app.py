@@ -13,7 +13,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -307,6 +307,61 @@ async def _body(request: Request, what: str) -> bytes:
     return b"".join(chunks)
 
 
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes gets 413, declared or streamed.
+
+    The upload endpoints check their own bodies as they stream them; this covers every other
+    endpoint (JSON bodies are read whole by FastAPI before any validation runs).
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
+        if not declared.isdigit() or len(declared) > 15 or int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = over = False
+
+        async def limited_receive() -> Any:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    over = True
+                    raise _BodyTooLargeError
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if over and not started:
+                return  # the app's own answer to the interrupted body (400) is replaced by 413
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        with suppress(_BodyTooLargeError):
+            await self.app(scope, limited_receive, tracking_send)
+        if over and not started:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
+        response = JSONResponse(
+            {"detail": f"the request body is over the limit of {self.limit} bytes"}, status_code=413
+        )
+        await response(scope, receive, send)
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
 def create_app(
     allowed_hosts: list[str] | None = None,
     pipeline_timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -330,6 +385,7 @@ def create_app(
         title="invariance explore", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.workers = workers
+    app.add_middleware(BodyLimit, limit=MAX_UPLOAD_BYTES + 64 * 1024)
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     store = SessionStore()

@@ -11,7 +11,8 @@ in a separate process instead:
 - a worker that dies (killed by the system, a crash in native code) is replaced the same way.
 
 Workers are started with ``spawn`` (never forked from a server with running threads), are
-daemons (they end with the server), and also exit when the server's end of their pipe closes.
+daemons (they end with the server), exit when the server's end of their pipe closes, and on
+Linux are killed by the kernel when the server dies, even by SIGKILL.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import signal
+import sys
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -67,8 +70,22 @@ def _limit_memory(extra: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies, even by SIGKILL (elsewhere: no-op)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+
+
 def _serve(connection: Connection, memory_bytes: int, preload: str | None) -> None:
     """The worker's loop: receive ``(function, payload)``, send back ``("ok", result)`` or an error."""
+    _die_with_parent()
     if preload:
         __import__(preload)  # import the heavy modules once, before the limit is set
     _limit_memory(memory_bytes)
@@ -146,13 +163,37 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._all: set[_Worker] = set()
         self._closed = False
+        self._orders: queue.Queue[tuple[threading.Event, list[Any]]] = queue.Queue()
+        self._spawner: threading.Thread | None = None
+
+    def _spawn_forever(self) -> None:
+        # Workers are started from this one long-lived thread: Linux's parent-death signal fires
+        # when the *thread* that started a process ends, and request threads come and go.
+        while True:
+            done, box = self._orders.get()
+            try:
+                box.append(_Worker(self._context, self.memory_bytes, self._preload))
+            except JobError as error:
+                box.append(error)
+            done.set()
 
     def _take(self) -> _Worker:
         try:
             return self._idle.get_nowait()
         except queue.Empty:
             pass
-        worker = _Worker(self._context, self.memory_bytes, self._preload)
+        with self._lock:
+            if self._spawner is None:
+                self._spawner = threading.Thread(
+                    target=self._spawn_forever, daemon=True, name="invariance-explore-spawner"
+                )
+                self._spawner.start()
+        done, box = threading.Event(), []
+        self._orders.put((done, box))
+        done.wait()
+        if isinstance(box[0], JobError):
+            raise box[0]
+        worker: _Worker = box[0]
         with self._lock:
             self._all.add(worker)
         return worker
