@@ -188,7 +188,7 @@ class WorkerPool:
                     target=self._spawn_forever, daemon=True, name="invariance-explore-spawner"
                 )
                 self._spawner.start()
-        done, box = threading.Event(), []
+        done, box = threading.Event(), list[Any]()
         self._orders.put((done, box))
         done.wait()
         if isinstance(box[0], JobError):
