@@ -205,9 +205,22 @@ def parse_policy(text: str | bytes, data_format: Literal["json", "yaml"], source
     except SerializationError as error:
         raise SerializationError(f"{source}: {error}") from None
     except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise SerializationError(f"{source} cannot be parsed as {data_format}: {error}") from None
+        raise SerializationError(
+            f"cannot parse the policy as {data_format}{_named(source)}: {error}"
+        ) from None
     except (ValueError, RecursionError) as error:  # int() digit limit, a deep structure missed above
-        raise SerializationError(f"{source} cannot be parsed as {data_format}: {error}") from None
+        raise SerializationError(
+            f"cannot parse the policy as {data_format}{_named(source)}: {error}"
+        ) from None
+
+
+def _named(source: str) -> str:
+    """`` (file name)`` for a file's source label (name only: messages stay the same wherever the
+    file lives), nothing for an in-memory policy."""
+    prefix = "the policy file "
+    if not source.startswith(prefix):
+        return ""
+    return f" ({Path(source.removeprefix(prefix).strip(chr(39) + chr(34))).name})"
 
 
 def read_policy(path: str | Path, data_format: Literal["json", "yaml"] | None = None) -> Any:

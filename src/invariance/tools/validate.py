@@ -139,7 +139,10 @@ def _read_document(
         else:
             doc = read_policy(source)
     except SerializationError as error:
-        report.add("error", str(source) if not isinstance(source, Mapping) else "<dict>", str(error))
+        text = str(error)
+        if text.startswith("cannot parse"):
+            text = f"cannot be parsed: {text}"
+        report.add("error", str(source) if not isinstance(source, Mapping) else "<dict>", text)
         return None
     if not isinstance(doc, Mapping):
         report.add("error", str(source), f"a policy must be a mapping, got {type(doc).__name__}")
