@@ -478,3 +478,14 @@ def test_workers_outlive_the_request_thread_that_started_them():
         assert pool.pids() == before
     finally:
         pool.close()
+
+
+def test_the_app_starts_a_worker_ahead_and_stops_its_workers_on_shutdown():
+    app = create_app()
+    with TestClient(app):
+        deadline = time.monotonic() + 120
+        while not app.state.workers.pids() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        pids = app.state.workers.pids()
+        assert len(pids) == 1
+    assert not any(_running(pid) for pid in pids)

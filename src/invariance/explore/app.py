@@ -378,6 +378,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        workers.prestart()
         yield
         workers.close()
 

@@ -17,6 +17,7 @@ Linux are killed by the kernel when the server dies, even by SIGKILL.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import queue
@@ -237,6 +238,16 @@ class WorkerPool:
         if reply[0] == "ok":
             return reply[1]
         raise JobError(int(reply[1]), str(reply[2]))
+
+    def prestart(self) -> None:
+        """Start one worker in the background, so the first request does not wait for it."""
+
+        def start() -> None:
+            # On failure the first request tries again and reports the error itself.
+            with contextlib.suppress(JobError):
+                self._idle.put(self._take())
+
+        threading.Thread(target=start, daemon=True, name="invariance-explore-prestart").start()
 
     def close(self) -> None:
         """Kill every worker (the pool refuses new jobs afterwards)."""
