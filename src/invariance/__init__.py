@@ -26,6 +26,8 @@ from invariance.core.compose import (
     SomeOf,
 )
 from invariance.core.errors import (
+    ImageFileError,
+    ImageTooLargeError,
     InputError,
     InputTypeError,
     InvarianceError,
@@ -71,7 +73,9 @@ __all__ = [
     "Compose",
     "DualTransform",
     "Geometry",
+    "ImageFileError",
     "ImageOnlyTransform",
+    "ImageTooLargeError",
     "InputError",
     "InputTypeError",
     "InvarianceError",

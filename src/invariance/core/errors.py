@@ -27,6 +27,14 @@ class SerializationError(InvarianceError, ValueError):
     """A policy file or dictionary cannot be turned into a pipeline."""
 
 
+class ImageFileError(InvarianceError, ValueError):
+    """An image file or buffer cannot be read: unknown format, damaged header, undecodable pixels."""
+
+
+class ImageTooLargeError(ImageFileError):
+    """An image whose header announces more pixels than the reader's limit (refused before decoding)."""
+
+
 def describe(value: object, limit: int = 80) -> str:
     """A short, single-line representation of ``value`` for error messages."""
     text = repr(value).replace("\n", " ")

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +25,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 import invariance as A
@@ -45,6 +48,7 @@ from invariance.explore.panels import (
     profile_steps,
     thumbnail,
 )
+from invariance.explore.worker import DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT_S, JobError, WorkerPool
 from invariance.viz import draw_targets, png_bytes
 
 STATIC = Path(__file__).parent / "static"
@@ -52,6 +56,37 @@ SAMPLE = "sample"
 MAX_SESSIONS = 32
 MAX_STEPS = 64
 SEED_MAX = 2**32 - 1
+#: Limits on the transform arguments a request may carry (every number must also be finite).
+MAX_ARG_MAGNITUDE = 1e9
+MAX_ARG_DEPTH = 6
+MAX_ARG_ITEMS = 256
+MAX_ARG_TEXT = 1000
+
+
+def check_argument(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse a transform argument that is not small, plain and finite (``ValueError`` naming it)."""
+    if depth > MAX_ARG_DEPTH:
+        raise ValueError(f"{where}: nested deeper than {MAX_ARG_DEPTH} levels")
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{where}: {value!r} is not a finite number")
+        if abs(value) > MAX_ARG_MAGNITUDE:
+            raise ValueError(f"{where}: a number of magnitude above {MAX_ARG_MAGNITUDE:g} is not accepted")
+        return
+    if isinstance(value, str):
+        if len(value) > MAX_ARG_TEXT:
+            raise ValueError(f"{where}: text longer than {MAX_ARG_TEXT} characters")
+        return
+    if isinstance(value, (list, dict)):
+        if len(value) > MAX_ARG_ITEMS:
+            raise ValueError(f"{where}: more than {MAX_ARG_ITEMS} items")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            check_argument(item, f"{where}[{key!r:.40}]", depth + 1)
+        return
+    raise ValueError(f"{where}: {type(value).__name__} is not accepted")
 
 
 @dataclass
@@ -83,6 +118,12 @@ class Step(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     args: dict[str, Any] = Field(default_factory=dict)
     p: float = Field(1.0, ge=0.0, le=1.0)
+
+    @field_validator("args")
+    @classmethod
+    def _plain_finite(cls, args: dict[str, Any]) -> dict[str, Any]:
+        check_argument(args, "args")
+        return args
 
 
 class PipelineRequest(BaseModel):
@@ -256,6 +297,30 @@ def run_sample(pipeline: A.Compose, data: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def apply_job(job: tuple[dict[str, Any], Session, int]) -> dict[str, Any]:
+    """Build and run one ``/api/apply`` request (in a worker process); the JSON answer."""
+    data, session, seed = job
+    request = PipelineRequest.model_validate(data)
+    try:
+        pipeline = build_pipeline(request, session, seed, record=True)
+    except HTTPException as error:
+        raise JobError(error.status_code, str(error.detail)) from None
+    result = pipeline(**inputs_of(session))
+    full = draw_targets(**result) if request.draw_targets else result["image"]
+    shown = fit(full, request.max_side)
+    applied = [{"name": name, "params": _short(params)} for name, params in result["applied_transforms"]]
+    return {
+        "seed": seed,
+        "image": _data_url(shown),
+        "width": int(result["image"].shape[1]),
+        "height": int(result["image"].shape[0]),
+        "scaled": shown.shape[:2] != full.shape[:2],
+        "applied": applied,
+        "bboxes": len(result.get("bboxes", [])),
+        "keypoints": len(result.get("keypoints", [])),
+    }
+
+
 def fit(image: np.ndarray, max_side: int | None) -> np.ndarray:
     """``image`` shrunk (area interpolation) so its longer side is at most ``max_side``, for display."""
     longest = max(image.shape[:2])
@@ -285,13 +350,86 @@ async def _body(request: Request, what: str) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(allowed_hosts: list[str] | None = None) -> FastAPI:
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes gets 413, declared or streamed.
+
+    The upload endpoints check their own bodies as they stream them; this covers every other
+    endpoint (JSON bodies are read whole by FastAPI before any validation runs).
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
+        if not declared.isdigit() or len(declared) > 15 or int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = over = False
+
+        async def limited_receive() -> Any:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    over = True
+                    raise _BodyTooLargeError
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if over and not started:
+                return  # the app's own answer to the interrupted body (400) is replaced by 413
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        with suppress(_BodyTooLargeError):
+            await self.app(scope, limited_receive, tracking_send)
+        if over and not started:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
+        response = JSONResponse(
+            {"detail": f"the request body is over the limit of {self.limit} bytes"}, status_code=413
+        )
+        await response(scope, receive, send)
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+def create_app(
+    allowed_hosts: list[str] | None = None,
+    pipeline_timeout_s: float = DEFAULT_TIMEOUT_S,
+    pipeline_memory_bytes: int = DEFAULT_MEMORY_BYTES,
+) -> FastAPI:
     """The explorer application (a fresh, empty session store each time).
 
     ``allowed_hosts``: the ``Host`` headers to answer (others get 400), which keeps pages from
     other sites out through DNS rebinding; ``None`` answers any (tests).
+    ``pipeline_timeout_s`` and ``pipeline_memory_bytes``: the limits each pipeline runs under
+    (in a worker process, see :mod:`invariance.explore.worker`); ``app.state.workers`` is the pool.
     """
-    app = FastAPI(title="invariance explore", docs_url=None, redoc_url=None, openapi_url=None)
+    workers = WorkerPool(timeout_s=pipeline_timeout_s, memory_bytes=pipeline_memory_bytes)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        workers.prestart()
+        yield
+        workers.close()
+
+    app = FastAPI(
+        title="invariance explore", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.state.workers = workers
+    app.add_middleware(BodyLimit, limit=MAX_UPLOAD_BYTES + 64 * 1024)
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     store = SessionStore()
@@ -391,26 +529,11 @@ def create_app(allowed_hosts: list[str] | None = None) -> FastAPI:
     def apply(request: PipelineRequest) -> dict[str, Any]:
         session = store.get(request.session)
         seed = request.seed if request.seed is not None else secrets.randbelow(SEED_MAX + 1)
-        pipeline = build_pipeline(request, session, seed, record=True)
-        try:
-            result = pipeline(**inputs_of(session))
-        except Exception as error:
-            raise HTTPException(
-                422, f"the pipeline failed on this image: {type(error).__name__}: {error}"
-            ) from None
-        full = draw_targets(**result) if request.draw_targets else result["image"]
-        shown = fit(full, request.max_side)
-        applied = [{"name": name, "params": _short(params)} for name, params in result["applied_transforms"]]
-        return {
-            "seed": seed,
-            "image": _data_url(shown),
-            "width": int(result["image"].shape[1]),
-            "height": int(result["image"].shape[0]),
-            "scaled": shown.shape[:2] != full.shape[:2],
-            "applied": applied,
-            "bboxes": len(result.get("bboxes", [])),
-            "keypoints": len(result.get("keypoints", [])),
-        }
+        try:  # in a worker process, under a time and a memory limit
+            answer: dict[str, Any] = workers.run(apply_job, (request.model_dump(), session, seed))
+        except JobError as error:
+            raise HTTPException(error.status, error.detail) from None
+        return answer
 
     @app.post("/api/export")
     def export(request: ExportRequest) -> dict[str, Any]:

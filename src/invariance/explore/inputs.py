@@ -1,21 +1,28 @@
 """Reading what the user uploads: images, masks, boxes and keypoints, from bytes, in memory.
 
-Nothing here writes to disk. Each reader checks sizes before decoding and raises
+Nothing here writes to disk. Images go through the shared safe reader
+(:mod:`invariance.core.image_io`), which checks the size in the header of every accepted format
+(PNG, JPEG, WebP, TIFF, BMP) before decoding. Each reader raises
 :class:`UploadError` (answered as HTTP 4xx) with a message the page shows as it is.
 """
 
 from __future__ import annotations
 
 import json
-import struct
 from typing import Any
 
-import cv2
 import numpy as np
+
+from invariance.core import image_io
+from invariance.core.errors import ImageFileError, ImageTooLargeError
+from invariance.core.image_io import Color
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 4096 * 4096
 MAX_TARGETS = 10_000
+#: The largest magnitude a coordinate may have (pixels, or normalised for YOLO); far past any image.
+MAX_COORDINATE = 1e6
+_MAX_NUMBER_CHARS = 64
 
 
 class UploadError(ValueError):
@@ -26,40 +33,16 @@ class UploadError(ValueError):
         self.status = status
 
 
-def _png_size(data: bytes) -> tuple[int, int] | None:
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24 and data[12:16] == b"IHDR":
-        width, height = struct.unpack(">II", data[16:24])
-        return int(width), int(height)
-    return None
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    if data[:2] != b"\xff\xd8":
-        return None
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            i += 1
-            continue
-        marker = data[i + 1]
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
-            i += 1 if marker == 0xFF else 2
-            continue
-        length = struct.unpack(">H", data[i + 2 : i + 4])[0]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-            return int(width), int(height)
-        i += 2 + length
-    return None
-
-
-def _check_header(data: bytes, what: str) -> None:
-    """Refuse images whose header announces too many pixels, before decoding them."""
-    size = _png_size(data) or _jpeg_size(data)
-    if size is not None and size[0] * size[1] > MAX_PIXELS:
-        raise UploadError(
-            f"{what} is {size[0]}x{size[1]} pixels; the explorer takes at most {MAX_PIXELS} pixels", 413
-        )
+def _decode(data: bytes, what: str, color: Color) -> np.ndarray:
+    """Decode through the shared safe reader: the header's size is checked before any pixel."""
+    _check_bytes(data, what)
+    try:
+        return image_io.decode_image(data, what, color=color, max_pixels=MAX_PIXELS)
+    except ImageTooLargeError as error:
+        raise UploadError(str(error), 413) from None
+    except ImageFileError as error:
+        reason = str(error).removeprefix(f"{what}: ")
+        raise UploadError(f"{what} could not be decoded: {reason}") from None
 
 
 def _check_bytes(data: bytes, what: str) -> None:
@@ -70,31 +53,52 @@ def _check_bytes(data: bytes, what: str) -> None:
 
 
 def decode_image(data: bytes) -> np.ndarray:
-    """An RGB uint8 image from encoded bytes (PNG, JPEG, WebP, BMP, TIFF...)."""
-    _check_bytes(data, "the image")
-    _check_header(data, "the image")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise UploadError("the image could not be decoded; upload a PNG, JPEG, WebP, BMP or TIFF file")
-    if image.shape[0] * image.shape[1] > MAX_PIXELS:
-        raise UploadError(f"the image has more than {MAX_PIXELS} pixels", 413)
-    return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    """An RGB uint8 image from encoded bytes (PNG, JPEG, WebP, BMP or TIFF, at most :data:`MAX_PIXELS`)."""
+    return _decode(data, "the image", "rgb")
 
 
 def decode_mask(data: bytes, shape: tuple[int, int]) -> np.ndarray:
     """A class-id mask (uint8 HxW) from a PNG, the same size as the image."""
-    _check_bytes(data, "the mask")
-    _check_header(data, "the mask")
-    mask = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if mask is None:
-        raise UploadError("the mask could not be decoded; upload a PNG of class ids")
+    mask = _decode(data, "the mask", "unchanged")
     if mask.ndim == 3:
-        mask = mask[:, :, 0]
+        mask = mask[:, :, 2]  # the blue channel, as the page has always read colour masks
     if mask.shape[:2] != shape:
         raise UploadError(
             f"the mask is {mask.shape[1]}x{mask.shape[0]} but the image is {shape[1]}x{shape[0]}"
         )
     return np.ascontiguousarray(mask)
+
+
+def _number(value: Any, what: str) -> float:
+    """A finite coordinate of sane magnitude from JSON or text, else :class:`UploadError` naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise UploadError(f"{what}: expected a number, got {type(value).__name__}")
+    if isinstance(value, str) and len(value) > _MAX_NUMBER_CHARS:
+        raise UploadError(f"{what}: {value[:20]!r}... is not a number of sane size")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise UploadError(f"{what}: {str(value)[:40]!r} is not a finite number of sane size") from None
+    if not (abs(number) <= MAX_COORDINATE):  # also false for NaN
+        raise UploadError(f"{what}: {number!r} is not a finite number within +-{MAX_COORDINATE:g}")
+    return number
+
+
+def _json(text: str, what: str) -> Any:
+    """JSON without NaN/Infinity constants and without integers of absurd length."""
+
+    def constant(name: str) -> Any:
+        raise UploadError(f"{what}: {name} is not a finite number")
+
+    def integer(digits: str) -> int:
+        if len(digits) > _MAX_NUMBER_CHARS:
+            raise UploadError(f"{what}: an integer of {len(digits)} digits is not a sane coordinate")
+        return int(digits)
+
+    try:
+        return json.loads(text, parse_constant=constant, parse_int=integer)
+    except RecursionError:
+        raise UploadError(f"{what} is nested too deeply") from None
 
 
 def _text(data: bytes, what: str) -> str:
@@ -133,13 +137,13 @@ def parse_boxes(data: bytes, filename: str, shape: tuple[int, int]) -> tuple[lis
                     continue
                 if len(parts) < 5:
                     raise UploadError(f"YOLO line {number}: expected 'class cx cy w h', got {line!r}")
-                cx, cy, w, h = (float(v) for v in parts[1:5])
+                cx, cy, w, h = (_number(v, f"YOLO line {number}") for v in parts[1:5])
                 boxes.append(
                     [(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height]
                 )
                 labels.append(parts[0])
         else:
-            document = json.loads(text)
+            document = _json(text, "the boxes file")
             names: dict[Any, str] = {}
             items = document
             if isinstance(document, dict):
@@ -150,8 +154,8 @@ def parse_boxes(data: bytes, filename: str, shape: tuple[int, int]) -> tuple[lis
             for item in items:
                 bbox = item.get("bbox") if isinstance(item, dict) else item
                 if not isinstance(bbox, list) or len(bbox) < 4:
-                    raise UploadError(f"COCO boxes: {item!r} is not [x, y, width, height]")
-                x, y, w, h = (float(v) for v in bbox[:4])
+                    raise UploadError(f"COCO boxes: {item!r:.80} is not [x, y, width, height]")
+                x, y, w, h = (_number(v, f"COCO box {len(boxes) + 1}") for v in bbox[:4])
                 boxes.append([x, y, x + w, y + h])
                 if isinstance(item, dict):
                     key = item.get("category_id", item.get("label", ""))
@@ -172,7 +176,7 @@ def parse_keypoints(data: bytes) -> tuple[list[list[float]], list[str]]:
     """Keypoints from JSON: a list of ``[x, y]`` (optionally ``[x, y, label]``) or ``{"x", "y", "label"}``."""
     text = _text(data, "the keypoints file")
     try:
-        items = json.loads(text)
+        items = _json(text, "the keypoints file")
         if isinstance(items, dict):
             items = items.get("keypoints", [])
         if not isinstance(items, list):
@@ -181,13 +185,15 @@ def parse_keypoints(data: bytes) -> tuple[list[list[float]], list[str]]:
         labels: list[str] = []
         for index, item in enumerate(items):
             if isinstance(item, dict):
-                points.append([float(item["x"]), float(item["y"])])
+                where = f"keypoint {index + 1}"
+                points.append([_number(item["x"], where), _number(item["y"], where)])
                 labels.append(str(item.get("label", index)))
             elif isinstance(item, list) and len(item) >= 2:
-                points.append([float(item[0]), float(item[1])])
+                where = f"keypoint {index + 1}"
+                points.append([_number(item[0], where), _number(item[1], where)])
                 labels.append(str(item[2]) if len(item) > 2 else str(index))
             else:
-                raise UploadError(f"keypoints: {item!r} is not [x, y]")
+                raise UploadError(f"keypoints: {item!r:.80} is not [x, y]")
     except (ValueError, KeyError, TypeError) as error:
         if isinstance(error, UploadError):
             raise

@@ -26,7 +26,11 @@ def serve(host: str = "127.0.0.1", port: int = 0, open_browser: bool = True) -> 
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"
     hosts = sorted({host, "127.0.0.1", "localhost", "::1", "[::1]"} - {"0.0.0.0", "", "::"})
     app = create_app(allowed_hosts=None if host in ("0.0.0.0", "", "::") else hosts)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    # Pipelines run in worker processes (explore/worker.py), so no request holds a server thread
+    # for long; on SIGTERM or Ctrl+C, requests still open after a few seconds are dropped.
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
+    )
 
     def announce() -> None:
         while not server.started and not server.should_exit:

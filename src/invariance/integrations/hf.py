@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from invariance.core.compose import BaseCompose, Compose
-from invariance.core.errors import InputError
+from invariance.core.errors import ImageTooLargeError, InputError
+from invariance.core.image_io import max_pixels_default
 from invariance.core.targets import BboxParams
 
 __all__ = ["make_transform", "set_transform"]
@@ -28,6 +29,14 @@ _INDEX_FIELD = "__object_index__"
 def _to_array(image: Any) -> np.ndarray:
     """A decoded image (PIL, numpy, nested lists) as a numpy array (RGB for colour PIL images)."""
     if hasattr(image, "convert") and hasattr(image, "mode"):
+        # A PIL image from datasets is decoded lazily: check its size before the pixels are read.
+        width, height = image.size
+        limit = max_pixels_default()
+        if width * height > limit:
+            raise ImageTooLargeError(
+                f"set_transform: an image of {width}x{height} pixels is over the limit of {limit} pixels "
+                "(raise it with INVARIANCE_MAX_IMAGE_PIXELS)"
+            )
         if image.mode not in ("L", "RGB"):
             image = image.convert("RGB")
         return np.asarray(image)

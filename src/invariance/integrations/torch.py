@@ -59,7 +59,7 @@ def _images_under(folder: Path) -> list[Path]:
 
 
 def _read_rgb(path: Path) -> np.ndarray:
-    from invariance.tools.annotations import read_image
+    from invariance.core.image_io import read_image
 
     return read_image(path)
 

@@ -8,15 +8,16 @@ fingerprints mean equal policies.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 
 import invariance as A
+from invariance.core.errors import SerializationError
+from invariance.core.serialization import read_policy
 
 
 @dataclass
@@ -43,11 +44,15 @@ def _as_policy(source: Any) -> Any:
         from invariance.tools.runner import load_policy
 
         return load_policy(str(source))
+    document = read_policy(path)  # under the size, depth, alias and integer limits
     try:
-        return A.load(path)
+        return A.from_dict(document)
     except A.InvarianceError:
-        text = path.read_text(encoding="utf-8")
-        return yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
+        if not isinstance(document, Mapping):
+            raise SerializationError(
+                f"{str(path)!r}: a policy must be a mapping, got {type(document).__name__}"
+            ) from None
+        return document
 
 
 def diff_policies(a: Any, b: Any) -> PolicyDiff:
@@ -74,7 +79,7 @@ def command(
 
     try:
         result = diff_policies(a, b)
-    except (A.InvarianceError, OSError, ValueError, yaml.YAMLError) as error:
+    except (A.InvarianceError, OSError, ValueError) as error:
         fail(f"cannot read the policies: {error}")
     console.print(f"--- {result.left}  fingerprint {result.left_fingerprint}")
     console.print(f"+++ {result.right}  fingerprint {result.right_fingerprint}")

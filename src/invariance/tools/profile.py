@@ -305,7 +305,8 @@ def profile_command(
         return
 
     from invariance.core.errors import InvarianceError
-    from invariance.tools.annotations import AnnotationError, read_image
+    from invariance.core.image_io import read_image
+    from invariance.tools.annotations import AnnotationError
     from invariance.tools.console import console
     from invariance.tools.runner import load_policy
 

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import typer
 
-from invariance.core.errors import ParameterError
+from invariance.core.errors import ImageFileError, ParameterError
+from invariance.core.image_io import read_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -67,11 +67,10 @@ def load_folder(data: Path) -> tuple[list[tuple[np.ndarray, int]], list[str]]:
     """``(image, class id)`` pairs (RGB uint8) from a folder-per-class layout, and the class names."""
     files, labels, classes = list_folder(data)
     items: list[tuple[np.ndarray, int]] = []
-    for file, label in zip(files, labels):
-        image = cv2.imread(str(file), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ParameterError(f"cannot read image {str(file)!r}")
-        items.append((cv2.cvtColor(image, cv2.COLOR_BGR2RGB), label))
+    try:
+        items.extend((read_image(file, color="rgb"), label) for file, label in zip(files, labels))
+    except ImageFileError as error:
+        raise ParameterError(str(error)) from None
     return items, classes
 
 

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 
 import invariance as A
+from invariance.core.image_io import read_image
 from invariance.tools.annotations import (
     ImageRecord,
     ObjectAnnotation,
     mask_to_polygons,
     polygons_to_mask,
-    read_image,
 )
 
 #: The reference article's starter pipeline, used when no policy is given.
@@ -124,6 +124,7 @@ class Loaded:
 
 
 def load_record(record: ImageRecord) -> Loaded:
+    """Read a record's image and mask through the safe reader (sizes checked before decoding)."""
     image = read_image(record.image_path)
     mask = read_image(record.mask_path) if record.mask_path is not None else None
     height, width = image.shape[:2]

@@ -15,7 +15,7 @@ Python API::
 
 from __future__ import annotations
 
-import json
+import re
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,13 +24,12 @@ from typing import Any, Literal
 
 import numpy as np
 import typer
-import yaml
 
 import invariance as A
 from invariance.core import registry
 from invariance.core.compose import BaseCompose
 from invariance.core.errors import ParameterError, SerializationError
-from invariance.core.serialization import from_dict
+from invariance.core.serialization import check_document, from_dict, read_policy
 
 Level = Literal["error", "warning", "info"]
 
@@ -133,20 +132,20 @@ class ValidationReport:
 def _read_document(
     source: str | Path | Mapping[str, Any], report: ValidationReport
 ) -> Mapping[str, Any] | None:
-    if isinstance(source, Mapping):
-        return source
-    path = Path(source)
-    if not path.is_file():
-        report.add("error", str(path), "file does not exist")
-        return None
-    text = path.read_text(encoding="utf-8")
     try:
-        doc = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as error:
-        report.add("error", str(path), f"cannot be parsed: {error}")
+        if isinstance(source, Mapping):
+            doc: Any = source
+            check_document(doc, "")
+        else:
+            doc = read_policy(source)
+    except SerializationError as error:
+        text = str(error)
+        if text.startswith("cannot parse"):
+            text = f"cannot be parsed: {text}"
+        report.add("error", str(source) if not isinstance(source, Mapping) else "<dict>", text)
         return None
     if not isinstance(doc, Mapping):
-        report.add("error", str(path), f"a policy must be a mapping, got {type(doc).__name__}")
+        report.add("error", str(source), f"a policy must be a mapping, got {type(doc).__name__}")
         return None
     return doc
 
@@ -163,10 +162,13 @@ def _build_node(body: Any, path: str, report: ValidationReport) -> Any:
         report.add("error", label, f"unknown transform {name!r}")
         return None
     if issubclass(cls, BaseCompose):
-        children = [
-            _build_node(child, f"{path}.transforms[{i}]", report)
-            for i, child in enumerate(body.get("transforms", []))
-        ]
+        listed = body.get("transforms", [])
+        if not isinstance(listed, list):
+            report.add(
+                "error", f"{path}.transforms", f"expected a list of transforms, got {type(listed).__name__}"
+            )
+            return None
+        children = [_build_node(child, f"{path}.transforms[{i}]", report) for i, child in enumerate(listed)]
         if any(child is None for child in children):
             return None
         args = {
@@ -176,8 +178,12 @@ def _build_node(body: Any, path: str, report: ValidationReport) -> Any:
         }
         try:
             node = cls(children, **args)
-        except (ParameterError, TypeError, ValueError) as error:
-            report.add("error", label, str(error))
+        except (ParameterError, TypeError, ValueError, KeyError, AttributeError) as error:
+            report.add(
+                "error",
+                label,
+                f"{type(error).__name__}: {error}" if not isinstance(error, ParameterError) else str(error),
+            )
             return None
         report.nodes.append((path, node))
         return node
@@ -186,7 +192,10 @@ def _build_node(body: Any, path: str, report: ValidationReport) -> Any:
         try:
             node = from_dict(dict(body))
         except (SerializationError, ParameterError) as error:
-            report.add("error", label, str(error).removeprefix("transform: "))
+            # from_dict names the node "transform"; the finding's label already says where it is.
+            report.add(
+                "error", label, re.sub(r"^transform(\.(\w+))? \(\w+\): ", r"\2: ", str(error)).lstrip(": ")
+            )
             return None
     for warning in caught:
         text = str(warning.message)

@@ -13,12 +13,12 @@ import warnings
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-import cv2
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator
 
 from invariance.core.effects import Effects, Pixels
-from invariance.core.errors import InputError
+from invariance.core.errors import ImageFileError, InputError
+from invariance.core.image_io import read_image
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema, from_zero
@@ -27,11 +27,11 @@ from invariance.kernels import domain as kd
 
 
 def read_rgb_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an image file as RGB uint8 (the default ``read_fn``)."""
-    image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InputError(f"cannot read the reference image {os.fspath(path)!r}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    """Read an image file as RGB uint8 (the default ``read_fn``), its size checked before decoding."""
+    try:
+        return read_image(path, color="rgb")
+    except ImageFileError as error:
+        raise InputError(f"cannot read the reference image {os.fspath(path)!r}: {error}") from None
 
 
 def _ordered_unit(pair: tuple[float, float]) -> tuple[float, float]:
