@@ -8,9 +8,20 @@ from invariance.transforms.pixel.color import (
     RandomBrightnessContrast,
     RGBShift,
 )
+from invariance.transforms.pixel.effects import (
+    Colorize,
+    Dithering,
+    Enhance,
+    ExposureMatching,
+    FilmGrain,
+    Halftone,
+    ModeFilter,
+    StochasticConvolution,
+    Vignetting,
+)
 from invariance.transforms.pixel.normalize import Normalize
 from invariance.transforms.pixel.quality import Downscale, ImageCompression
-from invariance.transforms.pixel.reduction import ChannelDropout, ChannelShuffle, ToGray, ToRGB
+from invariance.transforms.pixel.reduction import ChannelDropout, ChannelShuffle, ChannelSwap, ToGray, ToRGB
 from invariance.transforms.pixel.scale import FromFloat, ToFloat
 from invariance.transforms.pixel.tint import ChromaticAberration, PlanckianJitter, ToSepia
 from invariance.transforms.pixel.tone import (
@@ -29,15 +40,23 @@ __all__ = [
     "AutoContrast",
     "ChannelDropout",
     "ChannelShuffle",
+    "ChannelSwap",
     "ChromaticAberration",
     "ColorJitter",
+    "Colorize",
+    "Dithering",
     "Downscale",
+    "Enhance",
     "Equalize",
+    "ExposureMatching",
     "FancyPCA",
+    "FilmGrain",
     "FromFloat",
+    "Halftone",
     "HueSaturationValue",
     "ImageCompression",
     "InvertImg",
+    "ModeFilter",
     "Normalize",
     "PhotoMetricDistort",
     "PlanckianJitter",
@@ -47,8 +66,10 @@ __all__ = [
     "RandomGamma",
     "RandomToneCurve",
     "Solarize",
+    "StochasticConvolution",
     "ToFloat",
     "ToGray",
     "ToRGB",
     "ToSepia",
+    "Vignetting",
 ]

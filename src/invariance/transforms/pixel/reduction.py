@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from invariance.core.errors import InputError
 from invariance.core.sample import Sample
@@ -148,3 +148,48 @@ class ChannelShuffle(PixelTransform):
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         return kc.shuffle_channels(img, params["order"])
+
+
+def _permutation(value: Any) -> Any:
+    if isinstance(value, list):
+        value = tuple(value)
+    if isinstance(value, tuple) and sorted(value) != list(range(len(value))):
+        raise ValueError(f"channel_order must be a permutation of 0..{len(value) - 1}, got {value}")
+    return value
+
+
+class ChannelSwap(PixelTransform):
+    """Reorder the channels in a fixed order: output channel ``i`` is input channel
+    ``channel_order[i]`` (``(2, 1, 0)`` turns RGB into BGR).
+
+    The order must have one entry per channel of the image; a single-channel image has nothing to
+    reorder and is returned unchanged.
+
+    Args:
+        channel_order: a permutation of ``0 .. C-1``. Default: (2, 1, 0).
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    """
+
+    # The default order is for 3 channels; an image of another channel count needs an order of
+    # its own length (checked per image, with an InputError naming both counts).
+    supported_channels = "rgb"
+
+    channel_order: tuple[int, ...]
+
+    class InitSchema(TransformSchema):
+        channel_order: Annotated[tuple[int, ...], BeforeValidator(_permutation)] = (2, 1, 0)
+        p: Probability = 0.5
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        channels = channels_of(img)
+        if channels == 1:
+            return img.copy()
+        if channels != len(self.channel_order):
+            raise InputError(
+                f"ChannelSwap: channel_order {self.channel_order} has {len(self.channel_order)} entries: it "
+                f"needs an image with that many channels (RGB (3 channels) for the default) or 1 channel, "
+                f"got {channels} channels"
+            )
+        return kc.shuffle_channels(img, self.channel_order)
