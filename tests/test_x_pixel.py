@@ -264,3 +264,34 @@ def test_lens_flare_only_adds_light_around_the_source() -> None:
     assert (out >= image).all()
     source = (round(0.1 * 79), round(0.1 * 99))
     assert out[source].mean() > out[79, 99].mean() + 50
+
+
+# -- AnnotationArtifacts -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["text", "rectangle", "arrow", "line"])
+def test_annotation_artifacts_draw_ink_and_nothing_else(kind: str) -> None:
+    image = np.full((80, 120, 5), 100, np.uint8)
+    t = A.AnnotationArtifacts(element_types=(kind,), element_probabilities=(1.0,), count_range=(3, 3), p=1.0)
+    for seed in range(4):
+        t.set_random_seed(seed)
+        out = t(image=image)["image"]
+        changed = (out != image).any(axis=2)
+        assert changed.any()
+        # Anti-aliased strokes blend towards black, white or red (first channel only).
+        delta = out[changed].astype(int) - 100
+        towards_black = (delta <= 0).all(axis=1)
+        towards_white = (delta >= 0).all(axis=1) & (delta[:, 1:] == delta[:, 1:2]).all(axis=1)
+        towards_red = (delta[:, 0] >= 0) & (delta[:, 1:] <= 0).all(axis=1)
+        assert (towards_black | towards_white | towards_red).all()
+
+
+def test_annotation_artifacts_callout_magnifies_and_zero_count_is_identity(rgb: np.ndarray) -> None:
+    none = A.AnnotationArtifacts(count_range=(0, 0), p=1.0)(image=rgb)["image"]
+    np.testing.assert_array_equal(none, rgb)
+    callout = A.AnnotationArtifacts(
+        element_types=("callout",), element_probabilities=(1.0,), count_range=(1, 1), p=1.0
+    )
+    assert not np.array_equal(callout(image=rgb)["image"], rgb)
+    with pytest.raises(A.ParameterError, match="one weight per element type"):
+        A.AnnotationArtifacts(element_types=("text", "line"), element_probabilities=(1.0,))

@@ -19,6 +19,7 @@ from invariance.transforms.pixel.effects import (
     StochasticConvolution,
     Vignetting,
 )
+from invariance.transforms.pixel.markup import AnnotationArtifacts
 from invariance.transforms.pixel.normalize import Normalize
 from invariance.transforms.pixel.quality import Downscale, ImageCompression
 from invariance.transforms.pixel.reduction import ChannelDropout, ChannelShuffle, ChannelSwap, ToGray, ToRGB
@@ -37,6 +38,7 @@ from invariance.transforms.pixel.tone import (
 
 __all__ = [
     "CLAHE",
+    "AnnotationArtifacts",
     "AutoContrast",
     "ChannelDropout",
     "ChannelShuffle",
