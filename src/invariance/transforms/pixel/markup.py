@@ -141,8 +141,8 @@ class AnnotationArtifacts(PixelTransform):
             "thickness": integer(rng, self.thickness_range[0], self.thickness_range[1] + 1),
         }
         if kind == "text":
-            length = integer(rng, self.text_length_range[0], self.text_length_range[1] + 1)
-            element["text"] = "".join(_ALPHABET[integer(rng, 0, len(_ALPHABET))] for _ in range(length))
+            letters = integer(rng, self.text_length_range[0], self.text_length_range[1] + 1)
+            element["text"] = "".join(_ALPHABET[integer(rng, 0, len(_ALPHABET))] for _ in range(letters))
             element["scale"] = uniform(rng, *self.font_scale_range)
             if rng.random() < self.corner_prob:
                 margin = 0.08
