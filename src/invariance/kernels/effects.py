@@ -28,6 +28,15 @@ def luminance(img: np.ndarray) -> np.ndarray:
     return img.mean(axis=2, dtype=np.float32) * scale
 
 
+def gray_u8(img: np.ndarray) -> np.ndarray:
+    """The uint8 luminance of a uint8 image (OpenCV's fixed-point Rec. 601 conversion for RGB)."""
+    if img.ndim == 2:
+        return img
+    if img.shape[2] == 3:
+        return np.asarray(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
+    return np.rint(luminance(img) * 255.0).astype(np.uint8)
+
+
 # -- lens and film -------------------------------------------------------------------------------
 
 
@@ -109,7 +118,7 @@ def colorize(img: np.ndarray, table: np.ndarray) -> np.ndarray:
     interpolated along the same ramp, so both dtypes give the same colours.
     """
     if img.dtype == np.uint8:
-        gray = img if img.ndim == 2 else np.rint(luminance(img) * 255.0).astype(np.uint8)
+        gray = gray_u8(img)
         lut = np.clip(np.rint(table), 0, 255).astype(np.uint8)
         return apply_lut(cv2.merge([gray, gray, gray]), lut)
     level = luminance(img) * np.float32(255.0)

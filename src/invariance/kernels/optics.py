@@ -54,7 +54,8 @@ def flare_layer(
     """The light a flare adds, ``(H, W, 3)`` float32 in relative units (1 = white).
 
     * bloom: a Gaussian glow of standard deviation ``bloom_sigma`` pixels around the ``source``
-      (x, y in pixels), the light scattered by the glass and the sensor.
+      (x, y in pixels) and a halo three times wider at half its strength, the light scattered by
+      the glass and the sensor.
     * rays: ``(angle_rad, length_px, width_px)`` spikes from the source, the diffraction
       starburst of the aperture's blades; brightness falls off along the spike.
     * ghosts: ``(x, y, radius, strength, r, g, b)`` soft discs, the out-of-focus images of the
@@ -68,8 +69,8 @@ def flare_layer(
     dx2, dy2 = xs * xs, ys * ys
     sigma2 = np.float32(2.0 * max(bloom_sigma, 0.5) ** 2)
     glow = np.outer(np.exp(-dy2 / sigma2), np.exp(-dx2 / sigma2)).astype(np.float32)
-    core = np.outer(np.exp(-dy2 / (sigma2 * 16)), np.exp(-dx2 / (sigma2 * 16))).astype(np.float32) * 0.35
-    light = glow + core
+    halo = np.outer(np.exp(-dy2 / (sigma2 * 9)), np.exp(-dx2 / (sigma2 * 9))).astype(np.float32) * 0.5
+    light = glow + halo
     if rays:
         spikes = np.zeros((h, w), np.float32)
         for angle, length, width in rays:
@@ -77,8 +78,8 @@ def flare_layer(
             cv2.line(spikes, _point((sx, sy)), _point(tip), 1.0, max(1, round(width)), cv2.LINE_AA)
         reach = max((r[1] for r in rays), default=1.0)
         distance = np.sqrt(np.add.outer(dy2, dx2))
-        spikes *= np.clip(1.0 - distance / np.float32(max(reach, 1.0)), 0.0, 1.0) ** 2
-        light += cv2.GaussianBlur(spikes, (0, 0), 1.0) * np.float32(0.8)
+        spikes *= np.clip(1.0 - distance / np.float32(max(reach, 1.0)), 0.0, 1.0)
+        light += cv2.GaussianBlur(spikes, (0, 0), 1.0)
     layer = np.repeat(light[..., None], 3, axis=2)
     if ghosts:
         discs = np.zeros((h, w, 3), np.float32)

@@ -243,8 +243,7 @@ class Dithering(PixelTransform):
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         source = img
         if self.color_mode == "grayscale" and img.ndim == 3:
-            gray = ke.luminance(img)
-            source = np.rint(gray * 255.0).astype(np.uint8) if img.dtype == np.uint8 else gray
+            source = ke.gray_u8(img) if img.dtype == np.uint8 else ke.luminance(img)
         if self.method == "ordered":
             out = ke.ordered_dither(source, self.n_colors, self.bayer_matrix_size)
         elif self.method == "random":

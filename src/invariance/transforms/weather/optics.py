@@ -145,13 +145,13 @@ class LensFlare(PixelTransform):
                     sx + t * (cx - sx),
                     sy + t * (cy - sy),
                     uniform(rng, 0.01, 0.06) * diagonal,
-                    uniform(rng, 0.1, 0.35),
+                    uniform(rng, 0.2, 0.5),
                     *tint,
                 ]
             )
         num_rays = integer(rng, self.num_rays_range[0], self.num_rays_range[1] + 1)
         rotation = uniform(rng, 0.0, 2 * math.pi)
-        width = max(1.0, 0.004 * diagonal)
+        width = max(1.0, 0.006 * diagonal)
         rays = [
             [rotation + 2 * math.pi * k / max(num_rays, 1), uniform(rng, 0.2, 0.5) * diagonal, width]
             for k in range(num_rays)
