@@ -268,17 +268,21 @@ def error_diffusion_dither(img: np.ndarray, n_colors: int, algorithm: str, serpe
                     work[y + dy, x + pad + step * dx] += err * np.float32(wt)
     else:
         k = max(-dx // dy + 1 for dy, dx, _ in weights if dy > 0)
+        stride = w + 2 * pad
+        flat = work.reshape(-1, channels)  # a view: rows of the padded image, one after another
+        shifts = [(dy * stride + dx, np.float32(wt)) for dy, dx, wt in weights]
         ys_all = np.arange(h)
         for t in range(w + k * (h - 1)):
-            line = t - k * ys_all
-            valid = (line >= 0) & (line < w)
-            ys, xs = ys_all[valid], line[valid] + pad
-            old = work[ys, xs]
+            first = max(0, -(-(t - w + 1) // k))  # the rows whose pixel on this line is inside
+            last = min(h - 1, t // k)
+            rows = ys_all[first : last + 1]
+            index = rows * stride + (t - k * rows + pad)
+            old = flat[index]
             new = np.clip(np.rint(old), 0, top)
-            work[ys, xs] = new
+            flat[index] = new
             err = old - new
-            for dy, dx, wt in weights:
-                work[ys + dy, xs + dx] += err * np.float32(wt)
+            for shift, wt in shifts:
+                flat[index + shift] += err * wt
     levels = work[:h, pad : pad + w].reshape(img.shape)
     return _from_levels(levels, n_colors, img)
 
@@ -361,7 +365,7 @@ def mode_filter(img: np.ndarray, ksize: int) -> np.ndarray:
         )
         better = count > best_count
         np.copyto(best_count, count, where=better)
-        out[better] = level
+        np.copyto(out, np.uint8(level), where=better)
     result = out
     if img.dtype == np.uint8:
         return result

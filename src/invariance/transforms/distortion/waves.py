@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import AfterValidator, Field, model_validator
 
+import invariance.kernels.distortion as kd
 from invariance.core.randomness import integer, uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
@@ -21,7 +22,6 @@ from invariance.core.schema import (
     TransformSchema,
     WarpInterpolation,
 )
-from invariance.kernels import distortion as kd
 from invariance.transforms.distortion.base import _DenseDistortion, draw_seed
 
 

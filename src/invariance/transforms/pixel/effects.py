@@ -13,11 +13,11 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+import invariance.kernels.effects as ke
 from invariance.core.randomness import integer, uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, IntRange, Probability, TransformSchema
 from invariance.core.transform import PixelTransform
-from invariance.kernels import effects as ke
 from invariance.transforms.weather._common import UnitRange, new_seed
 
 

@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import AfterValidator, model_validator
 
+import invariance.kernels.optics as ko
 from invariance.core.errors import InputError
 from invariance.core.randomness import integer, uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, IntRange, Probability, TransformSchema
 from invariance.core.transform import PixelTransform
-from invariance.kernels import optics as ko
 from invariance.kernels.weather import white
 from invariance.transforms.weather._common import Colour, Roi, UnitRange
 
