@@ -302,6 +302,12 @@ class Colorize(PixelTransform):
     Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
+    example_args = {
+        "black_range": ((0, 0, 40), (30, 20, 90)),
+        "white_range": ((230, 200, 120), (255, 240, 190)),
+        "mid_range": ((150, 40, 60), (210, 90, 110)),
+    }
+
     black_range: tuple[tuple[int, int, int], tuple[int, int, int]]
     white_range: tuple[tuple[int, int, int], tuple[int, int, int]]
     mid_range: tuple[tuple[int, int, int], tuple[int, int, int]] | None
