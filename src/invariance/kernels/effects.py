@@ -59,9 +59,23 @@ def vignette_gain(shape: tuple[int, int], center: Sequence[float], intensity: fl
     return gain
 
 
+def _per_pixel(plane: np.ndarray, img: np.ndarray) -> np.ndarray:
+    """An ``(H, W)`` float32 plane repeated to ``img``'s channel count (for OpenCV arithmetic)."""
+    if img.ndim == 2:
+        return plane
+    return np.asarray(cv2.merge([plane] * img.shape[2]))
+
+
 def vignette(img: np.ndarray, center: Sequence[float], intensity: float) -> np.ndarray:
-    """Darken ``img`` by :func:`vignette_gain` (every channel alike, saturating)."""
-    return scale_pixels(img, vignette_gain(img.shape[:2], center, intensity))
+    """Darken ``img`` by :func:`vignette_gain` (every channel alike, saturating).
+
+    uint8 goes through one OpenCV multiply that rounds and saturates into uint8 directly (no
+    float copy of the image).
+    """
+    gain = vignette_gain(img.shape[:2], center, intensity)
+    if img.dtype == np.uint8:
+        return restore_channel_axis(cv2.multiply(img, _per_pixel(gain, img), dtype=cv2.CV_8U), img)
+    return scale_pixels(img, gain)
 
 
 def film_grain(img: np.ndarray, intensity: float, grain_size: int, seed: int) -> np.ndarray:
@@ -80,6 +94,8 @@ def film_grain(img: np.ndarray, intensity: float, grain_size: int, seed: int) ->
         noise = np.asarray(cv2.resize(noise, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
     amplitude = (1.0 - luminance(img)) * np.float32(intensity * white(img.dtype))
     grain = noise * amplitude
+    if img.dtype == np.uint8:
+        return restore_channel_axis(cv2.add(img, _per_pixel(grain, img), dtype=cv2.CV_8U), img)
     values = img.astype(np.float32)
     values += grain[..., None] if img.ndim == 3 else grain
     return to_dtype(values, img.dtype)
