@@ -89,6 +89,26 @@ def test_channel_swap_errors_name_the_problem(rgb: np.ndarray) -> None:
     np.testing.assert_array_equal(A.ChannelSwap(p=1.0)(image=gray)["image"], gray)
 
 
+def test_channel_shuffle_takes_a_fixed_order_or_draws_one(rgb: np.ndarray) -> None:
+    fixed = A.ChannelShuffle(channel_order=(1, 2, 0), p=1.0)
+    for _ in range(3):
+        np.testing.assert_array_equal(fixed(image=rgb)["image"], rgb[:, :, [1, 2, 0]])
+    assert isinstance(A.ChannelSwap(), A.ChannelShuffle)
+    seen = set()
+    shuffle = A.ChannelShuffle(p=1.0)
+    shuffle.set_random_seed(0)
+    for _ in range(30):
+        out = shuffle(image=rgb)["image"]
+        order = tuple(
+            int(np.argmax([(out[:, :, i] == rgb[:, :, j]).all() for j in range(3)])) for i in range(3)
+        )
+        assert sorted(order) == [0, 1, 2]
+        seen.add(order)
+    assert len(seen) > 3
+    with pytest.raises(A.InputError, match="4 channels"):
+        fixed(image=np.zeros((4, 4, 4), np.uint8))
+
+
 # -- Colorize ------------------------------------------------------------------------------------
 
 

@@ -131,25 +131,6 @@ class ChannelDropout(PixelTransform):
         return kc.drop_channels(img, params["channels"], self.fill)
 
 
-class ChannelShuffle(PixelTransform):
-    """Randomly permute the channels (any number of channels).
-
-    Args:
-        p: probability of applying the transform. Default: 0.5.
-
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
-    """
-
-    class InitSchema(TransformSchema):
-        p: Probability = 0.5
-
-    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        return {"order": rng.permutation(sample.num_channels).tolist()}
-
-    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        return kc.shuffle_channels(img, params["order"])
-
-
 def _permutation(value: Any) -> Any:
     if isinstance(value, list):
         value = tuple(value)
@@ -158,9 +139,53 @@ def _permutation(value: Any) -> Any:
     return value
 
 
-class ChannelSwap(PixelTransform):
+#: A fixed permutation of channel indices.
+ChannelOrder = Annotated[tuple[int, ...], BeforeValidator(_permutation)]
+
+
+class ChannelShuffle(PixelTransform):
+    """Permute the channels: at random (any number of channels), or in a fixed ``channel_order``.
+
+    With ``channel_order`` None every ordering is equally likely on each call. With a fixed order
+    (the AlbumentationsX argument), output channel ``i`` is input channel ``channel_order[i]``;
+    the order needs one entry per channel of the image (a single-channel image has nothing to
+    reorder and is returned unchanged).
+
+    Args:
+        channel_order: a permutation of ``0 .. C-1``, or None for a random one. Default: None.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    """
+
+    channel_order: tuple[int, ...] | None
+
+    class InitSchema(TransformSchema):
+        channel_order: ChannelOrder | None = None
+        p: Probability = 0.5
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        if self.channel_order is not None:
+            return {"order": list(self.channel_order)}
+        return {"order": rng.permutation(sample.num_channels).tolist()}
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        order = params["order"]
+        channels = channels_of(img)
+        if self.channel_order is not None and channels != len(order):
+            if channels == 1:
+                return img.copy()
+            raise InputError(
+                f"{type(self).__name__}: channel_order {tuple(order)} has {len(order)} entries: it "
+                f"needs an image with that many channels (RGB (3 channels) for (2, 1, 0)) or 1 channel, "
+                f"got {channels} channels"
+            )
+        return kc.shuffle_channels(img, order)
+
+
+class ChannelSwap(ChannelShuffle):
     """Reorder the channels in a fixed order: output channel ``i`` is input channel
-    ``channel_order[i]`` (``(2, 1, 0)`` turns RGB into BGR).
+    ``channel_order[i]`` (``(2, 1, 0)`` turns RGB into BGR). ChannelShuffle with a fixed order.
 
     The order must have one entry per channel of the image; a single-channel image has nothing to
     reorder and is returned unchanged.
@@ -179,17 +204,5 @@ class ChannelSwap(PixelTransform):
     channel_order: tuple[int, ...]
 
     class InitSchema(TransformSchema):
-        channel_order: Annotated[tuple[int, ...], BeforeValidator(_permutation)] = (2, 1, 0)
+        channel_order: ChannelOrder = (2, 1, 0)
         p: Probability = 0.5
-
-    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        channels = channels_of(img)
-        if channels == 1:
-            return img.copy()
-        if channels != len(self.channel_order):
-            raise InputError(
-                f"ChannelSwap: channel_order {self.channel_order} has {len(self.channel_order)} entries: it "
-                f"needs an image with that many channels (RGB (3 channels) for the default) or 1 channel, "
-                f"got {channels} channels"
-            )
-        return kc.shuffle_channels(img, self.channel_order)
