@@ -258,6 +258,10 @@ def _fraction_range(value: Any) -> Any:
     return value
 
 
+#: A range of fractions with ``0 < low <= high <= 1`` (a list is accepted for the pair).
+FractionRange = Annotated[tuple[float, float], BeforeValidator(_fraction_range)]
+
+
 class GridMask(OcclusionTransform):
     """Hide a grid of lines (*GridMask*, Chen et al., 2020): horizontal and vertical stripes.
 
@@ -292,7 +296,7 @@ class GridMask(OcclusionTransform):
 
     class InitSchema(TransformSchema):
         num_grid_range: CountRange = (3, 7)
-        line_width_range: Annotated[tuple[float, float], BeforeValidator(_fraction_range)] = (0.2, 0.5)
+        line_width_range: FractionRange = (0.2, 0.5)
         rotation_range: FloatRange = (0.0, 0.0)
         fill: Fill | FillMode = 0.0
         fill_mask: Fill | None = None

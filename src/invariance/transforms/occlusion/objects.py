@@ -3,11 +3,11 @@ PixelDropout."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from invariance.core.errors import InputError
 from invariance.core.randomness import uniform
@@ -16,7 +16,7 @@ from invariance.core.schema import Fill, FloatRange, Probability, TransformSchem
 from invariance.core.transform import BasicTransform
 from invariance.kernels.dropout import fill_region, label_components, row_runs
 from invariance.transforms.occlusion.dropout import FillMode, OcclusionTransform
-from invariance.transforms.occlusion.holes import CountRange
+from invariance.transforms.occlusion.holes import CountRange, FractionRange
 
 
 def _fill_seed(rng: np.random.Generator) -> int:
@@ -281,14 +281,6 @@ class PixelDropout(BasicTransform):
             sample.apply_mask_pixels(lambda m: fill_region(m, hidden, mask_fill))
 
 
-def _hole_fraction(value: Any) -> Any:
-    if isinstance(value, list):
-        value = tuple(value)
-    if isinstance(value, tuple) and len(value) == 2 and not (0.0 < value[0] <= value[1] <= 1.0):
-        raise ValueError(f"expected fractions with 0 < low <= high <= 1, got {value}")
-    return value
-
-
 def _example_region() -> np.ndarray:
     region = np.zeros((72, 88), np.uint8)
     region[:, 44:] = 1
@@ -345,8 +337,8 @@ class GuidedCoarseDropout(OcclusionTransform):
         protected_bbox_labels: list[str | int | float] | None = None
         protection_margin: float = Field(default=0.0, ge=0.0)
         num_holes_range: CountRange = (1, 1)
-        hole_height_range: Annotated[tuple[float, float], BeforeValidator(_hole_fraction)] = (0.05, 0.2)
-        hole_width_range: Annotated[tuple[float, float], BeforeValidator(_hole_fraction)] = (0.05, 0.2)
+        hole_height_range: FractionRange = (0.05, 0.2)
+        hole_width_range: FractionRange = (0.05, 0.2)
         fill: Fill | FillMode = 0.0
         fill_mask: Fill | None = None
         p: Probability = 0.5
