@@ -301,3 +301,38 @@ def morphology_box_reach(kernel: np.ndarray) -> tuple[int, int, int, int]:
     if len(cols) == 0:
         return 0, 0, 0, 0
     return int(cols.max() - ax), int(rows.max() - ay), int(ax - cols.min()), int(ay - rows.min())
+
+
+# -- refraction and scatter ------------------------------------------------------------------------
+
+
+def water_refraction_maps(shape: tuple[int, int], amplitude: float, waves: np.ndarray) -> Maps:
+    """Backward maps of looking through a rippled water surface.
+
+    The surface height is a sum of plane waves ``sin(k . r + phase)``, one per row
+    ``(wavelength_px, angle_rad, phase)`` of ``waves``. Refraction at a gently sloped surface
+    bends rays in proportion to its slope, so each pixel samples the input displaced along the
+    height gradient ``sum k cos(k . r + phase)``; the field is scaled so that its largest possible
+    magnitude (all waves in phase) is ``amplitude`` pixels.
+    """
+    h, w = shape
+    xs = np.arange(w, dtype=np.float32)
+    ys = np.arange(h, dtype=np.float32)
+    dx = np.zeros((h, w), np.float32)
+    dy = np.zeros((h, w), np.float32)
+    for wavelength, angle, phase in np.asarray(waves, dtype=np.float64).reshape(-1, 3):
+        k = 2.0 * np.pi / max(wavelength, 1e-6)
+        kx, ky = np.float32(k * np.cos(angle)), np.float32(k * np.sin(angle))
+        slope = np.cos(np.add.outer(ys * ky, xs * kx + np.float32(phase)))
+        dx += slope * np.float32(np.cos(angle))
+        dy += slope * np.float32(np.sin(angle))
+    scale = np.float32(amplitude / max(len(waves), 1))
+    return displacement_maps(dx * scale, dy * scale)
+
+
+def scatter_maps(shape: tuple[int, int], radius: int, seed: int) -> Maps:
+    """Backward maps where each pixel samples a source offset by independent integers drawn
+    uniformly from ``[-radius, radius]`` in x and y (a non-smooth, high-frequency field)."""
+    rng = np.random.default_rng(seed)
+    offsets = rng.integers(-radius, radius + 1, (2, *shape)).astype(np.float32)
+    return displacement_maps(offsets[0], offsets[1])

@@ -167,3 +167,19 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
             labels[sel] = comp[sel] + count
             count += n - 1
     return labels, count
+
+
+def row_runs(hidden: np.ndarray) -> np.ndarray:
+    """An ``(N, 4)`` array of one-row rectangles ``(x0, y, x1, y + 1)`` covering exactly the true
+    pixels of a boolean ``(H, W)`` array: each maximal horizontal run of one row is one rectangle.
+
+    This lets an arbitrary region travel as rectangle holes (the union of the runs is the region).
+    """
+    h, w = hidden.shape
+    padded = np.zeros((h, w + 2), np.int8)
+    padded[:, 1:-1] = hidden
+    edges = np.diff(padded, axis=1)
+    starts_y, starts_x = np.nonzero(edges == 1)
+    ends_y, ends_x = np.nonzero(edges == -1)
+    # Both scans are row-major, so the k-th start and the k-th end belong to the same run.
+    return np.stack([starts_x, starts_y, ends_x, ends_y + 1], axis=1).astype(np.int64).reshape(-1, 4)

@@ -3,6 +3,7 @@
 from invariance.transforms.distortion.cells import Morphological, RandomGridShuffle
 from invariance.transforms.distortion.meshes import GridElasticDeform, PiecewiseAffine, ThinPlateSpline
 from invariance.transforms.distortion.warps import ElasticTransform, GridDistortion, OpticalDistortion
+from invariance.transforms.distortion.waves import PixelSpread, WaterRefraction
 
 __all__: list[str] = [
     "ElasticTransform",
@@ -11,6 +12,8 @@ __all__: list[str] = [
     "Morphological",
     "OpticalDistortion",
     "PiecewiseAffine",
+    "PixelSpread",
     "RandomGridShuffle",
     "ThinPlateSpline",
+    "WaterRefraction",
 ]

@@ -4,6 +4,7 @@ from invariance.transforms.geometric.affine import Affine, Rotate, SafeRotate, S
 from invariance.transforms.geometric.bbox_crops import (
     AtLeastOneBBoxRandomCrop,
     BBoxSafeRandomCrop,
+    BBoxSubsetSafeRandomCrop,
     CropNonEmptyMaskIfExists,
     RandomCropNearBBox,
     RandomSizedBBoxSafeCrop,
@@ -24,7 +25,7 @@ from invariance.transforms.geometric.flips import (
     Transpose,
     VerticalFlip,
 )
-from invariance.transforms.geometric.pad import CropAndPad, Pad, PadIfNeeded
+from invariance.transforms.geometric.pad import CropAndPad, LetterBox, Pad, PadIfNeeded
 from invariance.transforms.geometric.perspective import Perspective
 from invariance.transforms.geometric.resize import LongestMaxSize, RandomScale, Resize, SmallestMaxSize
 
@@ -33,11 +34,13 @@ __all__ = [
     "Affine",
     "AtLeastOneBBoxRandomCrop",
     "BBoxSafeRandomCrop",
+    "BBoxSubsetSafeRandomCrop",
     "CenterCrop",
     "Crop",
     "CropAndPad",
     "CropNonEmptyMaskIfExists",
     "HorizontalFlip",
+    "LetterBox",
     "LongestMaxSize",
     "Pad",
     "PadIfNeeded",

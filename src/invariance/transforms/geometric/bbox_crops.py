@@ -330,3 +330,98 @@ class RandomCropNearBBox(SpatialTransform):
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
         x, y, cw, ch = (int(v) for v in params["crop"])
         return CropWindow(x, y, sample.shape, (ch, cw))
+
+
+def _fraction_range(value: Any) -> Any:
+    if isinstance(value, list):
+        value = tuple(value)
+    if isinstance(value, tuple) and not (0.0 <= value[0] <= value[1] <= 1.0):
+        raise ValueError(f"expected 0 <= low <= high <= 1, got {value}")
+    return value
+
+
+def _ratio_range(value: Any) -> Any:
+    if isinstance(value, list):
+        value = tuple(value)
+    if isinstance(value, tuple) and not (0.0 < value[0] <= value[1]):
+        raise ValueError(f"expected 0 < low <= high, got {value}")
+    return value
+
+
+class BBoxSubsetSafeRandomCrop(SpatialTransform):
+    """Crop a random window that keeps a random subset of the boxes whole.
+
+    A number of boxes between ``subset_fraction_range[0]`` and ``[1]`` of the total (at least one)
+    is chosen without repetition; the union of only those boxes, shrunk about its centre by
+    ``erosion_rate``, must lie inside the crop. The crop's width, height and position are integers
+    drawn uniformly among those that contain it and, when ``aspect_ratio_range`` is given, whose
+    width / height lies in that range (up to ten draws; if none fits, the whole image is kept).
+    Boxes outside the subset may stay whole, be clipped or be dropped by BboxParams. Without boxes
+    it behaves as :class:`BBoxSafeRandomCrop`. The output size varies from call to call.
+
+    Targets: image, mask: the window. bboxes: shifted, clipped to the window, filtered by
+    BboxParams; the sampled subset is kept whole. keypoints: shifted; those outside are dropped
+    when ``remove_invisible``.
+
+    Args:
+        subset_fraction_range: range of the share of boxes to keep whole, in [0, 1].
+            Default: (0.0, 1.0).
+        erosion_rate: fraction in [0, 1] by which the kept union may be cut. Default: 0.
+        aspect_ratio_range: allowed crop width / height, or None for any. Default: None.
+        p: probability of applying the transform. Default: 1.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    """
+
+    subset_fraction_range: tuple[float, float]
+    erosion_rate: float
+    aspect_ratio_range: tuple[float, float] | None
+
+    class InitSchema(TransformSchema):
+        subset_fraction_range: Annotated[tuple[float, float], BeforeValidator(_fraction_range)] = (0.0, 1.0)
+        erosion_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+        aspect_ratio_range: Annotated[tuple[float, float], BeforeValidator(_ratio_range)] | None = None
+        p: Probability = 1.0
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        boxes = sample.bboxes
+        if len(boxes) == 0:
+            return {"crop": _safe_window(rng, sample, self.erosion_rate), "subset": []}
+        n = len(boxes)
+        low = min(max(math.ceil(self.subset_fraction_range[0] * n - 1e-9), 1), n)
+        high = min(max(math.floor(self.subset_fraction_range[1] * n + 1e-9), low), n)
+        count = int(rng.integers(low, high + 1))
+        subset = np.sort(rng.choice(n, size=count, replace=False))
+        chosen = boxes[subset]
+        union = np.concatenate([chosen[:, :2].min(axis=0), chosen[:, 2:4].max(axis=0)])[None]
+        return {
+            "crop": self._window(rng, sample.shape, eroded(union, self.erosion_rate)[0]),
+            "subset": subset.tolist(),
+        }
+
+    def _window(
+        self, rng: np.random.Generator, shape: tuple[int, int], union: np.ndarray
+    ) -> tuple[int, int, int, int]:
+        h, w = shape
+        x0 = min(max(math.floor(union[0] + 1e-9), 0), w - 1)
+        y0 = min(max(math.floor(union[1] + 1e-9), 0), h - 1)
+        x1 = max(min(math.ceil(union[2] - 1e-9), w), x0 + 1)
+        y1 = max(min(math.ceil(union[3] - 1e-9), h), y0 + 1)
+        need_w, need_h = x1 - x0, y1 - y0
+        for _ in range(10):
+            cw = int(rng.integers(need_w, w + 1))
+            ch_low, ch_high = need_h, h
+            if self.aspect_ratio_range is not None:
+                ch_low = max(ch_low, math.ceil(cw / self.aspect_ratio_range[1] - 1e-9))
+                ch_high = min(ch_high, math.floor(cw / self.aspect_ratio_range[0] + 1e-9))
+            if ch_low > ch_high:
+                continue
+            ch = int(rng.integers(ch_low, ch_high + 1))
+            left = int(rng.integers(max(0, x1 - cw), min(x0, w - cw) + 1))
+            top = int(rng.integers(max(0, y1 - ch), min(y0, h - ch) + 1))
+            return left, top, cw, ch
+        return 0, 0, w, h
+
+    def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
+        x, y, cw, ch = (int(v) for v in params["crop"])
+        return CropWindow(x, y, sample.shape, (ch, cw))

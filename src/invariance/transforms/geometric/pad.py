@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from invariance.core.geometry import Chain, CropWindow, Geometry, Resampling, Scale
 from invariance.core.sample import Sample
 from invariance.core.schema import (
     BorderArgs,
     BorderSchema,
+    FillArgs,
+    FillSchema,
     Probability,
     ResampleArgs,
     ResizeSchema,
@@ -291,3 +293,73 @@ def _limit_crop(before: int, after: int, size: int) -> tuple[int, int]:
     less_before = min(cut_before, round(excess * cut_before / total) if total else 0)
     less_after = min(excess - less_before, cut_after)
     return (before + less_before if before < 0 else before), (after + less_after if after < 0 else after)
+
+
+def _size_pair(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+class LetterBox(SpatialTransform, ResampleArgs, FillArgs):
+    """Fit the image inside a ``size`` canvas keeping its aspect ratio, then pad the rest.
+
+    The image is scaled by ``min(H / h, W / w)`` (up or down) so that it touches the canvas on
+    its limiting side, then constant padding fills the remaining stripes; ``position`` places the
+    scaled image (``center``, a corner, or ``random``). This is the YOLO "letterbox":
+    LongestMaxSize followed by PadIfNeeded, as one map.
+
+    Targets: image: scaled with ``interpolation``, padded with ``fill``. mask: scaled with
+    ``mask_interpolation``, padded with ``fill_mask``. bboxes and keypoints: scaled by the same
+    factor (keypoint ``scale`` too) and shifted by the padding.
+
+    Args:
+        size: ``(height, width)`` of the output canvas (each >= 1).
+        interpolation: OpenCV flag for the image. Default: 1 (linear).
+        mask_interpolation: OpenCV flag for masks. Default: 0 (nearest).
+        fill: image padding value (a number or one per channel). Default: 0. For the YOLO grey
+            use 114 with uint8 images or 114 / 255 with float32 images.
+        fill_mask: mask padding value. Default: 0.
+        position: ``center``, ``top_left``, ``top_right``, ``bottom_left``, ``bottom_right`` or
+            ``random``. Default: ``center``.
+        p: probability of applying the transform. Default: 1.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {"size": (96, 64)}
+
+    size: tuple[int, int]
+    position: str
+
+    class InitSchema(ResizeSchema, FillSchema):
+        argument_order = ("size", "interpolation", "mask_interpolation", "fill", "fill_mask", "position")
+
+        size: Annotated[tuple[int, int], BeforeValidator(_size_pair)]
+        position: PadPosition = "center"
+        p: Probability = 1.0
+
+        @model_validator(mode="after")
+        def _check(self) -> LetterBox.InitSchema:
+            if min(self.size) < 1:
+                raise ValueError(f"size must be (height, width) with both >= 1, got {self.size}")
+            return self
+
+    def fitted_shape(self, shape: tuple[int, int]) -> tuple[int, int]:
+        """The size of the scaled image inside the canvas."""
+        (h, w), (th, tw) = shape, self.size
+        ratio = min(th / h, tw / w)
+        return min(max(round(h * ratio), 1), th), min(max(round(w * ratio), 1), tw)
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        fh, fw = self.fitted_shape(sample.shape)
+        th, tw = self.size
+        top = split_padding(th - fh, self.position, True, rng)
+        left = split_padding(tw - fw, self.position, False, rng)
+        return {"pad_top": top, "pad_left": left}
+
+    def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
+        fitted = self.fitted_shape(sample.shape)
+        th, tw = self.size
+        place = CropWindow(-int(params["pad_left"]), -int(params["pad_top"]), fitted, (th, tw))
+        return Chain((Scale(sample.shape, fitted), place))

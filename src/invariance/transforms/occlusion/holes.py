@@ -1,4 +1,4 @@
-"""Rectangle dropouts placed by rule: Erasing, GridDropout and XYMasking."""
+"""Rectangle dropouts placed by rule: Erasing, GridDropout, GridMask and XYMasking."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, FloatRange, Probability, TransformSchema
+from invariance.kernels.dropout import row_runs
 from invariance.transforms.occlusion.dropout import FillMode, OcclusionTransform
 
 
@@ -247,3 +248,95 @@ class XYMasking(OcclusionTransform):
             y0 = int(rng.integers(0, h - length + 1))
             holes.append((0, y0, w, y0 + length))
         return {"holes": np.asarray(holes, dtype=np.int64).reshape(-1, 4), "fill_seed": _fill_seed(rng)}
+
+
+def _fraction_range(value: Any) -> Any:
+    if isinstance(value, list):
+        value = tuple(value)
+    if isinstance(value, tuple) and len(value) == 2 and not (0.0 < value[0] <= value[1] <= 1.0):
+        raise ValueError(f"expected 0 < low <= high <= 1, got {value}")
+    return value
+
+
+#: A range of fractions with ``0 < low <= high <= 1`` (a list is accepted for the pair).
+FractionRange = Annotated[tuple[float, float], BeforeValidator(_fraction_range)]
+
+
+class GridMask(OcclusionTransform):
+    """Hide a grid of lines (*GridMask*, Chen et al., 2020): horizontal and vertical stripes.
+
+    The grid's period is the shorter image side divided by a number of divisions drawn from
+    ``num_grid_range``; each line is a fraction (``line_width_range``) of the period wide. The
+    grid gets a random offset and is rotated about the image centre by an angle in radians drawn
+    from ``rotation_range``. Unlike GridDropout, which drops the cells, this drops the lines.
+
+    Targets: image: the lines are filled with ``fill``. mask: filled with ``fill_mask`` when
+    given, else unchanged. bboxes: dropped when the visible part falls below BboxParams
+    ``min_visibility`` / ``min_area``. keypoints: removed on the lines when ``remove_invisible``.
+
+    Args:
+        num_grid_range: range of the number of divisions along the shorter side (>= 1).
+            Default: (3, 7).
+        line_width_range: range of the line width as a fraction of the period, in (0, 1].
+            Default: (0.2, 0.5).
+        rotation_range: range of the grid rotation in radians. Default: (0, 0).
+        fill: image fill: a value, per-channel values, ``random``, ``random_uniform``,
+            ``inpaint_telea`` or ``inpaint_ns``. Default: 0.
+        fill_mask: mask fill, or None to leave masks alone. Default: None.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {"num_grid_range": (3, 4), "fill_mask": 0}
+
+    num_grid_range: tuple[int, int]
+    line_width_range: tuple[float, float]
+    rotation_range: tuple[float, float]
+
+    class InitSchema(TransformSchema):
+        num_grid_range: CountRange = (3, 7)
+        line_width_range: FractionRange = (0.2, 0.5)
+        rotation_range: FloatRange = (0.0, 0.0)
+        fill: Fill | FillMode = 0.0
+        fill_mask: Fill | None = None
+        p: Probability = 0.5
+
+        @model_validator(mode="after")
+        def _check(self) -> GridMask.InitSchema:
+            if self.num_grid_range[0] < 1 or self.num_grid_range[0] > self.num_grid_range[1]:
+                raise ValueError(f"num_grid_range must satisfy 1 <= low <= high, got {self.num_grid_range}")
+            return self
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        h, w = sample.shape
+        divisions = int(rng.integers(self.num_grid_range[0], self.num_grid_range[1] + 1))
+        period = max(min(h, w) / divisions, 2.0)
+        line = min(max(round(uniform(rng, *self.line_width_range) * period), 1), int(period))
+        return {
+            "period": period,
+            "line": line,
+            "offset": [uniform(rng, 0.0, period), uniform(rng, 0.0, period)],
+            "angle": uniform(rng, *self.rotation_range),
+            "fill_seed": _fill_seed(rng),
+        }
+
+    def holes(self, params: dict[str, Any], sample: Sample) -> np.ndarray:
+        h, w = sample.shape
+        period, line, angle = float(params["period"]), int(params["line"]), float(params["angle"])
+        off_x, off_y = (float(v) for v in params["offset"])
+        if angle == 0.0:
+            # Axis-aligned: each line is one full-height or full-width rectangle.
+            xs = np.floor(np.arange(off_x - period, w, period)).astype(np.int64)
+            ys = np.floor(np.arange(off_y - period, h, period)).astype(np.int64)
+            cols = [(max(x, 0), 0, min(x + line, w), h) for x in xs.tolist() if x + line > 0 and x < w]
+            rows = [(0, max(y, 0), w, min(y + line, h)) for y in ys.tolist() if y + line > 0 and y < h]
+            return np.asarray(cols + rows, dtype=np.int64).reshape(-1, 4)
+        cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+        x = np.arange(w, dtype=np.float64) - cx
+        y = np.arange(h, dtype=np.float64) - cy
+        cos, sin = math.cos(angle), math.sin(angle)
+        u = np.add.outer(y * sin, x * cos)  # coordinates along the rotated grid's axes
+        v = np.add.outer(y * cos, -x * sin)
+        hidden = (np.mod(u - off_x, period) < line) | (np.mod(v - off_y, period) < line)
+        return row_runs(hidden)

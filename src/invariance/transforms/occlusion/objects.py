@@ -1,24 +1,49 @@
-"""Dropouts that follow the content: MaskDropout, ConstrainedCoarseDropout, PixelDropout."""
+"""Dropouts that follow the content: MaskDropout, ConstrainedCoarseDropout, GuidedCoarseDropout,
+PixelDropout."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
+import cv2
 import numpy as np
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from invariance.core.effects import Effects, Occlusion, Pixels
+from invariance.core.errors import InputError
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, FloatRange, Probability, TransformSchema
 from invariance.core.transform import BasicTransform
-from invariance.kernels.dropout import fill_region, label_components
+from invariance.kernels.dropout import fill_region, label_components, row_runs
 from invariance.transforms.occlusion.dropout import FillMode, OcclusionTransform, fill_region_with_rng
-from invariance.transforms.occlusion.holes import CountRange
+from invariance.transforms.occlusion.holes import CountRange, FractionRange
 
 
 def _fill_seed(rng: np.random.Generator) -> int:
     return int(rng.integers(0, 2**31))
+
+
+def boxes_labelled(sample: Sample, wanted: list[str | int | float]) -> list[np.ndarray]:
+    """The pixel ``pascal_voc`` coordinates of the boxes whose label is in ``wanted``.
+
+    The label is the first label field's value, or without label fields the first extra column.
+    """
+    boxes = sample.box_set()
+    if boxes is None or not len(boxes):
+        return []
+    fields = list(boxes.labels)
+    if fields:
+        values = boxes.labels[fields[0]]
+    else:
+        values = np.array([row[0] if len(row) else None for row in boxes.extras], dtype=object)
+    keep = set(wanted)
+    found = []
+    for coords, value in zip(boxes.coords, values):
+        value = value.item() if isinstance(value, np.generic) else value
+        if value in keep:
+            found.append(coords)
+    return found
 
 
 class MaskDropout(BasicTransform):
@@ -156,19 +181,8 @@ class ConstrainedCoarseDropout(OcclusionTransform):
     def _targets(self, sample: Sample) -> list[tuple[str, np.ndarray]]:
         """The objects to punch: ``("box", [x0, y0, x1, y1])`` or ``("region", pixel yx array)``."""
         found: list[tuple[str, np.ndarray]] = []
-        boxes = sample.box_set()
-        if self.bbox_labels is not None and boxes is not None and len(boxes):
-            fields = list(boxes.labels)
-            if fields:
-                values = boxes.labels[fields[0]]
-            else:
-                # Without label fields, the first extra column of each row is its label.
-                values = np.array([row[0] if len(row) else None for row in boxes.extras], dtype=object)
-            wanted = set(self.bbox_labels)
-            for coords, value in zip(boxes.coords, values):
-                value = value.item() if isinstance(value, np.generic) else value
-                if value in wanted:
-                    found.append(("box", coords))
+        if self.bbox_labels is not None:
+            found.extend(("box", coords) for coords in boxes_labelled(sample, self.bbox_labels))
         mask = sample.mask
         if self.mask_indices is not None and mask is not None:
             plane = mask if mask.ndim == 2 else mask[:, :, 0]
@@ -266,3 +280,117 @@ class PixelDropout(BasicTransform):
         if mask_fill is None or per_channel:
             return Pixels(drop)
         return Pixels(drop, lambda m: fill_region(m, hidden, mask_fill))
+
+
+def _example_region() -> np.ndarray:
+    region = np.zeros((72, 88), np.uint8)
+    region[:, 44:] = 1
+    return region
+
+
+class GuidedCoarseDropout(OcclusionTransform):
+    """Cut rectangular holes only inside a region the caller passes, sparing protected boxes.
+
+    The call carries a binary ``(H, W)`` region under ``region_key``: nonzero pixels may be
+    dropped, zero pixels never are (a region of another size is stretched to the image with
+    nearest-neighbour). Boxes whose label (first label field) is in ``protected_bbox_labels``,
+    each grown by ``protection_margin`` of its width and height on every side, are removed from
+    the region. A number of holes drawn from ``num_holes_range`` is centred on eligible pixels
+    drawn uniformly; each hole's sides are fractions of the image height and width drawn from
+    ``hole_height_range`` / ``hole_width_range``. What is dropped is the holes' union intersected
+    with the eligible region, so protected boxes are never touched.
+
+    Targets: image: dropped pixels are filled with ``fill`` (``random_uniform`` draws one value
+    per hole row). mask: filled with ``fill_mask`` when given, else unchanged. bboxes: dropped
+    when the visible part falls below BboxParams ``min_visibility`` / ``min_area`` (judged on the
+    actual dropped pixels). keypoints: removed on dropped pixels when ``remove_invisible``.
+
+    Args:
+        region_key: key of the call's data holding the region. Default: ``dropout_region``.
+        protected_bbox_labels: labels of boxes to protect, or None. Default: None.
+        protection_margin: growth of each protected box per side, as a fraction of its size
+            (>= 0). Default: 0.
+        num_holes_range: range of the number of holes. Default: (1, 1).
+        hole_height_range: range of the hole height as a fraction of the image height, in (0, 1].
+            Default: (0.05, 0.2).
+        hole_width_range: range of the hole width as a fraction of the image width, in (0, 1].
+            Default: (0.05, 0.2).
+        fill: image fill: a value, per-channel values, ``random``, ``random_uniform``,
+            ``inpaint_telea`` or ``inpaint_ns``. Default: 0.
+        fill_mask: mask fill, or None to leave masks alone. Default: None.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {"num_holes_range": (2, 4), "fill_mask": 0}
+    example_data = {"dropout_region": _example_region()}
+
+    region_key: str
+    protected_bbox_labels: list[str | int | float] | None
+    protection_margin: float
+    num_holes_range: tuple[int, int]
+    hole_height_range: tuple[float, float]
+    hole_width_range: tuple[float, float]
+
+    class InitSchema(TransformSchema):
+        region_key: str = "dropout_region"
+        protected_bbox_labels: list[str | int | float] | None = None
+        protection_margin: float = Field(default=0.0, ge=0.0)
+        num_holes_range: CountRange = (1, 1)
+        hole_height_range: FractionRange = (0.05, 0.2)
+        hole_width_range: FractionRange = (0.05, 0.2)
+        fill: Fill | FillMode = 0.0
+        fill_mask: Fill | None = None
+        p: Probability = 0.5
+
+        @model_validator(mode="after")
+        def _check(self) -> GuidedCoarseDropout.InitSchema:
+            low, high = self.num_holes_range
+            if low < 0 or low > high:
+                raise ValueError(f"num_holes_range must satisfy 0 <= low <= high, got {self.num_holes_range}")
+            return self
+
+    def _region(self, sample: Sample) -> np.ndarray:
+        key = self.region_key
+        if key not in sample.data:
+            raise InputError(
+                f"GuidedCoarseDropout needs a dropout region: pass a binary (H, W) array with the call "
+                f"as {key}=region (region_key={key!r})"
+            )
+        region = np.asarray(sample.data[key])
+        if region.ndim == 3 and region.shape[2] == 1:
+            region = region[:, :, 0]
+        if region.ndim != 2 or region.size == 0:
+            raise InputError(
+                f"GuidedCoarseDropout: data[{key!r}] must be a 2-D (H, W) array, got shape {region.shape}"
+            )
+        allowed = region != 0
+        if allowed.shape != sample.shape:
+            h, w = sample.shape
+            allowed = cv2.resize(allowed.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) != 0
+        return allowed
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        h, w = sample.shape
+        eligible = self._region(sample).copy()
+        if self.protected_bbox_labels is not None:
+            m = self.protection_margin
+            for x0, y0, x1, y1 in boxes_labelled(sample, self.protected_bbox_labels):
+                dx, dy = (x1 - x0) * m, (y1 - y0) * m
+                left, top = max(int(np.floor(x0 - dx)), 0), max(int(np.floor(y0 - dy)), 0)
+                right, bottom = min(int(np.ceil(x1 + dx)), w), min(int(np.ceil(y1 + dy)), h)
+                eligible[top:bottom, left:right] = False
+        candidates = np.flatnonzero(eligible)
+        count = int(rng.integers(self.num_holes_range[0], self.num_holes_range[1] + 1))
+        hidden = np.zeros((h, w), bool)
+        if len(candidates):
+            for _ in range(count):
+                centre = int(candidates[int(rng.integers(0, len(candidates)))])
+                cy, cx = divmod(centre, w)
+                hh = max(round(h * uniform(rng, *self.hole_height_range)), 1)
+                hw = max(round(w * uniform(rng, *self.hole_width_range)), 1)
+                top, left = max(cy - hh // 2, 0), max(cx - hw // 2, 0)
+                hidden[top : min(top + hh, h), left : min(left + hw, w)] = True
+        hidden &= eligible
+        return {"holes": row_runs(hidden), "fill_seed": _fill_seed(rng)}

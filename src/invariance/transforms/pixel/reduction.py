@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from invariance.core.errors import InputError
 from invariance.core.sample import Sample
@@ -131,20 +131,78 @@ class ChannelDropout(PixelTransform):
         return kc.drop_channels(img, params["channels"], self.fill)
 
 
+def _permutation(value: Any) -> Any:
+    if isinstance(value, list):
+        value = tuple(value)
+    if isinstance(value, tuple) and sorted(value) != list(range(len(value))):
+        raise ValueError(f"channel_order must be a permutation of 0..{len(value) - 1}, got {value}")
+    return value
+
+
+#: A fixed permutation of channel indices.
+ChannelOrder = Annotated[tuple[int, ...], BeforeValidator(_permutation)]
+
+
 class ChannelShuffle(PixelTransform):
-    """Randomly permute the channels (any number of channels).
+    """Permute the channels: at random (any number of channels), or in a fixed ``channel_order``.
+
+    With ``channel_order`` None every ordering is equally likely on each call. With a fixed order
+    (the AlbumentationsX argument), output channel ``i`` is input channel ``channel_order[i]``;
+    the order needs one entry per channel of the image (a single-channel image has nothing to
+    reorder and is returned unchanged).
 
     Args:
+        channel_order: a permutation of ``0 .. C-1``, or None for a random one. Default: None.
         p: probability of applying the transform. Default: 0.5.
 
     Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
+    channel_order: tuple[int, ...] | None
+
     class InitSchema(TransformSchema):
+        channel_order: ChannelOrder | None = None
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        if self.channel_order is not None:
+            return {"order": list(self.channel_order)}
         return {"order": rng.permutation(sample.num_channels).tolist()}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        return kc.shuffle_channels(img, params["order"])
+        order = params["order"]
+        channels = channels_of(img)
+        if self.channel_order is not None and channels != len(order):
+            if channels == 1:
+                return img.copy()
+            raise InputError(
+                f"{type(self).__name__}: channel_order {tuple(order)} has {len(order)} entries: it "
+                f"needs an image with that many channels (RGB (3 channels) for (2, 1, 0)) or 1 channel, "
+                f"got {channels} channels"
+            )
+        return kc.shuffle_channels(img, order)
+
+
+class ChannelSwap(ChannelShuffle):
+    """Reorder the channels in a fixed order: output channel ``i`` is input channel
+    ``channel_order[i]`` (``(2, 1, 0)`` turns RGB into BGR). ChannelShuffle with a fixed order.
+
+    The order must have one entry per channel of the image; a single-channel image has nothing to
+    reorder and is returned unchanged.
+
+    Args:
+        channel_order: a permutation of ``0 .. C-1``. Default: (2, 1, 0).
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    """
+
+    # The default order is for 3 channels; an image of another channel count needs an order of
+    # its own length (checked per image, with an InputError naming both counts).
+    supported_channels = "rgb"
+
+    channel_order: tuple[int, ...]
+
+    class InitSchema(TransformSchema):
+        channel_order: ChannelOrder = (2, 1, 0)
+        p: Probability = 0.5

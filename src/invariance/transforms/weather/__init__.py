@@ -6,6 +6,7 @@ from invariance.transforms.weather.lighting import (
     PlasmaBrightnessContrast,
     PlasmaShadow,
 )
+from invariance.transforms.weather.optics import AtmosphericFog, LensFlare
 from invariance.transforms.weather.scene import (
     RandomFog,
     RandomGravel,
@@ -17,8 +18,10 @@ from invariance.transforms.weather.scene import (
 )
 
 __all__ = [
+    "AtmosphericFog",
     "HEStain",
     "Illumination",
+    "LensFlare",
     "PlasmaBrightnessContrast",
     "PlasmaShadow",
     "RandomFog",

@@ -1,0 +1,417 @@
+"""Photographic and print effects: vignetting, film grain, halftone, dithering, colour ramps,
+local filters and exposure. Pure functions of arrays and numbers; random fields come from a seed
+the caller drew.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from invariance.kernels._cv import restore_channel_axis
+from invariance.kernels.color import apply_lut, multiply_add
+from invariance.kernels.weather import scale_pixels, to_dtype, white
+
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def luminance(img: np.ndarray) -> np.ndarray:
+    """An ``(H, W)`` float32 luminance in [0, 1]: Rec. 601 weights for 3 channels, the mean else."""
+    scale = np.float32(1.0 / white(img.dtype))
+    if img.ndim == 2:
+        return img.astype(np.float32) * scale
+    if img.shape[2] == 3:
+        return (img.astype(np.float32) @ _LUMA) * scale
+    return img.mean(axis=2, dtype=np.float32) * scale
+
+
+def gray_u8(img: np.ndarray) -> np.ndarray:
+    """The uint8 luminance of a uint8 image (OpenCV's fixed-point Rec. 601 conversion for RGB)."""
+    if img.ndim == 2:
+        return img
+    if img.shape[2] == 3:
+        return np.asarray(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
+    return np.rint(luminance(img) * 255.0).astype(np.uint8)
+
+
+# -- lens and film -------------------------------------------------------------------------------
+
+
+def vignette_gain(shape: tuple[int, int], center: Sequence[float], intensity: float) -> np.ndarray:
+    """The ``(H, W)`` gain of an elliptical vignette: 1 at ``center`` (fractions of width and
+    height), falling quadratically with the normalised distance to ``1 - intensity`` at the corner
+    farthest from the centre.
+
+    Distances are measured in half-widths and half-heights, so the falloff follows the frame's
+    aspect (an ellipse), as the light cone of a lens does on a rectangular sensor.
+    """
+    h, w = shape
+    cx, cy = center[0] * w, center[1] * h
+    u2 = ((np.arange(w, dtype=np.float32) + 0.5 - cx) / np.float32(max(w / 2.0, 0.5))) ** 2
+    v2 = ((np.arange(h, dtype=np.float32) + 0.5 - cy) / np.float32(max(h / 2.0, 0.5))) ** 2
+    far = float(max(u2[0], u2[-1]) + max(v2[0], v2[-1]))
+    gain: np.ndarray = np.add.outer(v2, u2)
+    gain *= np.float32(-intensity / max(far, 1e-12))
+    gain += np.float32(1.0)
+    return gain
+
+
+def _per_pixel(plane: np.ndarray, img: np.ndarray) -> np.ndarray:
+    """An ``(H, W)`` float32 plane repeated to ``img``'s channel count (for OpenCV arithmetic)."""
+    if img.ndim == 2:
+        return plane
+    return np.asarray(cv2.merge([plane] * img.shape[2]))
+
+
+def vignette(img: np.ndarray, center: Sequence[float], intensity: float) -> np.ndarray:
+    """Darken ``img`` by :func:`vignette_gain` (every channel alike, saturating).
+
+    uint8 goes through one OpenCV multiply that rounds and saturates into uint8 directly (no
+    float copy of the image).
+    """
+    gain = vignette_gain(img.shape[:2], center, intensity)
+    if img.dtype == np.uint8:
+        return restore_channel_axis(cv2.multiply(img, _per_pixel(gain, img), dtype=cv2.CV_8U), img)
+    return scale_pixels(img, gain)
+
+
+def film_grain(img: np.ndarray, intensity: float, grain_size: int, seed: int) -> np.ndarray:
+    """Add luminance-dependent, spatially correlated grain.
+
+    Unit Gaussian grain is drawn on a grid ``grain_size`` times coarser than the image and upscaled
+    bilinearly, so grains clump over about ``grain_size`` pixels. Its standard deviation is
+    ``intensity * (1 - L)`` of the white level, ``L`` the local luminance in [0, 1]: shadows show
+    the most grain, as the sparse developed silver of a thin negative does. The same grain is added
+    to every channel (silver grain has no colour).
+    """
+    h, w = img.shape[:2]
+    gh, gw = max(1, -(-h // grain_size)), max(1, -(-w // grain_size))
+    noise = np.random.default_rng(seed).standard_normal((gh, gw), dtype=np.float32)
+    if (gh, gw) != (h, w):
+        noise = np.asarray(cv2.resize(noise, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
+    amplitude = (1.0 - luminance(img)) * np.float32(intensity * white(img.dtype))
+    grain = noise * amplitude
+    if img.dtype == np.uint8:
+        return restore_channel_axis(cv2.add(img, _per_pixel(grain, img), dtype=cv2.CV_8U), img)
+    values = img.astype(np.float32)
+    values += grain[..., None] if img.ndim == 3 else grain
+    return to_dtype(values, img.dtype)
+
+
+def exposure_gain(img: np.ndarray, target_mean: float, gain_range: Sequence[float] | None) -> float:
+    """The multiplicative gain that brings the image's global mean (as a fraction of white) to
+    ``target_mean``, clipped to ``gain_range``; 1 for an all-black image (nothing to scale)."""
+    mean = float(img.mean(dtype=np.float64)) / white(img.dtype)
+    gain = 1.0 if mean <= 0.0 else target_mean / mean
+    if gain_range is not None:
+        gain = min(max(gain, float(gain_range[0])), float(gain_range[1]))
+    return gain
+
+
+def scale_exposure(img: np.ndarray, gain: float) -> np.ndarray:
+    """``img * gain`` saturated to the dtype (uint8 through one lookup table)."""
+    return multiply_add(img, gain, 0.0)
+
+
+# -- colour ramps --------------------------------------------------------------------------------
+
+
+def colorize_table(anchors: Sequence[Sequence[float]], positions: Sequence[float]) -> np.ndarray:
+    """A ``(256, 3)`` float32 table: the piecewise-linear ramp through ``anchors`` (0..255 RGB)
+    placed at ``positions`` (fractions of white, increasing from 0 to 1)."""
+    x = np.linspace(0.0, 1.0, 256)
+    cols = [np.interp(x, positions, [a[c] for a in anchors]) for c in range(3)]
+    return np.stack(cols, axis=1).astype(np.float32)
+
+
+def colorize(img: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Map the image's luminance through a ``(256, 3)`` colour ramp (0..255): an RGB image.
+
+    uint8 luminance indexes the table directly (one lookup per channel); float luminance is
+    interpolated along the same ramp, so both dtypes give the same colours.
+    """
+    if img.dtype == np.uint8:
+        gray = gray_u8(img)
+        lut = np.clip(np.rint(table), 0, 255).astype(np.uint8)
+        return apply_lut(cv2.merge([gray, gray, gray]), lut)
+    level = luminance(img) * np.float32(255.0)
+    low = np.clip(np.floor(level), 0, 254).astype(np.int32)
+    frac = (level - low)[..., None]
+    out = table[low] * (1.0 - frac) + table[low + 1] * frac
+    return np.clip(out / np.float32(255.0), 0.0, 1.0).astype(np.float32)
+
+
+# -- quantisation --------------------------------------------------------------------------------
+
+
+def bayer_matrix(size: int) -> np.ndarray:
+    """The ``size`` x ``size`` Bayer index matrix (size a power of two), as thresholds
+    ``(index + 0.5) / size**2`` in (0, 1)."""
+    m = np.zeros((1, 1), np.int64)
+    while m.shape[0] < size:
+        m = np.block([[4 * m, 4 * m + 2], [4 * m + 3, 4 * m + 1]])
+    return ((m + 0.5) / (size * size)).astype(np.float32)
+
+
+#: Error-diffusion weights as ``(dy, dx, weight)`` with the divisor folded in.
+DIFFUSION: dict[str, tuple[tuple[int, int, float], ...]] = {
+    "floyd_steinberg": tuple((dy, dx, w / 16) for dy, dx, w in ((0, 1, 7), (1, -1, 3), (1, 0, 5), (1, 1, 1))),
+    "jarvis_judice_ninke": tuple(
+        (dy, dx, w / 48)
+        for dy, dx, w in (
+            (0, 1, 7),
+            (0, 2, 5),
+            (1, -2, 3),
+            (1, -1, 5),
+            (1, 0, 7),
+            (1, 1, 5),
+            (1, 2, 3),
+            (2, -2, 1),
+            (2, -1, 3),
+            (2, 0, 5),
+            (2, 1, 3),
+            (2, 2, 1),
+        )
+    ),
+    "stucki": tuple(
+        (dy, dx, w / 42)
+        for dy, dx, w in (
+            (0, 1, 8),
+            (0, 2, 4),
+            (1, -2, 2),
+            (1, -1, 4),
+            (1, 0, 8),
+            (1, 1, 4),
+            (1, 2, 2),
+            (2, -2, 1),
+            (2, -1, 2),
+            (2, 0, 4),
+            (2, 1, 2),
+            (2, 2, 1),
+        )
+    ),
+    "atkinson": tuple((dy, dx, 1 / 8) for dy, dx in ((0, 1), (0, 2), (1, -1), (1, 0), (1, 1), (2, 0))),
+    "burkes": tuple(
+        (dy, dx, w / 32)
+        for dy, dx, w in ((0, 1, 8), (0, 2, 4), (1, -2, 2), (1, -1, 4), (1, 0, 8), (1, 1, 4), (1, 2, 2))
+    ),
+    "sierra": tuple(
+        (dy, dx, w / 32)
+        for dy, dx, w in (
+            (0, 1, 5),
+            (0, 2, 3),
+            (1, -2, 2),
+            (1, -1, 4),
+            (1, 0, 5),
+            (1, 1, 4),
+            (1, 2, 2),
+            (2, -1, 2),
+            (2, 0, 3),
+            (2, 1, 2),
+        )
+    ),
+    "sierra_2row": tuple(
+        (dy, dx, w / 16)
+        for dy, dx, w in ((0, 1, 4), (0, 2, 3), (1, -2, 1), (1, -1, 2), (1, 0, 3), (1, 1, 2), (1, 2, 1))
+    ),
+    "sierra_lite": tuple((dy, dx, w / 4) for dy, dx, w in ((0, 1, 2), (1, -1, 1), (1, 0, 1))),
+}
+
+
+def _to_unit(img: np.ndarray) -> np.ndarray:
+    return img.astype(np.float32) * np.float32(1.0 / white(img.dtype))
+
+
+def _from_levels(levels: np.ndarray, n_colors: int, like: np.ndarray) -> np.ndarray:
+    """Level indices 0..n-1 back to the image's dtype (exact level values)."""
+    values = levels.astype(np.float32) * np.float32(white(like.dtype) / (n_colors - 1))
+    if like.dtype == np.uint8:
+        return np.rint(values).astype(np.uint8)
+    values += np.float32(0.0)  # no negative zeros from rounding tiny negatives
+    return values.astype(like.dtype, copy=False)
+
+
+def ordered_dither(img: np.ndarray, n_colors: int, matrix_size: int) -> np.ndarray:
+    """Quantise to ``n_colors`` levels per channel with a tiled Bayer threshold matrix."""
+    h, w = img.shape[:2]
+    m = bayer_matrix(matrix_size)
+    thresholds = np.tile(m, (-(-h // matrix_size), -(-w // matrix_size)))[:h, :w]
+    scaled = _to_unit(img) * np.float32(n_colors - 1)
+    scaled += thresholds[..., None] if img.ndim == 3 else thresholds
+    levels = np.clip(np.floor(scaled), 0, n_colors - 1)
+    return _from_levels(levels, n_colors, img)
+
+
+def random_dither(img: np.ndarray, n_colors: int, noise_range: Sequence[float], seed: int) -> np.ndarray:
+    """Quantise to ``n_colors`` levels after adding uniform noise from ``noise_range``, in units of
+    one quantisation step, to every pixel and channel."""
+    noise = np.random.default_rng(seed).uniform(noise_range[0], noise_range[1], img.shape).astype(np.float32)
+    scaled = _to_unit(img) * np.float32(n_colors - 1) + noise
+    levels = np.clip(np.rint(scaled), 0, n_colors - 1)
+    return _from_levels(levels, n_colors, img)
+
+
+def error_diffusion_dither(img: np.ndarray, n_colors: int, algorithm: str, serpentine: bool) -> np.ndarray:
+    """Quantise to ``n_colors`` levels, pushing each pixel's quantisation error onto its
+    not-yet-visited neighbours with the named kernel's weights.
+
+    Raster order is run as a wavefront: a pixel only receives error from its left neighbours and
+    the rows above, so every pixel on the line ``x + k*y = t`` (``k`` large enough that every
+    target of the kernel lies on a later line) can be quantised at once, ``W + k*H`` vectorised steps in
+    all. Serpentine order (odd rows right to left, kernel mirrored) has no such wavefront and runs
+    row by row, vectorised over the channels only: much slower.
+    """
+    weights = DIFFUSION[algorithm]
+    h, w = img.shape[:2]
+    planes = _to_unit(img).reshape(h, w, -1) * np.float32(n_colors - 1)
+    channels = planes.shape[2]
+    pad = 2
+    work = np.zeros((h + pad, w + 2 * pad, channels), np.float32)
+    work[:h, pad : pad + w] = planes
+    top = n_colors - 1
+    if serpentine:
+        for y in range(h):
+            step = 1 if y % 2 == 0 else -1
+            for x in range(w) if step == 1 else range(w - 1, -1, -1):
+                old = work[y, x + pad].copy()
+                new = np.clip(np.rint(old), 0, top)
+                work[y, x + pad] = new
+                err = old - new
+                for dy, dx, wt in weights:
+                    work[y + dy, x + pad + step * dx] += err * np.float32(wt)
+    else:
+        k = max(-dx // dy + 1 for dy, dx, _ in weights if dy > 0)
+        stride = w + 2 * pad
+        flat = work.reshape(-1, channels)  # a view: rows of the padded image, one after another
+        shifts = [(dy * stride + dx, np.float32(wt)) for dy, dx, wt in weights]
+        ys_all = np.arange(h)
+        for t in range(w + k * (h - 1)):
+            first = max(0, -(-(t - w + 1) // k))  # the rows whose pixel on this line is inside
+            last = min(h - 1, t // k)
+            rows = ys_all[first : last + 1]
+            index = rows * stride + (t - k * rows + pad)
+            old = flat[index]
+            new = np.clip(np.rint(old), 0, top)
+            flat[index] = new
+            err = old - new
+            for shift, wt in shifts:
+                flat[index + shift] += err * wt
+    levels = work[:h, pad : pad + w].reshape(img.shape)
+    return _from_levels(levels, n_colors, img)
+
+
+# -- local filters -------------------------------------------------------------------------------
+
+#: The 3x3 edge and detail operators of the classic image-editing filter family (each sums to 1).
+ENHANCE_KERNELS: dict[str, np.ndarray] = {
+    "edge": np.array([[-1, -1, -1], [-1, 10, -1], [-1, -1, -1]], np.float32) / 2.0,
+    "detail": np.array([[0, -1, 0], [-1, 10, -1], [0, -1, 0]], np.float32) / 6.0,
+}
+
+
+def enhance_kernel(mode: str, alpha: float) -> np.ndarray:
+    """``(1 - alpha) * identity + alpha * E``: a 3x3 kernel summing to 1 (brightness kept)."""
+    identity = np.zeros((3, 3), np.float32)
+    identity[1, 1] = 1.0
+    kernel: np.ndarray = (1.0 - alpha) * identity + alpha * ENHANCE_KERNELS[mode]
+    return kernel.astype(np.float32)
+
+
+def correlate(img: np.ndarray, kernel: np.ndarray, border_mode: int = cv2.BORDER_REFLECT_101) -> np.ndarray:
+    """Correlate each channel with ``kernel`` in one OpenCV pass; uint8 saturates, float is
+    clipped to [0, 1]."""
+    out = restore_channel_axis(cv2.filter2D(img, -1, kernel.astype(np.float32), borderType=border_mode), img)
+    if out.dtype.kind == "f":
+        np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+def stochastic_kernel(size: int, strength: float, noise: np.ndarray) -> np.ndarray:
+    """An impulse plus ``strength / size`` times a unit Gaussian field (``noise``, ``size`` x ``size``)."""
+    kernel = noise.astype(np.float32) * np.float32(strength / size)
+    kernel[size // 2, size // 2] += 1.0
+    return kernel
+
+
+def stochastic_convolution(
+    img: np.ndarray, size: int, strength: float, per_channel: bool, border_mode: int, seed: int
+) -> np.ndarray:
+    """Correlate with :func:`stochastic_kernel` fields drawn from ``seed``: one shared by every
+    channel, or one per channel."""
+    rng = np.random.default_rng(seed)
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if not per_channel or channels == 1:
+        return correlate(
+            img, stochastic_kernel(size, strength, rng.standard_normal((size, size))), border_mode
+        )
+    planes = [
+        correlate(
+            np.ascontiguousarray(img[:, :, c]),
+            stochastic_kernel(size, strength, rng.standard_normal((size, size))),
+            border_mode,
+        )
+        for c in range(channels)
+    ]
+    return np.stack(planes, axis=2)
+
+
+def mode_filter(img: np.ndarray, ksize: int) -> np.ndarray:
+    """Replace each pixel by the most frequent value of its ``ksize`` x ``ksize`` window, per
+    channel (ties: the smallest value; reflected borders). Runs on 256 levels: float images are
+    quantised to uint8 steps first.
+
+    For every level present, its count in each window is one box filter of the level's
+    indicator (all channels in one OpenCV call, 16-bit counts); a running maximum keeps the best
+    level (levels ascend, so a tie keeps the smaller). Cost grows with the number of distinct
+    levels: at most 256 box filters.
+    """
+    as_bytes = img if img.dtype == np.uint8 else np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
+    best_count = np.zeros(as_bytes.shape, np.uint16)
+    out = np.zeros_like(as_bytes)
+    for level in np.flatnonzero(np.bincount(as_bytes.ravel(), minlength=256)):
+        indicator = (as_bytes == level).view(np.uint8)
+        count = restore_channel_axis(
+            cv2.boxFilter(
+                indicator, cv2.CV_16U, (ksize, ksize), normalize=False, borderType=cv2.BORDER_REFLECT
+            ),
+            as_bytes,
+        )
+        better = count > best_count
+        np.copyto(best_count, count, where=better)
+        np.copyto(out, np.uint8(level), where=better)
+    result = out
+    if img.dtype == np.uint8:
+        return result
+    return (result.astype(np.float32) / np.float32(255.0)).astype(img.dtype, copy=False)
+
+
+# -- print ---------------------------------------------------------------------------------------
+
+
+def halftone(img: np.ndarray, cell: int, blend: float) -> np.ndarray:
+    """Print-style halftone: one filled dot per ``cell`` x ``cell`` cell on black paper.
+
+    Each dot has the cell's mean colour and a radius proportional to the cell's mean luminance
+    (a white cell's dot reaches the cell's corners, a black cell has none). The result is mixed
+    with the original: ``blend`` 0 is pure halftone, 1 the original.
+    """
+    h, w = img.shape[:2]
+    rows, cols = -(-h // cell), -(-w // cell)
+    padded = cv2.copyMakeBorder(img, 0, rows * cell - h, 0, cols * cell - w, cv2.BORDER_REFLECT)
+    means = restore_channel_axis(cv2.resize(padded, (cols, rows), interpolation=cv2.INTER_AREA), img)
+    radius = luminance(means) * np.float32(cell / math.sqrt(2.0))
+    offsets = np.arange(cell, dtype=np.float32) + 0.5 - cell / 2.0
+    local = np.hypot(offsets[:, None], offsets[None, :])  # distance to the cell centre
+    inside = np.tile(local, (rows, cols))[:h, :w] <= np.repeat(np.repeat(radius, cell, 0), cell, 1)[:h, :w]
+    dots = np.repeat(np.repeat(means, cell, 0), cell, 1)[:h, :w]
+    halftoned = np.where(inside[..., None] if img.ndim == 3 else inside, dots, 0).astype(img.dtype)
+    if blend <= 0.0:
+        return halftoned
+    mixed = cv2.addWeighted(halftoned, 1.0 - blend, img, blend, 0.0)
+    out = restore_channel_axis(mixed, img)
+    if out.dtype.kind == "f":
+        np.clip(out, 0.0, 1.0, out=out)
+    return out
