@@ -13,7 +13,7 @@ import invariance as A
 import invariance.transforms.auto
 from invariance.core import schema as cs
 from invariance.core.registry import registered
-from invariance.core.transform import BasicTransform
+from invariance.core.transform import BasicTransform, PixelTransform
 
 RESAMPLING = ("interpolation", "mask_interpolation", "border_mode", "fill", "fill_mask", "area_for_downscale")
 ARGS_MIXINS = (
@@ -29,10 +29,11 @@ ARGS_MIXINS = (
 def _resampling_transforms() -> dict[str, type[BasicTransform]]:
     """Transforms whose arguments include a warp's or a resize's resampling: those with a
     border_mode or a mask_interpolation, and the non-occlusion ones with a fill_mask (occlusion's
-    ``fill_mask=None`` means "leave masks alone", another argument under the same name)."""
+    ``fill_mask=None`` means "leave masks alone", another argument under the same name). A pixel
+    filter's ``border_mode`` (how a convolution sees past the edge) is not a warp's and is left out."""
     out = {}
     for name, cls in sorted(registered().items()):
-        if not (isinstance(cls, type) and issubclass(cls, BasicTransform)):
+        if not (isinstance(cls, type) and issubclass(cls, BasicTransform)) or issubclass(cls, PixelTransform):
             continue
         fields = cls.InitSchema.model_fields
         if (

@@ -15,12 +15,12 @@ from invariance.core.randomness import integer, uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
     BorderMode,
-    Fill,
     FloatRange,
     IntRange,
     Probability,
-    TransformSchema,
+    WarpArgs,
     WarpInterpolation,
+    WarpSchema,
 )
 from invariance.transforms.distortion.base import _DenseDistortion, draw_seed
 
@@ -31,7 +31,7 @@ def _positive(pair: tuple[float, float]) -> tuple[float, float]:
     return pair
 
 
-class WaterRefraction(_DenseDistortion):
+class WaterRefraction(_DenseDistortion, WarpArgs):
     """Look through rippled water or wavy glass: a refraction displacement from summed sine waves.
 
     The surface is ``num_waves`` plane waves (a count drawn from ``num_waves_range``), each with a
@@ -63,15 +63,16 @@ class WaterRefraction(_DenseDistortion):
     wavelength_range: tuple[float, float]
     num_waves_range: tuple[int, int]
 
-    class InitSchema(TransformSchema):
+    class InitSchema(WarpSchema):
+        argument_order = (
+            "amplitude_range", "wavelength_range", "num_waves_range", "interpolation",
+            "mask_interpolation", "border_mode", "fill", "fill_mask",
+        )  # fmt: skip
+
         amplitude_range: Annotated[FloatRange, AfterValidator(_positive)] = (0.01, 0.05)
         wavelength_range: Annotated[FloatRange, AfterValidator(_positive)] = (0.05, 0.2)
         num_waves_range: IntRange = (3, 7)
-        interpolation: WarpInterpolation = 1
-        mask_interpolation: WarpInterpolation = 0
-        border_mode: BorderMode = 4
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
+        border_mode: BorderMode = 4  # cv2.BORDER_REFLECT_101
         p: Probability = 0.5
 
         @model_validator(mode="after")
@@ -97,7 +98,7 @@ class WaterRefraction(_DenseDistortion):
         return kd.water_refraction_maps(shape, float(params["amplitude"]), np.asarray(params["waves"]))
 
 
-class PixelSpread(_DenseDistortion):
+class PixelSpread(_DenseDistortion, WarpArgs):
     """Scatter pixels: each output pixel takes the value of a random source in its neighbourhood.
 
     For every pixel an offset is drawn independently and uniformly from the integers of
@@ -122,13 +123,12 @@ class PixelSpread(_DenseDistortion):
 
     radius: int
 
-    class InitSchema(TransformSchema):
+    class InitSchema(WarpSchema):
+        argument_order = ("radius", "interpolation", "mask_interpolation", "border_mode", "fill", "fill_mask")
+
         radius: int = Field(default=2, ge=1)
-        interpolation: WarpInterpolation = 0
-        mask_interpolation: WarpInterpolation = 0
-        border_mode: BorderMode = 4
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
+        interpolation: WarpInterpolation = 0  # cv2.INTER_NEAREST: pixels move, values do not mix
+        border_mode: BorderMode = 4  # cv2.BORDER_REFLECT_101
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
