@@ -169,7 +169,7 @@ def test_robustness_folder_reader_uses_it(tmp_path, webp_bomb, monkeypatch):
 
 
 def test_torch_folder_reader_uses_it(tmp_path, webp_bomb, monkeypatch):
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="torch is optional: pip install -e '.[test,torch]'")
     from invariance.integrations.torch import _read_rgb
 
     path = tmp_path / "a.webp"

@@ -330,9 +330,8 @@ def water_refraction_maps(shape: tuple[int, int], amplitude: float, waves: np.nd
     return displacement_maps(dx * scale, dy * scale)
 
 
-def scatter_maps(shape: tuple[int, int], radius: int, seed: int) -> Maps:
-    """Backward maps where each pixel samples a source offset by independent integers drawn
-    uniformly from ``[-radius, radius]`` in x and y (a non-smooth, high-frequency field)."""
-    rng = np.random.default_rng(seed)
-    offsets = rng.integers(-radius, radius + 1, (2, *shape)).astype(np.float32)
-    return displacement_maps(offsets[0], offsets[1])
+def scatter_maps(offsets: np.ndarray) -> Maps:
+    """Backward maps where each pixel samples a source offset by ``offsets`` ``(2, H, W)`` (x,
+    then y): a non-smooth, high-frequency field when the offsets are independent draws."""
+    field = offsets.astype(np.float32, copy=False)
+    return displacement_maps(field[0], field[1])

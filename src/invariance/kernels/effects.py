@@ -1,5 +1,6 @@
 """Photographic and print effects: vignetting, film grain, halftone, dithering, colour ramps,
-local filters and exposure. Pure functions of arrays and numbers; random fields come from a seed
+local filters and exposure. Pure functions of arrays and numbers; random fields are drawn by the
+transforms (from a seed kept in the parameters) and passed in
 the caller drew.
 """
 
@@ -78,19 +79,23 @@ def vignette(img: np.ndarray, center: Sequence[float], intensity: float) -> np.n
     return scale_pixels(img, gain)
 
 
-def film_grain(img: np.ndarray, intensity: float, grain_size: int, seed: int) -> np.ndarray:
+def grain_grid(shape: tuple[int, ...], grain_size: int) -> tuple[int, int]:
+    """The coarse grid :func:`film_grain` draws its noise on: ``grain_size`` times coarser."""
+    h, w = shape[:2]
+    return max(1, -(-h // grain_size)), max(1, -(-w // grain_size))
+
+
+def film_grain(img: np.ndarray, intensity: float, noise: np.ndarray) -> np.ndarray:
     """Add luminance-dependent, spatially correlated grain.
 
-    Unit Gaussian grain is drawn on a grid ``grain_size`` times coarser than the image and upscaled
-    bilinearly, so grains clump over about ``grain_size`` pixels. Its standard deviation is
+    Unit Gaussian grain ``noise`` is drawn on a grid ``grain_size`` times coarser than the image
+    (:func:`grain_grid`) and upscaled bilinearly, so grains clump over about ``grain_size`` pixels. Its standard deviation is
     ``intensity * (1 - L)`` of the white level, ``L`` the local luminance in [0, 1]: shadows show
     the most grain, as the sparse developed silver of a thin negative does. The same grain is added
     to every channel (silver grain has no colour).
     """
     h, w = img.shape[:2]
-    gh, gw = max(1, -(-h // grain_size)), max(1, -(-w // grain_size))
-    noise = np.random.default_rng(seed).standard_normal((gh, gw), dtype=np.float32)
-    if (gh, gw) != (h, w):
+    if noise.shape != (h, w):
         noise = np.asarray(cv2.resize(noise, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
     amplitude = (1.0 - luminance(img)) * np.float32(intensity * white(img.dtype))
     grain = noise * amplitude
@@ -245,10 +250,9 @@ def ordered_dither(img: np.ndarray, n_colors: int, matrix_size: int) -> np.ndarr
     return _from_levels(levels, n_colors, img)
 
 
-def random_dither(img: np.ndarray, n_colors: int, noise_range: Sequence[float], seed: int) -> np.ndarray:
-    """Quantise to ``n_colors`` levels after adding uniform noise from ``noise_range``, in units of
-    one quantisation step, to every pixel and channel."""
-    noise = np.random.default_rng(seed).uniform(noise_range[0], noise_range[1], img.shape).astype(np.float32)
+def random_dither(img: np.ndarray, n_colors: int, noise: np.ndarray) -> np.ndarray:
+    """Quantise to ``n_colors`` levels after adding ``noise`` (of the image's shape, in units of
+    one quantisation step) to every pixel and channel."""
     scaled = _to_unit(img) * np.float32(n_colors - 1) + noise
     levels = np.clip(np.rint(scaled), 0, n_colors - 1)
     return _from_levels(levels, n_colors, img)
@@ -337,23 +341,16 @@ def stochastic_kernel(size: int, strength: float, noise: np.ndarray) -> np.ndarr
 
 
 def stochastic_convolution(
-    img: np.ndarray, size: int, strength: float, per_channel: bool, border_mode: int, seed: int
+    img: np.ndarray, size: int, strength: float, fields: Sequence[np.ndarray], border_mode: int
 ) -> np.ndarray:
-    """Correlate with :func:`stochastic_kernel` fields drawn from ``seed``: one shared by every
-    channel, or one per channel."""
-    rng = np.random.default_rng(seed)
+    """Correlate with :func:`stochastic_kernel` fields: one field for every channel, or one per
+    channel (``len(fields)`` equal to the channel count)."""
     channels = 1 if img.ndim == 2 else img.shape[2]
-    if not per_channel or channels == 1:
-        return correlate(
-            img, stochastic_kernel(size, strength, rng.standard_normal((size, size))), border_mode
-        )
+    if len(fields) == 1 or channels == 1:
+        return correlate(img, stochastic_kernel(size, strength, fields[0]), border_mode)
     planes = [
-        correlate(
-            np.ascontiguousarray(img[:, :, c]),
-            stochastic_kernel(size, strength, rng.standard_normal((size, size))),
-            border_mode,
-        )
-        for c in range(channels)
+        correlate(np.ascontiguousarray(img[:, :, c]), stochastic_kernel(size, strength, field), border_mode)
+        for c, field in enumerate(fields)
     ]
     return np.stack(planes, axis=2)
 

@@ -135,4 +135,6 @@ class PixelSpread(_DenseDistortion, WarpArgs):
         return {"seed": draw_seed(rng)}
 
     def maps(self, params: Mapping[str, Any], shape: tuple[int, int]) -> kd.Maps:
-        return kd.scatter_maps(shape, self.radius, int(params["seed"]))
+        # Independent integer offsets in [-radius, radius], rebuilt from the recorded seed.
+        rng = np.random.default_rng(int(params["seed"]))
+        return kd.scatter_maps(rng.integers(-self.radius, self.radius + 1, (2, *shape)))

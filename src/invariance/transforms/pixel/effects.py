@@ -2,7 +2,7 @@
 Halftone, Dithering, Colorize, Enhance, ModeFilter, StochasticConvolution, ExposureMatching.
 
 Pixel values change; masks, boxes and keypoints pass through. Random fields (grain, dither noise,
-random kernels) are rebuilt in the kernel from a seed kept in the parameters.
+random kernels) are drawn here from a seed kept in the parameters and passed to pure kernels.
 """
 
 from __future__ import annotations
@@ -126,7 +126,9 @@ class FilmGrain(PixelTransform):
         }
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        return ke.film_grain(img, float(params["intensity"]), int(params["grain_size"]), int(params["seed"]))
+        grid = ke.grain_grid(img.shape, int(params["grain_size"]))
+        noise = np.random.default_rng(int(params["seed"])).standard_normal(grid, dtype=np.float32)
+        return ke.film_grain(img, float(params["intensity"]), noise)
 
 
 class Halftone(PixelTransform):
@@ -247,7 +249,9 @@ class Dithering(PixelTransform):
         if self.method == "ordered":
             out = ke.ordered_dither(source, self.n_colors, self.bayer_matrix_size)
         elif self.method == "random":
-            out = ke.random_dither(source, self.n_colors, self.noise_range, int(params["seed"]))
+            low, high = self.noise_range
+            noise = np.random.default_rng(int(params["seed"])).uniform(low, high, source.shape)
+            out = ke.random_dither(source, self.n_colors, noise.astype(np.float32))
         else:
             out = ke.error_diffusion_dither(
                 source, self.n_colors, self.error_diffusion_algorithm, self.serpentine
@@ -450,14 +454,12 @@ class StochasticConvolution(PixelTransform):
         }
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        return ke.stochastic_convolution(
-            img,
-            int(params["ksize"]),
-            float(params["strength"]),
-            self.per_channel,
-            self.border_mode,
-            int(params["seed"]),
-        )
+        size = int(params["ksize"])
+        channels = 1 if img.ndim == 2 else img.shape[2]
+        count = channels if self.per_channel and channels > 1 else 1
+        rng = np.random.default_rng(int(params["seed"]))
+        fields = [rng.standard_normal((size, size)) for _ in range(count)]
+        return ke.stochastic_convolution(img, size, float(params["strength"]), fields, self.border_mode)
 
 
 class ExposureMatching(PixelTransform):
