@@ -111,37 +111,28 @@ def accuracy(model: Model, images: Sequence[np.ndarray], labels: np.ndarray) -> 
     return float(np.mean(model(images) == labels)) if len(labels) else float("nan")
 
 
-# LEAD(issue 19 merge): replace `probe_accuracy` with the robustness API's own probes once it
-# accepts any transform or policy as a probe at chosen severities (and brightness both ways).
 # --8<-- [start:probe]
-def probe_accuracy(model: Model, images: list[np.ndarray], labels: np.ndarray, transform: Any) -> float:
-    """Accuracy on the validation images after ``transform`` (a probe: one assumed invariance)."""
-    pipeline = A.Compose([transform], seed=0)
-    return accuracy(model, [pipeline(image=im)["image"] for im in images], labels)
+def brighten(shift: float) -> A.RandomBrightnessContrast:
+    """Exposure raised by exactly ``shift`` (a fraction of the maximum value)."""
+    return A.RandomBrightnessContrast(brightness_limit=(shift, shift), contrast_limit=0, p=1.0)
 
 
-PROBES = {
-    "flip": A.HorizontalFlip(p=1.0),
-    "darken x0.5": A.RandomBrightnessContrast(brightness_limit=(-0.5, -0.5), contrast_limit=0, p=1.0),
-    "brighten x1.3": A.RandomBrightnessContrast(brightness_limit=(0.3, 0.3), contrast_limit=0, p=1.0),
-}
+PROBES = [
+    robustness.probe("flip", A.HorizontalFlip(p=1.0)),  # any transform or policy is a probe
+    robustness.probe("brighten", at=brighten, severities=[0.1, 0.3]),  # at the severities you choose
+    robustness.Probe.corruption("darken", severities=[1, 3, 5]),  # a preset: brightness -0.1, -0.3, -0.5
+    robustness.Probe.corruption("contrast", severities=[1, 3, 5]),
+    robustness.Probe.corruption("gaussian_noise", severities=[5]),
+]
+
+
+def stress(model: Model, dataset: list[tuple[Any, ...]], seed: int = 0) -> robustness.RobustnessReport:
+    """``model`` on ``dataset`` (``(image, label, subgroup)`` items), clean and under every probe,
+    overall, per class and per subgroup."""
+    return robustness.evaluate_robustness(model, dataset, probes=PROBES, seed=seed, class_names=CLASSES)
+
+
 # --8<-- [end:probe]
-
-
-# LEAD(issue 19 merge): replace with the robustness report's per-class / per-subgroup metrics
-# (the user passes one subgroup key per sample) once they land.
-# --8<-- [start:groups]
-def per_group_accuracy(
-    model: Model, images: list[np.ndarray], labels: np.ndarray, keys: np.ndarray
-) -> dict[str, float]:
-    """Accuracy of each value of ``keys`` (a class name or a subgroup such as day/night)."""
-    predictions = model(images)
-    return {
-        str(key): float(np.mean(predictions[keys == key] == labels[keys == key])) for key in np.unique(keys)
-    }
-
-
-# --8<-- [end:groups]
 
 
 def run(copies: int = 4, verbose: bool = True) -> dict[str, Any]:
@@ -149,6 +140,7 @@ def run(copies: int = 4, verbose: bool = True) -> dict[str, Any]:
     say: Callable[..., None] = print if verbose else (lambda *args, **kwargs: None)
     train_images, train_labels, _ = make_split(80, seed=0, night_share=0.0)
     val_images, val_labels, val_groups = make_split(80, seed=1, night_share=0.5)
+    validation = list(zip(val_images, val_labels.tolist(), val_groups.tolist()))
     results: dict[str, Any] = {}
 
     # --8<-- [start:step1]
@@ -159,76 +151,105 @@ def run(copies: int = 4, verbose: bool = True) -> dict[str, Any]:
     say(f"1. baseline {results['baseline']:.3f}, with the policy {results['policy']:.3f}")
     # --8<-- [end:step1]
 
-    # LEAD(issue 19 merge): generate these variants with `invariance ablate POLICY` (each transform
-    # removed, each p and magnitude raised and lowered, with fingerprints and a manifest) and loop
-    # over its manifest instead of building the removals by hand.
-    # --8<-- [start:step2]
-    ablations = {}
-    for index, step in enumerate(make_policy().transforms):
-        variant = A.Compose([t for i, t in enumerate(make_policy().transforms) if i != index])
-        model = train(train_images, train_labels, variant, seed=0, copies=copies)
-        ablations[f"without {type(step).__name__}"] = {
-            "fingerprint": A.fingerprint(variant)[:12],
-            "val": accuracy(model, val_images, val_labels),
-            "flipped": probe_accuracy(model, val_images, val_labels, PROBES["flip"]),
-        }
+    with tempfile.TemporaryDirectory() as scratch:
+        # --8<-- [start:step2]
+        from invariance.tools.ablate import write_ablations  # the CLI: invariance ablate POLICY --out DIR
+
+        sweep = Path(scratch) / "sweep"
+        manifest = write_ablations(make_policy(), sweep)
+        flip = [robustness.probe("flip", A.HorizontalFlip(p=1.0))]
+        ablations = {}
+        for variant in manifest["variants"]:  # one model per variant file: one change each
+            model = train(train_images, train_labels, A.load(sweep / variant["file"]), seed=0, copies=copies)
+            report = robustness.evaluate_robustness(model, validation, probes=flip, per_class=False)
+            ablations[variant["id"]] = {
+                "fingerprint": variant["fingerprint"][:12],
+                "change": "removed"
+                if variant["axis"] == "remove"
+                else f"{variant['argument']} {variant['before']} -> {variant['after']}",
+                "val": report.clean,
+                "flipped": report.value("flip", 1),
+            }
+        say(f"2. {len(ablations)} variants of {manifest['base']['fingerprint'][:12]}:")
+        for name, row in ablations.items():
+            say(f"   {name} ({row['fingerprint']}, {row['change']}): ", end="")
+            say(f"val {row['val']:.3f}, flipped {row['flipped']:.3f}")
+        # --8<-- [end:step2]
     results["ablations"] = ablations
-    for name, row in ablations.items():
-        say(f"2. {name} ({row['fingerprint']}): val {row['val']:.3f}, flipped {row['flipped']:.3f}")
-    # --8<-- [end:step2]
 
     # --8<-- [start:step3]
-    day = val_groups == "day"
-    day_images = [im for im, d in zip(val_images, day) if d]
-    stress: dict[str, dict[str, float]] = {}
-    for name, model in (("baseline", baseline), ("policy", augmented)):
-        stress[name] = {
-            probe: probe_accuracy(model, day_images, val_labels[day], t) for probe, t in PROBES.items()
-        }
-        suite = robustness.evaluate_robustness(
-            model,
-            list(zip(day_images, val_labels[day])),
-            corruptions=["gaussian_noise", "contrast"],
-            severities=[1, 3, 5],
-            seed=0,
-        )
-        stress[name]["mean over gaussian_noise, contrast"] = suite.summary()[-1]["mean_metric"]
-    results["stress"] = stress
-    for name, row in stress.items():
-        say(f"3. {name}: " + ", ".join(f"{probe} {value:.3f}" for probe, value in row.items()))
+    day = [item for item in validation if item[2] == "day"]  # probes start from clean daylight images
+    reports = {"baseline": stress(baseline, day), "policy": stress(augmented, day)}
+    for name, report in reports.items():
+        say(f"3. {name}: clean {report.clean:.3f}")
+        for probe in report.probes:
+            values = ", ".join(f"{s}: {report.value(probe, s):.3f}" for s in report.severities(probe))
+            say(f"   {probe} at {values}")
+        for advice in report.recommendations(tolerance=0.05):
+            say(
+                f"   {advice['probe']} fails (-{advice['drop']:.3f} at {advice['worst_severity']}): "
+                f"{advice['failure']} failure, add {advice['families']} ({', '.join(advice['transforms'])})"
+            )
     # --8<-- [end:step3]
+    results["stress"] = {
+        name: {
+            "clean": report.clean,
+            **{f"{p} {s}": report.value(p, s) for p in report.probes for s in report.severities(p)},
+        }
+        for name, report in reports.items()
+    }
+    results["recommendations"] = {
+        name: report.recommendations(tolerance=0.05) for name, report in reports.items()
+    }
 
     # --8<-- [start:step4]
-    class_names = np.asarray(CLASSES)[val_labels]
+    reports = {"baseline": stress(baseline, validation), "policy": stress(augmented, validation)}
+    for name, report in reports.items():
+        for slice_ in ("class", "group"):
+            values = {key: report.value("clean", 0, slice_, key) for key in report.keys(slice_)}
+            say(f"4. {name}, per {slice_}: " + ", ".join(f"{k} {v:.3f}" for k, v in values.items()))
+    say(reports["policy"].to_markdown())  # with each class's and subgroup's worst probe
+    # --8<-- [end:step4]
     results["per_class"] = {
-        name: per_group_accuracy(model, val_images, val_labels, class_names)
-        for name, model in (("baseline", baseline), ("policy", augmented))
+        name: {c: r.value("clean", 0, "class", c) for c in r.keys("class")} for name, r in reports.items()
     }
     results["per_group"] = {
-        name: per_group_accuracy(model, val_images, val_labels, val_groups)
-        for name, model in (("baseline", baseline), ("policy", augmented))
+        name: {g: r.value("clean", 0, "group", g) for g in r.keys("group")} for name, r in reports.items()
     }
-    for name in ("baseline", "policy"):
-        say(f"4. {name}: per class {results['per_class'][name]}, per subgroup {results['per_group'][name]}")
-    # --8<-- [end:step4]
+    results["night_under"] = {  # the policy's night subgroup under each probe, at its worst severity
+        p: min(reports["policy"].value(p, s, "group", "night") for s in reports["policy"].severities(p))
+        for p in reports["policy"].probes
+    }
+    results["day_under"] = {
+        p: min(reports["policy"].value(p, s, "group", "day") for s in reports["policy"].severities(p))
+        for p in reports["policy"].probes
+    }
 
-    # LEAD(issue 19 merge): the robustness report runs several seeds and reports their spread
-    # itself; use it here for the stress tests too.
     # --8<-- [start:step5]
-    seeds = [0, 1, 2]
-    night = ~day
-    night_images = [im for im, n in zip(val_images, night) if n]
-    runs = [
-        accuracy(
-            train(train_images, train_labels, make_policy(), seed=s, copies=copies),
-            night_images,
-            val_labels[night],
+    runs = []
+    for seed in [0, 1, 2]:  # train and probe again with each seed
+        model = train(train_images, train_labels, make_policy(), seed=seed, copies=copies)
+        runs.append(stress(model, validation, seed=seed))
+    over_seeds = robustness.RobustnessReport(  # the runs as one report, one seed each
+        runs[0].metric_name,
+        rows=[row for run in runs for row in run.rows],
+        slices=[row for run in runs for row in run.slices],
+        failures=runs[0].failures,
+    )
+    for probe, severity in (("clean", 0), ("contrast", 3)):
+        night = over_seeds.spread(probe, severity, "group", "night")
+        say(
+            f"5. night, {probe} {severity}, seeds {over_seeds.seeds}: mean {night['mean']:.3f}, "
+            f"min {night['min']:.3f}, max {night['max']:.3f}, std {night['std']:.3f}"
         )
-        for s in seeds
-    ]
-    results["seeds"] = {"night": runs, "mean": float(np.mean(runs)), "spread": float(np.ptp(runs))}
-    say(f"5. night accuracy over seeds {seeds}: {runs} (mean {np.mean(runs):.3f}, spread {np.ptp(runs):.3f})")
+    for advice in over_seeds.recommendations(tolerance=0.05):
+        say(f"   over the seeds, {advice['probe']} fails (-{advice['drop']:.3f}): add {advice['families']}")
     # --8<-- [end:step5]
+    results["seeds"] = {
+        "night": [run.value("clean", 0, "group", "night") for run in runs],
+        "spread": over_seeds.spread("clean", 0, "group", "night"),
+        "failing": [advice["probe"] for advice in over_seeds.recommendations(tolerance=0.05)],
+    }
 
     if importlib.util.find_spec("torch") is None:
         say("6. skipped: torch is not installed (pip install 'invariance[torch]')")
