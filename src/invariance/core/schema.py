@@ -12,13 +12,24 @@ values, handling deprecated aliases and unknown arguments the way Albumentations
 from __future__ import annotations
 
 import inspect
+import math
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 import cv2
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+import numpy as np
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
+from invariance.core.budget import check_arguments
 from invariance.core.errors import ParameterError, describe
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -104,12 +115,43 @@ IntRange = Annotated[tuple[int, int], BeforeValidator(_pair), AfterValidator(_or
 SymmetricRange = Annotated[tuple[float, float], BeforeValidator(symmetric), AfterValidator(_ordered)]
 
 
-class TransformSchema(BaseModel):
-    """Base of every transform's ``InitSchema``: the probability ``p``."""
+def _has_non_finite(value: Any, depth: int = 0) -> bool:
+    """True when ``value`` holds a NaN or an infinity anywhere (numbers, containers, arrays)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "fc" and not bool(np.all(np.isfinite(value)))
+    if isinstance(value, np.floating):
+        return not bool(np.isfinite(value))
+    if depth > 32:
+        return False
+    if isinstance(value, Mapping):
+        return any(_has_non_finite(v, depth + 1) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_finite(v, depth + 1) for v in value)
+    return False
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=True)
+
+class TransformSchema(BaseModel):
+    """Base of every transform's ``InitSchema``: the probability ``p``.
+
+    Every field of every subclass refuses NaN and infinity, wherever it sits (a number, a range,
+    a list of ranges, an array): no transform has a use for them, and they reach OpenCV as
+    silently wrong results.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", arbitrary_types_allowed=True, validate_default=True, allow_inf_nan=False
+    )
 
     p: Probability = 0.5
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        if _has_non_finite(value):
+            raise ValueError(f"expected finite numbers, got {describe(value)} (NaN and infinity are refused)")
+        return value
 
 
 # Old argument names that Albumentations 2.x users still write, mapped to the current name.
@@ -201,7 +243,9 @@ def parse_arguments(
         model = schema(**given)
     except ValidationError as error:
         raise ParameterError(_format_error(owner, error, given)) from None
-    return {name: getattr(model, name) for name in fields}
+    values = {name: getattr(model, name) for name in fields}
+    check_arguments(owner, schema, values)
+    return values
 
 
 def build_signature(schema: type[TransformSchema]) -> inspect.Signature:

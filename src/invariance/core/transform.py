@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from invariance.core import registry
+from invariance.core.budget import check_call
 from invariance.core.errors import InputError
 from invariance.core.geometry import Geometry, Resampling
 from invariance.core.inputs import check_image
@@ -126,6 +127,7 @@ class BasicTransform:
 
     def run(self, sample: Sample, rng: np.random.Generator, force_apply: bool = False) -> None:
         """Fire with probability ``p``: draw parameters, apply them, record them if asked."""
+        check_call(self, sample.shape)  # the resource budget, before any work (core/budget.py)
         if sample.replay is not None:
             node = sample.replay.get(id(self))
             if not node or not node.get("applied"):
@@ -183,6 +185,7 @@ class BasicTransform:
         ``Compose`` of the general path, so both give the same results for a seed (tested).
         """
         image = check_image("image", data["image"])
+        check_call(self, image.shape[:2])
         rng = self._own_stream().generator()
         if not force_apply and not self.should_fire(rng):
             return {"image": image}

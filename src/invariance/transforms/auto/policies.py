@@ -9,11 +9,12 @@ differently-warped copies and is for image classification).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.errors import InputError
 from invariance.core.geometry import Resampling
 from invariance.core.sample import Sample
@@ -182,9 +183,9 @@ class RandAugment(_OpPolicy):
     num_magnitude_bins: int
 
     class InitSchema(TransformSchema):
-        num_ops: int = Field(default=2, ge=0)
+        num_ops: Annotated[int, Bounded("repeat")] = Field(default=2, ge=0)
         magnitude: int = Field(default=9, ge=0)
-        num_magnitude_bins: int = Field(default=31, ge=2)
+        num_magnitude_bins: Annotated[int, Bounded("repeat")] = Field(default=31, ge=2)
         interpolation: WarpInterpolation = 0
         fill: Fill = 0.0
         fill_mask: Fill = 0.0
@@ -237,7 +238,7 @@ class TrivialAugmentWide(_OpPolicy):
     num_magnitude_bins: int
 
     class InitSchema(TransformSchema):
-        num_magnitude_bins: int = Field(default=31, ge=2)
+        num_magnitude_bins: Annotated[int, Bounded("repeat")] = Field(default=31, ge=2)
         interpolation: WarpInterpolation = 0
         fill: Fill = 0.0
         fill_mask: Fill = 0.0
@@ -342,7 +343,7 @@ class AugMix(PixelTransform):
 
     class InitSchema(TransformSchema):
         severity: int = Field(default=3, ge=1, le=10)
-        mixture_width: int = Field(default=3, ge=1)
+        mixture_width: Annotated[int, Bounded("repeat")] = Field(default=3, ge=1)
         chain_depth: int = Field(default=-1, ge=-1, le=10)
         alpha: float = Field(default=1.0, gt=0.0)
         all_ops: bool = True

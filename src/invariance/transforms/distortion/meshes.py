@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from invariance.core.budget import Bounded
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
@@ -83,8 +84,12 @@ class PiecewiseAffine(_DenseDistortion):
 
     class InitSchema(TransformSchema):
         scale: Annotated[FloatRange, BeforeValidator(from_zero), AfterValidator(_non_negative)] = (0.03, 0.05)
-        nb_rows: Annotated[IntRange, BeforeValidator(same), AfterValidator(_at_least_one)] = (4, 4)
-        nb_cols: Annotated[IntRange, BeforeValidator(same), AfterValidator(_at_least_one)] = (4, 4)
+        nb_rows: Annotated[
+            IntRange, BeforeValidator(same), AfterValidator(_at_least_one), Bounded("count")
+        ] = (4, 4)
+        nb_cols: Annotated[
+            IntRange, BeforeValidator(same), AfterValidator(_at_least_one), Bounded("count")
+        ] = (4, 4)
         interpolation: WarpInterpolation = 1
         mask_interpolation: WarpInterpolation = 0
         absolute_scale: bool = False
@@ -158,7 +163,7 @@ class ThinPlateSpline(_DenseDistortion):
 
     class InitSchema(TransformSchema):
         scale_range: Annotated[FloatRange, AfterValidator(_unit)] = (0.2, 0.4)
-        num_control_points: int = Field(default=4, ge=2)
+        num_control_points: Annotated[int, Bounded("count")] = Field(default=4, ge=2)
         interpolation: WarpInterpolation = 1
         mask_interpolation: WarpInterpolation = 0
         keypoint_remapping_method: KeypointRemapping = "mask"
@@ -211,7 +216,7 @@ class GridElasticDeform(_DenseDistortion):
     magnitude: int
 
     class InitSchema(TransformSchema):
-        num_grid_xy: Annotated[tuple[int, int], AfterValidator(_at_least_one)]
+        num_grid_xy: Annotated[tuple[int, int], AfterValidator(_at_least_one), Bounded("count")]
         magnitude: int = Field(gt=0)
         interpolation: WarpInterpolation = 1
         mask_interpolation: WarpInterpolation = 0

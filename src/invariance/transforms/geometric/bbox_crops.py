@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.errors import InputError
 from invariance.core.geometry import CropWindow, Geometry
 from invariance.core.sample import Sample
@@ -133,8 +134,8 @@ class RandomSizedBBoxSafeCrop(SpatialTransform):
     erosion_rate: float
 
     class InitSchema(TransformSchema):
-        height: int = Field(ge=1)
-        width: int = Field(ge=1)
+        height: Annotated[int, Bounded("height")] = Field(ge=1)
+        width: Annotated[int, Bounded("width")] = Field(ge=1)
         erosion_rate: float = Field(default=0.0, ge=0.0, le=1.0)
         interpolation: Interpolation = 1
         mask_interpolation: Interpolation = 0
@@ -177,8 +178,8 @@ class AtLeastOneBBoxRandomCrop(SpatialTransform):
     erosion_factor: float
 
     class InitSchema(TransformSchema):
-        height: int = Field(ge=1)
-        width: int = Field(ge=1)
+        height: Annotated[int, Bounded("height")] = Field(ge=1)
+        width: Annotated[int, Bounded("width")] = Field(ge=1)
         erosion_factor: float = Field(default=0.0, ge=0.0, le=1.0)
         p: Probability = 1.0
 
@@ -225,8 +226,8 @@ class CropNonEmptyMaskIfExists(SpatialTransform):
     ignore_channels: list[int] | None
 
     class InitSchema(TransformSchema):
-        height: int = Field(ge=1)
-        width: int = Field(ge=1)
+        height: Annotated[int, Bounded("height")] = Field(ge=1)
+        width: Annotated[int, Bounded("width")] = Field(ge=1)
         ignore_values: list[int] | None = None
         ignore_channels: list[int] | None = None
         p: Probability = 1.0

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import cv2
 import numpy as np
 from pydantic import Field, model_validator
 
+from invariance.core.budget import Bounded, check_output
 from invariance.core.geometry import Geometry, Resampling, Scale
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
@@ -51,8 +52,8 @@ class Resize(SpatialTransform):
     width: int
 
     class InitSchema(TransformSchema):
-        height: int = Field(ge=1)
-        width: int = Field(ge=1)
+        height: Annotated[int, Bounded("height")] = Field(ge=1)
+        width: Annotated[int, Bounded("width")] = Field(ge=1)
         interpolation: Interpolation = 1
         mask_interpolation: Interpolation = 0
         area_for_downscale: Literal[None, "image", "image_mask"] = None
@@ -68,11 +69,16 @@ class Resize(SpatialTransform):
 class _ScaleTo(SpatialTransform):
     """Shared logic of the resizes whose output size depends on the input: one :class:`Scale`."""
 
+    #: The argument that sets the output size, named when the output is over the budget.
+    size_argument: str = "max_size"
+
     def target_shape(self, params: Mapping[str, Any], shape: tuple[int, int]) -> tuple[int, int]:
         raise NotImplementedError
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
-        return Scale(sample.shape, self.target_shape(params, sample.shape))
+        target = self.target_shape(params, sample.shape)
+        check_output(type(self).__name__, self.size_argument, *target)
+        return Scale(sample.shape, target)
 
     def resampling_for(self, geometry: Geometry, params: Mapping[str, Any]) -> Resampling:
         return area_resampling(self, geometry.in_shape, geometry.out_shape)
@@ -98,6 +104,7 @@ class RandomScale(_ScaleTo):
 
     example_args = {"scale_limit": 0.3}
 
+    size_argument = "scale_limit"
     scale_limit: tuple[float, float]
 
     class InitSchema(TransformSchema):
@@ -126,8 +133,8 @@ MaxSizeHW = tuple[int | None, int | None] | None
 
 
 class _MaxSizeSchema(TransformSchema):
-    max_size: MaxSize = None
-    max_size_hw: MaxSizeHW = None
+    max_size: Annotated[MaxSize, Bounded("side")] = None
+    max_size_hw: Annotated[MaxSizeHW, Bounded("side")] = None
     interpolation: Interpolation = 1
     mask_interpolation: Interpolation = 0
     area_for_downscale: Literal[None, "image", "image_mask"] = None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, FloatRange, Probability, TransformSchema
@@ -48,7 +49,7 @@ class MaskDropout(BasicTransform):
     fill_mask: float
 
     class InitSchema(TransformSchema):
-        max_objects: CountRange = (1, 1)
+        max_objects: Annotated[CountRange, Bounded("count")] = (1, 1)
         fill: float | Literal["inpaint_telea", "inpaint_ns"] = 0.0
         fill_mask: float = 0.0
         p: Probability = 0.5
@@ -130,7 +131,7 @@ class ConstrainedCoarseDropout(OcclusionTransform):
     bbox_labels: list[str | int | float] | None
 
     class InitSchema(TransformSchema):
-        num_holes_range: CountRange = (1, 1)
+        num_holes_range: Annotated[CountRange, Bounded("count")] = (1, 1)
         hole_height_range: FloatRange = (0.1, 0.1)
         hole_width_range: FloatRange = (0.1, 0.1)
         fill: Fill | FillMode = 0.0

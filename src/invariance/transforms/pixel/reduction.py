@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.errors import InputError
 from invariance.core.sample import Sample
 from invariance.core.schema import IntRange, Probability, TransformSchema
@@ -40,7 +41,7 @@ class ToGray(PixelTransform):
     method: str
 
     class InitSchema(TransformSchema):
-        num_output_channels: int = Field(default=3, ge=1)
+        num_output_channels: Annotated[int, Bounded("channels")] = Field(default=3, ge=1)
         method: GrayMethod = "weighted_average"
         p: Probability = 0.5
 
@@ -73,7 +74,7 @@ class ToRGB(PixelTransform):
     num_output_channels: int
 
     class InitSchema(TransformSchema):
-        num_output_channels: int = Field(default=3, ge=1)
+        num_output_channels: Annotated[int, Bounded("channels")] = Field(default=3, ge=1)
         p: Probability = 1.0
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
