@@ -92,6 +92,33 @@ def check_image(key: str, value: Any) -> np.ndarray:
     return value
 
 
+#: Mask dtypes the kernels cannot warp, mapped to the dtype they travel in through the pipeline.
+#: The conversion is lossless (checked per call for the integer ones) and the output is cast back
+#: to the caller's dtype in :func:`collect`.
+_MASK_CARRIERS: dict[np.dtype, np.dtype] = {
+    np.dtype(np.uint32): np.dtype(np.int32),
+    np.dtype(np.uint64): np.dtype(np.int32),
+    np.dtype(np.int64): np.dtype(np.int32),
+    np.dtype(np.float16): np.dtype(np.float32),
+}
+MASK_DTYPES = "bool, uint8, int8, uint16, int16, int32, uint32, int64, uint64, float16, float32 or float64"
+_INT32 = np.iinfo(np.int32)
+
+
+def _carried_mask(key: str, value: np.ndarray) -> np.ndarray:
+    """``value`` in a dtype every kernel warps, without losing a value (or an InputError)."""
+    carrier = _MASK_CARRIERS[value.dtype]
+    if carrier.kind == "i" and value.size:
+        low, high = int(value.min()), int(value.max())
+        if low < _INT32.min or high > _INT32.max:
+            raise InputError(
+                f"{key}: {value.dtype} mask values must lie in the int32 range [{_INT32.min}, {_INT32.max}] "
+                f"to be warped without loss, got values in [{low}, {high}]; relabel the mask (for example "
+                "with numpy.unique(mask, return_inverse=True))"
+            )
+    return value.astype(carrier)
+
+
 def _check_mask(key: str, value: Any) -> np.ndarray:
     if not isinstance(value, np.ndarray):
         raise InputTypeError(
@@ -102,7 +129,13 @@ def _check_mask(key: str, value: Any) -> np.ndarray:
     if value.shape[0] == 0 or value.shape[1] == 0:
         raise InputError(f"{key}: the mask is empty (shape {value.shape})")
     if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_) or np.iscomplexobj(value):
-        raise InputTypeError(f"{key}: expected a numeric or boolean mask, got dtype {value.dtype}")
+        raise InputTypeError(
+            f"{key}: expected a numeric or boolean mask ({MASK_DTYPES}), got dtype {value.dtype}"
+        )
+    if value.dtype in _MASK_CARRIERS:
+        return _carried_mask(key, value)
+    if value.dtype.kind not in "biuf" or value.dtype.itemsize > 8:
+        raise InputTypeError(f"{key}: mask dtype {value.dtype} is not supported; expected {MASK_DTYPES}")
     return value
 
 
@@ -229,10 +262,27 @@ def _check_labels(key: str, count: int, fields: list[str], data: Mapping[str, An
             )
 
 
+def _restore_mask_dtype(result: Any, original: Any) -> Any:
+    """Cast masks carried in a wider kernel dtype (see ``_MASK_CARRIERS``) back to the caller's."""
+    if isinstance(original, np.ndarray) and original.dtype in _MASK_CARRIERS:
+        if isinstance(result, np.ndarray):
+            return result.astype(original.dtype)
+        return [np.asarray(frame).astype(original.dtype) for frame in result]
+    if isinstance(original, (list, tuple)) and isinstance(result, (list, tuple)):
+        return [
+            np.asarray(r).astype(o.dtype) if isinstance(o, np.ndarray) and o.dtype in _MASK_CARRIERS else r
+            for r, o in zip(result, original)
+        ]
+    return result
+
+
 def collect(sample: Sample, data: Mapping[str, Any], config: TargetConfig) -> dict[str, Any]:
     """The output dict: every input key, with targets and label fields transformed."""
     out = dict(data)
     out.update(sample.arrays)
+    for key, kind in sample.kinds.items():
+        if kind in ("mask", "masks"):
+            out[key] = _restore_mask_dtype(out[key], data[key])
     if config.bbox_params is not None:
         for key, boxes in sample.boxes.items():
             out[key] = write_boxes(boxes, config.bbox_params, sample.shape)
