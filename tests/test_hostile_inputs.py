@@ -106,11 +106,17 @@ def test_set_limits_refuses_bad_values(bad: dict[str, Any], default_limits: None
 
 
 def test_kernels_up_to_the_bound_still_run_on_small_images() -> None:
-    tiny = IMAGE[:4, :4]
-    # 2 * 4 + 1 = 9 is the largest kernel for a 4x4 image: allowed.
-    assert A.MedianBlur(blur_limit=(9, 9), p=1)(image=tiny)["image"].shape == tiny.shape
-    with pytest.raises(ParameterError, match="at most 9"):
-        A.MedianBlur(blur_limit=(11, 11), p=1)(image=tiny)
+    tiny = IMAGE[:2, :2]
+    # Defaults stay valid on a tiny image: the relative bounds have floors (a kernel of 255).
+    assert A.AdvancedBlur(p=1)(image=tiny)["image"].shape == tiny.shape
+    assert A.MedianBlur(blur_limit=(255, 255), p=1)(image=tiny)["image"].shape == tiny.shape
+    with pytest.raises(ParameterError, match="at most 255"):
+        A.MedianBlur(blur_limit=(257, 257), p=1)(image=tiny)
+    # On a larger image the bound is twice its longer side plus one.
+    wide = np.zeros((8, 300), np.uint8)
+    assert A.MedianBlur(blur_limit=(601, 601), p=1)(image=wide)["image"].shape == wide.shape
+    with pytest.raises(ParameterError, match="at most 601"):
+        A.MedianBlur(blur_limit=(603, 603), p=1)(image=wide)
 
 
 def test_the_budget_is_checked_inside_a_pipeline_even_when_p_is_zero() -> None:

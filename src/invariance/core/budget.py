@@ -16,10 +16,10 @@ argument, its value and the bound. The rules (docs/reliability.md, "Resource bud
 =========  =====================================================================================
 kind       bound
 =========  =====================================================================================
-kernel     a kernel size (window side, in pixels) <= 2 * the image's longer side + 1
-sigma      a Gaussian sigma (pixels) <= the image's longer side
-count      a number of holes, patches, cells or objects <= the image's pixel count
-length     a length in pixels <= 2 * the image's longer side + 1 (absolute sizes only)
+kernel     a kernel size (window side, in pixels) <= max(255, 2 * the image's longer side + 1)
+sigma      a Gaussian sigma (pixels) <= max(64, the image's longer side)
+count      a number of holes, patches, cells or objects <= max(1024, the image's pixel count)
+length     a length in pixels <= max(255, 2 * the image's longer side + 1) (absolute sizes only)
 height     an output height; with the output width, height * width <= ``max_output_pixels``
 width      an output width (see height)
 hw         an ``(height, width)`` output size (see height)
@@ -48,6 +48,12 @@ BoundKind = Literal[
 ]
 
 _OUTPUT_KINDS = ("height", "width", "hw", "side")
+
+#: Floors of the bounds relative to the image: on a tiny image the default arguments (a 7-pixel
+#: kernel on a 2x2 image) stay valid, and the work they allow stays small.
+KERNEL_FLOOR = 255
+SIGMA_FLOOR = 64
+COUNT_FLOOR = 1024
 
 
 @dataclass(frozen=True)
@@ -217,37 +223,23 @@ def check_call(transform: Any, shape: tuple[int, int]) -> None:
     owner = type(transform).__name__
     height, width = int(shape[0]), int(shape[1])
     longer = max(height, width)
+    kernel = max(KERNEL_FLOOR, 2 * longer + 1)
+    sigma = max(SIGMA_FLOOR, longer)
+    count = max(COUNT_FLOOR, height * width)
+    size = f"a {height}x{width} image"
     values = {name: getattr(transform, name, None) for name, _ in marked}
     for name, kind in marked:
         largest = _largest(values[name])
         if largest is None:
             continue
-        if kind == "kernel" and largest > 2 * longer + 1:
-            raise _refuse(
-                owner,
-                name,
-                values[name],
-                f"a kernel of at most {2 * longer + 1} pixels for a {height}x{width} image "
-                "(twice its longer side plus one)",
-            )
-        if kind == "sigma" and largest > longer:
-            raise _refuse(
-                owner, name, values[name], f"a sigma of at most {longer} pixels for a {height}x{width} image"
-            )
-        if kind == "count" and largest > height * width:
-            raise _refuse(
-                owner,
-                name,
-                values[name],
-                f"at most {height * width} (the pixel count of a {height}x{width} image)",
-            )
-        if kind == "length" and largest > longer:
-            raise _refuse(
-                owner,
-                name,
-                values[name],
-                f"at most {longer} pixels (the longer side of a {height}x{width} image)",
-            )
+        if kind == "kernel" and largest > kernel:
+            raise _refuse(owner, name, values[name], f"a kernel of at most {kernel} pixels for {size}")
+        if kind == "length" and largest > kernel:
+            raise _refuse(owner, name, values[name], f"a length of at most {kernel} pixels for {size}")
+        if kind == "sigma" and largest > sigma:
+            raise _refuse(owner, name, values[name], f"a sigma of at most {sigma} pixels for {size}")
+        if kind == "count" and largest > count:
+            raise _refuse(owner, name, values[name], f"a count of at most {count} for {size}")
     check_arguments(owner, schema, values)
 
 

@@ -263,17 +263,21 @@ def _check_labels(key: str, count: int, fields: list[str], data: Mapping[str, An
 
 
 def _restore_mask_dtype(result: Any, original: Any) -> Any:
-    """Cast masks carried in a wider kernel dtype (see ``_MASK_CARRIERS``) back to the caller's."""
-    if isinstance(original, np.ndarray) and original.dtype in _MASK_CARRIERS:
-        if isinstance(result, np.ndarray):
-            return result.astype(original.dtype)
-        return [np.asarray(frame).astype(original.dtype) for frame in result]
-    if isinstance(original, (list, tuple)) and isinstance(result, (list, tuple)):
-        return [
-            np.asarray(r).astype(o.dtype) if isinstance(o, np.ndarray) and o.dtype in _MASK_CARRIERS else r
-            for r, o in zip(result, original)
-        ]
-    return result
+    """Cast masks carried in a wider kernel dtype (see ``_MASK_CARRIERS``) back to the caller's.
+
+    Frames a transform added (pasted instances) take the dtype of the caller's first frame.
+    """
+    if isinstance(original, np.ndarray):
+        wanted = original.dtype
+    elif isinstance(original, (list, tuple)) and original and isinstance(original[0], np.ndarray):
+        wanted = original[0].dtype
+    else:
+        return result
+    if wanted not in _MASK_CARRIERS:
+        return result
+    if isinstance(result, np.ndarray):
+        return result.astype(wanted)
+    return [np.asarray(frame).astype(wanted) for frame in result]
 
 
 def collect(sample: Sample, data: Mapping[str, Any], config: TargetConfig) -> dict[str, Any]:

@@ -332,7 +332,7 @@ def fill_where(array: np.ndarray, where: np.ndarray, fill: float | Sequence[floa
         source = np.ascontiguousarray(array)
         fast = cv2.bitwise_and(source, source, mask=np.logical_not(where).view(np.uint8))
         if values.any():
-            cv2.add(fast, cv_scalar(tuple(float(v) for v in values)), dst=fast, mask=hit)  # type: ignore[call-overload]
+            cv2.add(fast, cv_scalar(tuple(float(v) for v in values)), dst=fast, mask=hit)  # type: ignore[call-overload,unused-ignore]  # OpenCV 5.0 stubs only
         return fast.reshape(array.shape)
     out = array.copy()
     out[where] = values if array.ndim == 3 else values[0]
