@@ -323,3 +323,8 @@ def test_a_subclass_of_the_occlusion_base_still_works() -> None:
 
     out = OneHole(p=1)(image=np.full((8, 8), 9, np.uint8))["image"]
     assert (out[:4, :4] == 0).all() and (out[4:, 4:] == 9).all()
+
+
+def test_an_out_of_range_channel_fill_saturates_instead_of_overflowing() -> None:
+    out = A.ChannelDropout(channel_drop_range=(1, 1), fill=1e9, p=1)(image=IMAGE)["image"]
+    assert out.dtype == np.uint8 and out.max() == 255

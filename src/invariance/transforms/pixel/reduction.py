@@ -94,7 +94,8 @@ class ChannelDropout(PixelTransform):
 
     Args:
         channel_drop_range: range of how many channels to drop (>= 1). Default: (1, 1).
-        fill: value for the dropped channels (pixel units of the image's dtype). Default: 0.
+        fill: value for the dropped channels (pixel units of the image's dtype; saturated to
+            [0, 255] on uint8 images). Default: 0.
         p: probability of applying the transform. Default: 0.5.
 
     Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
@@ -129,7 +130,10 @@ class ChannelDropout(PixelTransform):
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         if img.ndim == 2 or not params["channels"]:
             return img.copy()
-        return kc.drop_channels(img, params["channels"], self.fill)
+        fill = self.fill
+        if img.dtype == np.uint8:  # saturate, as every other uint8 fill does (no overflow error)
+            fill = min(max(fill, 0.0), 255.0)
+        return kc.drop_channels(img, params["channels"], fill)
 
 
 class ChannelShuffle(PixelTransform):
