@@ -54,6 +54,7 @@ def default_limits() -> Iterator[None]:
         (lambda: A.Morphological(scale=(10**6, 10**6), p=1), "scale"),
         (lambda: A.PiecewiseAffine(nb_rows=10**6, p=1), "nb_rows"),
         (lambda: A.RandomShadow(shadow_dimension=10**9, p=1), "shadow_dimension"),
+        (lambda: A.ZoomBlur(max_factor=(1e9, 1e9), p=1), "max_factor"),
     ],
 )
 def test_work_scaling_arguments_are_refused_before_work(make_transform: Any, argument: str) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from invariance.core.budget import Bounded
+from invariance.core.budget import Bounded, check_output
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema, _ordered, _pair
@@ -154,6 +154,9 @@ class ZoomBlur(PixelTransform):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        # Each zoomed copy is drawn at up to max_factor times the image size: the budget's output limit.
+        height, width = sample.shape
+        check_output("ZoomBlur", "max_factor", height * self.max_factor[1], width * self.max_factor[1])
         max_factor = float(uniform(rng, *self.max_factor))
         step = float(uniform(rng, *self.step_factor))
         return {"max_factor": max_factor, "step": max(step, (max_factor - 1.0) / MAX_ZOOM_STEPS, 1e-6)}
