@@ -25,7 +25,9 @@ def catalogue() -> list[type[BasicTransform]]:
             or cls.__module__.startswith("invariance.core")
         ):
             continue
-        if name in ("Lambda", "ToTensorV2", "OcclusionTransform"):
+        if registry.is_base(cls):
+            continue  # a base class (OcclusionTransform), not a transform
+        if name in ("Lambda", "ToTensorV2"):
             continue  # need functions / torch; covered by their own tests
         out.append(cls)
     return out

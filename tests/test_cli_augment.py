@@ -96,11 +96,22 @@ def test_rerun_skips_complete_outputs_and_removes_stale_temporaries(tmp_path):
     out = tmp_path / "out"
     first = augment_dataset(src, out, variants=2)
     before = snapshot(out)
-    # a crash mid-write leaves at most a temporary file, never a partial final file
-    (out / "images" / ".scene_000_aug0.png.abc.tmp").write_bytes(b"partial")
+    # a crash mid-write leaves at most a temporary file (named for one of the run's outputs)
+    (out / "images" / ".scene_000_aug0.png.invariance-abc.tmp").write_bytes(b"partial")
     (out / "Annotations" / "scene_001_aug1.xml").unlink()  # an output whose last file is missing
+    # files the run did not create survive, whatever their names
+    foreign = [
+        out / ".notes.tmp",
+        out / "images" / ".scene_000.png.abc.tmp",
+        out / "images" / ".x.invariance-1.tmp",
+    ]
+    for path in foreign:
+        path.write_bytes(b"mine")
     second = augment_dataset(src, out, variants=2)
     assert (first.written, second.written, second.skipped) == (4, 1, 3)
+    for path in foreign:
+        assert path.read_bytes() == b"mine"
+        path.unlink()
     assert snapshot(out) == before
 
 

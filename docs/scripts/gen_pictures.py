@@ -114,7 +114,7 @@ def picture_classes() -> dict[str, type[Any]]:
         with contextlib.suppress(ImportError):
             importlib.import_module(optional)
     from invariance.core.compose import BaseCompose
-    from invariance.core.registry import registered
+    from invariance.core.registry import is_base, registered
     from invariance.core.transform import BasicTransform
 
     everything = registered()
@@ -128,10 +128,7 @@ def picture_classes() -> dict[str, type[Any]]:
             continue  # user classes defined while the docs build (tests, examples)
         if inspect.isabstract(cls):
             continue
-        subclassed = any(
-            isinstance(c, type) and issubclass(c, cls) and c is not cls for c in everything.values()
-        )
-        if name.endswith("Transform") and subclassed:
+        if is_base(cls):
             continue  # an abstract base (OcclusionTransform), not a transform to use
         out[name] = cls
     return out

@@ -13,6 +13,7 @@ Code written for Albumentations 2.x runs after ``import invariance as A``::
 """
 
 from invariance._version import __version__
+from invariance.core.budget import Limits, get_limits, set_limits
 from invariance.core.compat import DualTransform, ImageOnlyTransform  # Albumentations-style bases
 from invariance.core.compose import (
     BaseCompose,
@@ -80,6 +81,7 @@ __all__ = [
     "InputTypeError",
     "InvarianceError",
     "KeypointParams",
+    "Limits",
     "OneOf",
     "OneOrOther",
     "ParameterError",
@@ -96,9 +98,11 @@ __all__ = [
     "diff",
     "fingerprint",
     "from_dict",
+    "get_limits",
     "load",
     "load_preset",
     "save",
+    "set_limits",
     "to_dict",
 ]
 # Each family package lists its transforms in its own __all__.

@@ -234,8 +234,54 @@ def check_image(key: str, value: Any) -> np.ndarray:
     return value
 
 
+#: Mask dtypes the kernels cannot warp, mapped to the dtype they travel in through the pipeline.
+#: The conversion is lossless (checked per call for the integer ones) and the output is cast back
+#: to the caller's dtype in :func:`collect`.
+_MASK_CARRIERS: dict[np.dtype, np.dtype] = {
+    np.dtype(np.uint32): np.dtype(np.int32),
+    np.dtype(np.uint64): np.dtype(np.int32),
+    np.dtype(np.int64): np.dtype(np.int32),
+    np.dtype(np.float16): np.dtype(np.float32),
+}
+MASK_DTYPES = "bool, uint8, int8, uint16, int16, int32, uint32, int64, uint64, float16, float32 or float64"
+_INT32 = np.iinfo(np.int32)
+
+
+def _carried_mask(key: str, value: np.ndarray) -> np.ndarray:
+    """``value`` in a dtype every kernel warps, without losing a value (or an InputError)."""
+    carrier = _MASK_CARRIERS[value.dtype]
+    if carrier.kind == "i" and value.size:
+        low, high = int(value.min()), int(value.max())
+        if low < _INT32.min or high > _INT32.max:
+            raise InputError(
+                f"{key}: {value.dtype} mask values must lie in the int32 range [{_INT32.min}, {_INT32.max}] "
+                f"to be warped without loss, got values in [{low}, {high}]; relabel the mask (for example "
+                "with numpy.unique(mask, return_inverse=True))"
+            )
+    return value.astype(carrier)
+
+
+def _restore_mask_dtype(result: Any, original: Any) -> Any:
+    """Cast masks carried in a wider kernel dtype (see ``_MASK_CARRIERS``) back to the caller's.
+
+    Frames a transform added (pasted instances) take the dtype of the caller's first frame.
+    """
+    if isinstance(original, np.ndarray):
+        wanted = original.dtype
+    elif isinstance(original, (list, tuple)) and original and isinstance(original[0], np.ndarray):
+        wanted = original[0].dtype
+    else:
+        return result
+    if wanted not in _MASK_CARRIERS:
+        return result
+    if isinstance(result, np.ndarray):
+        return result.astype(wanted)
+    return [np.asarray(frame).astype(wanted) for frame in result]
+
+
 def check_mask(key: str, value: Any) -> np.ndarray:
-    """A mask as the pipeline takes it: any numeric or boolean (H, W) or (H, W, C) array."""
+    """A mask as the pipeline takes it: any numeric or boolean (H, W) or (H, W, C) array; dtypes
+    the kernels cannot warp travel in a wider one (restored on output)."""
     if not isinstance(value, np.ndarray):
         raise InputTypeError(
             f"{key}: expected a numpy array of shape (H, W) or (H, W, C), got {type(value).__name__}"
@@ -245,7 +291,13 @@ def check_mask(key: str, value: Any) -> np.ndarray:
     if value.shape[0] == 0 or value.shape[1] == 0:
         raise InputError(f"{key}: the mask is empty (shape {value.shape})")
     if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_) or np.iscomplexobj(value):
-        raise InputTypeError(f"{key}: expected a numeric or boolean mask, got dtype {value.dtype}")
+        raise InputTypeError(
+            f"{key}: expected a numeric or boolean mask ({MASK_DTYPES}), got dtype {value.dtype}"
+        )
+    if value.dtype in _MASK_CARRIERS:
+        return _carried_mask(key, value)
+    if value.dtype.kind not in "biuf" or value.dtype.itemsize > 8:
+        raise InputTypeError(f"{key}: mask dtype {value.dtype} is not supported; expected {MASK_DTYPES}")
     return value
 
 
@@ -384,6 +436,11 @@ class MaskKind(_Plane):
     def read(self, key: str, value: Any, data: Mapping[str, Any], config: TargetConfig, shape: Shape) -> Any:
         return check_mask(key, value)
 
+    def write(
+        self, key: str, value: Any, call: CallView, out: dict[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        out[key] = _restore_mask_dtype(value, data[key])
+
     def resample(self, value: np.ndarray, geometry: Geometry, resampling: Resampling) -> np.ndarray:
         return geometry.warp(
             value, resampling.mask_interpolation, resampling.border_mode, resampling.fill_mask
@@ -484,6 +541,11 @@ class MasksKind(_Stack):
 
     name = "masks"
     plane = MaskKind()
+
+    def write(
+        self, key: str, value: Any, call: CallView, out: dict[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        out[key] = _restore_mask_dtype(value.output() if isinstance(value, Frames) else value, data[key])
 
     def pixels(self, key: str, value: Any, effect: Pixels, call: CallView) -> Any:
         if effect.masks is not None and len(value):

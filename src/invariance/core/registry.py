@@ -7,10 +7,13 @@ user's code) before a policy that names it is loaded.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 _REGISTRY: dict[str, type[Any]] = {}
 _COMPOSITIONS: set[type[Any]] = set()
+_BASES: set[type[Any]] = set()
+
+T = TypeVar("T", bound=type[Any])
 
 
 def register(cls: type[Any], composition: bool = False) -> None:
@@ -37,3 +40,19 @@ def lookup(name: str) -> type[Any] | None:
 def registered() -> dict[str, type[Any]]:
     """A copy of the registry."""
     return dict(_REGISTRY)
+
+
+def base_class(cls: T) -> T:
+    """Mark ``cls`` as a base for other transforms (class decorator).
+
+    A base stays registered and importable, for subclassing, but it is no transform to use:
+    catalogues (``invariance list``, the explore page, the generated docs, the contract tests)
+    leave it out, and constructing it raises ``TypeError``.
+    """
+    _BASES.add(cls)
+    return cls
+
+
+def is_base(cls: Any) -> bool:
+    """True for a class marked with :func:`base_class` (not for its subclasses)."""
+    return cls in _BASES

@@ -12,12 +12,14 @@ values, handling deprecated aliases and unknown arguments the way Albumentations
 from __future__ import annotations
 
 import inspect
+import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 import cv2
+import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -26,10 +28,12 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     ValidationError,
+    field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from invariance.core.budget import check_arguments
 from invariance.core.errors import ParameterError, describe
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -170,19 +174,49 @@ IntRange = Annotated[tuple[int, int], BeforeValidator(_pair), AfterValidator(_or
 SymmetricRange = Annotated[tuple[float, float], BeforeValidator(symmetric), AfterValidator(_ordered)]
 
 
+def _has_non_finite(value: Any, depth: int = 0) -> bool:
+    """True when ``value`` holds a NaN or an infinity anywhere (numbers, containers, arrays)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "fc" and not bool(np.all(np.isfinite(value)))
+    if isinstance(value, np.floating):
+        return not bool(np.isfinite(value))
+    if depth > 32:
+        return False
+    if isinstance(value, Mapping):
+        return any(_has_non_finite(v, depth + 1) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_finite(v, depth + 1) for v in value)
+    return False
+
+
 class TransformSchema(BaseModel):
     """Base of every transform's ``InitSchema``: the probability ``p``.
+
+    Every field of every subclass refuses NaN and infinity, wherever it sits (a number, a range,
+    a list of ranges, an array): no transform has a use for them, and they reach OpenCV as
+    silently wrong results.
 
     ``argument_order`` names every argument but ``p`` in constructor (positional) order, for a
     schema whose fields come partly from shared parts and interleave in Albumentations' order;
     empty means the default order of :func:`positional_order`.
     """
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", arbitrary_types_allowed=True, validate_default=True, allow_inf_nan=False
+    )
 
     argument_order: ClassVar[tuple[str, ...]] = ()
 
     p: Probability = 0.5
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        if _has_non_finite(value):
+            raise ValueError(f"expected finite numbers, got {describe(value)} (NaN and infinity are refused)")
+        return value
 
 
 # -- shared parts: resampling and border arguments, declared once ------------------------------
@@ -388,7 +422,9 @@ def parse_arguments(
         model = schema(**given)
     except ValidationError as error:
         raise ParameterError(_format_error(owner, error, given)) from None
-    return {name: getattr(model, name) for name in fields}
+    values = {name: getattr(model, name) for name in fields}
+    check_arguments(owner, schema, values)
+    return values
 
 
 def build_signature(schema: type[TransformSchema]) -> inspect.Signature:

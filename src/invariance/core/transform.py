@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from invariance.core import registry
+from invariance.core.budget import check_call
 from invariance.core.call import Call
 from invariance.core.config import TargetConfig
 from invariance.core.effects import Effect, Effects, Pixels, Warp, as_sequence
@@ -140,6 +141,7 @@ class BasicTransform:
 
     def run(self, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
         """Fire with probability ``p``: draw parameters, hand the call their effect, log them."""
+        check_call(self, call.sample.shape)  # the resource budget, before any work (core/budget.py)
         if call.replay is not None:
             params = call.replayed(self)
             if params is None:
@@ -193,6 +195,7 @@ class BasicTransform:
         the one-step ``Compose``, so both give the same results for a seed (tested).
         """
         image = check_image("image", value)
+        check_call(self, image.shape[:2])  # the resource budget, before any work (core/budget.py)
         rng = self._own_stream().generator()
         if not force_apply and not self.should_fire(rng):
             return {"image": image}

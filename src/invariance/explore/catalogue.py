@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import TypeAdapter
 
 from invariance.core.compose import BaseCompose
-from invariance.core.registry import registered
+from invariance.core.registry import is_base, registered
 
 #: Widgets the page knows how to draw; ``readonly`` fields are shown but cannot be edited.
 #: ``axes`` is a per-axis dict of ranges (``{"x": [lo, hi], "y": [lo, hi]}``); ``numbers`` a
@@ -30,6 +30,7 @@ def _is_listed(name: str, cls: Any) -> bool:
         and not name.startswith("_")
         and not cls.__module__.startswith("invariance.core")
         and not issubclass(cls, BaseCompose)
+        and not is_base(cls)
         and hasattr(cls, "InitSchema")
     )
 

@@ -26,9 +26,9 @@ from invariance.core.compose import BaseCompose, Compose
 from invariance.core.errors import InputError, ParameterError
 from invariance.core.targets import BboxParams, KeypointParams
 from invariance.integrations import require
-from invariance.tools import augment as _augment
-from invariance.tools.annotations import Format, encode_image, read_dataset, write_atomic
-from invariance.tools.runner import derive_seed, load_policy
+from invariance.tools.annotations import Format, encode_image, write_atomic
+from invariance.tools.augment_job import AugmentJob, AugmentReport, variant_path
+from invariance.tools.runner import derive_seed
 
 ray: Any = require("ray", "ray")
 
@@ -36,6 +36,7 @@ __all__ = [
     "augment_dataset",
     "augment_directory_with_ray",
     "encode_images",
+    "run_job_with_ray",
     "write_images",
 ]
 
@@ -177,7 +178,7 @@ def augment_dataset(
 
 
 def _stem_name(key: str, k: int, suffix: str) -> str:
-    return str(Path(_augment._variant_path(key, k)).with_suffix(suffix))
+    return str(Path(variant_path(key, k)).with_suffix(suffix))
 
 
 def _json_value(value: Any) -> Any:
@@ -255,13 +256,16 @@ def encode_images(ds: Any, image_column: str = "image", suffix: str = ".png") ->
 
 
 class _JobRunner:
-    """A Ray actor running the single-process path's jobs (same seeds, names and atomic writes)."""
+    """A Ray actor running jobs of an :class:`AugmentJob` (its seeds, names and atomic writes)."""
 
-    def __init__(self, dataset: Any, policy: Any, seed: int, out: str) -> None:
-        _augment._init_worker(dataset, policy, seed, Path(out))
+    def __init__(self, job: AugmentJob) -> None:
+        import cv2
+
+        cv2.setNumThreads(1)
+        self.job = job
 
     def __call__(self, batch: Mapping[str, np.ndarray]) -> dict[str, Any]:
-        status = [_augment._run_job(int(i), int(k)) for i, k in zip(batch["index"], batch["k"])]
+        status = [self.job.run(int(i), int(k)) for i, k in zip(batch["index"], batch["k"])]
         return {"status": np.asarray(status, dtype=object)}
 
 
@@ -278,16 +282,46 @@ def augment_directory_with_ray(
     concurrency: int | None = None,
     batch_size: int = 8,
     progress: Callable[[int, int], None] | None = None,
-) -> _augment.AugmentReport:
+    drop_invalid: bool = False,
+) -> AugmentReport:
     """``invariance augment`` on Ray: the same files as the single-process path for the same seed.
 
-    Jobs ``(image, variant)`` become rows of a Ray dataset; actors run the single-process job
-    function on them (its seeds, file names, atomic writes and resume rule), so the output
-    directory is byte-for-byte the one :func:`invariance.tools.augment.augment_dataset` writes.
-    On a cluster, ``output`` must be a file system every node sees (NFS, a mounted bucket).
+    Plans an :class:`~invariance.tools.augment_job.AugmentJob` and runs it with
+    :func:`run_job_with_ray`. On a cluster, ``output`` must be a file system every node sees
+    (NFS, a mounted bucket).
 
     Args:
-        source, output, policy, variants, seed, format: as ``invariance augment``.
+        source, output, policy, variants, seed, format, drop_invalid: as ``invariance augment``.
+        num_cpus, address, concurrency, batch_size, progress: as :func:`run_job_with_ray`.
+    """
+    job = AugmentJob.plan(source, output, policy, variants, seed, format, drop_invalid)
+    return run_job_with_ray(
+        job,
+        num_cpus=num_cpus,
+        address=address,
+        concurrency=concurrency,
+        batch_size=batch_size,
+        progress=progress,
+    )
+
+
+def run_job_with_ray(
+    job: AugmentJob,
+    *,
+    num_cpus: int | None = None,
+    address: str | None = None,
+    concurrency: int | None = None,
+    batch_size: int = 8,
+    progress: Callable[[int, int], None] | None = None,
+) -> AugmentReport:
+    """Run an offline augmentation job on Ray Data (the Ray engine of ``invariance augment``).
+
+    Pending ``(image, variant)`` pairs become rows of a Ray dataset; actors run
+    :meth:`AugmentJob.run` on them, so the output directory is byte-for-byte the one the local
+    engine writes for the same job.
+
+    Args:
+        job: the planned job (:meth:`AugmentJob.plan`).
         num_cpus: CPUs of a local Ray instance started here (ignored when Ray is running or
             ``address`` is given). Default: all.
         address: a Ray cluster to connect to (``auto``, ``ray://head:10001``). Default: local.
@@ -295,22 +329,9 @@ def augment_directory_with_ray(
         batch_size: jobs per ``map_batches`` call. Default: 8.
         progress: called as ``progress(done, total)`` as jobs finish (as the CLI's progress bar).
     """
-    if variants < 1:
-        raise ValueError(f"variants must be at least 1, got {variants}")
-    root, out = Path(source), Path(output)
-    if out.resolve() == root.resolve():
-        raise ValueError("the output directory must differ from the dataset directory")
-    transform = policy if policy is not None and not isinstance(policy, (str, Path)) else load_policy(policy)
-    dataset = read_dataset(root, format)
-    out.mkdir(parents=True, exist_ok=True)
-    _augment._remove_stale_temporaries(out)
-    _augment._copy_vocabulary(dataset, out)
-    pending = [
-        {"index": i, "k": k}
-        for i, k in _augment.jobs_for(dataset, variants)
-        if not _augment.outputs_for(dataset, dataset.records[i], k, out).marker.exists()
-    ]
-    total = len(dataset.records) * variants
+    job.prepare()
+    pending = [{"index": i, "k": k} for i, k in job.pending()]
+    total = job.total
     done = total - len(pending)
     if progress is not None:
         progress(done, total)
@@ -322,7 +343,7 @@ def augment_directory_with_ray(
         jobs = ray.data.from_items(pending, override_num_blocks=blocks)
         statuses = jobs.map_batches(
             _JobRunner,
-            fn_constructor_args=(dataset, transform, int(seed), str(out)),
+            fn_constructor_args=(job,),
             batch_format="numpy",
             batch_size=batch_size,
             concurrency=actors,
@@ -336,6 +357,5 @@ def augment_directory_with_ray(
         if finished != len(pending):  # pragma: no cover - Ray returns one row per job
             raise RuntimeError(f"Ray ran {finished} jobs of {len(pending)}")
     seconds = time.perf_counter() - start
-    if dataset.format == "coco":
-        _augment._merge_coco(dataset, out, variants)
-    return _augment.AugmentReport(len(pending), total - len(pending), seconds, out, dataset.format)
+    job.finish()
+    return job.report(len(pending), seconds)

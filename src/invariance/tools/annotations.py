@@ -68,8 +68,26 @@ class ImageRecord:
 
 
 @dataclass
+class AnnotationProblem:
+    """An annotation the reader found invalid: what is wrong and where.
+
+    ``record`` and ``index`` locate the object in ``Dataset.records[record].objects[index]``
+    (``index`` is None when the annotation could not be read into an object at all).
+    """
+
+    kind: str
+    where: str
+    record: int | None = None
+    index: int | None = None
+
+
+@dataclass
 class Dataset:
-    """A dataset root, its format, its images and the vocabulary shared by all of them."""
+    """A dataset root, its format, its images and the vocabulary shared by all of them.
+
+    ``problems`` lists the invalid annotations the reader met (kept, so the caller decides:
+    ``invariance augment`` stops on them unless told to drop them).
+    """
 
     root: Path
     format: Format
@@ -78,6 +96,7 @@ class Dataset:
     keypoint_names: list[str] = field(default_factory=list)
     skeleton: list[tuple[int, int]] = field(default_factory=list)
     source: dict[str, Any] = field(default_factory=dict)
+    problems: list[AnnotationProblem] = field(default_factory=list)
 
 
 # -- small helpers ---------------------------------------------------------------------------------
@@ -113,7 +132,9 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     """Write a file so that it either exists complete or not at all (temp file + ``os.replace``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # A unique name that says whose it is: ``.<final name>.invariance-<random>.tmp``. A run that
+    # is killed mid-write leaves at most this file; the next run removes it by that name only.
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.invariance-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -249,10 +270,20 @@ def read_coco(root: Path, annotation_file: Path | None = None) -> Dataset:
             keypoint_names = [str(k) for k in cat["keypoints"]]
             skeleton = [(int(a) - 1, int(b) - 1) for a, b in cat.get("skeleton", [])]
             break
-    by_image: dict[int, list[dict[str, Any]]] = {}
-    for ann in doc.get("annotations", []):
-        by_image.setdefault(int(ann["image_id"]), []).append(ann)
-    records = []
+    by_image: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+    problems: list[AnnotationProblem] = []
+    for number, ann in enumerate(doc.get("annotations", [])):
+        by_image.setdefault(_int_or_none(ann.get("image_id")) or -1, []).append((number, ann))
+    known_images = {_int_or_none(info.get("id")) for info in doc.get("images", [])}
+    for image_id, anns in by_image.items():
+        if image_id not in known_images:
+            problems.extend(
+                AnnotationProblem(
+                    "annotation of an unknown image_id", f"annotations[{n}] image_id={image_id}"
+                )
+                for n, _ in anns
+            )
+    records: list[ImageRecord] = []
     for info in doc.get("images", []):
         name = str(info["file_name"])
         candidates = [path.parent / name, root / name, root / "images" / name]
@@ -261,10 +292,40 @@ def read_coco(root: Path, annotation_file: Path | None = None) -> Dataset:
             raise AnnotationError(
                 f"{path}: image {name!r} not found (looked in {[str(c) for c in candidates]})"
             )
-        objects = []
-        for ann in by_image.get(int(info["id"]), []):
-            x, y, w, h = (float(v) for v in ann["bbox"])
-            cat = categories.get(int(ann["category_id"]), {"name": str(ann["category_id"])})
+        objects: list[ObjectAnnotation] = []
+        for number, ann in by_image.get(int(info["id"]), []):
+            where = f"annotations[{number}] (id {ann.get('id')}, image {name!r})"
+            box = _coco_box(ann.get("bbox"))
+            if box is None:
+                problems.append(
+                    AnnotationProblem(
+                        "bbox that is not 4 finite numbers",
+                        f"{where} bbox={ann.get('bbox')!r:.60}",
+                        len(records),
+                    )
+                )
+                continue
+            x, y, w, h = box
+            if w <= 0 or h <= 0:
+                problems.append(
+                    AnnotationProblem(
+                        "box with a zero or negative width or height",
+                        f"{where} bbox={[x, y, w, h]}",
+                        len(records),
+                        len(objects),
+                    )
+                )
+            category_id = _int_or_none(ann.get("category_id"))
+            if categories and category_id not in categories:
+                problems.append(
+                    AnnotationProblem(
+                        "unknown category_id",
+                        f"{where} category_id={ann.get('category_id')!r} (known: {sorted(categories)})",
+                        len(records),
+                        len(objects),
+                    )
+                )
+            cat = categories.get(category_id or 0, {"name": str(ann.get("category_id"))})
             kps = ann.get("keypoints")
             keypoints = (
                 [(float(kps[i]), float(kps[i + 1]), int(kps[i + 2])) for i in range(0, len(kps), 3)]
@@ -303,7 +364,32 @@ def read_coco(root: Path, annotation_file: Path | None = None) -> Dataset:
         name = str(first.meta["coco_image"]["file_name"])
         base = first.image_path.as_posix()[: -len(name)] if first.image_path.as_posix().endswith(name) else ""
         source["image_base"] = Path(base).relative_to(root).as_posix() if base else ""
-    return Dataset(root, "coco", records, classes, keypoint_names, skeleton, source)
+    return Dataset(root, "coco", records, classes, keypoint_names, skeleton, source, problems)
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
+        return int(value)
+    return None
+
+
+def _coco_box(value: Any) -> tuple[float, float, float, float] | None:
+    """A COCO ``[x, y, width, height]`` of finite numbers, or None."""
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
+        return None
+    try:
+        numbers = [float(v) for v in value]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not all(np.isfinite(numbers)) or any(isinstance(v, bool) for v in value):
+        return None
+    return numbers[0], numbers[1], numbers[2], numbers[3]
 
 
 def coco_document(dataset: Dataset, records: Sequence[ImageRecord]) -> dict[str, Any]:

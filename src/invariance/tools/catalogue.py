@@ -19,9 +19,7 @@ def catalogue() -> dict[str, list[dict[str, Any]]]:
             continue
         if cls.__module__.startswith("invariance.core"):
             continue
-        if name.endswith("Transform") and any(
-            issubclass(c, cls) and c is not cls for c in registry.registered().values()
-        ):
+        if registry.is_base(cls):
             continue  # a base class (OcclusionTransform...), not a transform to use
         families.setdefault(cls.family, []).append(
             {

@@ -9,11 +9,12 @@ differently-warped copies and is for image classification).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.effects import Effects
 from invariance.core.errors import InputError
 from invariance.core.geometry import Resampling
@@ -188,9 +189,9 @@ class RandAugment(_OpPolicy):
     num_magnitude_bins: int
 
     class InitSchema(InterpolationSchema, FillSchema):
-        num_ops: int = Field(default=2, ge=0)
+        num_ops: Annotated[int, Bounded("repeat")] = Field(default=2, ge=0)
         magnitude: int = Field(default=9, ge=0)
-        num_magnitude_bins: int = Field(default=31, ge=2)
+        num_magnitude_bins: Annotated[int, Bounded("repeat")] = Field(default=31, ge=2)
         interpolation: WarpInterpolation = 0  # nearest, as the reference implementations
         p: Probability = 1.0
 
@@ -241,7 +242,7 @@ class TrivialAugmentWide(_OpPolicy):
     num_magnitude_bins: int
 
     class InitSchema(InterpolationSchema, FillSchema):
-        num_magnitude_bins: int = Field(default=31, ge=2)
+        num_magnitude_bins: Annotated[int, Bounded("repeat")] = Field(default=31, ge=2)
         interpolation: WarpInterpolation = 0  # nearest, as the reference implementations
         p: Probability = 1.0
 
@@ -351,7 +352,7 @@ class AugMix(PixelTransform, InterpolationArgs):
         )
 
         severity: int = Field(default=3, ge=1, le=10)
-        mixture_width: int = Field(default=3, ge=1)
+        mixture_width: Annotated[int, Bounded("repeat")] = Field(default=3, ge=1)
         chain_depth: int = Field(default=-1, ge=-1, le=10)
         alpha: float = Field(default=1.0, gt=0.0)
         all_ops: bool = True

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator
 
+from invariance.core.budget import Bounded
 from invariance.core.schema import _ordered, _pair, from_zero
 
 
@@ -48,11 +49,14 @@ OddKernelRange = Annotated[
     BeforeValidator(_from_three),
     AfterValidator(_odd_at_least_three),
     AfterValidator(_ordered),
+    Bounded("kernel"),
 ]
 #: Non-negative float range; a number ``x`` means ``(0, x)``.
 NonNegativeRange = Annotated[
     tuple[float, float], BeforeValidator(from_zero), AfterValidator(_ordered), AfterValidator(_non_negative)
 ]
+#: Range of Gaussian sigmas in pixels (non-negative, bounded by the image's longer side).
+SigmaRange = Annotated[NonNegativeRange, Bounded("sigma")]
 #: Float range inside [0, 1]; a number ``x`` means ``(0, x)``.
 UnitRange = Annotated[
     tuple[float, float], BeforeValidator(from_zero), AfterValidator(_ordered), AfterValidator(_unit)

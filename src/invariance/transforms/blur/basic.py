@@ -12,7 +12,7 @@ from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Probability, SymmetricRange, TransformSchema
 from invariance.core.transform import PixelTransform
 from invariance.kernels import blur as kb
-from invariance.transforms.blur._types import NonNegativeRange, OddKernelRange, random_odd
+from invariance.transforms.blur._types import NonNegativeRange, OddKernelRange, SigmaRange, random_odd
 
 
 class Blur(PixelTransform):
@@ -176,8 +176,8 @@ class AdvancedBlur(PixelTransform):
 
     class InitSchema(TransformSchema):
         blur_limit: OddKernelRange = (3, 7)
-        sigma_x_limit: NonNegativeRange = (0.2, 1.0)
-        sigma_y_limit: NonNegativeRange = (0.2, 1.0)
+        sigma_x_limit: SigmaRange = (0.2, 1.0)
+        sigma_y_limit: SigmaRange = (0.2, 1.0)
         rotate_limit: SymmetricRange = (-90, 90)
         beta_limit: NonNegativeRange = (0.5, 8.0)
         noise_limit: NonNegativeRange = (0.9, 1.1)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator
 
+from invariance.core.budget import Bounded
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Probability, TransformSchema, from_zero
@@ -26,7 +27,9 @@ def _odd_or_zero(pair: tuple[int, int]) -> tuple[int, int]:
     return pair
 
 
-KernelRange = Annotated[tuple[int, int], BeforeValidator(from_zero), AfterValidator(_odd_or_zero)]
+KernelRange = Annotated[
+    tuple[int, int], BeforeValidator(from_zero), AfterValidator(_odd_or_zero), Bounded("kernel")
+]
 
 
 class GaussianBlur(PixelTransform):
@@ -49,7 +52,7 @@ class GaussianBlur(PixelTransform):
 
     class InitSchema(TransformSchema):
         blur_limit: KernelRange = (0, 0)
-        sigma_limit: Annotated[FloatRange, BeforeValidator(from_zero)] = (0.5, 3.0)
+        sigma_limit: Annotated[FloatRange, BeforeValidator(from_zero), Bounded("sigma")] = (0.5, 3.0)
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:

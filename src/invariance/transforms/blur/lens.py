@@ -7,12 +7,13 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from invariance.core.budget import Bounded, check_output
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema, _ordered, _pair
 from invariance.core.transform import PixelTransform
 from invariance.kernels import blur as kb
-from invariance.transforms.blur._types import NonNegativeRange
+from invariance.transforms.blur._types import NonNegativeRange, SigmaRange
 
 # ZoomBlur averages at most this many zoomed copies (a tiny step would otherwise ask for thousands).
 MAX_ZOOM_STEPS = 256
@@ -47,9 +48,9 @@ class GlassBlur(PixelTransform):
     mode: str
 
     class InitSchema(TransformSchema):
-        sigma: float = Field(default=0.7, ge=0)
-        max_delta: int = Field(default=4, ge=1)
-        iterations: int = Field(default=2, ge=1)
+        sigma: Annotated[float, Field(ge=0), Bounded("sigma")] = 0.7
+        max_delta: Annotated[int, Field(ge=1), Bounded("length")] = 4
+        iterations: Annotated[int, Field(ge=1), Bounded("repeat")] = 2
         mode: Literal["fast", "exact"] = "fast"
         p: Probability = 0.5
 
@@ -108,8 +109,8 @@ class Defocus(PixelTransform):
     alias_blur: tuple[float, float]
 
     class InitSchema(TransformSchema):
-        radius: RadiusRange = (3, 10)
-        alias_blur: NonNegativeRange = (0.1, 0.5)
+        radius: Annotated[RadiusRange, Bounded("length")] = (3, 10)
+        alias_blur: SigmaRange = (0.1, 0.5)
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
@@ -153,6 +154,9 @@ class ZoomBlur(PixelTransform):
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        # Each zoomed copy is drawn at up to max_factor times the image size: the budget's output limit.
+        height, width = sample.shape
+        check_output("ZoomBlur", "max_factor", height * self.max_factor[1], width * self.max_factor[1])
         max_factor = float(uniform(rng, *self.max_factor))
         step = float(uniform(rng, *self.step_factor))
         return {"max_factor": max_factor, "step": max(step, (max_factor - 1.0) / MAX_ZOOM_STEPS, 1e-6)}

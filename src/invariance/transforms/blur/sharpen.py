@@ -9,13 +9,14 @@ import cv2
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Interpolation, Probability, TransformSchema, _ordered, _pair
 from invariance.core.transform import PixelTransform
 from invariance.kernels import filters as kf
 from invariance.kernels._cv import restore_channel_axis
-from invariance.transforms.blur._types import NonNegativeRange, OddKernelRange, UnitRange, random_odd
+from invariance.transforms.blur._types import OddKernelRange, SigmaRange, UnitRange, random_odd
 
 
 def _unit_pair(pair: tuple[float, float]) -> tuple[float, float]:
@@ -75,8 +76,8 @@ class Sharpen(PixelTransform):
         alpha: AlphaRange = (0.2, 0.5)
         lightness: PositiveRange = (0.5, 1.0)
         method: Literal["kernel", "gaussian"] = "kernel"
-        kernel_size: int = Field(default=5, ge=0)
-        sigma: float = Field(default=1.0, gt=0)
+        kernel_size: Annotated[int, Field(ge=0), Bounded("kernel")] = 5
+        sigma: Annotated[float, Field(gt=0), Bounded("sigma")] = 1.0
         p: Probability = 0.5
 
         @model_validator(mode="after")
@@ -126,7 +127,7 @@ class UnsharpMask(PixelTransform):
 
     class InitSchema(TransformSchema):
         blur_limit: OddKernelRange = (3, 7)
-        sigma_limit: NonNegativeRange = 0.0  # type: ignore[assignment]
+        sigma_limit: SigmaRange = 0.0  # type: ignore[assignment]
         alpha: UnitRange = (0.2, 0.5)
         threshold: int = Field(default=10, ge=0, le=255)
         p: Probability = 0.5
@@ -268,7 +269,7 @@ class Superpixels(PixelTransform):
 
     class InitSchema(TransformSchema):
         p_replace: UnitRange = (0, 0.1)
-        n_segments: SegmentsRange = (100, 100)
+        n_segments: Annotated[SegmentsRange, Bounded("count")] = (100, 100)
         max_size: int | None = Field(default=128, ge=1)
         interpolation: Interpolation = 1  # cv2.INTER_LINEAR
         p: Probability = 0.5

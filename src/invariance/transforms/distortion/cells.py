@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator
 
+from invariance.core.budget import Bounded
 from invariance.core.dense import CellShuffle
 from invariance.core.effects import Effects, MoveRows, Pixels
 from invariance.core.geometry import Geometry
@@ -54,7 +55,10 @@ class RandomGridShuffle(SpatialTransform):
     grid: tuple[int, int]
 
     class InitSchema(TransformSchema):
-        grid: Annotated[tuple[int, int], BeforeValidator(_list_to_tuple), AfterValidator(_grid)] = (3, 3)
+        grid: Annotated[
+            Annotated[tuple[int, int], BeforeValidator(_list_to_tuple), AfterValidator(_grid)],
+            Bounded("count"),
+        ] = (3, 3)
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
@@ -116,7 +120,10 @@ class Morphological(BasicTransform):
     operation: str
 
     class InitSchema(TransformSchema):
-        scale: Annotated[IntRange, BeforeValidator(_one_plus), AfterValidator(_grid)] = (2, 3)
+        scale: Annotated[IntRange, BeforeValidator(_one_plus), AfterValidator(_grid), Bounded("kernel")] = (
+            2,
+            3,
+        )
         operation: Literal["erosion", "dilation"] = "dilation"
         p: Probability = 0.5
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from invariance.core.budget import Bounded
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
@@ -97,8 +98,12 @@ class PiecewiseAffine(_DenseDistortion, WarpArgs):
         )
 
         scale: Annotated[FloatRange, BeforeValidator(from_zero), AfterValidator(_non_negative)] = (0.03, 0.05)
-        nb_rows: Annotated[IntRange, BeforeValidator(same), AfterValidator(_at_least_one)] = (4, 4)
-        nb_cols: Annotated[IntRange, BeforeValidator(same), AfterValidator(_at_least_one)] = (4, 4)
+        nb_rows: Annotated[
+            IntRange, BeforeValidator(same), AfterValidator(_at_least_one), Bounded("count")
+        ] = (4, 4)
+        nb_cols: Annotated[
+            IntRange, BeforeValidator(same), AfterValidator(_at_least_one), Bounded("count")
+        ] = (4, 4)
         absolute_scale: bool = False
         keypoint_remapping_method: KeypointRemapping = "mask"
         p: Probability = 0.5
@@ -179,7 +184,7 @@ class ThinPlateSpline(_DenseDistortion, WarpArgs):
         )
 
         scale_range: Annotated[FloatRange, AfterValidator(_unit)] = (0.2, 0.4)
-        num_control_points: int = Field(default=4, ge=2)
+        num_control_points: Annotated[int, Bounded("count")] = Field(default=4, ge=2)
         keypoint_remapping_method: KeypointRemapping = "mask"
         p: Probability = 0.5
 
@@ -227,7 +232,7 @@ class GridElasticDeform(_DenseDistortion, ResampleArgs):
     magnitude: int
 
     class InitSchema(ResampleSchema):
-        num_grid_xy: Annotated[tuple[int, int], AfterValidator(_at_least_one)]
+        num_grid_xy: Annotated[tuple[int, int], AfterValidator(_at_least_one), Bounded("count")]
         magnitude: int = Field(gt=0)
         p: Probability = 1.0
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import AfterValidator, Field
 
+from invariance.core.budget import Bounded
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
@@ -77,7 +78,7 @@ class ElasticTransform(_DenseDistortion, WarpArgs):
         )
 
         alpha: float = Field(default=1.0, ge=0)
-        sigma: float = Field(default=50.0, ge=1)
+        sigma: Annotated[float, Bounded("sigma")] = Field(default=50.0, ge=1)
         approximate: bool = False
         same_dxdy: bool = False
         noise_distribution: Literal["gaussian", "uniform"] = "gaussian"
@@ -146,7 +147,7 @@ class GridDistortion(_DenseDistortion, WarpArgs):
             "fill_mask",
         )
 
-        num_steps: int = Field(default=5, ge=1)
+        num_steps: Annotated[int, Bounded("count")] = Field(default=5, ge=1)
         distort_limit: Annotated[SymmetricRange, AfterValidator(_within_one)] = (-0.3, 0.3)
         normalized: bool = True
         keypoint_remapping_method: KeypointRemapping = "mask"

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BeforeValidator, model_validator
 
+from invariance.core.budget import check_output
 from invariance.core.geometry import Chain, CropWindow, Geometry, Projective, apply_matrix, rect_corners
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
@@ -282,6 +283,7 @@ class Affine(SpatialTransform, WarpArgs):
         out_shape = sample.shape
         if self.fit_output:
             matrix, out_shape = fit_to_output(matrix, sample.shape)
+            check_output("Affine", "scale (with fit_output=True)", *out_shape)
         return Projective(matrix, sample.shape, out_shape)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.errors import InputError
 from invariance.core.geometry import CropWindow, Geometry
 from invariance.core.sample import Sample
@@ -132,8 +133,8 @@ class RandomSizedBBoxSafeCrop(SpatialTransform, ResampleArgs):
     erosion_rate: float
 
     class InitSchema(ResizeSchema):
-        height: int = Field(ge=1)
-        width: int = Field(ge=1)
+        height: Annotated[int, Bounded("height")] = Field(ge=1)
+        width: Annotated[int, Bounded("width")] = Field(ge=1)
         erosion_rate: float = Field(default=0.0, ge=0.0, le=1.0)
         p: Probability = 1.0
 
@@ -169,8 +170,8 @@ class AtLeastOneBBoxRandomCrop(SpatialTransform):
     erosion_factor: float
 
     class InitSchema(TransformSchema):
-        height: int = Field(ge=1)
-        width: int = Field(ge=1)
+        height: Annotated[int, Bounded("height")] = Field(ge=1)
+        width: Annotated[int, Bounded("width")] = Field(ge=1)
         erosion_factor: float = Field(default=0.0, ge=0.0, le=1.0)
         p: Probability = 1.0
 
@@ -218,8 +219,8 @@ class CropNonEmptyMaskIfExists(SpatialTransform):
     ignore_channels: list[int] | None
 
     class InitSchema(TransformSchema):
-        height: int = Field(ge=1)
-        width: int = Field(ge=1)
+        height: Annotated[int, Bounded("height")] = Field(ge=1)
+        width: Annotated[int, Bounded("width")] = Field(ge=1)
         ignore_values: list[int] | None = None
         ignore_channels: list[int] | None = None
         p: Probability = 1.0

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.errors import InputError
 from invariance.core.geometry import Chain, CropWindow, Geometry, Resampling, Scale
 from invariance.core.randomness import integer, uniform
@@ -96,8 +97,8 @@ class RandomCrop(_PaddedCrop):
     example_args = {"height": 64, "width": 48}
 
     class InitSchema(_CropSchema):
-        height: int = Field(ge=1)
-        width: int = Field(ge=1)
+        height: Annotated[int, Bounded("height")] = Field(ge=1)
+        width: Annotated[int, Bounded("width")] = Field(ge=1)
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         top, left, ph, pw = self._padding(sample, rng)
@@ -123,8 +124,8 @@ class CenterCrop(_PaddedCrop):
     example_args = {"height": 64, "width": 48}
 
     class InitSchema(_CropSchema):
-        height: int = Field(ge=1)
-        width: int = Field(ge=1)
+        height: Annotated[int, Bounded("height")] = Field(ge=1)
+        width: Annotated[int, Bounded("width")] = Field(ge=1)
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         top, left, ph, pw = self._padding(sample, rng)
@@ -156,8 +157,8 @@ class Crop(_PaddedCrop):
     class InitSchema(_CropSchema):
         x_min: int = Field(default=0, ge=0)
         y_min: int = Field(default=0, ge=0)
-        x_max: int = Field(default=1024, gt=0)
-        y_max: int = Field(default=1024, gt=0)
+        x_max: Annotated[int, Bounded("width")] = Field(default=1024, gt=0)
+        y_max: Annotated[int, Bounded("height")] = Field(default=1024, gt=0)
 
         @model_validator(mode="after")
         def _ordered(self) -> Crop.InitSchema:
@@ -215,7 +216,7 @@ class RandomResizedCrop(SpatialTransform, DownscaleArgs):
     ratio: tuple[float, float]
 
     class InitSchema(DownscaleSchema):
-        size: tuple[int, int]
+        size: Annotated[tuple[int, int], Bounded("hw")]
         scale: FloatRange = (0.08, 1.0)
         ratio: FloatRange = (0.75, 1.3333333333333333)
         p: Probability = 1.0
@@ -318,7 +319,7 @@ class RandomSizedCrop(SpatialTransform, DownscaleArgs):
 
     class InitSchema(DownscaleSchema):
         min_max_height: IntRange
-        size: tuple[int, int]
+        size: Annotated[tuple[int, int], Bounded("hw")]
         w2h_ratio: float = Field(default=1.0, gt=0)
         p: Probability = 1.0
 

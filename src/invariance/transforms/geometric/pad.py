@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
 
+from invariance.core.budget import Bounded, check_output
 from invariance.core.geometry import Chain, CropWindow, Geometry, Resampling, Scale
 from invariance.core.sample import Sample
 from invariance.core.schema import (
@@ -24,8 +25,15 @@ from invariance.transforms.geometric.crops import PadPosition, split_padding
 from invariance.transforms.geometric.resize import area_resampling
 
 
-def window(shape: tuple[int, int], top: int, right: int, bottom: int, left: int) -> CropWindow:
-    """The window that adds (positive) or removes (negative) pixels on each side of ``shape``."""
+def window(
+    shape: tuple[int, int], top: int, right: int, bottom: int, left: int, owner: str = "", argument: str = ""
+) -> CropWindow:
+    """The window that adds (positive) or removes (negative) pixels on each side of ``shape``.
+
+    ``owner`` and ``argument`` name the transform and argument in the error raised when the
+    padded output is over the resource budget (:mod:`invariance.core.budget`).
+    """
+    check_output(owner, argument, shape[0] + top + bottom, shape[1] + left + right)
     h, w = shape
     return CropWindow(-left, -top, shape, (h + top + bottom, w + left + right))
 
@@ -77,7 +85,7 @@ class Pad(SpatialTransform, BorderArgs):
         return top, right, bottom, left
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
-        return window(sample.shape, *self.sides())
+        return window(sample.shape, *self.sides(), owner="Pad", argument="padding")
 
 
 class PadIfNeeded(SpatialTransform, BorderArgs):
@@ -109,8 +117,8 @@ class PadIfNeeded(SpatialTransform, BorderArgs):
     position: str
 
     class InitSchema(BorderSchema):
-        min_height: int | None = Field(default=1024, ge=1)
-        min_width: int | None = Field(default=1024, ge=1)
+        min_height: Annotated[int, Bounded("height")] | None = Field(default=1024, ge=1)
+        min_width: Annotated[int, Bounded("width")] | None = Field(default=1024, ge=1)
         pad_height_divisor: int | None = Field(default=None, ge=1)
         pad_width_divisor: int | None = Field(default=None, ge=1)
         position: PadPosition = "center"
@@ -146,6 +154,8 @@ class PadIfNeeded(SpatialTransform, BorderArgs):
             int(params["pad_right"]),
             int(params["pad_bottom"]),
             int(params["pad_left"]),
+            owner="PadIfNeeded",
+            argument="min_height / min_width / pad_*_divisor",
         )
 
 
@@ -272,6 +282,8 @@ class CropAndPad(SpatialTransform, ResampleArgs, BorderArgs):
             int(params["pad_right"]),
             int(params["pad_bottom"]),
             int(params["pad_left"]),
+            owner="CropAndPad",
+            argument="px" if self.px is not None else "percent",
         )
         if not self.keep_size or win.out_shape == sample.shape:
             return win

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import cv2
 import numpy as np
 from pydantic import Field, model_validator
 
+from invariance.core.budget import Bounded, check_output
 from invariance.core.geometry import Geometry, Resampling, Scale
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
@@ -56,8 +57,8 @@ class Resize(SpatialTransform, DownscaleArgs):
     width: int
 
     class InitSchema(DownscaleSchema):
-        height: int = Field(ge=1)
-        width: int = Field(ge=1)
+        height: Annotated[int, Bounded("height")] = Field(ge=1)
+        width: Annotated[int, Bounded("width")] = Field(ge=1)
         p: Probability = 1.0
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
@@ -70,11 +71,16 @@ class Resize(SpatialTransform, DownscaleArgs):
 class _ScaleTo(SpatialTransform):
     """Shared logic of the resizes whose output size depends on the input: one :class:`Scale`."""
 
+    #: The argument that sets the output size, named when the output is over the budget.
+    size_argument: str = "max_size"
+
     def target_shape(self, params: Mapping[str, Any], shape: tuple[int, int]) -> tuple[int, int]:
         raise NotImplementedError
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
-        return Scale(sample.shape, self.target_shape(params, sample.shape))
+        target = self.target_shape(params, sample.shape)
+        check_output(type(self).__name__, self.size_argument, *target)
+        return Scale(sample.shape, target)
 
     def resampling_for(self, geometry: Geometry, params: Mapping[str, Any]) -> Resampling:
         return area_resampling(self, geometry.in_shape, geometry.out_shape)
@@ -100,6 +106,7 @@ class RandomScale(_ScaleTo, DownscaleArgs):
 
     example_args = {"scale_limit": 0.3}
 
+    size_argument = "scale_limit"
     scale_limit: tuple[float, float]
 
     class InitSchema(DownscaleSchema):
@@ -125,8 +132,8 @@ MaxSizeHW = tuple[int | None, int | None] | None
 
 
 class _MaxSizeSchema(DownscaleSchema):
-    max_size: MaxSize = None
-    max_size_hw: MaxSizeHW = None
+    max_size: Annotated[MaxSize, Bounded("side")] = None
+    max_size_hw: Annotated[MaxSizeHW, Bounded("side")] = None
     p: Probability = 1.0
 
     @model_validator(mode="after")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import cv2
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.effects import Effects, Item, Paste, Piece
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
@@ -54,7 +55,7 @@ class CopyPaste(BasicTransform):
     metadata_key: str
 
     class InitSchema(TransformSchema):
-        num_objects_range: CountRange = (1, 4)
+        num_objects_range: Annotated[CountRange, Bounded("count")] = (1, 4)
         metadata_key: str = "copy_paste_metadata"
         p: Probability = 0.5
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.effects import Effects, Item, Paste, Piece
 from invariance.core.geometry import Projective, Resampling
 from invariance.core.randomness import uniform
@@ -87,9 +88,9 @@ class Mosaic(BasicTransform, ResampleArgs, FillArgs):
             "metadata_key",
         )
 
-        grid_yx: CountRange = (2, 2)
-        target_size: CountRange = (512, 512)
-        cell_shape: CountRange = (512, 512)
+        grid_yx: Annotated[CountRange, Bounded("repeat")] = (2, 2)
+        target_size: Annotated[CountRange, Bounded("hw")] = (512, 512)
+        cell_shape: Annotated[CountRange, Bounded("hw")] = (512, 512)
         center_range: FloatRange = (0.3, 0.7)
         fit_mode: Literal["cover", "contain"] = "cover"
         metadata_key: str = "mosaic_metadata"

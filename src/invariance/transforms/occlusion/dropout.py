@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BeforeValidator, model_validator
 
+from invariance.core import registry
+from invariance.core.budget import Bounded
 from invariance.core.effects import Effects, Occlusion
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, Probability, TransformSchema
@@ -162,12 +164,24 @@ def fill_region_with_rng(
     return fill_region(img, hidden, fill)
 
 
+@registry.base_class
 class OcclusionTransform(BasicTransform):
     """Base of rectangle-dropout transforms: ``holes(params, sample)`` says where; the sample
     fills images (and masks with ``fill_mask``) and drops hidden boxes and keypoints.
 
+    A subclass declares ``fill`` and ``fill_mask`` in its ``InitSchema`` and draws
+    ``{"holes": (N, 4) array of x0, y0, x1, y1}`` in ``sample``. The base itself is no transform
+    (it draws no holes): it is left out of the catalogues and cannot be constructed.
     Transforms that hide arbitrary pixels return an :class:`~invariance.core.effects.Occlusion` directly.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if registry.is_base(type(self)):
+            raise TypeError(
+                f"{type(self).__name__} is a base class, not a transform: use CoarseDropout, Erasing, "
+                "GridDropout or XYMasking, or subclass it with a sample() that draws 'holes'"
+            )
+        super().__init__(*args, **kwargs)
 
     family = "occlusion"
     fill: Any
@@ -231,7 +245,7 @@ class CoarseDropout(OcclusionTransform):
     hole_width_range: tuple[float, float]
 
     class InitSchema(TransformSchema):
-        num_holes_range: tuple[int, int] = (1, 2)
+        num_holes_range: Annotated[tuple[int, int], Bounded("count")] = (1, 2)
         hole_height_range: SizeRange = (0.1, 0.2)
         hole_width_range: SizeRange = (0.1, 0.2)
         fill: Fill | FillMode = 0.0

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, FloatRange, Probability, TransformSchema
@@ -138,8 +139,8 @@ class GridDropout(OcclusionTransform):
     class InitSchema(TransformSchema):
         ratio: float = Field(default=0.5, gt=0.0, le=1.0)
         random_offset: bool = True
-        unit_size_range: CountRange | None = None
-        holes_number_xy: CountRange | None = None
+        unit_size_range: Annotated[CountRange | None, Bounded("length")] = None
+        holes_number_xy: Annotated[CountRange | None, Bounded("count")] = None
         shift_xy: CountRange = (0, 0)
         fill: Fill | FillMode = 0.0
         fill_mask: Fill | None = None
@@ -222,10 +223,10 @@ class XYMasking(OcclusionTransform):
     mask_y_length: tuple[int, int]
 
     class InitSchema(TransformSchema):
-        num_masks_x: CountRange = 0  # type: ignore[assignment]  # Albumentations writes 0; validated to (0, 0)
-        num_masks_y: CountRange = 0  # type: ignore[assignment]  # Albumentations writes 0; validated to (0, 0)
-        mask_x_length: CountRange = 0  # type: ignore[assignment]  # Albumentations writes 0; validated to (0, 0)
-        mask_y_length: CountRange = 0  # type: ignore[assignment]  # Albumentations writes 0; validated to (0, 0)
+        num_masks_x: Annotated[CountRange, Bounded("count")] = 0  # type: ignore[assignment]  # Albumentations writes 0; validated to (0, 0)
+        num_masks_y: Annotated[CountRange, Bounded("count")] = 0  # type: ignore[assignment]  # Albumentations writes 0; validated to (0, 0)
+        mask_x_length: Annotated[CountRange, Bounded("length")] = 0  # type: ignore[assignment]  # Albumentations writes 0; validated to (0, 0)
+        mask_y_length: Annotated[CountRange, Bounded("length")] = 0  # type: ignore[assignment]  # Albumentations writes 0; validated to (0, 0)
         fill: Fill | FillMode = 0.0
         fill_mask: Fill | None = None
         p: Probability = 0.5

@@ -3,12 +3,13 @@ PixelDropout."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import cv2
 import numpy as np
 from pydantic import Field, model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.effects import Effects, Occlusion, Pixels
 from invariance.core.errors import InputError
 from invariance.core.randomness import uniform
@@ -74,7 +75,7 @@ class MaskDropout(BasicTransform):
     fill_mask: float
 
     class InitSchema(TransformSchema):
-        max_objects: CountRange = (1, 1)
+        max_objects: Annotated[CountRange, Bounded("count")] = (1, 1)
         fill: float | Literal["inpaint_telea", "inpaint_ns"] = 0.0
         fill_mask: float = 0.0
         p: Probability = 0.5
@@ -156,7 +157,7 @@ class ConstrainedCoarseDropout(OcclusionTransform):
     bbox_labels: list[str | int | float] | None
 
     class InitSchema(TransformSchema):
-        num_holes_range: CountRange = (1, 1)
+        num_holes_range: Annotated[CountRange, Bounded("count")] = (1, 1)
         hole_height_range: FloatRange = (0.1, 0.1)
         hole_width_range: FloatRange = (0.1, 0.1)
         fill: Fill | FillMode = 0.0

@@ -7,9 +7,14 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.errors import ParameterError
+from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
 from invariance.core.transform import PixelTransform
 from invariance.kernels import color as kc
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 Normalization = Literal["standard", "image", "image_per_channel", "min_max", "min_max_per_channel"]
 
@@ -18,8 +23,11 @@ class Normalize(PixelTransform):
     """Normalize pixel values to float32.
 
     ``standard``: ``(img / max_pixel_value - mean) / std`` (uint8 through one per-channel lookup
-    table; when ``mean``/``std`` do not have one value per channel, their first value is used for
-    every channel). ``image``: zero mean and unit variance over the whole image. ``image_per_channel``: the
+    table). ``mean`` and ``std`` each hold one value (used for every channel) or one value per
+    channel. A count that fits neither raises ``ParameterError`` naming the argument and the
+    image's channel count (Albumentations silently uses the first value there). Two exceptions
+    keep Albumentations' fallback to the first value: a single-channel image, and the default
+    ImageNet statistics on an image that is not RGB. ``image``: zero mean and unit variance over the whole image. ``image_per_channel``: the
     same per channel. ``min_max``: rescale to [0, 1] by the image's minimum and maximum.
     ``min_max_per_channel``: the same per channel.
 
@@ -40,8 +48,8 @@ class Normalize(PixelTransform):
     normalization: str
 
     class InitSchema(TransformSchema):
-        mean: tuple[float, ...] | float | None = (0.485, 0.456, 0.406)
-        std: tuple[float, ...] | float | None = (0.229, 0.224, 0.225)
+        mean: tuple[float, ...] | float | None = IMAGENET_MEAN
+        std: tuple[float, ...] | float | None = IMAGENET_STD
         max_pixel_value: float | None = 255.0
         normalization: Normalization = "standard"
         p: Probability = 1.0
@@ -59,6 +67,24 @@ class Normalize(PixelTransform):
                 if self.max_pixel_value <= 0:
                     raise ValueError(f"max_pixel_value must be > 0, got {self.max_pixel_value}")
             return self
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        if self.normalization == "standard":
+            self._check_channels(sample.num_channels)
+        return {}
+
+    def _check_channels(self, channels: int) -> None:
+        """Refuse ``mean`` / ``std`` whose value count fits neither one value nor the channel count."""
+        if channels == 1:
+            return
+        for name, default in (("mean", IMAGENET_MEAN), ("std", IMAGENET_STD)):
+            value = getattr(self, name)
+            count = int(np.asarray(value).size)
+            if count not in (1, channels) and tuple(np.atleast_1d(value).tolist()) != default:
+                raise ParameterError(
+                    f"Normalize: argument {name!r} = {getattr(self, name)!r} has {count} values but the "
+                    f"image has {channels} channels; expected 1 value or {channels} (one per channel)"
+                )
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         if self.normalization == "standard":

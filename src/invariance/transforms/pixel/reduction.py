@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.errors import InputError
 from invariance.core.sample import Sample
 from invariance.core.schema import IntRange, Probability, TransformSchema
@@ -40,7 +41,7 @@ class ToGray(PixelTransform):
     method: str
 
     class InitSchema(TransformSchema):
-        num_output_channels: int = Field(default=3, ge=1)
+        num_output_channels: Annotated[int, Bounded("channels")] = Field(default=3, ge=1)
         method: GrayMethod = "weighted_average"
         p: Probability = 0.5
 
@@ -73,7 +74,7 @@ class ToRGB(PixelTransform):
     num_output_channels: int
 
     class InitSchema(TransformSchema):
-        num_output_channels: int = Field(default=3, ge=1)
+        num_output_channels: Annotated[int, Bounded("channels")] = Field(default=3, ge=1)
         p: Probability = 1.0
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
@@ -93,7 +94,8 @@ class ChannelDropout(PixelTransform):
 
     Args:
         channel_drop_range: range of how many channels to drop (>= 1). Default: (1, 1).
-        fill: value for the dropped channels (pixel units of the image's dtype). Default: 0.
+        fill: value for the dropped channels (pixel units of the image's dtype; saturated to
+            [0, 255] on uint8 images). Default: 0.
         p: probability of applying the transform. Default: 0.5.
 
     Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
@@ -128,7 +130,10 @@ class ChannelDropout(PixelTransform):
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         if img.ndim == 2 or not params["channels"]:
             return img.copy()
-        return kc.drop_channels(img, params["channels"], self.fill)
+        fill = self.fill
+        if img.dtype == np.uint8:  # saturate, as every other uint8 fill does (no overflow error)
+            fill = min(max(fill, 0.0), 255.0)
+        return kc.drop_channels(img, params["channels"], fill)
 
 
 def _permutation(value: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.errors import InputError
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
@@ -117,7 +118,10 @@ class CLAHE(PixelTransform):
 
     class InitSchema(TransformSchema):
         clip_limit: FromOneRange = (1.0, 4.0)
-        tile_grid_size: Annotated[tuple[int, int], BeforeValidator(_pair)] = (8, 8)
+        tile_grid_size: Annotated[Annotated[tuple[int, int], BeforeValidator(_pair)], Bounded("count")] = (
+            8,
+            8,
+        )
         p: Probability = 0.5
 
         @field_validator("tile_grid_size")

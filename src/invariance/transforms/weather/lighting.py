@@ -6,11 +6,12 @@ a seed kept in the parameters.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
 
+from invariance.core.budget import Bounded
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, Probability, TransformSchema
@@ -125,7 +126,7 @@ class PlasmaBrightnessContrast(_Plasma):
     class InitSchema(TransformSchema):
         brightness_range: FloatRange = (-0.3, 0.3)
         contrast_range: FloatRange = (-0.3, 0.3)
-        plasma_size: int = Field(default=256, ge=1)
+        plasma_size: Annotated[int, Field(ge=1), Bounded("side")] = 256
         roughness: float = Field(default=3.0, gt=0.0)
         p: Probability = 0.5
 
@@ -162,7 +163,7 @@ class PlasmaShadow(_Plasma):
 
     class InitSchema(TransformSchema):
         shadow_intensity_range: UnitRange = (0.3, 0.7)
-        plasma_size: int = Field(default=256, ge=1)
+        plasma_size: Annotated[int, Field(ge=1), Bounded("side")] = 256
         roughness: float = Field(default=3.0, gt=0.0)
         p: Probability = 0.5
 

@@ -8,11 +8,12 @@ arrays), so recorded parameters stay small and replay exactly.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, IntRange, Probability, TransformSchema
@@ -81,10 +82,10 @@ class RandomRain(_Weather):
 
     class InitSchema(TransformSchema):
         slant_range: FloatRange = (-10, 10)
-        drop_length: int | None = Field(default=None, ge=1)
-        drop_width: int = Field(default=1, ge=1)
+        drop_length: Annotated[int | None, Bounded("length")] = Field(default=None, ge=1)
+        drop_width: Annotated[int, Bounded("length")] = Field(default=1, ge=1)
         drop_color: Colour = (200, 200, 200)
-        blur_value: int = Field(default=7, ge=1)
+        blur_value: Annotated[int, Bounded("kernel")] = Field(default=7, ge=1)
         brightness_coefficient: float = Field(default=0.7, gt=0.0, le=1.0)
         rain_type: RainType = "default"
         p: Probability = 0.5
@@ -244,7 +245,7 @@ class RandomSunFlare(_Weather):
         src_radius: int = Field(default=400, ge=1)
         src_color: Colour = (255, 255, 255)
         angle_range: UnitRange = (0, 1)
-        num_flare_circles_range: IntRange = (6, 10)
+        num_flare_circles_range: Annotated[IntRange, Bounded("count")] = (6, 10)
         method: Literal["overlay", "physics_based"] = "overlay"
         p: Probability = 0.5
 
@@ -310,8 +311,8 @@ class RandomShadow(_Weather):
 
     class InitSchema(TransformSchema):
         shadow_roi: Roi = (0, 0.5, 1, 1)
-        num_shadows_limit: IntRange = (1, 2)
-        shadow_dimension: int = Field(default=5, ge=3)
+        num_shadows_limit: Annotated[IntRange, Bounded("count")] = (1, 2)
+        shadow_dimension: Annotated[int, Field(ge=3), Bounded("count")] = 5
         shadow_intensity_range: UnitRange = (0.5, 0.5)
         p: Probability = 0.5
 
@@ -358,7 +359,7 @@ class RandomGravel(_Weather):
 
     class InitSchema(TransformSchema):
         gravel_roi: Roi = (0.1, 0.4, 0.9, 0.9)
-        number_of_patches: int = Field(default=2, ge=1)
+        number_of_patches: Annotated[int, Bounded("count")] = Field(default=2, ge=1)
         p: Probability = 0.5
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
@@ -432,7 +433,7 @@ class Spatter(_Weather):
     class InitSchema(TransformSchema):
         mean: ZeroRange = (0.65, 0.65)
         std: ZeroRange = (0.3, 0.3)
-        gauss_sigma: ZeroRange = (2, 2)
+        gauss_sigma: Annotated[ZeroRange, Bounded("sigma")] = (2, 2)
         cutout_threshold: ZeroRange = (0.68, 0.68)
         intensity: ZeroRange = (0.6, 0.6)
         mode: Literal["rain", "mud"] = "rain"
