@@ -297,6 +297,72 @@ def run_sample(pipeline: A.Compose, data: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _job_pipeline(request: PipelineRequest, session: Session, seed: int, record: bool) -> A.Compose:
+    try:
+        return build_pipeline(request, session, seed, record=record)
+    except HTTPException as error:
+        raise JobError(error.status_code, str(error.detail)) from None
+
+
+def _job_sample(pipeline: A.Compose, data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return run_sample(pipeline, data)
+    except HTTPException as error:
+        raise JobError(error.status_code, str(error.detail)) from None
+
+
+def grid_job(job: tuple[dict[str, Any], Session, int]) -> dict[str, Any]:
+    """``/api/grid`` (in a worker process): ``count`` samples for consecutive seeds, as tiles."""
+    data_in, session, base = job
+    request = GridRequest.model_validate(data_in)
+    data = inputs_of(session)
+    tiles = []
+    kept_boxes = kept_points = 0
+    start = time.perf_counter()
+    for index in range(request.count):
+        seed = (base + index) % (SEED_MAX + 1)
+        result = _job_sample(_job_pipeline(request, session, seed, record=True), data)
+        boxes, points = len(result.get("bboxes", [])), len(result.get("keypoints", []))
+        kept_boxes += boxes
+        kept_points += points
+        tiles.append(
+            {
+                "seed": seed,
+                "image": _data_url(thumbnail(result, request.tile_side, request.draw_targets)),
+                "width": int(result["image"].shape[1]),
+                "height": int(result["image"].shape[0]),
+                "applied": [
+                    {"name": name, "params": _short(params)} for name, params in result["applied_transforms"]
+                ],
+                "bboxes": boxes,
+                "keypoints": points,
+            }
+        )
+    boxes_in, points_in = len(session.bboxes) * request.count, len(session.keypoints) * request.count
+    return {
+        "seed": base,
+        "tiles": tiles,
+        "boxes_in": boxes_in,
+        "boxes_kept": kept_boxes,
+        "keypoints_in": points_in,
+        "keypoints_kept": kept_points,
+        "boxes_dropped": 1 - kept_boxes / boxes_in if boxes_in else None,
+        "keypoints_dropped": 1 - kept_points / points_in if points_in else None,
+        "ms": 1000 * (time.perf_counter() - start),
+    }
+
+
+def profile_job(job: tuple[dict[str, Any], Session, int]) -> dict[str, Any]:
+    """``/api/profile`` (in a worker process): the library profiler's time per step."""
+    data_in, session, seed = job
+    request = ProfileRequest.model_validate(data_in)
+    pipeline = _job_pipeline(request, session, seed, record=False)
+    data = inputs_of(session)
+    _job_sample(pipeline, data)  # a pipeline that fails is reported as it is in /api/apply
+    answer: dict[str, Any] = profile_steps(pipeline, data, request.runs)
+    return answer
+
+
 def apply_job(job: tuple[dict[str, Any], Session, int]) -> dict[str, Any]:
     """Build and run one ``/api/apply`` request (in a worker process); the JSON answer."""
     data, session, seed = job
@@ -550,51 +616,21 @@ def create_app(
     def grid(request: GridRequest) -> dict[str, Any]:
         session = store.get(request.session)
         base = request.seed if request.seed is not None else secrets.randbelow(SEED_MAX + 1)
-        data = inputs_of(session)
-        tiles = []
-        kept_boxes = kept_points = 0
-        start = time.perf_counter()
-        for index in range(request.count):
-            seed = (base + index) % (SEED_MAX + 1)
-            result = run_sample(build_pipeline(request, session, seed, record=True), data)
-            boxes, points = len(result.get("bboxes", [])), len(result.get("keypoints", []))
-            kept_boxes += boxes
-            kept_points += points
-            tiles.append(
-                {
-                    "seed": seed,
-                    "image": _data_url(thumbnail(result, request.tile_side, request.draw_targets)),
-                    "width": int(result["image"].shape[1]),
-                    "height": int(result["image"].shape[0]),
-                    "applied": [
-                        {"name": name, "params": _short(params)}
-                        for name, params in result["applied_transforms"]
-                    ],
-                    "bboxes": boxes,
-                    "keypoints": points,
-                }
-            )
-        boxes_in, points_in = len(session.bboxes) * request.count, len(session.keypoints) * request.count
-        return {
-            "seed": base,
-            "tiles": tiles,
-            "boxes_in": boxes_in,
-            "boxes_kept": kept_boxes,
-            "keypoints_in": points_in,
-            "keypoints_kept": kept_points,
-            "boxes_dropped": 1 - kept_boxes / boxes_in if boxes_in else None,
-            "keypoints_dropped": 1 - kept_points / points_in if points_in else None,
-            "ms": 1000 * (time.perf_counter() - start),
-        }
+        try:  # in a worker process, under a time and a memory limit, as /api/apply
+            answer: dict[str, Any] = workers.run(grid_job, (request.model_dump(), session, base))
+        except JobError as error:
+            raise HTTPException(error.status, error.detail) from None
+        return answer
 
     @app.post("/api/profile")
     def profile(request: ProfileRequest) -> dict[str, Any]:
         session = store.get(request.session)
         seed = request.seed if request.seed is not None else 0
-        pipeline = build_pipeline(request, session, seed, record=False)
-        data = inputs_of(session)
-        run_sample(pipeline, data)  # a pipeline that fails is reported as it is in /api/apply
-        return profile_steps(pipeline, data, request.runs)
+        try:
+            answer: dict[str, Any] = workers.run(profile_job, (request.model_dump(), session, seed))
+        except JobError as error:
+            raise HTTPException(error.status, error.detail) from None
+        return answer
 
     @app.post("/api/policy")
     async def load_policy(request: Request, filename: str = "policy.yaml") -> dict[str, Any]:

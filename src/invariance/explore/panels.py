@@ -25,7 +25,7 @@ from invariance.explore.inputs import UploadError
 PROFILE_BUDGET_S = 0.4
 MAX_POLICY_CHARS = 1_000_000
 
-# The profiler swaps ``Sample.flush_warps`` on the class while it runs; one profile at a time.
+# The profiler swaps ``Call.flush`` on the class while it runs; one profile at a time per process.
 _PROFILE_LOCK = threading.Lock()
 
 

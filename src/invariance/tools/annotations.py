@@ -33,6 +33,10 @@ import cv2
 import numpy as np
 import yaml
 
+from invariance.core.errors import ImageFileError
+from invariance.core.image_io import read_header
+from invariance.core.image_io import read_image as safe_read_image
+
 Format = Literal["coco", "yolo", "voc", "images"]
 VOC_OBJECT_FIELDS = ("pose", "truncated", "difficult", "occluded")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -103,16 +107,12 @@ class Dataset:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """Read an image as RGB uint8 (grayscale stays 2-D; 16-bit stays 16-bit)."""
-    data = np.fromfile(str(path), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if image is None:
-        raise AnnotationError(f"cannot read the image {str(path)!r}")
-    if image.ndim == 3 and image.shape[2] == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    elif image.ndim == 3 and image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
-    return image
+    """Read an image as RGB uint8 (grayscale stays 2-D; 16-bit stays 16-bit), its size checked
+    from the header before anything is decoded (:mod:`invariance.core.image_io`)."""
+    try:
+        return safe_read_image(path)
+    except ImageFileError as error:
+        raise AnnotationError(str(error)) from None
 
 
 def encode_image(image: np.ndarray, suffix: str) -> bytes:
@@ -146,36 +146,13 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         raise
 
 
-def _header_size(head: bytes) -> tuple[int, int] | None:
-    """Width and height from the first bytes of a PNG or JPEG file (None for other files)."""
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
-        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    if head[:2] != b"\xff\xd8":
-        return None
-    i = 2
-    while i + 9 < len(head):
-        if head[i] != 0xFF:
-            return None
-        marker = head[i + 1]
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            i += 2
-            continue
-        length = int.from_bytes(head[i + 2 : i + 4], "big")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return int.from_bytes(head[i + 7 : i + 9], "big"), int.from_bytes(head[i + 5 : i + 7], "big")
-        i += 2 + length
-    return None
-
-
 def _image_size(path: Path) -> tuple[int, int]:
-    """Width and height of an image file: from its header when possible (no decoding)."""
-    with path.open("rb") as handle:
-        head = handle.read(1 << 16)
-    size = _header_size(head)
-    if size is not None and size[0] > 0 and size[1] > 0:
-        return size
-    image = read_image(path)
-    return int(image.shape[1]), int(image.shape[0])
+    """Width and height of an image file, from its header (no pixel is decoded)."""
+    try:
+        header = read_header(path.read_bytes(), str(path))
+    except ImageFileError as error:
+        raise AnnotationError(str(error)) from None
+    return header.width, header.height
 
 
 def _list_images(root: Path) -> list[Path]:

@@ -11,6 +11,7 @@ import numpy as np
 from pydantic import AfterValidator, Field, model_validator
 
 import invariance.kernels.distortion as kd
+from invariance.core.budget import Bounded
 from invariance.core.randomness import integer, uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import (
@@ -71,7 +72,7 @@ class WaterRefraction(_DenseDistortion, WarpArgs):
 
         amplitude_range: Annotated[FloatRange, AfterValidator(_positive)] = (0.01, 0.05)
         wavelength_range: Annotated[FloatRange, AfterValidator(_positive)] = (0.05, 0.2)
-        num_waves_range: IntRange = (3, 7)
+        num_waves_range: Annotated[IntRange, Bounded("count")] = (3, 7)
         border_mode: BorderMode = 4  # cv2.BORDER_REFLECT_101
         p: Probability = 0.5
 
@@ -126,7 +127,7 @@ class PixelSpread(_DenseDistortion, WarpArgs):
     class InitSchema(WarpSchema):
         argument_order = ("radius", "interpolation", "mask_interpolation", "border_mode", "fill", "fill_mask")
 
-        radius: int = Field(default=2, ge=1)
+        radius: Annotated[int, Bounded("length")] = Field(default=2, ge=1)
         interpolation: WarpInterpolation = 0  # cv2.INTER_NEAREST: pixels move, values do not mix
         border_mode: BorderMode = 4  # cv2.BORDER_REFLECT_101
         p: Probability = 0.5

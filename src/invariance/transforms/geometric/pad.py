@@ -117,8 +117,8 @@ class PadIfNeeded(SpatialTransform, BorderArgs):
     position: str
 
     class InitSchema(BorderSchema):
-        min_height: Annotated[int, Bounded("height")] | None = Field(default=1024, ge=1)
-        min_width: Annotated[int, Bounded("width")] | None = Field(default=1024, ge=1)
+        min_height: Annotated[int | None, Bounded("height")] = Field(default=1024, ge=1)
+        min_width: Annotated[int | None, Bounded("width")] = Field(default=1024, ge=1)
         pad_height_divisor: int | None = Field(default=None, ge=1)
         pad_width_divisor: int | None = Field(default=None, ge=1)
         position: PadPosition = "center"
@@ -347,7 +347,7 @@ class LetterBox(SpatialTransform, ResampleArgs, FillArgs):
     class InitSchema(ResizeSchema, FillSchema):
         argument_order = ("size", "interpolation", "mask_interpolation", "fill", "fill_mask", "position")
 
-        size: Annotated[tuple[int, int], BeforeValidator(_size_pair)]
+        size: Annotated[tuple[int, int], BeforeValidator(_size_pair), Bounded("hw")]
         position: PadPosition = "center"
         p: Probability = 1.0
 

@@ -296,7 +296,7 @@ class GridMask(OcclusionTransform):
     rotation_range: tuple[float, float]
 
     class InitSchema(TransformSchema):
-        num_grid_range: CountRange = (3, 7)
+        num_grid_range: Annotated[CountRange, Bounded("count")] = (3, 7)
         line_width_range: FractionRange = (0.2, 0.5)
         rotation_range: FloatRange = (0.0, 0.0)
         fill: Fill | FillMode = 0.0

@@ -338,7 +338,7 @@ class GuidedCoarseDropout(OcclusionTransform):
         region_key: str = "dropout_region"
         protected_bbox_labels: list[str | int | float] | None = None
         protection_margin: float = Field(default=0.0, ge=0.0)
-        num_holes_range: CountRange = (1, 1)
+        num_holes_range: Annotated[CountRange, Bounded("count")] = (1, 1)
         hole_height_range: FractionRange = (0.05, 0.2)
         hole_width_range: FractionRange = (0.05, 0.2)
         fill: Fill | FillMode = 0.0

@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import AfterValidator, model_validator
 
 import invariance.kernels.optics as ko
+from invariance.core.budget import Bounded
 from invariance.core.errors import InputError
 from invariance.core.randomness import integer, uniform
 from invariance.core.sample import Sample
@@ -117,9 +118,9 @@ class LensFlare(PixelTransform):
 
     class InitSchema(TransformSchema):
         flare_roi: Roi = (0.0, 0.0, 1.0, 0.5)
-        num_ghosts_range: IntRange = (3, 7)
+        num_ghosts_range: Annotated[IntRange, Bounded("count")] = (3, 7)
         intensity_range: UnitRange = (0.3, 0.7)
-        num_rays_range: IntRange = (4, 8)
+        num_rays_range: Annotated[IntRange, Bounded("count")] = (4, 8)
         bloom_range: Annotated[FloatRange, AfterValidator(_positive)] = (0.01, 0.05)
         p: Probability = 0.5
 
