@@ -86,6 +86,11 @@ class Call:
     def shape(self) -> Shape:
         return self.sample.shape
 
+    @property
+    def reports_drops(self) -> bool:
+        """True when the pipeline reports why rows were dropped (``Compose(report_drops=True)``)."""
+        return self.drops is not None
+
     def is_main(self, key: str) -> bool:
         """True for the first key of its kind (the one other samples of a mix contribute to)."""
         if self._main is None:

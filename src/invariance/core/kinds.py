@@ -55,6 +55,9 @@ class CallView(Protocol):
     @property
     def shape(self) -> Shape: ...
 
+    @property
+    def reports_drops(self) -> bool: ...
+
     def dropped(self, key: str, reason: str, count: int) -> None: ...
 
     def is_main(self, key: str) -> bool: ...
@@ -695,7 +698,7 @@ class BoxesKind(TargetKind):
         params = call.config.bbox_params
         assert params is not None
         clipped, keep = filter_boxes(coords, shape, params)
-        if not keep.all():
+        if call.reports_drops and not keep.all():
             for reason, count in box_drop_reasons(coords, clipped, keep, params).items():
                 call.dropped(key, reason, count)
         return clipped, keep
@@ -898,6 +901,18 @@ class Outline:
         crossing = ((x < 0) | (x > w) | (y < 0) | (y > h)).any(axis=1)
         if not crossing.any():
             return Outline(points, self.dense)
+        if points.shape[1] == 4:
+            # An axis-aligned rectangle (every edge horizontal or vertical: a box so far moved by
+            # flips, quarter turns, crops and resizes) cut to the frame is its clamped corners.
+            edges = np.roll(points, -1, axis=1) - points
+            upright = crossing & ((edges[..., 0] == 0) | (edges[..., 1] == 0)).all(axis=1)
+            if upright.any():
+                points = points.copy()
+                points[upright, :, 0] = np.clip(points[upright, :, 0], 0, w)
+                points[upright, :, 1] = np.clip(points[upright, :, 1], 0, h)
+                crossing = crossing & ~upright
+                if not crossing.any():
+                    return Outline(points, self.dense)
         cut = points[crossing]
         for axis, limit, sign in ((0, 0.0, 1.0), (0, float(w), -1.0), (1, 0.0, 1.0), (1, float(h), -1.0)):
             cut = _cut(cut, axis, limit, sign)
