@@ -220,6 +220,16 @@ def check_call(transform: Any, shape: tuple[int, int]) -> None:
     marked = bounded_fields(schema)
     if not marked:
         return
+    # The same arguments, limits and image size as the last call that passed: nothing to check
+    # again (the arguments are compared, so changing an attribute between calls is seen).
+    current = tuple(getattr(transform, name, None) for name, _ in marked)
+    passed = transform.__dict__.get("_budget_passed")
+    if passed is not None and passed[0] == shape and passed[1] is _limits:
+        try:
+            if passed[2] == current:
+                return
+        except ValueError:  # arrays among the values: compare the long way
+            pass
     owner = type(transform).__name__
     height, width = int(shape[0]), int(shape[1])
     longer = max(height, width)
@@ -241,6 +251,7 @@ def check_call(transform: Any, shape: tuple[int, int]) -> None:
         if kind == "count" and largest > count:
             raise _refuse(owner, name, values[name], f"a count of at most {count} for {size}")
     check_arguments(owner, schema, values)
+    transform.__dict__["_budget_passed"] = (tuple(shape), _limits, current)
 
 
 def check_output(owner: str, argument: str, height: float, width: float) -> None:
