@@ -210,6 +210,16 @@ def check_arguments(owner: str, schema: type[Any], values: Mapping[str, Any]) ->
         )
 
 
+_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _names(schema: type[Any], marked: tuple[tuple[str, BoundKind], ...]) -> tuple[str, ...]:
+    names = _NAMES.get(schema)
+    if names is None:
+        names = _NAMES[schema] = tuple(name for name, _ in marked)
+    return names
+
+
 def check_call(transform: Any, shape: tuple[int, int]) -> None:
     """Check ``transform``'s bounded arguments against an image of ``shape`` (height, width).
 
@@ -222,8 +232,9 @@ def check_call(transform: Any, shape: tuple[int, int]) -> None:
         return
     # The same arguments, limits and image size as the last call that passed: nothing to check
     # again (the arguments are compared, so changing an attribute between calls is seen).
-    current = tuple(getattr(transform, name, None) for name, _ in marked)
-    passed = transform.__dict__.get("_budget_passed")
+    state = transform.__dict__
+    current = tuple(map(state.get, _names(schema, marked)))
+    passed = state.get("_budget_passed")
     if passed is not None and passed[0] == shape and passed[1] is _limits:
         try:
             if passed[2] == current:

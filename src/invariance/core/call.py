@@ -41,6 +41,7 @@ class Call:
     """The state of one pipeline call besides its targets (see the module docstring)."""
 
     __slots__ = (
+        "_declared_pairing",
         "_inferred",
         "_main",
         "_rows",
@@ -79,6 +80,9 @@ class Call:
         self._main: frozenset[str] | None = None  # first key of each kind, found on first use
         self._rows: dict[str, TargetKind] | None = None  # the kinds that do not wait for a flush
         self._inferred: str | None = None  # a masks key paired with boxes for one paste only
+        self._declared_pairing = (
+            config.bbox_params is not None and config.bbox_params.instance_masks is not None
+        )
 
     # -- what handlers read --------------------------------------------------------------------
 
@@ -142,6 +146,11 @@ class Call:
 
     def apply(self, effects: Effects) -> None:
         """Apply a transform's effects, in order, to every target."""
+        if isinstance(effects, Warp):  # the common case, a spatial transform's one warp
+            self._warp(effects)
+            if self._declared_pairing:
+                self._pair_instances()
+            return
         for effect in as_sequence(effects):
             if isinstance(effect, Warp):
                 self._warp(effect)
@@ -157,7 +166,8 @@ class Call:
                 self._each(effect.kind, effect, self.sample.kinds)
                 if isinstance(effect, Pixels) and effect.reshapes:
                     self._reread_shape()
-            self._pair_instances()
+            if self._declared_pairing:
+                self._pair_instances()
 
     def _paste(self, paste: Paste) -> None:
         """A paste; when it re-boxes instances and the first ``masks`` target has one mask per
@@ -208,9 +218,9 @@ class Call:
         if override is not None and warp.resampling.mask_interpolation != override:
             warp = Warp(geometry, warp.resampling._replace(mask_interpolation=override))
         if self.fusing:
-            if not self.buffer.joins(warp):
+            if not self.buffer.push(warp):
                 self.flush()
-            self.buffer.add(warp)
+                self.buffer.push(warp)
             sample.stale = True
             rows = self._rows
             if rows is None:

@@ -97,27 +97,26 @@ class FusionBuffer:
     def __bool__(self) -> bool:
         return bool(self.steps)
 
-    def joins(self, warp: Warp) -> bool:
-        """True when ``warp`` can join the buffered chain (always, for an empty buffer).
+    def push(self, warp: Warp) -> bool:
+        """Add ``warp`` to the chain if it can join it (always, into an empty buffer); False when
+        it cannot, and the buffer must be flushed first.
 
         A step alone in the buffer is not checked: if nothing follows, it is resampled on its own
         anyway. The checks (a matrix, no point sent to infinity, no area averaging) run when a
         second step arrives, for both.
         """
         steps = self.steps
-        if not steps:
-            return True
         step = _Step(warp.geometry, warp.resampling)
-        return (
+        if steps and not (
             step.fusable
             and (len(steps) > 1 or steps[-1].fusable)
             # A reflected or replicated border would be made from the intermediate image: a step
             # that makes one starts a new chain, so its border comes from its own input.
             and not (warp.resampling.border_mode != cv2.BORDER_CONSTANT and step.makes_border)
-        )
-
-    def add(self, warp: Warp) -> None:
-        self.steps.append(_Step(warp.geometry, warp.resampling))
+        ):
+            return False
+        steps.append(step)
+        return True
 
     def take(self) -> Resample | None:
         """Empty the buffer and return how to resample what it held (None when it was empty).

@@ -146,6 +146,14 @@ class Geometry:
         """The map's result as a view of ``array`` when it is a window inside it, else None."""
         return None
 
+    def keeps_boxes_upright(self) -> bool:
+        """True when every axis-aligned rectangle maps onto an axis-aligned rectangle (flips,
+        quarter turns, crops, resizes, translations): re-boxing then loses nothing."""
+        m = self.matrix_values()
+        if m is None or m[6] != 0 or m[7] != 0:
+            return False
+        return (m[1] == 0 and m[3] == 0) or (m[0] == 0 and m[4] == 0)
+
     def describe(self) -> dict[str, object]:
         """A JSON-friendly description, for saved parameters and debugging."""
         matrix = self.matrix()

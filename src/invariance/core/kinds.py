@@ -716,7 +716,10 @@ class BoxesKind(TargetKind):
     def warp(self, key: str, value: Any, effect: Warp, call: CallView) -> Any:
         geometry, method = effect.geometry, effect.resampling.bbox_method
         out_shape = geometry.out_shape
-        if not call.fusing:
+        outline = call.outlines.get(key)
+        if not call.fusing or (outline is None and geometry.keeps_boxes_upright()):
+            # Step by step; or a map that keeps boxes upright, before any turn in the chain:
+            # re-boxing is exact there, so no outline needs carrying yet.
             coords = map_boxes(geometry, value.coords, method)
             boxes = value.with_coords(coords)
             if self._checks_each(call):
@@ -724,19 +727,22 @@ class BoxesKind(TargetKind):
                 boxes = boxes.with_coords(clipped).take(keep)
             return boxes
         # A fused chain: carry each box's outline polygon from step to step (mapped exactly, cut
-        # by each frame it crosses) and re-box it from those points.
-        outline = call.outlines.get(key)
+        # by each frame it crosses) and re-box it from those points. The cut to this step's frame
+        # waits until another warp comes: at the end of a chain the box is the clipped bounds of
+        # the polygon (as step by step), and the polygon work is only done where it tightens.
         if outline is None or len(outline) != len(value):
             outline = Outline.of(value.coords, method)
+        else:
+            outline = outline.cut()
         if not geometry.preserves_lines:
             outline = outline.densified()
         moved = outline.mapped(geometry)
         coords = moved.bounds() if len(value) else value.coords
         boxes = value.with_coords(coords)
         if self._checks_each(call) and len(value):
-            _, keep = self.keep(key, coords, out_shape, call)
-            moved = moved.cut_to(out_shape, keep)
-            boxes = boxes.take(keep).with_coords(moved.bounds())
+            clipped, keep = self.keep(key, coords, out_shape, call)
+            boxes = boxes.with_coords(clipped).take(keep)
+            moved = moved.take(keep, cut_to=out_shape)
         call.outlines[key] = moved
         return boxes
 
@@ -857,14 +863,25 @@ class Outline:
     each edge finely, for maps that bend lines. Everything is vectorized over the boxes.
     """
 
-    __slots__ = ("dense", "points")
+    __slots__ = ("dense", "frame", "points")
 
-    def __init__(self, points: np.ndarray, dense: bool) -> None:
+    def __init__(self, points: np.ndarray, dense: bool, frame: Shape | None = None) -> None:
         self.points = points
         self.dense = dense
+        self.frame = frame  # a frame the polygons still have to be cut to (see cut)
 
     def __len__(self) -> int:
         return len(self.points)
+
+    def take(self, keep: np.ndarray, cut_to: Shape) -> Outline:
+        """The kept polygons, to be cut to the frame ``cut_to`` before they move again."""
+        return Outline(self.points[keep], self.dense, cut_to)
+
+    def cut(self) -> Outline:
+        """The polygons cut to their pending frame (themselves when none is pending)."""
+        if self.frame is None:
+            return self
+        return self.cut_to(self.frame, np.ones(len(self.points), dtype=bool))
 
     @classmethod
     def of(cls, boxes: np.ndarray, method: str) -> Outline:

@@ -146,6 +146,8 @@ class BasicTransform:
             params = call.replayed(self)
             if params is None:
                 return
+            if self.reads_pixels:
+                call.flush()
         else:
             if not force_apply and not self.should_fire(rng):
                 return
@@ -155,8 +157,6 @@ class BasicTransform:
                 call.flush()
             params = self.sample(rng, call.sample)
         name = call.step = type(self).__name__
-        if self.reads_pixels:
-            call.flush()
         call.apply(self.effect(params, call.sample))
         if call.logs:
             call.fired(name, self, params)
@@ -203,15 +203,14 @@ class BasicTransform:
         self._py_random = None
         sample = Sample((int(image.shape[0]), int(image.shape[1])), {"image": image}, {"image": IMAGE},
                         _PLAIN_CONFIG, {"image": image})  # fmt: skip
-        effects = as_sequence(self.effect(self.sample(rng, sample), sample))
-        direct = [
-            effect
-            for effect in effects
-            if isinstance(effect, (Pixels, Warp)) and _direct(effect, image.shape)
-        ]
+        effect = self.effect(self.sample(rng, sample), sample)
+        if isinstance(effect, (Pixels, Warp)) and _direct(effect, image.shape):
+            return {"image": IMAGE.apply_direct(image, effect)}  # one pixel or warp effect
+        effects = as_sequence(effect)
+        direct = [e for e in effects if isinstance(e, (Pixels, Warp)) and _direct(e, image.shape)]
         if len(direct) == len(effects):
-            for effect in direct:
-                image = IMAGE.apply_direct(image, effect)
+            for step in direct:
+                image = IMAGE.apply_direct(image, step)
             return {"image": image}
         call = Call(sample, _PLAIN_CONFIG, fusing=True)
         call.apply(effects)
