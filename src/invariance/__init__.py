@@ -49,6 +49,7 @@ from invariance.transforms import pixel as _pixel
 from invariance.transforms import policies as _policies
 from invariance.transforms import sequence as _sequence
 from invariance.transforms import utility as _utility
+from invariance.transforms import volumetric as _volumetric
 from invariance.transforms import weather as _weather
 from invariance.transforms.auto import *  # noqa: F403
 from invariance.transforms.blur import *  # noqa: F403
@@ -62,6 +63,7 @@ from invariance.transforms.pixel import *  # noqa: F403
 from invariance.transforms.policies import *  # noqa: F403
 from invariance.transforms.sequence import *  # noqa: F403
 from invariance.transforms.utility import *  # noqa: F403
+from invariance.transforms.volumetric import *  # noqa: F403
 from invariance.transforms.weather import *  # noqa: F403
 
 __all__ = [
@@ -111,3 +113,4 @@ __all__ += _mixing.__all__
 __all__ += _sequence.__all__
 __all__ += _policies.__all__
 __all__ += _utility.__all__
+__all__ += _volumetric.__all__

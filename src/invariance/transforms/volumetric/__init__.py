@@ -1,0 +1,16 @@
+"""Volumetric transforms: voxel grids (CT, MRI, microscopy stacks) moved and changed in 3-D."""
+
+from invariance.transforms.volumetric.base import Transform3D
+from invariance.transforms.volumetric.crops import CenterCrop3D, Pad3D, PadIfNeeded3D, RandomCrop3D
+from invariance.transforms.volumetric.dropout import CoarseDropout3D
+from invariance.transforms.volumetric.symmetry import CubicSymmetry
+
+__all__ = [
+    "CenterCrop3D",
+    "CoarseDropout3D",
+    "CubicSymmetry",
+    "Pad3D",
+    "PadIfNeeded3D",
+    "RandomCrop3D",
+    "Transform3D",
+]
