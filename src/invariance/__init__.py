@@ -114,3 +114,12 @@ __all__ += _sequence.__all__
 __all__ += _policies.__all__
 __all__ += _utility.__all__
 __all__ += _volumetric.__all__
+
+
+def __getattr__(name: str) -> object:
+    """``A.ToTensorV2`` / ``A.ToTensor3D`` load torch only when first asked for."""
+    if name in ("ToTensorV2", "ToTensor3D"):
+        from invariance import pytorch
+
+        return getattr(pytorch, name)
+    raise AttributeError(f"module 'invariance' has no attribute {name!r}")

@@ -39,8 +39,9 @@ def _check_grid(key: str, value: Any, what: str) -> np.ndarray:
             f"{key}: expected a numpy array of shape (D, H, W) or (D, H, W, C), got {type(value).__name__}"
         )
     if value.ndim not in (3, 4):
-        raise InputError(
-            f"{key}: expected a {what} of shape (D, H, W) or (D, H, W, C), got shape {value.shape} "
+        # A TypeError, as Albumentations raises for it (its users catch that).
+        raise InputTypeError(
+            f"{key}: {what} must be 3D or 4D array, (D, H, W) or (D, H, W, C); got shape {value.shape} "
             f"({value.ndim} dimensions)"
         )
     if 0 in value.shape[:3]:

@@ -3,14 +3,16 @@
 from invariance.transforms.volumetric.base import Transform3D
 from invariance.transforms.volumetric.crops import CenterCrop3D, Pad3D, PadIfNeeded3D, RandomCrop3D
 from invariance.transforms.volumetric.dropout import CoarseDropout3D
-from invariance.transforms.volumetric.symmetry import CubicSymmetry
+from invariance.transforms.volumetric.symmetry import CubicSymmetry, Flip3D, RandomRotate90_3D
 
 __all__ = [
     "CenterCrop3D",
     "CoarseDropout3D",
     "CubicSymmetry",
+    "Flip3D",
     "Pad3D",
     "PadIfNeeded3D",
     "RandomCrop3D",
+    "RandomRotate90_3D",
     "Transform3D",
 ]

@@ -87,7 +87,7 @@ class PadIfNeeded3D(Transform3D, FillArgs):
     Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
     """
 
-    example_args = {"min_zyx": (8, 120, 120)}
+    example_args = {"min_zyx": (8, 48, 64)}
 
     min_zyx: ZYX | None
     pad_divisor_zyx: ZYX | None
@@ -190,7 +190,7 @@ class CenterCrop3D(_Crop3D):
     Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
     """
 
-    example_args = {"size": (4, 80, 80)}
+    example_args = {"size": (4, 32, 32)}
 
     def start(self, rng: np.random.Generator, room: int) -> int:
         return room // 2
@@ -211,7 +211,7 @@ class RandomCrop3D(_Crop3D):
     Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
     """
 
-    example_args = {"size": (4, 80, 80)}
+    example_args = {"size": (4, 32, 32)}
 
     def start(self, rng: np.random.Generator, room: int) -> int:
         return integer(rng, 0, room + 1)
