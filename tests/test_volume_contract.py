@@ -134,6 +134,11 @@ def test_2d_transform_acts_on_each_slice_with_one_draw(cls):
     data = {"image": image, "mask": mask, "volume": np.stack([image] * 3), "mask3d": np.stack([mask] * 3)}
     data.update(cls.example_data)
     out = A.Compose([make(cls)], seed=4)(**data)
+    if getattr(cls, "whole_volume", False):
+        # A 3-D artefact (k-space of the volume, a field over its depth): one volume, not slices.
+        assert out["volume"].shape == data["volume"].shape and out["volume"].dtype == np.uint8
+        np.testing.assert_array_equal(out["mask3d"], data["mask3d"])
+        return
     for i in range(3):
         np.testing.assert_array_equal(out["volume"][i], out["image"], err_msg=f"slice {i}")
         np.testing.assert_array_equal(out["mask3d"][i], out["mask"], err_msg=f"mask slice {i}")
@@ -152,3 +157,28 @@ def test_2d_transform_moves_xyz_keypoints_as_xy_and_keeps_z(cls):
     assert len(out["xy"]) == len(out["xyz"])
     np.testing.assert_allclose(out["xyz"][:, :2], out["xy"], atol=1e-9)
     assert set(out["xyz"][:, 2]) <= {1.0, 2.0, 3.0, 4.0}
+
+
+WHOLE_VOLUME = [c for c in PLANAR if getattr(c, "whole_volume", False)]
+
+
+@pytest.mark.parametrize("cls", WHOLE_VOLUME, ids=[c.__name__ for c in WHOLE_VOLUME])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32], ids=["uint8", "float32"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_whole_volume_artefact_on_every_volume_target(cls, dtype, channels):
+    data = _volume_inputs(dtype, channels)
+    data.pop("keypoints"), data.pop("keypoint_labels")
+    data["volumes"] = np.stack([data["volume"], data["volume"]])
+    first = A.Compose([make(cls)], seed=2)(**data)
+    again = A.Compose([make(cls)], seed=2)(**data)
+    volume = first["volume"]
+    assert volume.shape == data["volume"].shape and volume.dtype == data["volume"].dtype
+    if dtype == np.float32:
+        assert volume.min() >= 0.0 and volume.max() <= 1.0
+    np.testing.assert_array_equal(first["mask3d"], data["mask3d"])
+    for grid in first["volumes"]:
+        np.testing.assert_array_equal(grid, volume)  # one draw for every volume of the call
+    np.testing.assert_array_equal(again["volume"], volume)
+    assert not np.array_equal(volume, data["volume"])
+    reloaded = A.from_dict(A.to_dict(A.Compose([make(cls)], seed=2)))
+    np.testing.assert_array_equal(reloaded(**data)["volume"], volume)

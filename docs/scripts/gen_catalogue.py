@@ -52,6 +52,7 @@ FAMILY_TITLES = {
     "sequence": "Sequences",
     "auto": "Automated policies",
     "volumetric": "Volumetric (3-D)",
+    "medical": "Medical scanner artefacts",
     "utility": "Utility",
 }
 
@@ -336,7 +337,7 @@ def transform_page(name: str, cls: type[Any], picture: str | None, note: str = "
     shown = _call_text(name, dict(cls.example_args))
     if home != "invariance":
         shown = shown.removeprefix("A.")
-    volumetric = cls.family == "volumetric"
+    volumetric = cls.family in ("volumetric", "medical")
     if picture is not None and volumetric:
         lines += [
             f"![{name} on a synthetic head scan: the original, then five samples]({picture})",

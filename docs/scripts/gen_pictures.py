@@ -106,6 +106,8 @@ def photo(size: int = SIZE) -> dict[str, Any]:
     }
 
 
+#: Families drawn on the synthetic scan (volumetric transforms and scanner artefacts).
+VOLUME_FAMILIES = ("volumetric", "medical")
 #: The scan drawn for volumetric transforms: (depth, height, width) voxels.
 VOLUME_SHAPE = (40, 96, 96)
 
@@ -293,7 +295,7 @@ def picture_hash(cls: type[Any]) -> str:
     digest.update(repr(sorted(_portable(cls.example_args).items(), key=str)).encode())
     digest.update(repr(sorted(_portable(cls.example_data).items(), key=str)).encode())
     digest.update(_drawing_source().encode())
-    if cls.family == "volumetric":
+    if cls.family in VOLUME_FAMILIES:
         digest.update(
             (repr(VOLUME_SHAPE) + "".join(_source(f) for f in (phantom, _volume_tile, render_volume))).encode()
         )
@@ -414,7 +416,7 @@ def update(
         if not force and manifest.get(name) == key and path.exists():
             continue
         try:
-            picture = render_volume(cls) if cls.family == "volumetric" else render(cls)
+            picture = render_volume(cls) if cls.family in VOLUME_FAMILIES else render(cls)
         except Exception as error:  # a transform that cannot run on the photo gets no picture
             failures[name] = f"{type(error).__name__}: {error}"
             manifest.pop(name, None)

@@ -42,6 +42,7 @@ from invariance.transforms import blur as _blur
 from invariance.transforms import distortion as _distortion
 from invariance.transforms import domain as _domain
 from invariance.transforms import geometric as _geometric
+from invariance.transforms import medical as _medical
 from invariance.transforms import mixing as _mixing
 from invariance.transforms import noise as _noise
 from invariance.transforms import occlusion as _occlusion
@@ -56,6 +57,7 @@ from invariance.transforms.blur import *  # noqa: F403
 from invariance.transforms.distortion import *  # noqa: F403
 from invariance.transforms.domain import *  # noqa: F403
 from invariance.transforms.geometric import *  # noqa: F403
+from invariance.transforms.medical import *  # noqa: F403
 from invariance.transforms.mixing import *  # noqa: F403
 from invariance.transforms.noise import *  # noqa: F403
 from invariance.transforms.occlusion import *  # noqa: F403
@@ -114,6 +116,7 @@ __all__ += _sequence.__all__
 __all__ += _policies.__all__
 __all__ += _utility.__all__
 __all__ += _volumetric.__all__
+__all__ += _medical.__all__
 
 
 def __getattr__(name: str) -> object:
