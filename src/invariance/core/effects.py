@@ -185,8 +185,9 @@ class Report:
 
 @dataclass(frozen=True)
 class VolumeWarp:
-    """Every volume through one :class:`~invariance.core.volume.Geometry3D` (exact: no voxel is
-    interpolated), masks filled with ``fill_mask`` and volumes with ``fill`` where the map reaches
+    """Every volume through one :class:`~invariance.core.volume.Geometry3D` (exact maps move
+    whole voxels; resampling maps use ``interpolation``, and ``mask_interpolation`` for 3-D
+    masks), masks filled with ``fill_mask`` and volumes with ``fill`` where the map reaches
     outside; keypoints move in ``x, y, z``. 2-D targets follow through ``geometry.plane`` when the
     map has one, and are refused otherwise."""
 
@@ -194,6 +195,9 @@ class VolumeWarp:
     geometry: Geometry3D
     fill: Any = 0.0
     fill_mask: Any = 0.0
+    #: OpenCV flags (``INTER_NEAREST`` or ``INTER_LINEAR``) for maps that resample voxels.
+    interpolation: int = 1
+    mask_interpolation: int = 0
 
 
 @dataclass(frozen=True)

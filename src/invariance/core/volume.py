@@ -35,8 +35,10 @@ class Geometry3D:
     in_shape: Shape3
     out_shape: Shape3
 
-    def apply(self, array: np.ndarray, fill: Any) -> np.ndarray:
-        """The array ``(D, H, W[, C])`` through the map; voxels from outside take ``fill``."""
+    def apply(self, array: np.ndarray, fill: Any, interpolation: int = 0) -> np.ndarray:
+        """The array ``(D, H, W[, C])`` through the map; voxels from outside take ``fill``.
+        ``interpolation`` (``cv2.INTER_NEAREST`` 0 or ``cv2.INTER_LINEAR`` 1) matters only for
+        maps that resample; exact maps move whole voxels."""
         raise NotImplementedError
 
     def map_points(self, points: np.ndarray) -> np.ndarray:
@@ -76,7 +78,7 @@ class Window3D(Geometry3D):
     in_shape: Shape3
     out_shape: Shape3
 
-    def apply(self, array: np.ndarray, fill: Any) -> np.ndarray:
+    def apply(self, array: np.ndarray, fill: Any, interpolation: int = 0) -> np.ndarray:
         d, h, w = self.out_shape
         starts = (self.z0, self.y0, self.x0)
         inside = all(s >= 0 and s + n <= size for s, n, size in zip(starts, (d, h, w), array.shape))
@@ -132,7 +134,7 @@ class AxisMap(Geometry3D):
         shape = tuple(self.in_shape[i] for i in self.order)
         object.__setattr__(self, "out_shape", shape)
 
-    def apply(self, array: np.ndarray, fill: Any) -> np.ndarray:
+    def apply(self, array: np.ndarray, fill: Any, interpolation: int = 0) -> np.ndarray:
         axes = tuple(i for i in range(3) if self.flips[i])
         out = np.flip(array, axis=axes) if axes else array
         out = np.transpose(out, (*self.order, *range(3, array.ndim)))
@@ -156,6 +158,29 @@ class AxisMap(Geometry3D):
             element = {(False, False): "t", (True, True): "hvt", (True, False): "r270", (False, True): "r90"}
             return Symmetry(element[(self.flips[1], self.flips[2])], self.in_shape[1:])
         return Symmetry(_PLANE_ELEMENTS[(self.flips[1], self.flips[2], False)], self.in_shape[1:])
+
+
+@dataclass(frozen=True, eq=False)
+class VoxelAffine(Geometry3D):
+    """An affine map of voxel grids: ``matrix`` (4x4) sends an input voxel index ``(x, y, z, 1)``
+    to its output position. Arrays are resampled once: each output slice gathers its source
+    positions through the inverse map (trilinear, or nearest for masks) in one pass."""
+
+    matrix: np.ndarray
+    in_shape: Shape3
+    out_shape: Shape3
+
+    def apply(self, array: np.ndarray, fill: Any, interpolation: int = 0) -> np.ndarray:
+        from invariance.kernels.volume import resample_affine
+
+        inverse = np.linalg.inv(self.matrix)
+        return resample_affine(
+            array, inverse, self.out_shape, interpolation == 1, _fill_array(array, (1, 1, 1), fill)
+        )
+
+    def map_points(self, points: np.ndarray) -> np.ndarray:
+        homogeneous = np.column_stack([points, np.ones(len(points))])
+        return (homogeneous @ self.matrix.T)[:, :3]
 
 
 def cube_symmetries() -> list[tuple[tuple[bool, bool, bool], tuple[int, int, int]]]:
@@ -206,6 +231,7 @@ __all__ = [
     "VOLUME_KINDS",
     "AxisMap",
     "Geometry3D",
+    "VoxelAffine",
     "Window3D",
     "as_zyx_padding",
     "cube_symmetries",

@@ -124,7 +124,8 @@ class _Grid(TargetKind):
 
     def volume_warp(self, key: str, value: Any, effect: VolumeWarp, call: CallView) -> Any:
         fill = self.fill_of(effect)
-        return effect.geometry.apply(value, 0 if fill is None else fill)
+        interpolation = effect.interpolation if self.is_image else effect.mask_interpolation
+        return effect.geometry.apply(value, 0 if fill is None else fill, interpolation)
 
     def volume_holes(self, key: str, value: Any, effect: VolumeHoles, call: CallView) -> Any:
         fill = self.fill_of(effect)

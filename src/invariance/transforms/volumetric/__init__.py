@@ -1,11 +1,13 @@
 """Volumetric transforms: voxel grids (CT, MRI, microscopy stacks) moved and changed in 3-D."""
 
+from invariance.transforms.volumetric.affine import Affine3D, Resize3D
 from invariance.transforms.volumetric.base import Transform3D
 from invariance.transforms.volumetric.crops import CenterCrop3D, Pad3D, PadIfNeeded3D, RandomCrop3D
 from invariance.transforms.volumetric.dropout import CoarseDropout3D
 from invariance.transforms.volumetric.symmetry import CubicSymmetry, Flip3D, RandomRotate90_3D
 
 __all__ = [
+    "Affine3D",
     "CenterCrop3D",
     "CoarseDropout3D",
     "CubicSymmetry",
@@ -14,5 +16,6 @@ __all__ = [
     "PadIfNeeded3D",
     "RandomCrop3D",
     "RandomRotate90_3D",
+    "Resize3D",
     "Transform3D",
 ]
