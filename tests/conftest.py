@@ -29,7 +29,14 @@ def catalogue(volumetric: bool = False) -> list[type[BasicTransform]]:
             or cls.__module__.startswith("invariance.core")
         ):
             continue
-        if name in ("Lambda", "ToTensorV2", "ToTensor3D", "OcclusionTransform", "Transform3D"):
+        if name in (
+            "Lambda",
+            "ToTensorV2",
+            "ToTensor3D",
+            "OcclusionTransform",
+            "Transform3D",
+            "VolumeOnlyTransform",
+        ):
             continue  # need functions / torch, or a base class; covered by their own tests
         if (cls.family == "volumetric") != volumetric:
             continue

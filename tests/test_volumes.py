@@ -15,17 +15,17 @@ import invariance as A
 MARKERS = [(7, 9, 3), (30, 20, 8), (15, 33, 12)]  # x, y, z
 
 
-def _marked(shape: tuple[int, int, int] = (16, 40, 48)) -> dict:
+def _marked(shape: tuple[int, int, int] = (16, 40, 48), markers: list = MARKERS) -> dict:
     volume = np.zeros(shape, np.uint8)
     mask3d = np.zeros(shape, np.uint8)
-    for label, (x, y, z) in enumerate(MARKERS, start=1):
+    for label, (x, y, z) in enumerate(markers, start=1):
         volume[z - 1 : z + 2, y - 1 : y + 2, x - 1 : x + 2] = 50 * label
         mask3d[z - 1 : z + 2, y - 1 : y + 2, x - 1 : x + 2] = label
     return {
         "volume": volume,
         "mask3d": mask3d,
-        "keypoints": np.array(MARKERS, dtype=np.float64),
-        "ids": [1, 2, 3],
+        "keypoints": np.array(markers, dtype=np.float64),
+        "ids": list(range(1, len(markers) + 1)),
     }
 
 
@@ -101,6 +101,21 @@ def test_mask3d_and_keypoints_follow_the_volume(transform, seed):
     out = _pipeline(transform, seed=seed)(**_marked())
     assert out["mask3d"].shape == out["volume"].shape
     _check_markers(out)
+
+
+@pytest.mark.parametrize(
+    ("grid", "markers"),
+    [
+        ((2, 2, 2), [(7, 9, 3), (15, 33, 12), (40, 30, 10)]),
+        ((3, 3, 5), [(4, 4, 2), (14, 20, 8), (45, 37, 13)]),
+    ],
+)
+@pytest.mark.parametrize("seed", range(3))
+def test_grid_shuffle3d_moves_markers_with_their_cells(grid, markers, seed):
+    data = _marked(markers=markers)  # each marker cube lies inside one cell
+    out = _pipeline(A.GridShuffle3D(grid_zyx=grid, p=1.0), seed=seed)(**data)
+    assert _check_markers(out) == len(markers)
+    assert sorted(np.unique(out["volume"]).tolist()) == sorted(np.unique(data["volume"]).tolist())
 
 
 @pytest.mark.parametrize("seed", range(6))

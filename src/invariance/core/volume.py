@@ -12,6 +12,7 @@ gives that 2-D :class:`~invariance.core.geometry.Geometry`: 2-D targets of the s
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -183,6 +184,53 @@ class VoxelAffine(Geometry3D):
         return (homogeneous @ self.matrix.T)[:, :3]
 
 
+def cell_boxes(shape: Shape3, grid: Shape3) -> list[tuple[int, int, int, int, int, int]]:
+    """The cells of a ``grid`` over a volume of ``shape``: ``(z0, y0, x0, z1, y1, x1)`` in C
+    order; an axis that does not divide evenly gives its first cells one voxel more."""
+    bounds = []
+    for n, parts in zip(shape, grid):
+        sizes = [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
+        edges = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        bounds.append([(int(a), int(b)) for a, b in itertools.pairwise(edges)])
+    return [(z[0], y[0], x[0], z[1], y[1], x[1]) for z in bounds[0] for y in bounds[1] for x in bounds[2]]
+
+
+@dataclass(frozen=True, eq=False)
+class CellShuffle3D(Geometry3D):
+    """Cells of a grid moved to other cells of the same shape: cell ``i`` goes to where cell
+    ``order[i]`` was. Exact: voxels move whole, points move with their cell."""
+
+    grid: Shape3
+    order: tuple[int, ...]
+    in_shape: Shape3
+
+    @property
+    def out_shape(self) -> Shape3:  # type: ignore[override]
+        return self.in_shape
+
+    def apply(self, array: np.ndarray, fill: Any, interpolation: int = 0) -> np.ndarray:
+        cells = cell_boxes(self.in_shape, self.grid)
+        out = np.empty_like(array)
+        for source, target in zip(cells, (cells[i] for i in self.order)):
+            z0, y0, x0, z1, y1, x1 = source
+            tz, ty, tx = target[:3]
+            out[tz : tz + z1 - z0, ty : ty + y1 - y0, tx : tx + x1 - x0] = array[z0:z1, y0:y1, x0:x1]
+        return out
+
+    def map_points(self, points: np.ndarray) -> np.ndarray:
+        cells = np.array(cell_boxes(self.in_shape, self.grid), dtype=np.float64)
+        voxel = np.floor(points + 0.5)[:, ::-1]  # z, y, x
+        inside = np.all(
+            (voxel[:, None, :] >= cells[None, :, :3]) & (voxel[:, None, :] < cells[None, :, 3:]), axis=2
+        )
+        out = points.copy()
+        found = inside.any(axis=1)
+        which = np.argmax(inside, axis=1)
+        shift = cells[np.asarray(self.order)[which], :3] - cells[which, :3]
+        out[found] += shift[found][:, ::-1]
+        return out
+
+
 def cube_symmetries() -> list[tuple[tuple[bool, bool, bool], tuple[int, int, int]]]:
     """The 48 symmetries of the cube as ``(flips, order)`` pairs, in a fixed order."""
     import itertools
@@ -230,10 +278,12 @@ def as_zyx_padding(padding: int | Sequence[int]) -> tuple[int, int, int, int, in
 __all__ = [
     "VOLUME_KINDS",
     "AxisMap",
+    "CellShuffle3D",
     "Geometry3D",
     "VoxelAffine",
     "Window3D",
     "as_zyx_padding",
+    "cell_boxes",
     "cube_symmetries",
     "require_volume",
     "volume_shape",

@@ -54,3 +54,34 @@ def resample_affine(
 
 
 __all__ = ["resample_affine"]
+
+
+def resize_axis(array: np.ndarray, axis: int, length: int, antialias: bool) -> np.ndarray:
+    """``array`` resampled to ``length`` samples along ``axis`` (float32 out), voxel centres kept
+    aligned. Shrinking with ``antialias`` averages each output voxel's footprint (a box filter);
+    otherwise samples are linearly interpolated."""
+    n = array.shape[axis]
+    moved = np.moveaxis(array.astype(np.float32, copy=False), axis, 0)
+    if antialias and length < n:
+        edges = np.linspace(0.0, n, length + 1)
+        cumulative = np.concatenate([np.zeros((1, *moved.shape[1:]), np.float32), np.cumsum(moved, axis=0)])
+
+        # The integral over [a, b) of the piecewise-constant signal, by interpolating the cumsum.
+        def integral(at: np.ndarray) -> np.ndarray:
+            low = np.clip(np.floor(at).astype(np.int64), 0, n - 1)
+            frac = (at - low).astype(np.float32).reshape(-1, *([1] * (moved.ndim - 1)))
+            return cumulative[low] + frac * moved[low]
+
+        sums = integral(edges[1:]) - integral(edges[:-1])
+        out = sums / (np.diff(edges).astype(np.float32).reshape(-1, *([1] * (moved.ndim - 1))))
+    else:
+        positions = (np.arange(length) + 0.5) * (n / length) - 0.5
+        positions = np.clip(positions, 0, n - 1)
+        low = np.floor(positions).astype(np.int64)
+        high = np.minimum(low + 1, n - 1)
+        frac = (positions - low).astype(np.float32).reshape(-1, *([1] * (moved.ndim - 1)))
+        out = moved[low] * (1 - frac) + moved[high] * frac
+    return np.moveaxis(out, 0, axis)
+
+
+__all__ += ["resize_axis"]

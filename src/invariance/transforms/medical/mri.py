@@ -8,7 +8,7 @@ tissue looks, not where it is). Random fields are rebuilt from a seed in the par
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, model_validator
@@ -16,9 +16,11 @@ from pydantic import AfterValidator, BeforeValidator, model_validator
 from invariance.core.effects import Effects, Pixels
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
-from invariance.core.schema import IntRange, Probability, TransformSchema, _ordered, _pair
+from invariance.core.schema import FloatRange, IntRange, Probability, TransformSchema, _ordered, _pair
 from invariance.core.transform import PixelTransform
 from invariance.kernels import scanner as ks
+from invariance.kernels import volume as kv
+from invariance.transforms.volumetric.base import VolumeOnlyTransform
 
 
 def _within(low: float, high: float, open_low: bool = False) -> Any:
@@ -237,4 +239,70 @@ class BiasField(_ScannerArtifact):
         return ks.bias_field(array, spatial, log_gain)
 
 
-__all__ = ["BiasField", "GibbsRinging", "KSpaceSpikeNoise", "RicianNoise"]
+class Anisotropy3D(VolumeOnlyTransform):
+    """Anisotropic acquisition: thick slices or a coarse in-plane matrix, simulated by sampling
+    some axes of a volume at a lower resolution and interpolating back onto the original grid.
+
+    ``num_axes`` axes are drawn from ``axes`` and each gets its own factor; with ``antialias``
+    each coarse voxel averages its footprint (what a thick slice records), else it samples
+    one point. The shape stays; 3-D masks and keypoints are unchanged (geometry does not move).
+
+    Args:
+        axes: the axes that may be degraded (0 depth, 1 height, 2 width). Default: (0, 1, 2).
+        num_axes_range: ``(min, max)`` number of axes degraded, within ``[0, len(axes)]``.
+            Default: (1, 1).
+        downscale_factor_range: ``(min, max)`` factor of the coarser sampling (>= 1).
+            Default: (1.5, 4.0).
+        antialias: average each coarse voxel's footprint. Default: True.
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: volume, volumes. Dtypes: uint8, float32.
+    """
+
+    family = "medical"
+    example_args = {"axes": (0,), "downscale_factor_range": (3.0, 4.0)}
+
+    axes: tuple[int, ...]
+    num_axes_range: tuple[int, int]
+    downscale_factor_range: tuple[float, float]
+    antialias: bool
+
+    class InitSchema(TransformSchema):
+        axes: tuple[Literal[0, 1, 2], ...] = (0, 1, 2)
+        num_axes_range: IntRange = (1, 1)
+        downscale_factor_range: FloatRange = (1.5, 4.0)
+        antialias: bool = True
+        p: Probability = 0.5
+
+        @model_validator(mode="after")
+        def _check(self) -> Anisotropy3D.InitSchema:
+            if not self.axes or len(set(self.axes)) != len(self.axes):
+                raise ValueError(
+                    f"axes must name distinct axes among 0, 1, 2 (at least one), got {self.axes}"
+                )
+            low, high = self.num_axes_range
+            if low < 0 or high > len(self.axes):
+                raise ValueError(
+                    f"num_axes_range must lie in [0, {len(self.axes)}], got {self.num_axes_range}"
+                )
+            if self.downscale_factor_range[0] < 1:
+                raise ValueError(f"downscale_factor_range must be >= 1, got {self.downscale_factor_range}")
+            return self
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        count = int(rng.integers(self.num_axes_range[0], self.num_axes_range[1] + 1))
+        chosen = sorted(int(a) for a in rng.choice(self.axes, size=count, replace=False))
+        return {"axes": chosen, "factors": [uniform(rng, *self.downscale_factor_range) for _ in chosen]}
+
+    def apply_to_volume(self, volume: np.ndarray, **params: Any) -> np.ndarray:
+        out: np.ndarray = volume
+        for axis, factor in zip(params["axes"], params["factors"]):
+            n = volume.shape[axis]
+            coarse = kv.resize_axis(out, axis, max(1, round(n / float(factor))), self.antialias)
+            out = kv.resize_axis(coarse, axis, n, False)
+        if out is volume:
+            return volume.copy()
+        return ks.from_unit(out / np.float32(255) if volume.dtype == np.uint8 else out, volume.dtype)
+
+
+__all__ = ["Anisotropy3D", "BiasField", "GibbsRinging", "KSpaceSpikeNoise", "RicianNoise"]

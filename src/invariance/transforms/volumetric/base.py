@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from invariance.core.effects import Effects, VolumeWarp
+import numpy as np
+
+from invariance.core.effects import Effects, Pixels, VolumeWarp
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
 from invariance.core.transform import BasicTransform
@@ -46,4 +48,31 @@ class Transform3D(BasicTransform):
         return VolumeWarp(self.volume_geometry(params, sample), self.fill, self.fill_mask)
 
 
-__all__ = ["VOLUME_TARGETS", "Transform3D"]
+class VolumeOnlyTransform(BasicTransform):
+    """Base of transforms that change volume intensities only (``volume`` and ``volumes``):
+    3-D masks, keypoints and 2-D targets pass through. Subclasses draw parameters in
+    ``sample`` and implement ``apply_to_volume(volume, **params)`` on one whole
+    ``(D, H, W[, C])`` grid (each grid of a ``volumes`` stack gets the same parameters).
+
+    Args:
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: volume, volumes. Dtypes: uint8, float32.
+    """
+
+    class InitSchema(TransformSchema):
+        p: Probability = 0.5
+
+    supported_targets: ClassVar[tuple[str, ...]] = ("volume", "volumes")
+    family = "volumetric"
+    #: Volumes change as a whole; 2-D images of the same call do not (volume contract tests).
+    whole_volume: ClassVar[bool] = True
+
+    def apply_to_volume(self, volume: np.ndarray, **params: Any) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must implement apply_to_volume")
+
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
+        return Pixels(None, volume=lambda grid: self.apply_to_volume(grid, **params))
+
+
+__all__ = ["VOLUME_TARGETS", "Transform3D", "VolumeOnlyTransform"]

@@ -8,10 +8,19 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.errors import InputError
 from invariance.core.randomness import integer
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability
-from invariance.core.volume import AxisMap, Geometry3D, Shape3, cube_symmetries, require_volume
+from invariance.core.volume import (
+    AxisMap,
+    CellShuffle3D,
+    Geometry3D,
+    Shape3,
+    cell_boxes,
+    cube_symmetries,
+    require_volume,
+)
 from invariance.transforms.volumetric.base import Transform3D
 
 _CUBE = cube_symmetries()
@@ -171,4 +180,53 @@ class RandomRotate90_3D(Transform3D):  # noqa: N801 - the AlbumentationsX name
         return _quarter_turn(params["axis_pair"], int(params["turns"]), shape)
 
 
-__all__ = ["CubicSymmetry", "Flip3D", "RandomRotate90_3D"]
+class GridShuffle3D(Transform3D):
+    """Split a volume into a ``grid_zyx`` grid of cells and shuffle the cells.
+
+    Cells of the same shape trade places (when an axis does not divide evenly its first cells
+    are one voxel larger, and those only trade among themselves), so the volume keeps its shape.
+    3-D masks move cell by cell with it and ``xyz`` keypoints move with their cell.
+
+    Args:
+        grid_zyx: cells along depth, height and width (each >= 1). Default: (2, 2, 2).
+        p: probability of applying the transform. Default: 0.5.
+
+    Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
+    """
+
+    example_args = {"grid_zyx": (1, 2, 2)}
+
+    grid_zyx: tuple[int, int, int]
+
+    class InitSchema(Transform3D.InitSchema):
+        grid_zyx: tuple[int, int, int] = (2, 2, 2)
+
+        @model_validator(mode="after")
+        def _check(self) -> GridShuffle3D.InitSchema:
+            if min(self.grid_zyx) < 1:
+                raise ValueError(f"grid_zyx must be >= 1 on every axis, got {self.grid_zyx}")
+            return self
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        shape = require_volume(sample, type(self).__name__)
+        if any(g > n for g, n in zip(self.grid_zyx, shape)):
+            raise InputError(
+                f"GridShuffle3D: grid_zyx={self.grid_zyx} has more cells than voxels along an axis of a "
+                f"volume of shape {shape} (D, H, W)"
+            )
+        cells = cell_boxes(shape, self.grid_zyx)
+        order = list(range(len(cells)))
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for index, (z0, y0, x0, z1, y1, x1) in enumerate(cells):
+            groups.setdefault((z1 - z0, y1 - y0, x1 - x0), []).append(index)
+        for members in groups.values():
+            for index, target in zip(members, rng.permutation(members)):
+                order[index] = int(target)
+        return {"order": order}
+
+    def volume_geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry3D:
+        shape = require_volume(sample, type(self).__name__)
+        return CellShuffle3D(tuple(self.grid_zyx), tuple(params["order"]), shape)  # type: ignore[arg-type]
+
+
+__all__ = ["CubicSymmetry", "Flip3D", "GridShuffle3D", "RandomRotate90_3D"]
