@@ -84,7 +84,8 @@ class Window3D(Geometry3D):
         starts = (self.z0, self.y0, self.x0)
         inside = all(s >= 0 and s + n <= size for s, n, size in zip(starts, (d, h, w), array.shape))
         if inside:
-            return array[self.z0 : self.z0 + d, self.y0 : self.y0 + h, self.x0 : self.x0 + w].copy()
+            # A view, as the 2-D engine enters a crop window: later effects never write in place.
+            return array[self.z0 : self.z0 + d, self.y0 : self.y0 + h, self.x0 : self.x0 + w]
         out = _fill_array(array, (d, h, w), fill)
         src: list[slice] = []
         dst: list[slice] = []
