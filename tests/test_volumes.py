@@ -275,7 +275,7 @@ def test_replay_and_saved_params_reproduce_a_volumetric_call():
 
 
 def test_to_tensor3d_is_channels_first():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="ToTensor3D needs torch (the torch extra)")
     out = A.Compose([A.ToTensor3D()])(
         volume=np.zeros((4, 5, 6, 3), np.uint8), mask3d=np.zeros((4, 5, 6), np.uint8)
     )

@@ -11,11 +11,10 @@ from pydantic import model_validator
 from invariance.core.effects import Effects, VolumeWarp
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
-from invariance.core.schema import Fill, Probability
+from invariance.core.schema import FillArgs, FillSchema, Probability, ResampleArgs, ResampleSchema
 from invariance.core.volume import Geometry3D, Shape3, VoxelAffine, require_volume
 from invariance.transforms.volumetric.base import Transform3D
 
-LinearOrNearest = Literal[0, 1]
 AxisRanges = dict[Literal["x", "y", "z"], tuple[float, float]]
 
 
@@ -42,15 +41,28 @@ def rotation(rx: float, ry: float, rz: float) -> np.ndarray:
     return out
 
 
-class _Resampled(Transform3D):
-    """A volumetric map that resamples voxels, with its interpolation flags."""
+def _linear_or_nearest(schema: Any) -> Any:
+    """Volumes resample trilinearly or at the nearest voxel: OpenCV flags 1 and 0 only."""
+    for name in ("interpolation", "mask_interpolation"):
+        if getattr(schema, name) not in (0, 1):
+            raise ValueError(
+                f"{name} must be cv2.INTER_NEAREST (0) or cv2.INTER_LINEAR (1) for volumes, got {getattr(schema, name)}"
+            )
+    return schema
 
-    interpolation: int
-    mask_interpolation: int
+
+class _Resampled(Transform3D, ResampleArgs):
+    """A volumetric map that resamples voxels, with its interpolation flags."""
 
     def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         geometry = self.volume_geometry(params, sample)
-        return VolumeWarp(geometry, self.fill, self.fill_mask, self.interpolation, self.mask_interpolation)
+        return VolumeWarp(
+            geometry,
+            getattr(self, "fill", 0.0),
+            getattr(self, "fill_mask", 0.0),
+            self.interpolation,
+            self.mask_interpolation,
+        )
 
 
 class Resize3D(_Resampled):
@@ -73,14 +85,15 @@ class Resize3D(_Resampled):
 
     size: tuple[int, int, int]
 
-    class InitSchema(Transform3D.InitSchema):
+    class InitSchema(ResampleSchema):
+        argument_order = ("size", "interpolation", "mask_interpolation")
+
         size: tuple[int, int, int]
-        interpolation: LinearOrNearest = 1
-        mask_interpolation: LinearOrNearest = 0
         p: Probability = 1.0
 
         @model_validator(mode="after")
         def _check(self) -> Resize3D.InitSchema:
+            _linear_or_nearest(self)
             if min(self.size) < 1:
                 raise ValueError(f"size must be >= 1 on every axis, got {self.size}")
             return self
@@ -95,7 +108,7 @@ def _axis_ranges(default: float) -> AxisRanges:
     return {"x": (default, default), "y": (default, default), "z": (default, default)}
 
 
-class Affine3D(_Resampled):
+class Affine3D(_Resampled, FillArgs):
     """Rotate, scale and shift a volume in 3-D about its centre, resampled once.
 
     Per axis, a scale, a rotation angle and a relative shift are drawn; the map is
@@ -127,18 +140,25 @@ class Affine3D(_Resampled):
     scale_range: AxisRanges
     translate_percent_range: AxisRanges
 
-    class InitSchema(Transform3D.InitSchema):
+    class InitSchema(ResampleSchema, FillSchema):
+        argument_order = (
+            "rotate_range",
+            "scale_range",
+            "translate_percent_range",
+            "interpolation",
+            "mask_interpolation",
+            "fill",
+            "fill_mask",
+        )
+
         rotate_range: AxisRanges = _axis_ranges(0.0)
         scale_range: AxisRanges = _axis_ranges(1.0)
         translate_percent_range: AxisRanges = _axis_ranges(0.0)
-        interpolation: LinearOrNearest = 1
-        mask_interpolation: LinearOrNearest = 0
-        fill: Fill = 0.0
-        fill_mask: Fill = 0.0
         p: Probability = 0.5
 
         @model_validator(mode="after")
         def _check(self) -> Affine3D.InitSchema:
+            _linear_or_nearest(self)
             for name in ("rotate_range", "scale_range", "translate_percent_range"):
                 for axis, (low, high) in getattr(self, name).items():
                     if low > high:

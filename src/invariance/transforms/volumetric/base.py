@@ -38,14 +38,12 @@ class Transform3D(BasicTransform):
     family = "volumetric"
     reads_pixels = False
 
-    fill: Any = 0.0
-    fill_mask: Any = 0.0
-
     def volume_geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry3D:
         raise NotImplementedError(f"{type(self).__name__} must implement volume_geometry or effect")
 
     def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
-        return VolumeWarp(self.volume_geometry(params, sample), self.fill, self.fill_mask)
+        geometry = self.volume_geometry(params, sample)
+        return VolumeWarp(geometry, getattr(self, "fill", 0.0), getattr(self, "fill_mask", 0.0))
 
 
 class VolumeOnlyTransform(BasicTransform):

@@ -41,6 +41,8 @@ class CoarseDropout3D(Transform3D):
     hole_depth_range: tuple[float, float]
     hole_height_range: tuple[float, float]
     hole_width_range: tuple[float, float]
+    fill: float | tuple[float, ...]
+    fill_mask: float | tuple[float, ...] | None
 
     class InitSchema(Transform3D.InitSchema):
         num_holes_range: IntRange = (1, 1)
