@@ -166,6 +166,41 @@ class Case:
     kind: str  # "transform", "pipeline", or "solo" (invariance alone: no Albumentations 2.0.8 equivalent)
     build: Callable[[Any], Any]  # library module -> callable transform / pipeline
     data: dict[str, Any] = field(default_factory=dict)  # keyword arguments besides ``image``
+    target: str = "image"  # "volume": called with a (D, H, W) volume built from the image
+
+
+#: Volumes are 64 slices of 128 x 128 (a CT-like crop), uint8.
+VOLUME_SHAPE = (64, 128, 128)
+
+
+def volume_of(image: np.ndarray) -> np.ndarray:
+    """A ``VOLUME_SHAPE`` uint8 volume: grey slices of the photo, each shifted a little."""
+    d, h, w = VOLUME_SHAPE
+    grey = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (w + d, h), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(np.stack([grey[:, i : i + w] for i in range(d)]))
+
+
+def volume_cases() -> list[Case]:
+    """Volumetric transforms both libraries have, and 2-D transforms applied to every slice."""
+    cases = [
+        ("Pad3D", {"padding": 8}),
+        ("PadIfNeeded3D", {"min_zyx": (80, 144, 144)}),
+        ("CenterCrop3D", {"size": (48, 96, 96)}),
+        ("RandomCrop3D", {"size": (48, 96, 96)}),
+        ("CoarseDropout3D", {"num_holes_range": (2, 4)}),
+        ("CubicSymmetry", {}),
+        ("HorizontalFlip", {}),
+        ("Affine", {"rotate": (-15, 15), "scale": (0.9, 1.1)}),
+        ("GaussianBlur", {"blur_limit": (3, 5)}),
+    ]
+    out = []
+    for name, kwargs in cases:
+
+        def build(lib: Any, name: str = name, kwargs: dict[str, Any] = kwargs) -> Any:
+            return lib.Compose([getattr(lib, name)(**kwargs, p=1.0)], seed=0)
+
+        out.append(Case(f"volume:{name}", "transform", build, target="volume"))
+    return out
 
 
 def transform_case(name: str, kwargs: dict[str, Any]) -> Case:
@@ -301,14 +336,15 @@ def _build(lib: Any, case: Case, image: np.ndarray) -> tuple[Callable[[], Any] |
     if hasattr(transform, "set_random_seed") and case.kind == "transform":
         transform.set_random_seed(0)
     data = dict(case.data)
+    data[case.target] = image if case.target == "image" else volume_of(image)
 
     def call() -> Any:
-        return transform(image=image, **data)
+        return transform(**data)
 
     try:
         out = call()
-        if not isinstance(out.get("image"), np.ndarray):
-            return None, "fails: no image returned"
+        if not isinstance(out.get(case.target), np.ndarray):
+            return None, f"fails: no {case.target} returned"
     except Exception as error:
         return None, f"fails: {type(error).__name__}: {error}"
     return call, ""
@@ -540,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     size = 256 if args.smoke else SIZE
-    cases = [transform_case(name, kwargs) for name, kwargs in TRANSFORMS]
+    cases = [transform_case(name, kwargs) for name, kwargs in TRANSFORMS] + volume_cases()
     cases += [solo_case(name, kwargs, size) for name, kwargs in INVARIANCE_ONLY]
     if not args.no_pipelines:
         cases += pipeline_cases(size)

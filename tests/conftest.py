@@ -11,8 +11,12 @@ from invariance.core.compose import BaseCompose
 from invariance.core.transform import BasicTransform
 
 
-def catalogue() -> list[type[BasicTransform]]:
-    """Every registered public transform class of invariance (compositions excluded)."""
+def catalogue(volumetric: bool = False) -> list[type[BasicTransform]]:
+    """Every registered public transform class of invariance (compositions excluded).
+
+    Volumetric transforms need a volume to act on: they are listed only with ``volumetric=True``
+    (and then only they are), and their contract tests live in ``test_volume_contract.py``.
+    """
     import invariance.pytorch  # noqa: F401  (registers ToTensorV2 when torch is present)
 
     out = []
@@ -26,9 +30,11 @@ def catalogue() -> list[type[BasicTransform]]:
         ):
             continue
         if registry.is_base(cls):
-            continue  # a base class (OcclusionTransform), not a transform
-        if name in ("Lambda", "ToTensorV2"):
+            continue  # a base class (OcclusionTransform, Transform3D, VolumeOnlyTransform)
+        if name in ("Lambda", "ToTensorV2", "ToTensor3D"):
             continue  # need functions / torch; covered by their own tests
+        if (cls.family == "volumetric") != volumetric:
+            continue
         out.append(cls)
     return out
 

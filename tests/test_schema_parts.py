@@ -39,7 +39,8 @@ def _resampling_transforms() -> dict[str, type[BasicTransform]]:
         if (
             "border_mode" in fields
             or "mask_interpolation" in fields
-            or ("fill_mask" in fields and cls.family != "occlusion")
+            # CoarseDropout3D is occlusion in 3-D: its fill_mask=None leaves 3-D masks alone.
+            or ("fill_mask" in fields and cls.family != "occlusion" and name != "CoarseDropout3D")
         ):
             out[name] = cls
     return out

@@ -130,7 +130,7 @@ CONSTRUCTION_CASES = [
     ("negative size", lambda: A.Resize(-1, 10), A.ParameterError, "'height' = -1"),
     ("zero crop", lambda: A.RandomCrop(0, 10), A.ParameterError, "'height' = 0"),
     ("unknown box format", lambda: A.BboxParams(format="xyxy"), A.ParameterError, "format='xyxy'"),
-    ("unknown keypoint format", lambda: A.KeypointParams(format="xyz"), A.ParameterError, "format='xyz'"),
+    ("unknown keypoint format", lambda: A.KeypointParams(format="xyzw"), A.ParameterError, "format='xyzw'"),
     (
         "min_visibility above 1",
         lambda: A.BboxParams(format="coco", min_visibility=2),

@@ -51,6 +51,8 @@ FAMILY_TITLES = {
     "domain": "Domain adaptation",
     "sequence": "Sequences",
     "auto": "Automated policies",
+    "volumetric": "Volumetric (3-D)",
+    "medical": "Medical scanner artefacts",
     "utility": "Utility",
 }
 
@@ -335,7 +337,17 @@ def transform_page(name: str, cls: type[Any], picture: str | None, note: str = "
     shown = _call_text(name, dict(cls.example_args))
     if home != "invariance":
         shown = shown.removeprefix("A.")
-    if picture is not None:
+    volumetric = cls.family in ("volumetric", "medical")
+    if picture is not None and volumetric:
+        lines += [
+            f"![{name} on a synthetic head scan: the original, then five samples]({picture})",
+            "",
+            "*A synthetic head scan, then five samples (p=1, a fixed seed) of "
+            f"`{shown}`: each tile is the middle axial slice over the middle coronal view, with "
+            "the 3-D mask and the `xyz` landmarks near each view drawn on top.*",
+            "",
+        ]
+    elif picture is not None:
         lines += [
             f"![{name} on the astronaut photo: the original, then five samples]({picture})",
             "",
@@ -363,7 +375,8 @@ def transform_page(name: str, cls: type[Any], picture: str | None, note: str = "
         call = call.removeprefix("A.")
     lines += ["## Example", "", "```python", *imports, "", f"transform = {call}"]
     data_keys = "".join(f", {k}=..." for k in cls.example_data)
-    lines += [f"out = transform(image=image{data_keys})", "```", ""]
+    call_args = "volume=volume, mask3d=mask3d" if volumetric else "image=image"
+    lines += [f"out = transform({call_args}{data_keys})", "```", ""]
     where = f"`{home}`" if home == cls.__module__ else f"`{cls.__module__}`, exported by `{home}`"
     lines += [f"Defined in {where}.", ""]
     return "\n".join(lines)

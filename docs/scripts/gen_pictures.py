@@ -106,6 +106,101 @@ def photo(size: int = SIZE) -> dict[str, Any]:
     }
 
 
+#: Families drawn on the synthetic scan (volumetric transforms and scanner artefacts).
+VOLUME_FAMILIES = ("volumetric", "medical")
+#: The scan drawn for volumetric transforms: (depth, height, width) voxels.
+VOLUME_SHAPE = (40, 96, 96)
+
+
+def phantom(shape: tuple[int, int, int] = VOLUME_SHAPE) -> dict[str, Any]:
+    """A synthetic head scan: skull, brain, two ventricles and a lesion, with their 3-D mask
+    (1 brain, 2 ventricles, 3 lesion) and three ``xyz`` landmarks. Smooth texture and a little
+    noise make it look like a T1 slice rather than flat shapes."""
+    d, h, w = shape
+    z, y, x = np.mgrid[0:d, 0:h, 0:w].astype(np.float32)
+    cz, cy, cx = (d - 1) / 2, (h - 1) / 2, (w - 1) / 2
+    head = ((z - cz) / (0.48 * d)) ** 2 + ((y - cy) / (0.46 * h)) ** 2 + ((x - cx) / (0.38 * w)) ** 2
+    brain = ((z - cz) / (0.42 * d)) ** 2 + ((y - cy) / (0.40 * h)) ** 2 + ((x - cx) / (0.32 * w)) ** 2
+    ventricles = np.zeros(shape, bool)
+    for side in (-1, 1):
+        ventricles |= (
+            ((z - cz) / (0.18 * d)) ** 2 + ((y - cy + 4) / (0.16 * h)) ** 2 + ((x - cx - side * 0.07 * w) / (0.04 * w)) ** 2
+        ) < 1
+    lz, ly, lx = cz + 0.12 * d, cy + 0.18 * h, cx - 0.15 * w
+    lesion = ((z - lz) / 5) ** 2 + ((y - ly) / 8) ** 2 + ((x - lx) / 8) ** 2 < 1
+    rng = np.random.default_rng(7)
+    texture = cv2.GaussianBlur(rng.normal(0, 1, (d * h, w)).astype(np.float32), (0, 0), 3).reshape(shape)
+    volume = np.zeros(shape, np.float32)
+    volume[head < 1] = 200.0  # skull and scalp
+    volume[brain < 1] = 110.0 + 12.0 * texture[brain < 1]
+    volume[ventricles] = 35.0
+    volume[lesion] = 175.0
+    volume += rng.normal(0, 4, shape).astype(np.float32)
+    mask3d = np.zeros(shape, np.uint8)
+    mask3d[brain < 1] = 1
+    mask3d[ventricles] = 2
+    mask3d[lesion] = 3
+    keypoints = [[lx, ly, lz], [cx - 0.07 * w, cy - 4, cz], [cx + 0.07 * w, cy - 4, cz]]
+    return {
+        "volume": np.clip(volume, 0, 255).astype(np.uint8),
+        "mask3d": mask3d,
+        "keypoints": keypoints,
+        "keypoint_labels": ["lesion", "left_ventricle", "right_ventricle"],
+    }
+
+
+def _volume_tile(out: dict[str, Any], caption: str) -> np.ndarray:
+    """The middle axial slice over the middle coronal view (depth stretched to read well), with
+    the 3-D mask and the landmarks within two voxels of each view."""
+    from invariance.viz import draw_targets
+
+    volume, mask3d = np.asarray(out["volume"]), np.asarray(out["mask3d"])
+    d, h, w = volume.shape[:3]
+    points = np.asarray(out.get("keypoints", []), dtype=np.float64).reshape(-1, 3)
+    labels = list(out.get("keypoint_labels", []))
+    near_z = np.abs(points[:, 2] - d // 2) <= 2
+    axial = draw_targets(
+        volume[d // 2],
+        mask=mask3d[d // 2],
+        keypoints=points[near_z, :2],
+        keypoint_labels=[lab for lab, n in zip(labels, near_z) if n],
+        mask_alpha=MASK_ALPHA,
+    )
+    stretch = max(1.0, 0.5 * w / d)
+    rows = max(1, round(d * stretch))
+    coronal_image = cv2.resize(volume[:, h // 2], (w, rows), interpolation=cv2.INTER_LINEAR)
+    coronal_mask = cv2.resize(mask3d[:, h // 2], (w, rows), interpolation=cv2.INTER_NEAREST)
+    near_y = np.abs(points[:, 1] - h // 2) <= 2
+    coronal = draw_targets(
+        coronal_image,
+        mask=coronal_mask,
+        keypoints=np.column_stack([points[near_y, 0], (points[near_y, 2] + 0.5) * stretch - 0.5]),
+        mask_alpha=MASK_ALPHA,
+    )
+    gap = np.full((3, w, 3), 255, np.uint8)
+    return _caption(np.vstack([axial, gap, coronal]), caption)
+
+
+def render_volume(cls: type[Any], samples: int = SAMPLES) -> np.ndarray:
+    """The picture of a volumetric transform: the scan, then ``samples`` outputs, each tile its
+    middle axial slice over its middle coronal view."""
+    import invariance as A
+    from invariance.viz import make_grid
+
+    data = phantom()
+    tiles = [_volume_tile(data, "original")]
+    pipeline = A.Compose(
+        [cls(**{**cls.example_args, "p": 1.0})],
+        keypoint_params=A.KeypointParams(format="xyz", label_fields=["keypoint_labels"]),
+        seed=SEED,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for index in range(samples):
+            tiles.append(_volume_tile(pipeline(**data), f"sample {index + 1}"))
+    return make_grid(tiles, columns=COLUMNS, pad=3, cell=SIZE)
+
+
 def picture_classes() -> dict[str, type[Any]]:
     """The transforms that get a catalogue page and picture, by name."""
     import invariance  # noqa: F401  (registers the catalogue)
@@ -197,6 +292,10 @@ def picture_hash(cls: type[Any]) -> str:
     digest.update(repr(sorted(_portable(cls.example_args).items(), key=str)).encode())
     digest.update(repr(sorted(_portable(cls.example_data).items(), key=str)).encode())
     digest.update(_drawing_source().encode())
+    if cls.family in VOLUME_FAMILIES:
+        digest.update(
+            (repr(VOLUME_SHAPE) + "".join(_source(f) for f in (phantom, _volume_tile, render_volume))).encode()
+        )
     return digest.hexdigest()[:16]
 
 
@@ -314,7 +413,7 @@ def update(
         if not force and manifest.get(name) == key and path.exists():
             continue
         try:
-            picture = render(cls)
+            picture = render_volume(cls) if cls.family in VOLUME_FAMILIES else render(cls)
         except Exception as error:  # a transform that cannot run on the photo gets no picture
             failures[name] = f"{type(error).__name__}: {error}"
             manifest.pop(name, None)

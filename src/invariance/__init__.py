@@ -45,6 +45,7 @@ from invariance.transforms import blur as _blur
 from invariance.transforms import distortion as _distortion
 from invariance.transforms import domain as _domain
 from invariance.transforms import geometric as _geometric
+from invariance.transforms import medical as _medical
 from invariance.transforms import mixing as _mixing
 from invariance.transforms import noise as _noise
 from invariance.transforms import occlusion as _occlusion
@@ -52,12 +53,14 @@ from invariance.transforms import pixel as _pixel
 from invariance.transforms import policies as _policies
 from invariance.transforms import sequence as _sequence
 from invariance.transforms import utility as _utility
+from invariance.transforms import volumetric as _volumetric
 from invariance.transforms import weather as _weather
 from invariance.transforms.auto import *  # noqa: F403
 from invariance.transforms.blur import *  # noqa: F403
 from invariance.transforms.distortion import *  # noqa: F403
 from invariance.transforms.domain import *  # noqa: F403
 from invariance.transforms.geometric import *  # noqa: F403
+from invariance.transforms.medical import *  # noqa: F403
 from invariance.transforms.mixing import *  # noqa: F403
 from invariance.transforms.noise import *  # noqa: F403
 from invariance.transforms.occlusion import *  # noqa: F403
@@ -65,6 +68,7 @@ from invariance.transforms.pixel import *  # noqa: F403
 from invariance.transforms.policies import *  # noqa: F403
 from invariance.transforms.sequence import *  # noqa: F403
 from invariance.transforms.utility import *  # noqa: F403
+from invariance.transforms.volumetric import *  # noqa: F403
 from invariance.transforms.weather import *  # noqa: F403
 
 __all__ = [
@@ -119,3 +123,14 @@ __all__ += _mixing.__all__
 __all__ += _sequence.__all__
 __all__ += _policies.__all__
 __all__ += _utility.__all__
+__all__ += _volumetric.__all__
+__all__ += _medical.__all__
+
+
+def __getattr__(name: str) -> object:
+    """``A.ToTensorV2`` / ``A.ToTensor3D`` load torch only when first asked for."""
+    if name in ("ToTensorV2", "ToTensor3D"):
+        from invariance import pytorch
+
+        return getattr(pytorch, name)
+    raise AttributeError(f"module 'invariance' has no attribute {name!r}")

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from invariance.core.config import TargetConfig
-from invariance.core.effects import Effects, Item, Paste, Pixels, Report, Warp, as_sequence
+from invariance.core.effects import Effects, Item, Paste, Pixels, Report, VolumeWarp, Warp, as_sequence
 from invariance.core.fusion import FusionBuffer
 from invariance.core.kinds import INSTANCE, KeypointsKind, TargetKind
 from invariance.core.sample import Sample
@@ -166,6 +166,8 @@ class Call:
                 self._each(effect.kind, effect, self.sample.kinds)
                 if isinstance(effect, Pixels) and effect.reshapes:
                     self._reread_shape()
+                elif isinstance(effect, VolumeWarp):
+                    self.sample.shape = effect.geometry.out_shape[1:]
             if self._declared_pairing:
                 self._pair_instances()
 
@@ -288,7 +290,8 @@ class Call:
             handler = self.sample.kinds[key]
             if not handler.resampled:
                 continue
-            self.sample.values[key] = Frames.of(value) if handler.name in ("images", "masks") else value
+            stacks = ("images", "masks", "volumes", "masks3d")
+            self.sample.values[key] = Frames.of(value) if handler.name in stacks else value
         self._reread_shape()
 
     def _pair_instances(self) -> None:

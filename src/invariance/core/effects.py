@@ -14,6 +14,12 @@ touches targets itself: the pipeline's call hands each effect to every target's 
 * :class:`Paste` - placed items (this sample or others) composed into a canvas: Mosaic, CutMix,
   MixUp and CopyPaste.
 
+Volumes (``volume``, ``mask3d`` and their stacks) take every effect above slice by slice, with
+the one parameter draw; two more effects act in three dimensions:
+
+* :class:`VolumeWarp` - an exact map of voxel grids (a 3-D window, an axis symmetry);
+* :class:`VolumeHoles` - boxes of voxels filled (3-D dropout).
+
 A :class:`Report` adds an output entry that is not a target (it touches nothing).
 """
 
@@ -29,6 +35,7 @@ from invariance.core.geometry import Geometry, Resampling
 
 if TYPE_CHECKING:
     from invariance.core.targets import BoxSet, PointSet
+    from invariance.core.volume import Geometry3D
 
 ArrayFunction = Callable[[np.ndarray], Any]
 _PLAIN = Resampling()  # linear images, nearest masks, constant border
@@ -41,7 +48,8 @@ class Pixels:
     mask and instance mask. ``images`` / ``masks`` (when given) take a whole stack at once
     instead of one frame at a time. With ``reshapes`` the functions may change the arrays' size
     and the sample's shape is read back from them (user transforms only: a built-in transform
-    that changes the size is a :class:`Warp`)."""
+    that changes the size is a :class:`Warp`). ``volume`` / ``mask3d`` (when given) take whole
+    voxel grids."""
 
     kind: ClassVar[str] = "pixels"
     image: ArrayFunction | None
@@ -49,6 +57,10 @@ class Pixels:
     images: ArrayFunction | None = None
     masks: ArrayFunction | None = None
     reshapes: bool = False
+    #: Whole-grid functions for ``volume`` / ``mask3d`` (and each grid of their stacks); without
+    #: them volumes take ``image`` and 3-D masks ``mask`` slice by slice.
+    volume: ArrayFunction | None = None
+    mask3d: ArrayFunction | None = None
 
 
 class Warp(NamedTuple):
@@ -171,7 +183,36 @@ class Report:
     value: Any
 
 
-Effect = Union[Pixels, Warp, Occlusion, MoveRows, Paste, Report]
+@dataclass(frozen=True)
+class VolumeWarp:
+    """Every volume through one :class:`~invariance.core.volume.Geometry3D` (exact maps move
+    whole voxels; resampling maps use ``interpolation``, and ``mask_interpolation`` for 3-D
+    masks), masks filled with ``fill_mask`` and volumes with ``fill`` where the map reaches
+    outside; keypoints move in ``x, y, z``. 2-D targets follow through ``geometry.plane`` when the
+    map has one, and are refused otherwise."""
+
+    kind: ClassVar[str] = "volume_warp"
+    geometry: Geometry3D
+    fill: Any = 0.0
+    fill_mask: Any = 0.0
+    #: OpenCV flags (``INTER_NEAREST`` or ``INTER_LINEAR``) for maps that resample voxels.
+    interpolation: int = 1
+    mask_interpolation: int = 0
+
+
+@dataclass(frozen=True)
+class VolumeHoles:
+    """Boxes of voxels filled: ``holes`` is ``(N, 6)`` ``z0, y0, x0, z1, y1, x1`` (ends excluded).
+    Volumes take ``fill``; 3-D masks take ``fill_mask`` unless it is None; keypoints inside a
+    hole are removed when KeypointParams ``remove_invisible``."""
+
+    kind: ClassVar[str] = "volume_holes"
+    holes: np.ndarray
+    fill: Any = 0.0
+    fill_mask: Any = None
+
+
+Effect = Union[Pixels, Warp, Occlusion, MoveRows, Paste, Report, VolumeWarp, VolumeHoles]
 Effects = Union[Effect, Sequence[Effect], None]
 
 
@@ -179,6 +220,6 @@ def as_sequence(effects: Effects) -> Sequence[Effect]:
     """One effect, several or none, as a sequence."""
     if effects is None:
         return ()
-    if isinstance(effects, (Pixels, Warp, Occlusion, MoveRows, Paste, Report)):
+    if isinstance(effects, (Pixels, Warp, Occlusion, MoveRows, Paste, Report, VolumeWarp, VolumeHoles)):
         return (effects,)
     return effects

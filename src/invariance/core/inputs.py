@@ -17,7 +17,21 @@ from invariance.core.kinds import Frames, TargetKind, check_image, kind_names, k
 from invariance.core.sample import Sample
 
 #: Input keys that name their own kind.
-BUILTIN_TARGETS = {name: name for name in ("image", "images", "mask", "masks", "bboxes", "keypoints")}
+BUILTIN_TARGETS = {
+    name: name
+    for name in (
+        "image",
+        "images",
+        "mask",
+        "masks",
+        "bboxes",
+        "keypoints",
+        "volume",
+        "mask3d",
+        "volumes",
+        "masks3d",
+    )
+}
 
 
 def target_kinds() -> tuple[str, ...]:
@@ -40,6 +54,7 @@ def prepare(data: Mapping[str, Any], config: TargetConfig) -> Sample:
     values: dict[str, Any] = {}
     handlers: dict[str, TargetKind] = {}
     sizes: list[tuple[str, tuple[int, int]]] = []
+    depths: list[tuple[str, int]] = []
     known = config.kinds
     rows: list[str] = []
     for key, value in data.items():
@@ -57,8 +72,9 @@ def prepare(data: Mapping[str, Any], config: TargetConfig) -> Sample:
             rows.append(key)  # boxes and keypoints are read below, once the image size is known
             continue
         checked = values[key] = handler.read(key, value, data, config, (0, 0))
+        depths.extend(handler.depths(key, checked))
         if isinstance(checked, Frames):
-            sizes.extend((f"{key}[{i}]", (int(f.shape[0]), int(f.shape[1]))) for i, f in enumerate(checked))
+            sizes.extend(handler.frame_sizes(key, checked))  # type: ignore[attr-defined]
         else:
             size = handler.size(checked)
             if size is not None:
@@ -66,7 +82,7 @@ def prepare(data: Mapping[str, Any], config: TargetConfig) -> Sample:
     if not sizes:
         raise InputError(
             "no image or mask was passed: call the pipeline with named arrays, for example "
-            "pipeline(image=image), so that boxes and keypoints have an image size"
+            "pipeline(image=image) or pipeline(volume=volume), so that boxes and keypoints have an image size"
         )
     shape = sizes[0][1]
     if config.is_check_shapes:
@@ -75,6 +91,12 @@ def prepare(data: Mapping[str, Any], config: TargetConfig) -> Sample:
                 raise InputError(
                     f"{name} has height and width {other} but {sizes[0][0]} has {shape}; all images "
                     "and masks of one call must have the same size (pass is_check_shapes=False to skip this check)"
+                )
+        for name, depth in depths[1:]:
+            if depth != depths[0][1]:
+                raise InputError(
+                    f"{name} has depth {depth} but {depths[0][0]} has {depths[0][1]}; volumes and 3-D masks "
+                    "of one call must have the same (D, H, W) (pass is_check_shapes=False to skip this check)"
                 )
     for key in rows:
         values[key] = handlers[key].read(key, data[key], data, config, shape)

@@ -20,10 +20,21 @@ import cv2
 import numpy as np
 
 from invariance.core.config import TargetConfig
-from invariance.core.effects import Item, MoveRows, Occlusion, Paste, Piece, Pixels, Warp
+from invariance.core.effects import (
+    Item,
+    MoveRows,
+    Occlusion,
+    Paste,
+    Piece,
+    Pixels,
+    VolumeHoles,
+    VolumeWarp,
+    Warp,
+)
 from invariance.core.errors import InputError, InputTypeError
 from invariance.core.geometry import Geometry, Resampling, box_outline, map_boxes, map_keypoints
 from invariance.core.targets import (
+    KEYPOINT_Z,
     BoxSet,
     PointSet,
     RowSet,
@@ -170,6 +181,27 @@ class TargetKind:
     def finish(self, key: str, value: Any, call: CallView) -> Any:
         """The final pass after the last transform (rows: clip and filter)."""
         return value
+
+    def volume_warp(self, key: str, value: Any, effect: VolumeWarp, call: CallView) -> Any:
+        """A 2-D target follows a volumetric map through its in-plane part, when it has one."""
+        plane = effect.geometry.plane
+        if plane is None:
+            raise InputError(
+                f"{key}: this volumetric transform moves the depth axis into the image plane, which a "
+                f"2-D {self.name} cannot follow; pass 3-D targets (volume, mask3d, keypoints) only"
+            )
+        if plane.is_identity():
+            return value
+        return self.warp(
+            key, value, Warp(plane, Resampling(fill=effect.fill, fill_mask=effect.fill_mask)), call
+        )
+
+    def volume_holes(self, key: str, value: Any, effect: VolumeHoles, call: CallView) -> Any:
+        return value
+
+    def depths(self, key: str, value: Any) -> list[tuple[str, int]]:
+        """Depth of each voxel grid held (volumes: compared at the pipeline's edge)."""
+        return []
 
     # Array targets (``resampled``) also take these two from the fusion buffer.
 
@@ -1084,6 +1116,50 @@ class KeypointsKind(TargetKind):
             parts.append(moved)
         return concat_rows(base, parts)
 
+    def volume_warp(self, key: str, value: Any, effect: VolumeWarp, call: CallView) -> Any:
+        """``x, y`` (and ``z`` of ``xyz`` keypoints) through the voxel map; angle and scale turn
+        with its in-plane part. Keypoints leaving the volume go when ``remove_invisible``."""
+        if len(value) == 0:
+            return value
+        geometry = effect.geometry
+        z = value.labels.get(KEYPOINT_Z)
+        xyz = np.column_stack([value.coords[:, :2], np.zeros(len(value)) if z is None else z])
+        moved = geometry.map_points(xyz)
+        plane = geometry.plane
+        if plane is not None:
+            coords = map_keypoints(plane, value.coords)
+        else:
+            coords = value.coords.copy()
+            coords[:, :2] = moved[:, :2]
+        points = value.with_coords(coords)
+        if z is not None:
+            points.labels = {**value.labels, KEYPOINT_Z: moved[:, 2]}
+        params = call.config.keypoint_params
+        if self._removes(call) and params is not None and params.check_each_transform:
+            d, h, w = geometry.out_shape
+            inside = keypoints_visible(points.coords, (h, w))
+            if z is not None:
+                inside &= (moved[:, 2] >= -0.5) & (moved[:, 2] < d - 0.5)
+            if not inside.all():
+                call.dropped(key, "out_of_frame", int((~inside).sum()))
+                points = points.take(inside)
+        return points
+
+    def volume_holes(self, key: str, value: Any, effect: VolumeHoles, call: CallView) -> Any:
+        z = value.labels.get(KEYPOINT_Z)
+        if z is None or not self._removes(call) or len(value) == 0 or len(effect.holes) == 0:
+            return value
+        voxel = np.floor(np.column_stack([z, value.coords[:, 1], value.coords[:, 0]]) + 0.5)
+        holes = np.asarray(effect.holes)
+        inside: np.ndarray = (voxel[:, None, :] >= holes[None, :, :3]) & (
+            voxel[:, None, :] < holes[None, :, 3:]
+        )
+        hit = np.any(np.all(inside, axis=2), axis=1)
+        if hit.any():
+            call.dropped(key, "occluded", int(hit.sum()))
+            return value.take(~hit)
+        return value
+
     @staticmethod
     def remap_labels(points: PointSet, tables: Mapping[str, Mapping[Any, Any]]) -> PointSet:
         """Rename labels through ``tables`` (label field -> {old: new}) and reorder the keypoints
@@ -1131,7 +1207,20 @@ def points_on(points: PointSet, where: np.ndarray) -> np.ndarray:
     return hit
 
 
-for _handler in (ImageKind(), ImagesKind(), MaskKind(), MasksKind(), BoxesKind(), KeypointsKind()):
+from invariance.core.volume_kinds import Mask3DKind, Masks3DKind, VolumeKind, VolumesKind  # noqa: E402
+
+for _handler in (
+    ImageKind(),
+    ImagesKind(),
+    MaskKind(),
+    MasksKind(),
+    BoxesKind(),
+    KeypointsKind(),
+    VolumeKind(),
+    Mask3DKind(),
+    VolumesKind(),
+    Masks3DKind(),
+):
     register_kind(_handler)
 
 __all__ = [
@@ -1141,9 +1230,13 @@ __all__ = [
     "ImageKind",
     "ImagesKind",
     "KeypointsKind",
+    "Mask3DKind",
     "MaskKind",
+    "Masks3DKind",
     "MasksKind",
     "TargetKind",
+    "VolumeKind",
+    "VolumesKind",
     "check_image",
     "check_mask",
     "concat_rows",

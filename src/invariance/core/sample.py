@@ -66,7 +66,9 @@ class Sample:
         values = dict(values or {})
         kinds = {key: kind_of(key) for key in values}
         for key, handler in kinds.items():
-            if handler.name in ("images", "masks") and not isinstance(values[key], Frames):
+            if handler.name in ("images", "masks", "volumes", "masks3d") and not isinstance(
+                values[key], Frames
+            ):
                 values[key] = Frames.of(values[key])
         return cls(shape, values, kinds)
 
@@ -122,11 +124,16 @@ class Sample:
         for key in self.keys_of("image"):
             value: np.ndarray = self._fresh(key)
             return value
-        for key in self.keys_of("images"):
+        for key in self.keys_of("images", "volume"):
             frames = self._fresh(key)
             if len(frames):
-                first: np.ndarray = frames[0]
+                first: np.ndarray = frames[0]  # a volume's first slice
                 return first
+        for key in self.keys_of("volumes"):
+            grids = self._fresh(key)
+            if len(grids):
+                plane: np.ndarray = grids[0][0]
+                return plane
         return None
 
     @property
@@ -147,10 +154,14 @@ class Sample:
         # Channels and dtype do not change under warps: read them without resampling.
         for key in self.keys_of("image"):
             return self.values[key]
-        for key in self.keys_of("images"):
+        for key in self.keys_of("images", "volume"):
             frames = self.values[key]
             if len(frames):
                 return frames[0]
+        for key in self.keys_of("volumes"):
+            grids = self.values[key]
+            if len(grids):
+                return grids[0][0]
         return None
 
     @property

@@ -23,7 +23,10 @@ from typing_extensions import Self
 from invariance.core.errors import InputError, InputTypeError, ParameterError, describe
 
 BBOX_FORMATS = ("pascal_voc", "albumentations", "coco", "yolo")
-KEYPOINT_FORMATS = ("xy", "yx", "xya", "xys", "xyas", "xysa")
+KEYPOINT_FORMATS = ("xy", "yx", "xya", "xys", "xyas", "xysa", "xyz")
+#: Hidden label column holding the depth ``z`` of ``xyz`` keypoints (it travels with its row;
+#: only volumetric effects change it).
+KEYPOINT_Z = "__z__"
 
 
 def _resolve_format(kind: str, format: str | None, coord_format: str | None, allowed: Sequence[str]) -> str:
@@ -179,7 +182,8 @@ class KeypointParams:
     """How keypoints are read, written and filtered.
 
     Args:
-        format: one of ``xy yx xya xys xyas xysa`` (a: angle, s: scale). ``coord_format`` is
+        format: one of ``xy yx xya xys xyas xysa xyz`` (a: angle, s: scale, z: depth in a volume, in
+            voxels, moved only by volumetric transforms). ``coord_format`` is
             accepted as the newer name of the same argument.
         label_fields: names of call arguments holding one label per keypoint.
         remove_invisible: drop keypoints that leave the image after a spatial transform.
@@ -584,12 +588,14 @@ def read_keypoints(
     coords = np.zeros((len(raw), 4), dtype=np.float64)
     coords[:, 3] = 1.0
     for column, letter in enumerate(fmt):
-        target = {"x": 0, "y": 1, "a": 2, "s": 3}[letter]
-        coords[:, target] = raw[:, column]
+        if letter != "z":
+            coords[:, {"x": 0, "y": 1, "a": 2, "s": 3}[letter]] = raw[:, column]
     if "a" in fmt and params.angle_in_degrees:
         coords[:, 2] = np.deg2rad(coords[:, 2])
     coords[:, 2] = np.mod(coords[:, 2], 2 * np.pi)
     aligned = {name: labels_as_array(values) for name, values in (labels or {}).items()}
+    if "z" in fmt:
+        aligned[KEYPOINT_Z] = raw[:, fmt.index("z")].copy()
     return PointSet(coords, extras, aligned, layout)
 
 
@@ -605,6 +611,8 @@ def write_keypoints(points: PointSet, params: KeypointParams) -> Any:
             # A tiny negative angle wraps to 2*pi - tiny, which rounds to exactly one full turn:
             # written angles stay in [0, 360) degrees / [0, 2*pi) radians.
             columns.append(np.where(angle >= full, angle - full, angle))
+        elif letter == "z":
+            columns.append(np.asarray(points.labels[KEYPOINT_Z], dtype=np.float64))
         else:
             columns.append(c[:, {"x": 0, "y": 1, "s": 3}[letter]])
     out = np.stack(columns, axis=1) if columns else np.zeros((len(c), 0))

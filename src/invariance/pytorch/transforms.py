@@ -51,3 +51,32 @@ class ToTensorV2(BasicTransform):
             return lambda frames: torch.stack([convert(frame) for frame in frames])
 
         return Pixels(image_to_tensor, mask_to_tensor, stacked(image_to_tensor), stacked(mask_to_tensor))
+
+
+class ToTensor3D(BasicTransform):
+    """Convert volumes and 3-D masks to ``torch.Tensor`` with channels first.
+
+    Targets: volume and mask3d: ``(D, H, W, C)`` -> ``(C, D, H, W)``, ``(D, H, W)`` ->
+    ``(1, D, H, W)``, no scaling or dtype change; each grid of volumes / masks3d likewise.
+    Keypoints pass through. Put it last: later transforms expect numpy arrays.
+
+    Args:
+        p: probability of applying the transform. Default: 1.
+
+    Targets: volume, mask3d, volumes, masks3d. Dtypes: any.
+    """
+
+    family = "utility"
+    supported_targets = ("volume", "mask3d", "volumes", "masks3d")
+
+    class InitSchema(TransformSchema):
+        p: Probability = 1.0
+
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
+        import torch
+
+        def grid_to_tensor(grid: np.ndarray) -> Any:
+            cdhw = grid[np.newaxis] if grid.ndim == 3 else grid.transpose(3, 0, 1, 2)
+            return torch.from_numpy(np.ascontiguousarray(cdhw))
+
+        return Pixels(None, volume=grid_to_tensor, mask3d=grid_to_tensor)

@@ -1,0 +1,266 @@
+"""Target kinds of voxel grids: ``volume``, ``mask3d`` and their stacks ``volumes`` / ``masks3d``.
+
+A volume is ``(D, H, W)`` or ``(D, H, W, C)``. Two-dimensional effects act on it slice by
+slice with the one parameter draw of the transform (a pixel change, the same warp for every
+slice, the same holes through every slice); volumetric effects
+(:class:`~invariance.core.effects.VolumeWarp`, :class:`~invariance.core.effects.VolumeHoles`)
+act on the grid as a whole. 3-D masks behave like masks: nearest neighbour under warps, pixel
+changes only when the effect says what they do to masks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from invariance.core.config import TargetConfig
+from invariance.core.effects import Occlusion, Paste, Pixels, VolumeHoles, VolumeWarp, Warp
+from invariance.core.errors import InputError, InputTypeError
+from invariance.core.geometry import Resampling
+from invariance.core.kinds import (
+    CallView,
+    Frames,
+    ImageKind,
+    MaskKind,
+    TargetKind,
+    _Plane,
+    check_image,
+    check_mask,
+)
+
+Shape = tuple[int, int]
+
+
+def _check_grid(key: str, value: Any, what: str) -> np.ndarray:
+    if not isinstance(value, np.ndarray):
+        raise InputTypeError(
+            f"{key}: expected a numpy array of shape (D, H, W) or (D, H, W, C), got {type(value).__name__}"
+        )
+    if value.ndim not in (3, 4):
+        # A TypeError, as Albumentations raises for it (its users catch that).
+        raise InputTypeError(
+            f"{key}: {what} must be 3D or 4D array, (D, H, W) or (D, H, W, C); got shape {value.shape} "
+            f"({value.ndim} dimensions)"
+        )
+    if 0 in value.shape[:3]:
+        raise InputError(f"{key}: the {what} is empty (shape {value.shape}); expected D, H and W >= 1")
+    return value
+
+
+def check_volume(key: str, value: Any) -> np.ndarray:
+    """A volume as the pipeline takes it: uint8, or float32 in [0, 1] (float64 in [0, 1] converted)."""
+    grid = _check_grid(key, value, "volume")
+    # The dtype and value rules are those of images; checked on the grid seen as one tall image.
+    flat = grid.reshape(grid.shape[0] * grid.shape[1], *grid.shape[2:])
+    checked = check_image(key, flat)
+    return checked.reshape(grid.shape) if checked is not flat else grid
+
+
+def check_mask3d(key: str, value: Any) -> np.ndarray:
+    """A 3-D mask: any numeric or boolean ``(D, H, W)`` or ``(D, H, W, C)`` array."""
+    grid = _check_grid(key, value, "3-D mask")
+    check_mask(key, grid[0])
+    return grid
+
+
+def _stack(slices: list[Any]) -> Any:
+    if all(isinstance(s, np.ndarray) for s in slices):
+        return np.stack(slices)
+    return slices  # a last conversion step (tensors) decides its own layout
+
+
+def _fill_box(grid: np.ndarray, hole: np.ndarray, fill: Any) -> None:
+    z0, y0, x0, z1, y1, x1 = (int(v) for v in hole)
+    values = np.asarray(fill, dtype=np.float64).reshape(-1)
+    if np.issubdtype(grid.dtype, np.integer):
+        info = np.iinfo(grid.dtype)
+        values = np.clip(np.rint(values), info.min, info.max)
+    region = grid[max(z0, 0) : z1, max(y0, 0) : y1, max(x0, 0) : x1]
+    if grid.ndim == 4 and len(values) > 1:
+        region[:] = np.resize(values, grid.shape[3]).astype(grid.dtype)
+    else:
+        region[:] = values[0]
+
+
+class _Grid(TargetKind):
+    """One voxel grid: the shared part of volumes and 3-D masks."""
+
+    resampled = True
+    plane: ClassVar[_Plane]
+    is_image: ClassVar[bool]
+
+    def check(self, key: str, value: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def read(self, key: str, value: Any, data: Mapping[str, Any], config: TargetConfig, shape: Shape) -> Any:
+        return self.check(key, value)
+
+    def size(self, value: Any) -> Shape | None:
+        return int(value.shape[1]), int(value.shape[2])
+
+    def depths(self, key: str, value: Any) -> list[tuple[str, int]]:
+        return [(key, int(value.shape[0]))]
+
+    def slices(self, value: np.ndarray, func: Any) -> Any:
+        return _stack([func(s) for s in value])
+
+    def warp(self, key: str, value: Any, effect: Warp, call: CallView) -> Any:
+        return self.slices(value, lambda s: self.plane.resample(s, effect.geometry, effect.resampling))
+
+    def window(self, value: Any, y0: int, y1: int, x0: int, x1: int) -> Any:
+        return value[:, y0:y1, x0:x1]
+
+    def paint(self, value: Any, outside: np.ndarray, resampling: Resampling) -> Any:
+        return self.slices(value, lambda s: self.plane.paint(s, outside, resampling))
+
+    def paste(self, key: str, value: Any, effect: Paste, call: CallView) -> Any:
+        # Other samples have no volume to give: each slice is placed as this sample's own.
+        return self.slices(value, lambda s: self.plane.paste_array(s, effect, False))
+
+    def fill_of(self, effect: VolumeWarp | VolumeHoles) -> Any:
+        return effect.fill if self.is_image else effect.fill_mask
+
+    def volume_warp(self, key: str, value: Any, effect: VolumeWarp, call: CallView) -> Any:
+        fill = self.fill_of(effect)
+        interpolation = effect.interpolation if self.is_image else effect.mask_interpolation
+        return effect.geometry.apply(value, 0 if fill is None else fill, interpolation)
+
+    def volume_holes(self, key: str, value: Any, effect: VolumeHoles, call: CallView) -> Any:
+        fill = self.fill_of(effect)
+        if fill is None or len(effect.holes) == 0:
+            return value
+        out = value.copy()
+        for hole in effect.holes:
+            _fill_box(out, hole, fill)
+        return out
+
+
+class VolumeKind(_Grid):
+    """``volume``: ``(D, H, W[, C])`` pixels, resampled slice by slice with the transform's
+    interpolation; volumetric maps move whole slices and voxels exactly."""
+
+    name = "volume"
+    plane = ImageKind()
+    is_image = True
+
+    def check(self, key: str, value: Any) -> np.ndarray:
+        return check_volume(key, value)
+
+    def pixels(self, key: str, value: Any, effect: Pixels, call: CallView) -> Any:
+        if effect.volume is not None:
+            return effect.volume(value)
+        if effect.image is None:
+            return value
+        return self.slices(value, effect.image)
+
+    def occlusion(self, key: str, value: Any, effect: Occlusion, call: CallView) -> Any:
+        return self.slices(value, effect.image)
+
+
+class Mask3DKind(_Grid):
+    """``mask3d``: a ``(D, H, W[, C])`` label grid: nearest neighbour (or the mask interpolation)
+    under warps; pixel effects only when they say what they do to masks."""
+
+    name = "mask3d"
+    plane = MaskKind()
+    is_image = False
+
+    def check(self, key: str, value: Any) -> np.ndarray:
+        return check_mask3d(key, value)
+
+    def pixels(self, key: str, value: Any, effect: Pixels, call: CallView) -> Any:
+        if effect.mask3d is not None:
+            return effect.mask3d(value)
+        if effect.mask is None:
+            return value
+        return self.slices(value, effect.mask)
+
+    def occlusion(self, key: str, value: Any, effect: Occlusion, call: CallView) -> Any:
+        if effect.mask is None:
+            return value
+        return self.slices(value, effect.mask)
+
+
+class _GridStack(TargetKind):
+    """A stack of grids of one kind (``(N, D, H, W[, C])`` or a list): each grid alike."""
+
+    resampled = True
+    single: ClassVar[_Grid]
+
+    def read(self, key: str, value: Any, data: Mapping[str, Any], config: TargetConfig, shape: Shape) -> Any:
+        if isinstance(value, np.ndarray):
+            if value.ndim not in (4, 5):
+                raise InputError(
+                    f"{key}: expected an array of shape (N, D, H, W) or (N, D, H, W, C), got shape {value.shape}"
+                )
+        elif not isinstance(value, (list, tuple)):
+            raise InputTypeError(
+                f"{key}: expected a list of volumes or one stacked array, got {type(value).__name__}"
+            )
+        frames = Frames.of(value)
+        frames.frames = [self.single.check(f"{key}[{i}]", grid) for i, grid in enumerate(frames)]
+        return frames
+
+    def write(
+        self, key: str, value: Any, call: CallView, out: dict[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        out[key] = value.output() if isinstance(value, Frames) else value
+
+    def size(self, value: Any) -> Shape | None:
+        return self.single.size(value[0]) if len(value) else None
+
+    def frame_sizes(self, key: str, value: Frames) -> list[tuple[str, Shape]]:
+        return [(f"{key}[{i}]", (int(g.shape[1]), int(g.shape[2]))) for i, g in enumerate(value)]
+
+    def depths(self, key: str, value: Any) -> list[tuple[str, int]]:
+        return [(f"{key}[{i}]", int(g.shape[0])) for i, g in enumerate(value)]
+
+    def pixels(self, key: str, value: Any, effect: Pixels, call: CallView) -> Any:
+        return value.map(lambda g: self.single.pixels(key, g, effect, call))
+
+    def warp(self, key: str, value: Any, effect: Warp, call: CallView) -> Any:
+        return value.map(lambda g: self.single.warp(key, g, effect, call))
+
+    def window(self, value: Any, y0: int, y1: int, x0: int, x1: int) -> Any:
+        return value.map(lambda g: g[:, y0:y1, x0:x1])
+
+    def paint(self, value: Any, outside: np.ndarray, resampling: Resampling) -> Any:
+        return value.map(lambda g: self.single.paint(g, outside, resampling))
+
+    def occlusion(self, key: str, value: Any, effect: Occlusion, call: CallView) -> Any:
+        return value.map(lambda g: self.single.occlusion(key, g, effect, call))
+
+    def paste(self, key: str, value: Any, effect: Paste, call: CallView) -> Any:
+        return value.map(lambda g: self.single.paste(key, g, effect, call))
+
+    def volume_warp(self, key: str, value: Any, effect: VolumeWarp, call: CallView) -> Any:
+        return value.map(lambda g: self.single.volume_warp(key, g, effect, call))
+
+    def volume_holes(self, key: str, value: Any, effect: VolumeHoles, call: CallView) -> Any:
+        return value.map(lambda g: self.single.volume_holes(key, g, effect, call))
+
+
+class VolumesKind(_GridStack):
+    """``volumes``: several volumes of one sample (scans of one patient), each a ``volume``."""
+
+    name = "volumes"
+    single = VolumeKind()
+
+
+class Masks3DKind(_GridStack):
+    """``masks3d``: several 3-D masks (one per structure), each a ``mask3d``."""
+
+    name = "masks3d"
+    single = Mask3DKind()
+
+
+__all__ = [
+    "Mask3DKind",
+    "Masks3DKind",
+    "VolumeKind",
+    "VolumesKind",
+    "check_mask3d",
+    "check_volume",
+]

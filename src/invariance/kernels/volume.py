@@ -1,0 +1,87 @@
+"""Resampling of voxel grids through an affine map (pure array functions)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def resample_affine(
+    array: np.ndarray, inverse: np.ndarray, out_shape: tuple[int, int, int], linear: bool, fill: np.ndarray
+) -> np.ndarray:
+    """``array`` ``(D, H, W[, C])`` resampled onto ``out_shape``: output voxel ``(x, y, z)`` takes
+    the input at ``inverse @ (x, y, z, 1)`` (voxel indices), trilinearly or at the nearest voxel.
+    Positions outside the input take ``fill`` (a ``(1, 1, 1[, C])`` array of the dtype).
+
+    The map is composed once; each output slice is one gather over its source positions.
+    """
+    d, h, w = out_shape
+    src_d, src_h, src_w = array.shape[:3]
+    channels = array.shape[3:]
+    flat = array.reshape(src_d * src_h * src_w, -1)
+    fill_row = fill.reshape(1, -1).astype(np.float32)
+    out = np.empty((d, h * w, flat.shape[1]), dtype=array.dtype)
+    ys, xs = np.mgrid[0:h, 0:w]
+    plane = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
+    size = np.array([src_w, src_h, src_d])
+    for z in range(d):
+        source = plane @ inverse[:3, :2].T + inverse[:3, 2] * z + inverse[:3, 3]  # (N, 3): x, y, z
+        if not linear:
+            index = np.floor(source + 0.5).astype(np.int64)
+            inside = np.all((index >= 0) & (index < size), axis=1)
+            flat_index = (index[:, 2] * src_h + index[:, 1]) * src_w + index[:, 0]
+            values = np.where(
+                inside[:, None], flat[np.where(inside, flat_index, 0)], fill_row.astype(array.dtype)
+            )
+            out[z] = values
+            continue
+        base = np.floor(source)
+        frac = (source - base).astype(np.float32)
+        base = base.astype(np.int64)
+        acc = np.zeros((len(source), flat.shape[1]), np.float32)
+        for corner in range(8):
+            offset = np.array([corner & 1, (corner >> 1) & 1, (corner >> 2) & 1])
+            index = base + offset
+            weight = np.prod(np.where(offset == 1, frac, 1.0 - frac), axis=1)
+            inside = np.all((index >= 0) & (index < size), axis=1)
+            flat_index = (index[:, 2] * src_h + index[:, 1]) * src_w + index[:, 0]
+            values = np.where(inside[:, None], flat[np.where(inside, flat_index, 0)], fill_row)
+            acc += weight[:, None] * values
+        if array.dtype == np.uint8:
+            out[z] = np.clip(np.rint(acc), 0, 255).astype(np.uint8)
+        else:
+            out[z] = acc.astype(array.dtype)
+    return out.reshape(d, h, w, *channels)
+
+
+__all__ = ["resample_affine"]
+
+
+def resize_axis(array: np.ndarray, axis: int, length: int, antialias: bool) -> np.ndarray:
+    """``array`` resampled to ``length`` samples along ``axis`` (float32 out), voxel centres kept
+    aligned. Shrinking with ``antialias`` averages each output voxel's footprint (a box filter);
+    otherwise samples are linearly interpolated."""
+    n = array.shape[axis]
+    moved = np.moveaxis(array.astype(np.float32, copy=False), axis, 0)
+    if antialias and length < n:
+        edges = np.linspace(0.0, n, length + 1)
+        cumulative = np.concatenate([np.zeros((1, *moved.shape[1:]), np.float32), np.cumsum(moved, axis=0)])
+
+        # The integral over [a, b) of the piecewise-constant signal, by interpolating the cumsum.
+        def integral(at: np.ndarray) -> np.ndarray:
+            low = np.clip(np.floor(at).astype(np.int64), 0, n - 1)
+            frac = (at - low).astype(np.float32).reshape(-1, *([1] * (moved.ndim - 1)))
+            return cumulative[low] + frac * moved[low]
+
+        sums = integral(edges[1:]) - integral(edges[:-1])
+        out = sums / (np.diff(edges).astype(np.float32).reshape(-1, *([1] * (moved.ndim - 1))))
+    else:
+        positions = (np.arange(length) + 0.5) * (n / length) - 0.5
+        positions = np.clip(positions, 0, n - 1)
+        low = np.floor(positions).astype(np.int64)
+        high = np.minimum(low + 1, n - 1)
+        frac = (positions - low).astype(np.float32).reshape(-1, *([1] * (moved.ndim - 1)))
+        out = moved[low] * (1 - frac) + moved[high] * frac
+    return np.moveaxis(out, 0, axis)
+
+
+__all__ += ["resize_axis"]
