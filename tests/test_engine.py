@@ -12,7 +12,7 @@ import pytest
 
 import invariance as A
 from invariance.core.effects import Warp
-from invariance.core.kinds import MaskKind, kind_names, register_kind
+from invariance.core.kinds import MaskKind, kind_names, register_kind, unregister_kind
 
 SRC = Path(A.__file__).parent
 
@@ -228,9 +228,15 @@ class DepthKind(MaskKind):
         return geometry.warp(value, cv2.INTER_LINEAR, resampling.border_mode, 0.0)
 
 
-def test_a_new_target_kind_is_one_class_and_its_registration() -> None:
-    if "depth_map" not in kind_names():
-        register_kind(DepthKind())
+@pytest.fixture
+def depth_kind():
+    register_kind(DepthKind())
+    yield
+    unregister_kind("depth_map")  # other tests list the kinds in error messages
+
+
+def test_a_new_target_kind_is_one_class_and_its_registration(depth_kind) -> None:
+    assert "depth_map" in kind_names()
     depth = np.tile(np.linspace(0, 1, 64, dtype=np.float32), (48, 1))
     pipeline = A.Compose(
         [A.HorizontalFlip(p=1), A.Affine(scale=0.5, p=1), A.RandomBrightnessContrast(p=1)],

@@ -215,12 +215,22 @@ class TargetKind:
 
 
 _KINDS: dict[str, TargetKind] = {}
+_BUILTIN = frozenset(
+    {"image", "images", "mask", "masks", "bboxes", "keypoints", "volume", "volumes", "mask3d", "masks3d"}
+)
 
 
 def register_kind(handler: TargetKind) -> TargetKind:
     """Make a target kind known to every pipeline (``additional_targets`` may then name it)."""
     _KINDS[handler.name] = handler
     return handler
+
+
+def unregister_kind(name: str) -> None:
+    """Forget a kind added with :func:`register_kind` (the built-in kinds stay)."""
+    if name in _BUILTIN:
+        raise ValueError(f"{name!r} is a built-in target kind")
+    _KINDS.pop(name, None)
 
 
 def kind_of(name: str) -> TargetKind:
