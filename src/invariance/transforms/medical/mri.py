@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.effects import Effects, Pixels
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
@@ -119,7 +120,7 @@ class KSpaceSpikeNoise(_ScannerArtifact):
     per_channel: bool
 
     class InitSchema(TransformSchema):
-        num_spikes_range: IntRange = (1, 5)
+        num_spikes_range: Annotated[IntRange, Bounded("count")] = (1, 5)
         intensity_range: UnitRange = (0.1, 0.5)
         per_channel: bool = False
         p: Probability = 0.5
@@ -269,7 +270,7 @@ class Anisotropy3D(VolumeOnlyTransform):
 
     class InitSchema(TransformSchema):
         axes: tuple[Literal[0, 1, 2], ...] = (0, 1, 2)
-        num_axes_range: IntRange = (1, 1)
+        num_axes_range: Annotated[IntRange, Bounded("count")] = (1, 1)
         downscale_factor_range: FloatRange = (1.5, 4.0)
         antialias: bool = True
         p: Probability = 0.5
