@@ -37,6 +37,7 @@ from invariance.core.serialization import diff, fingerprint, from_dict, load, sa
 from invariance.core.targets import BboxParams, KeypointParams
 from invariance.core.transform import BasicTransform, PixelTransform, SpatialTransform
 from invariance.presets import load_preset
+from invariance.pytorch.transforms import ToTensorV2  # torch is imported on first use only
 from invariance.transforms import auto as _auto
 from invariance.transforms import blur as _blur
 from invariance.transforms import distortion as _distortion
@@ -88,6 +89,7 @@ __all__ = [
     "SerializationError",
     "SomeOf",
     "SpatialTransform",
+    "ToTensorV2",
     "__version__",
     "diff",
     "fingerprint",

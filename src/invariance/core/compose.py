@@ -21,7 +21,7 @@ from invariance.core.nesting import running_call
 from invariance.core.randomness import RandomStream
 from invariance.core.sample import Sample
 from invariance.core.targets import BboxParams, KeypointParams
-from invariance.core.transform import BasicTransform, PixelTransform
+from invariance.core.transform import BasicTransform, ImageOnlyTransform
 
 
 @runtime_checkable
@@ -268,7 +268,7 @@ class SelectiveChannelTransform(BaseCompose):
     ) -> None:
         super().__init__(transforms, p)
         for t in _leaves(self.transforms):
-            if not isinstance(t, PixelTransform):
+            if not isinstance(t, ImageOnlyTransform):
                 raise ParameterError(
                     f"SelectiveChannelTransform: {type(t).__name__} is not a pixel-level transform; only "
                     "transforms that leave geometry alone can act on a subset of channels"

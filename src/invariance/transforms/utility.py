@@ -21,12 +21,12 @@ from invariance.core.targets import (
     write_boxes,
     write_keypoints,
 )
-from invariance.core.transform import BasicTransform
+from invariance.core.compat import DualTransform, Native
 
 __all__ = ["Lambda", "NoOp"]
 
 
-class NoOp(BasicTransform):
+class NoOp(Native, DualTransform):
     """Leave every target unchanged (a placeholder in a OneOf, for example).
 
     Args:
@@ -44,7 +44,7 @@ class NoOp(BasicTransform):
         return None
 
 
-class Lambda(BasicTransform):
+class Lambda(Native, DualTransform):
     """Apply user functions to each target: ``image``, ``mask``, ``bboxes`` and ``keypoints``.
 
     Each function is called as ``f(value, **params)`` and must return the new value. ``image``

@@ -27,7 +27,8 @@ from invariance.core.schema import (
     Probability,
     WarpInterpolation,
 )
-from invariance.core.transform import BasicTransform, PixelTransform
+from invariance.core.compat import DualTransform, Native
+from invariance.core.transform import PixelTransform
 from invariance.transforms.auto import _ops
 from invariance.transforms.auto._ops import OpSpace
 
@@ -135,7 +136,7 @@ def _require_rgb(sample: Sample, owner: str) -> None:
         raise InputError(f"{owner} needs an RGB (3-channel) or single-channel image, got {channels} channels")
 
 
-class _OpPolicy(BasicTransform, InterpolationArgs, FillArgs):
+class _OpPolicy(Native, DualTransform, InterpolationArgs, FillArgs):
     """A policy that draws a list of operations and applies them in order to every target."""
 
     family = "auto"

@@ -19,14 +19,14 @@ from invariance.core.schema import (
     ResampleArgs,
     ResizeSchema,
 )
-from invariance.core.transform import BasicTransform
+from invariance.core.compat import DualTransform, Native
 from invariance.transforms.mixing.items import load_item, metadata_items
 from invariance.transforms.occlusion.holes import CountRange
 
 Rect = tuple[int, int, int, int]
 
 
-class Mosaic(BasicTransform, ResampleArgs, FillArgs):
+class Mosaic(Native, DualTransform, ResampleArgs, FillArgs):
     """Tile this sample and extra samples into a ``grid_yx`` grid of ``cell_shape`` cells, and
     crop a ``target_size`` window from it.
 
