@@ -173,7 +173,7 @@ class BasicTransform:
             return self._call_on_image(data["image"], force_apply)
         # A one-step pipeline: images, masks and their stacks (boxes and keypoints need a Compose
         # with bbox_params / keypoint_params to say their format).
-        call = Call(prepare(data, _STANDALONE_CONFIG), _STANDALONE_CONFIG, fusing=True)
+        call = Call(prepare(data, STANDALONE_CONFIG), STANDALONE_CONFIG, fusing=True)
         self.run(call, self._own_stream().generator(), force_apply)
         call.finish()
         return call.output(data)
@@ -248,5 +248,6 @@ def _direct(effect: Effect, shape: tuple[int, ...]) -> bool:
 
 
 _PLAIN_CONFIG = TargetConfig(kinds={"image": "image"}, bbox_params=None, keypoint_params=None)
-_STANDALONE_CONFIG = TargetConfig(kinds=BUILTIN_TARGETS, bbox_params=None, keypoint_params=None)
+#: What a transform or composition called alone knows: the built-in keys, no box or keypoint formats.
+STANDALONE_CONFIG = TargetConfig(kinds=BUILTIN_TARGETS, bbox_params=None, keypoint_params=None)
 IMAGE = ImageKind()

@@ -710,6 +710,21 @@ def run_custom_compose(compose: Any, call: Call, rng: np.random.Generator, force
         nested.absorb(result)
 
 
+def run_foreign(child: Any, call: Call, rng: np.random.Generator, force_apply: bool) -> None:
+    """Run a callable that is not an invariance node (a user object with ``__call__(**data)``, a
+    test double) inside a pipeline, the way Albumentations calls children: ``child(**data)``.
+
+    It gets the targets in Albumentations' layout; images and masks it returns replace the
+    current ones. Transforms it calls itself run on the pipeline's call.
+    """
+    nested = PipelineCall(call, rng)
+    data = nested.view()
+    with inside(nested):
+        result = child(force_apply=True, **data) if force_apply else child(**data)
+    if isinstance(result, Mapping):
+        nested.absorb(result)
+
+
 __all__ = [
     "AdaptedTransform",
     "Native",
@@ -721,4 +736,5 @@ __all__ = [
     "data_view",
     "overrides_call",
     "run_custom_compose",
+    "run_foreign",
 ]

@@ -21,6 +21,7 @@ from invariance.core.nesting import running_call
 from invariance.core.randomness import RandomStream
 from invariance.core.sample import Sample
 from invariance.core.targets import BboxParams, KeypointParams
+from invariance.core.basic import STANDALONE_CONFIG
 from invariance.core.transform import BasicTransform, ImageOnlyTransform
 
 
@@ -53,12 +54,40 @@ def _check_transforms(owner: str, transforms: Any) -> list[Runnable]:
             f"{owner}: 'transforms' must be a list of transforms, got {type(transforms).__name__}"
         )
     for i, t in enumerate(transforms):
-        if not isinstance(t, (BasicTransform, BaseCompose)):
+        if not is_transform_like(t):
+            hint = " (did you forget the parentheses, e.g. HorizontalFlip()?)" if isinstance(t, type) else ""
             raise ParameterError(
                 f"{owner}: transforms[{i}] = {describe(t)} is not a transform; expected an invariance "
-                "transform or composition instance (did you forget the parentheses, e.g. HorizontalFlip()?)"
+                f"transform or composition instance, or an object called as t(**data) that returns the data{hint}"
             )
     return list(transforms)
+
+
+def is_transform_like(t: Any) -> bool:
+    """True for what a composition can run: an invariance transform or composition, or any other
+    callable instance that takes the data as ``t(**data)`` (Albumentations' calling convention:
+    user classes, test doubles). Classes, strings, numbers and other plain values are refused."""
+    if isinstance(t, (BasicTransform, BaseCompose)):
+        return True
+    return callable(t) and not isinstance(t, (type, str, bytes, int, float, complex, np.generic, np.ndarray))
+
+
+def run_node(t: Any, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
+    """Run one child on ``call``: invariance nodes directly, any other callable as ``t(**data)``."""
+    if isinstance(t, (BasicTransform, BaseCompose)):
+        t.run(call, rng, force_apply)
+    else:
+        from invariance.core.compat import run_foreign
+
+        run_foreign(t, call, rng, force_apply)
+
+
+def weight_of(t: Any) -> float:
+    """A child's ``p`` as OneOf weighs it; a foreign callable without a numeric ``p`` weighs 1."""
+    p = getattr(t, "p", 1.0)
+    if isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool):
+        return float(p)
+    return 1.0
 
 
 class BaseCompose:
@@ -75,13 +104,25 @@ class BaseCompose:
         cls._user_call = overrides_call(cls)
 
     def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
-        """Run as a child of a user composition's ``__call__`` (``t(**data)``), on the pipeline's call."""
+        """Run on ``data``: as a child of a user composition's ``__call__`` (``t(**data)``), on the
+        pipeline's call; otherwise alone, like a one-step ``Compose`` without box or keypoint
+        parameters (images and masks)."""
         inside = running_call()
-        if inside is None:
-            raise InputError(
-                f"{type(self).__name__} runs inside a pipeline: wrap it in Compose([...]) and call that"
-            )
-        return inside.run_child(self, data, force_apply)
+        if inside is not None:
+            return inside.run_child(self, data, force_apply)
+        if args:
+            raise InputError("pass data as named arguments, for example composition(image=image)")
+        call = Call(prepare(data, STANDALONE_CONFIG), STANDALONE_CONFIG, fusing=True)
+        self.run(call, self._own_generator(), force_apply)
+        call.finish()
+        return call.output(data)
+
+    def _own_generator(self) -> np.random.Generator:
+        """The Generator of a standalone call (seeded by ``set_random_seed``)."""
+        stream = self.__dict__.get("_stream")
+        if stream is None:
+            stream = self._stream = RandomStream(None)
+        return stream.generator()
 
     def __init__(self, transforms: Sequence[Runnable], p: float = 1.0) -> None:
         owner = type(self).__name__
@@ -133,7 +174,7 @@ class BaseCompose:
     def run_children(self, call: Call, rng: np.random.Generator, chosen: list[tuple[int, bool]]) -> None:
         transforms = self.transforms
         for index, forced in chosen:
-            transforms[index].run(call, rng, forced)
+            run_node(transforms[index], call, rng, forced)
 
     def choose(self, rng: np.random.Generator) -> list[tuple[int, bool]]:
         """Which children run, in which order, and whether their own ``p`` is bypassed."""
@@ -161,8 +202,11 @@ class BaseCompose:
         return args
 
     def set_random_seed(self, seed: int | None) -> None:
+        self._stream = RandomStream(seed)
         for t in self.transforms:
-            t.set_random_seed(seed)
+            seeder = getattr(t, "set_random_seed", None)
+            if callable(seeder):
+                seeder(seed)
 
     def to_dict(self) -> dict[str, Any]:
         from invariance.core.serialization import to_dict
@@ -191,7 +235,7 @@ class OneOf(BaseCompose):
     def choose(self, rng: np.random.Generator) -> list[tuple[int, bool]]:
         if not self.transforms:
             return []
-        weights = np.array([t.p for t in self.transforms], dtype=np.float64)
+        weights = np.array([weight_of(t) for t in self.transforms], dtype=np.float64)
         total = weights.sum()
         if total <= 0:
             return []
@@ -234,7 +278,10 @@ class RandomOrder(SomeOf):
 
 
 class OneOrOther(BaseCompose):
-    """Run the first child with probability ``p``, otherwise the second (each forced)."""
+    """Run the first child with probability ``p``, otherwise the last (each forced).
+
+    With one child, that child runs either way (as in Albumentations, where the first and the
+    last child are the same one)."""
 
     def __init__(
         self,
@@ -244,20 +291,20 @@ class OneOrOther(BaseCompose):
         p: float = 0.5,
     ) -> None:
         if transforms is None:
-            if first is None or second is None:
+            if first is None and second is None:
                 raise ParameterError(
-                    "OneOrOther: pass both 'first' and 'second', or 'transforms' with two entries"
+                    "OneOrOther: pass 'first' and 'second', or 'transforms' with one or two entries"
                 )
-            transforms = [first, second]
-        if len(transforms) != 2:
-            raise ParameterError(f"OneOrOther: expected exactly two transforms, got {len(transforms)}")
+            transforms = [t for t in (first, second) if t is not None]
+        if isinstance(transforms, (list, tuple)) and len(transforms) not in (1, 2):
+            raise ParameterError(f"OneOrOther: expected one or two transforms, got {len(transforms)}")
         super().__init__(transforms, p)
 
     def should_fire(self, rng: np.random.Generator) -> bool:
         return True  # p chooses between the two children instead
 
     def choose(self, rng: np.random.Generator) -> list[tuple[int, bool]]:
-        return [(0 if rng.random() < self.p else 1, True)]
+        return [(0 if rng.random() < self.p else len(self.transforms) - 1, True)]
 
 
 class SelectiveChannelTransform(BaseCompose):
