@@ -171,8 +171,12 @@ class BasicTransform:
             return inside.run_child(self, data, force_apply)
         if len(data) == 1 and "image" in data:
             return self._call_on_image(data["image"], force_apply)
-        # A one-step pipeline: images, masks and their stacks (boxes and keypoints need a Compose
-        # with bbox_params / keypoint_params to say their format).
+        if "bboxes" in data or "keypoints" in data:
+            # Boxes and keypoints without a Compose to give their formats: Albumentations' layouts.
+            from invariance.core.compat import call_with_rows
+
+            return call_with_rows(self, data, force_apply)
+        # A one-step pipeline: images, masks and their stacks.
         call = Call(prepare(data, STANDALONE_CONFIG), STANDALONE_CONFIG, fusing=True)
         self.run(call, self._own_stream().generator(), force_apply)
         call.finish()

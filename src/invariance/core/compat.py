@@ -639,6 +639,30 @@ def run_effect(transform: BasicTransform, params: Mapping[str, Any], key: str, v
     return out
 
 
+def call_with_rows(transform: BasicTransform, data: Mapping[str, Any], force_apply: bool) -> dict[str, Any]:
+    """A transform called alone with ``bboxes`` or ``keypoints`` (no Compose to give formats).
+
+    As in Albumentations, they are taken in its internal layouts (boxes normalized ``x_min,
+    y_min, x_max, y_max`` plus extra columns, keypoints ``x, y, z, angle (rad), scale`` plus
+    extra columns), moved by the transform and returned as arrays, neither clipped nor filtered.
+    """
+    sample = engine_sample(data, {})
+    call = Call(sample, _ROUTE_CONFIG, fusing=False)
+    transform.run(call, transform._own_stream().generator(), force_apply)
+    call.flush()
+    out = dict(data)
+    shape = call.sample.shape
+    for key, value in call.sample.values.items():
+        if key in ("bboxes", "keypoints"):
+            out[key] = _write_rows(key, value, shape)
+        elif isinstance(value, Frames):
+            out[key] = value.output()
+        else:
+            out[key] = value
+    out.update(call.outputs)
+    return out
+
+
 # ----------------------------------------------------------------------------------------------
 # Custom compositions that override __call__
 
@@ -733,6 +757,7 @@ __all__ = [
     "DualTransform",
     "ImageOnlyTransform",
     "PipelineCall",
+    "call_with_rows",
     "data_view",
     "overrides_call",
     "run_custom_compose",

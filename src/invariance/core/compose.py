@@ -7,7 +7,9 @@ handed down from the top-level pipeline, so a seeded pipeline reproduces as a wh
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -48,6 +50,12 @@ def _check_probability(owner: str, p: Any) -> float:
 
 def _check_transforms(owner: str, transforms: Any) -> list[Runnable]:
     if isinstance(transforms, (BasicTransform, BaseCompose)):
+        warnings.warn(
+            f"{owner}: 'transforms' is a single transform ({type(transforms).__name__}); it was wrapped "
+            "in a list. Pass a list of transforms",
+            UserWarning,
+            stacklevel=4,
+        )
         transforms = [transforms]
     if not isinstance(transforms, (list, tuple)):
         raise ParameterError(
@@ -290,20 +298,24 @@ class OneOrOther(BaseCompose):
         transforms: Sequence[Runnable] | None = None,
         p: float = 0.5,
     ) -> None:
+        if transforms is None and isinstance(first, (list, tuple)) and second is None:
+            transforms, first = first, None  # OneOrOther([a, b]): the list given positionally
         if transforms is None:
             if first is None and second is None:
                 raise ParameterError(
                     "OneOrOther: pass 'first' and 'second', or 'transforms' with one or two entries"
                 )
             transforms = [t for t in (first, second) if t is not None]
-        if isinstance(transforms, (list, tuple)) and len(transforms) not in (1, 2):
-            raise ParameterError(f"OneOrOther: expected one or two transforms, got {len(transforms)}")
+        if isinstance(transforms, (list, tuple)) and len(transforms) > 2:
+            raise ParameterError(f"OneOrOther: expected at most two transforms, got {len(transforms)}")
         super().__init__(transforms, p)
 
     def should_fire(self, rng: np.random.Generator) -> bool:
         return True  # p chooses between the two children instead
 
     def choose(self, rng: np.random.Generator) -> list[tuple[int, bool]]:
+        if not self.transforms:
+            return []
         return [(0 if rng.random() < self.p else len(self.transforms) - 1, True)]
 
 
@@ -373,6 +385,27 @@ class SelectiveChannelTransform(BaseCompose):
 
     def init_args(self) -> dict[str, Any]:
         return {"channels": list(self.channels), "p": self.p}
+
+
+def _checked_targets(owner: str, targets: Mapping[str, str], existing: Mapping[str, str]) -> dict[str, str]:
+    """``additional_targets`` checked: known kinds, no built-in key redefined, no key re-kinded."""
+    if not isinstance(targets, Mapping):
+        raise ParameterError(
+            f"{owner}: additional_targets must be a dict of key -> kind, got {type(targets).__name__}"
+        )
+    for key, kind in targets.items():
+        if kind not in target_kinds():
+            raise ParameterError(
+                f"{owner}: additional_targets[{key!r}] = {kind!r} is not a target kind; expected one of {list(target_kinds())}"
+            )
+        if key in BUILTIN_TARGETS and BUILTIN_TARGETS[key] != kind:
+            raise ParameterError(f"{owner}: additional_targets cannot redefine the built-in target {key!r}")
+        if key in existing and existing[key] != kind:
+            raise ParameterError(
+                f"{owner}: additional target {key!r} is already declared as {existing[key]!r}; cannot overwrite "
+                f"it with {kind!r}"
+            )
+    return dict(targets)
 
 
 def _leaves(transforms: Sequence[Runnable]) -> Iterator[BasicTransform]:
@@ -445,16 +478,7 @@ class Compose(BaseCompose):
             )
         self.bbox_params = bbox_params
         self.keypoint_params = keypoint_params
-        self.additional_targets = dict(additional_targets or {})
-        for key, kind in self.additional_targets.items():
-            if kind not in target_kinds():
-                raise ParameterError(
-                    f"{owner}: additional_targets[{key!r}] = {kind!r} is not a target kind; expected one of {list(target_kinds())}"
-                )
-            if key in BUILTIN_TARGETS and BUILTIN_TARGETS[key] != kind:
-                raise ParameterError(
-                    f"{owner}: additional_targets cannot redefine the built-in target {key!r}"
-                )
+        self.additional_targets = _checked_targets(owner, additional_targets or {}, {})
         if bbox_params is not None and keypoint_params is not None:
             shared = set(bbox_params.label_fields) & set(keypoint_params.label_fields)
             if shared:
@@ -479,6 +503,15 @@ class Compose(BaseCompose):
             strict=self.strict,
             mask_interpolation=mask_interpolation,
         )
+
+    def add_targets(self, additional_targets: Mapping[str, str]) -> None:
+        """Declare more extra inputs and their kind (Albumentations' ``add_targets``).
+
+        Re-declaring a key with the kind it already has is allowed; giving it another kind
+        raises ``ParameterError`` (a ``ValueError``)."""
+        added = _checked_targets(type(self).__name__, additional_targets, self.additional_targets)
+        self.additional_targets = {**self.additional_targets, **added}
+        self._config = replace(self._config, kinds={**BUILTIN_TARGETS, **self.additional_targets})
 
     def set_random_seed(self, seed: int | None) -> None:
         """Restart the pipeline's Generator from ``seed``."""
