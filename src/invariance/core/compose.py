@@ -408,6 +408,21 @@ def _checked_targets(owner: str, targets: Mapping[str, str], existing: Mapping[s
     return dict(targets)
 
 
+def _consumed_keys(transforms: Sequence[Runnable], has_rows: bool) -> frozenset[str]:
+    """Input keys that are neither targets nor label fields but that the pipeline reads: each
+    transform's ``metadata_key`` and ``targets_as_params``, and ``labels`` (Albumentations' default
+    label key) when boxes or keypoints are declared."""
+    keys = {"labels"} if has_rows else set()
+    for t in _leaves(transforms):
+        key = getattr(t, "metadata_key", None)
+        if isinstance(key, str):
+            keys.add(key)
+        wanted = getattr(t, "targets_as_params", ())
+        if isinstance(wanted, (list, tuple, set, frozenset)):
+            keys.update(k for k in wanted if isinstance(k, str))
+    return frozenset(keys)
+
+
 def _leaves(transforms: Sequence[Runnable]) -> Iterator[BasicTransform]:
     for t in transforms:
         if isinstance(t, BaseCompose):
@@ -502,6 +517,7 @@ class Compose(BaseCompose):
             is_check_shapes=self.is_check_shapes,
             strict=self.strict,
             mask_interpolation=mask_interpolation,
+            consumed=_consumed_keys(self.transforms, bbox_params is not None or keypoint_params is not None),
         )
 
     def add_targets(self, additional_targets: Mapping[str, str]) -> None:
