@@ -39,7 +39,10 @@ def _run_boxes(steps: list[Any], fuse: bool) -> tuple[np.ndarray, list[Any], lis
         steps, bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"]), fuse_warps=fuse, seed=0
     )
     out = pipeline(
-        image=np.zeros((H, W), np.uint8), mask=_marked_mask(), bboxes=BOXES, labels=list(range(1, len(BOXES) + 1))
+        image=np.zeros((H, W), np.uint8),
+        mask=_marked_mask(),
+        bboxes=BOXES,
+        labels=list(range(1, len(BOXES) + 1)),
     )
     return out["mask"], out["bboxes"], list(out["labels"])
 
@@ -61,7 +64,8 @@ PADS = [
             lambda b: [A.Affine(translate_px={"x": 27, "y": -18}, border_mode=b, p=1)], id="affine_translate"
         ),
         pytest.param(
-            lambda b: [A.PadIfNeeded(100, 130, border_mode=b, p=1), A.HorizontalFlip(p=1)], id="fused_pad_flip"
+            lambda b: [A.PadIfNeeded(100, 130, border_mode=b, p=1), A.HorizontalFlip(p=1)],
+            id="fused_pad_flip",
         ),
     ],
 )
@@ -76,7 +80,7 @@ def test_boxes_are_the_visible_markers(make: Any, border: int, fuse: bool) -> No
 
 
 def test_no_copies_with_a_constant_border() -> None:
-    mask, boxes, labels = _run_boxes([A.PadIfNeeded(100, 130, border_mode=cv2.BORDER_CONSTANT, p=1)], True)
+    _, _, labels = _run_boxes([A.PadIfNeeded(100, 130, border_mode=cv2.BORDER_CONSTANT, p=1)], True)
     assert sorted(labels) == list(range(1, len(BOXES) + 1))
 
 
@@ -96,7 +100,9 @@ def test_keypoints_are_the_visible_markers(step: Any, border: int) -> None:
         [step(border)], keypoint_params=A.KeypointParams(format="xy", label_fields=["labels"]), seed=0
     )
     out = pipeline(image=np.zeros((H, W), np.uint8), mask=marks, keypoints=POINTS, labels=list(range(1, 6)))
-    found = sorted((int(v), round(float(x)), round(float(y))) for (x, y), v in zip(out["keypoints"], out["labels"]))
+    found = sorted(
+        (int(v), round(float(x)), round(float(y))) for (x, y), v in zip(out["keypoints"], out["labels"])
+    )
     ys, xs = np.nonzero(out["mask"])
     measured = sorted((int(out["mask"][y, x]), int(x), int(y)) for y, x in zip(ys, xs))
     assert found == measured

@@ -167,7 +167,10 @@ def test_rotate_crop_border_leaves_no_border():
     rotated = corners @ np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]).T
     inside = _largest_inscribed(rotated)
     assert abs(out.shape[1] - inside[0]) <= 1.0 and abs(out.shape[0] - inside[1]) <= 1.0
-    assert A.Rotate(limit=(0, 0), crop_border=True, p=1)(image=np.zeros((H, W), np.uint8))["image"].shape == (H, W)
+    assert A.Rotate(limit=(0, 0), crop_border=True, p=1)(image=np.zeros((H, W), np.uint8))["image"].shape == (
+        H,
+        W,
+    )
 
 
 def _largest_inscribed(polygon: np.ndarray) -> tuple[float, float]:
@@ -186,7 +189,10 @@ def _largest_inscribed(polygon: np.ndarray) -> tuple[float, float]:
         for _ in range(40):
             half_h = (lo + hi) / 2
             half_w = half_h * ratio
-            box = np.array([[-half_w, -half_h], [half_w, -half_h], [half_w, half_h], [-half_w, half_h]]) * 0.999999
+            box = (
+                np.array([[-half_w, -half_h], [half_w, -half_h], [half_w, half_h], [-half_w, half_h]])
+                * 0.999999
+            )
             lo, hi = (half_h, hi) if contains(box) else (lo, half_h)
         if 4 * lo * lo * ratio > best[0] * best[1]:
             best = (2 * lo * ratio, 2 * lo)

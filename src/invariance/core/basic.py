@@ -28,7 +28,6 @@ from invariance.core.call import Call
 from invariance.core.config import TargetConfig
 from invariance.core.effects import Effect, Effects, Pixels, Warp, as_sequence
 from invariance.core.errors import InputError
-from invariance.core.geometry import Geometry, Resampling
 from invariance.core.inputs import BUILTIN_TARGETS, prepare
 from invariance.core.kinds import ImageKind, check_image
 from invariance.core.nesting import running_call

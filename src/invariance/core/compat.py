@@ -37,22 +37,21 @@ import inspect
 import random
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from invariance.core.basic import BasicTransform
 from invariance.core.call import Call
+from invariance.core.config import TargetConfig
 from invariance.core.effects import Effects, MoveRows, Pixels
 from invariance.core.errors import InputError, ParameterError, SerializationError, describe
+from invariance.core.inputs import BUILTIN_TARGETS
 from invariance.core.kinds import INSTANCE, Frames, kind_of
 from invariance.core.nesting import inside
 from invariance.core.sample import Sample
-from invariance.core.targets import BoxSet, PointSet, RowSet
-from invariance.core.basic import BasicTransform
-from invariance.core.config import TargetConfig
-from invariance.core.inputs import BUILTIN_TARGETS
-from invariance.core.targets import BboxParams, KeypointParams
+from invariance.core.targets import BboxParams, BoxSet, KeypointParams, PointSet, RowSet
 
 _ARRAY_KINDS = ("image", "images", "mask", "masks")
 
@@ -321,7 +320,7 @@ class ImageOnlyTransform(AdaptedTransform):
     Targets: image, images. Dtypes: whatever ``apply`` accepts.
     """
 
-    supported_targets = ("image", "images")
+    supported_targets: ClassVar[tuple[str, ...]] = ("image", "images")
     family = "custom"
 
     @property
@@ -339,7 +338,7 @@ class DualTransform(AdaptedTransform):
     Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: whatever ``apply`` accepts.
     """
 
-    supported_targets = ("image", "images", "mask", "masks", "bboxes", "keypoints")
+    supported_targets: ClassVar[tuple[str, ...]] = ("image", "images", "mask", "masks", "bboxes", "keypoints")
 
     @property
     def targets(self) -> dict[str, Any]:
@@ -578,7 +577,7 @@ def _read_rows(key: str, value: Any, shape: tuple[int, int]) -> RowSet:
     array = np.asarray(value, dtype=np.float64)
     if key == "bboxes":
         array = array.reshape(-1, array.shape[-1] if array.ndim == 2 else 4)
-        return kind_of("bboxes").read(key, array, {}, _ROUTE_CONFIG, shape)  # type: ignore[no-any-return]
+        return kind_of("bboxes").read(key, array, {}, _ROUTE_CONFIG, shape)
     array = array.reshape(-1, array.shape[-1] if array.ndim == 2 else 5)
     if array.shape[1] < 2:
         raise InputError(f"keypoints must be (N, 2+) rows of x, y, z, angle, scale, got shape {array.shape}")
@@ -587,7 +586,7 @@ def _read_rows(key: str, value: Any, shape: tuple[int, int]) -> RowSet:
     full[:, : array.shape[1]] = array
     # x, y, angle, scale, then z and the extra columns travel as extras
     reordered = np.concatenate([full[:, [0, 1, 3, 4]], full[:, 2:3], full[:, 5:]], axis=1)
-    return kind_of("keypoints").read(key, reordered, {}, _ROUTE_CONFIG, shape)  # type: ignore[no-any-return]
+    return kind_of("keypoints").read(key, reordered, {}, _ROUTE_CONFIG, shape)
 
 
 def _write_rows(key: str, rows: RowSet, shape: tuple[int, int]) -> np.ndarray:
@@ -751,15 +750,15 @@ def run_foreign(child: Any, call: Call, rng: np.random.Generator, force_apply: b
 
 __all__ = [
     "AdaptedTransform",
-    "Native",
-    "engine_sample",
-    "run_effect",
     "DualTransform",
     "ImageOnlyTransform",
+    "Native",
     "PipelineCall",
     "call_with_rows",
     "data_view",
+    "engine_sample",
     "overrides_call",
     "run_custom_compose",
+    "run_effect",
     "run_foreign",
 ]

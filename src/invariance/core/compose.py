@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from invariance.core import registry
+from invariance.core.basic import STANDALONE_CONFIG
 from invariance.core.call import Call
 from invariance.core.errors import InputError, ParameterError, describe
 from invariance.core.inputs import BUILTIN_TARGETS, TargetConfig, prepare, target_kinds
@@ -23,7 +24,6 @@ from invariance.core.nesting import running_call
 from invariance.core.randomness import RandomStream
 from invariance.core.sample import Sample
 from invariance.core.targets import BboxParams, KeypointParams
-from invariance.core.basic import STANDALONE_CONFIG
 from invariance.core.transform import BasicTransform, ImageOnlyTransform
 
 

@@ -655,7 +655,9 @@ class BoxesKind(TargetKind):
         if not call.fusing:
             originals = len(value)
             if mirrored:  # the border shows mirror images: their boxes come too, where visible
-                value, _, originals = mirrored_boxes(value, None, effect.resampling.border_mode, geometry.in_shape)
+                value, _, originals = mirrored_boxes(
+                    value, None, effect.resampling.border_mode, geometry.in_shape
+                )
             coords = map_boxes(geometry, value.coords, method)
             boxes = value.with_coords(coords)
             if mirrored:
@@ -671,7 +673,9 @@ class BoxesKind(TargetKind):
         if outline is None or len(outline) != len(value):
             outline = Outline.of(value.coords, method)
         if mirrored:
-            value, carried, originals = mirrored_boxes(value, outline, effect.resampling.border_mode, geometry.in_shape)
+            value, carried, originals = mirrored_boxes(
+                value, outline, effect.resampling.border_mode, geometry.in_shape
+            )
             assert carried is not None
             outline = carried
         if not geometry.preserves_lines:
@@ -910,7 +914,9 @@ def reflects(effect: Warp, rows: RowSet) -> bool:
     return effect.resampling.border_mode in _REFLECTIVE and len(rows) > 0 and INSTANCE not in rows.labels
 
 
-def _mirror_maps(border_mode: int, shape: Shape, pixel_index: bool) -> list[tuple[float, float, float, float]]:
+def _mirror_maps(
+    border_mode: int, shape: Shape, pixel_index: bool
+) -> list[tuple[float, float, float, float]]:
     """The eight mirror images around a frame, as ``(sx, tx, sy, ty)``: ``x -> sx * x + tx``.
 
     OpenCV's ``BORDER_REFLECT`` mirrors about the frame's edge lines (the edge pixel repeats),
@@ -938,7 +944,9 @@ def mirrored_boxes(
     for sx, tx, sy, ty in maps:
         x0, x1 = sx * boxes.coords[:, 0] + tx, sx * boxes.coords[:, 2] + tx
         y0, y1 = sy * boxes.coords[:, 1] + ty, sy * boxes.coords[:, 3] + ty
-        coords.append(np.stack([np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1)], 1))
+        coords.append(
+            np.stack([np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1)], 1)
+        )
         if outline is not None:
             points = outline.points.copy()
             points[..., 0] = sx * points[..., 0] + tx
@@ -972,13 +980,11 @@ def mirrored_points(points: PointSet, border_mode: int, shape: Shape) -> tuple[P
 def _seen(coords: np.ndarray, shape: Shape, originals: int) -> np.ndarray:
     """Keep every original box, and each mirrored copy that overlaps the frame with some area."""
     h, w = shape
-    overlap = (
-        (np.minimum(coords[:, 2], w) > np.maximum(coords[:, 0], 0))
-        & (np.minimum(coords[:, 3], h) > np.maximum(coords[:, 1], 0))
+    overlap = (np.minimum(coords[:, 2], w) > np.maximum(coords[:, 0], 0)) & (
+        np.minimum(coords[:, 3], h) > np.maximum(coords[:, 1], 0)
     )
     overlap[:originals] = True
     return overlap
-
 
 
 def _with_ids(rows: BoxSet, ids: np.ndarray) -> BoxSet:

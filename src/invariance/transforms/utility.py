@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effect, Effects, MoveRows, Pixels
 from invariance.core.errors import ParameterError, SerializationError
 from invariance.core.sample import Sample
@@ -21,7 +22,6 @@ from invariance.core.targets import (
     write_boxes,
     write_keypoints,
 )
-from invariance.core.compat import DualTransform, Native
 
 __all__ = ["Lambda", "NoOp"]
 

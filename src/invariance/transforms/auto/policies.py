@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effects
 from invariance.core.errors import InputError
 from invariance.core.geometry import Resampling
@@ -27,7 +28,6 @@ from invariance.core.schema import (
     Probability,
     WarpInterpolation,
 )
-from invariance.core.compat import DualTransform, Native
 from invariance.core.transform import PixelTransform
 from invariance.transforms.auto import _ops
 from invariance.transforms.auto._ops import OpSpace

@@ -9,13 +9,13 @@ import cv2
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator
 
+from invariance.core.compat import DualTransform, Native
 from invariance.core.dense import CellShuffle
 from invariance.core.effects import Effects, MoveRows, Pixels
 from invariance.core.geometry import Geometry
 from invariance.core.sample import Sample
 from invariance.core.schema import IntRange, Probability, TransformSchema
 from invariance.core.targets import BoxSet
-from invariance.core.compat import DualTransform, Native
 from invariance.core.transform import SpatialTransform
 from invariance.kernels import distortion as kd
 

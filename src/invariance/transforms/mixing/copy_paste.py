@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effects, Item, Paste, Piece
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
-from invariance.core.compat import DualTransform, Native
 from invariance.kernels.mixing import masks_to_boxes
 from invariance.transforms.mixing.items import choose_item, fit, load_item, metadata_items
 from invariance.transforms.occlusion.holes import CountRange

@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effects, Item, Paste, Piece
 from invariance.core.geometry import Projective, Resampling
 from invariance.core.randomness import uniform
@@ -19,7 +20,6 @@ from invariance.core.schema import (
     ResampleArgs,
     ResizeSchema,
 )
-from invariance.core.compat import DualTransform, Native
 from invariance.transforms.mixing.items import load_item, metadata_items
 from invariance.transforms.occlusion.holes import CountRange
 

@@ -23,7 +23,9 @@ def _pixel_rect(metadata: Mapping[str, Any], where: str, shape: tuple[int, int])
     try:
         x0n, y0n, x1n, y1n = (float(v) for v in list(bbox)[:4])
     except (TypeError, ValueError):
-        raise InputError(f"{where}['bbox']: expected x_min, y_min, x_max, y_max (normalized), got {bbox!r}") from None
+        raise InputError(
+            f"{where}['bbox']: expected x_min, y_min, x_max, y_max (normalized), got {bbox!r}"
+        ) from None
     if not (0 <= x0n < x1n <= 1 and 0 <= y0n < y1n <= 1):
         raise InputError(
             f"{where}['bbox'] = {list(bbox)[:4]}: expected normalized x_min < x_max and y_min < y_max, "
@@ -64,7 +66,9 @@ def _resized(array: np.ndarray, size: tuple[int, int], interpolation: int) -> np
     h, w = size
     if array.shape[:2] == (h, w):
         return array
-    return np.asarray(cv2.resize(array, (w, h), interpolation=interpolation)).reshape((h, w, *array.shape[2:]))
+    return np.asarray(cv2.resize(array, (w, h), interpolation=interpolation)).reshape(
+        (h, w, *array.shape[2:])
+    )
 
 
 def _shown(metadata: Mapping[str, Any], size: tuple[int, int], where: str) -> np.ndarray:
@@ -150,7 +154,9 @@ class OverlayElements(Native, DualTransform):
                     mask = current[y0:y1, x0:x1].copy()
                 else:
                     mask = np.full(current[y0:y1, x0:x1].shape, mask_id, dtype=current.dtype)
-            piece = Piece(Item(element, mask), fit(size, size), offset=(x0, y0), region=_shown(metadata, size, where))
+            piece = Piece(
+                Item(element, mask), fit(size, size), offset=(x0, y0), region=_shown(metadata, size, where)
+            )
             pieces.append(piece)
         return Paste(sample.shape, tuple(pieces)) if pieces else None
 
@@ -180,7 +186,9 @@ class OverlayElements(Native, DualTransform):
         else:
             size = _free_size(element, shape)
             element = _resized(element, size, cv2.INTER_AREA)
-            overlay_mask = np.asarray(metadata["mask"]) if "mask" in metadata else np.ones_like(element, dtype=np.uint8)
+            overlay_mask = (
+                np.asarray(metadata["mask"]) if "mask" in metadata else np.ones_like(element, dtype=np.uint8)
+            )
             x0 = random_state.randint(0, shape[1] - size[1])
             y0 = random_state.randint(0, shape[0] - size[0])
             bbox = [x0, y0, x0 + size[1], y0 + size[0]]

@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BeforeValidator, model_validator
 
+from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effects, Occlusion
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, Probability, TransformSchema
-from invariance.core.compat import DualTransform, Native
 from invariance.kernels.dropout import (
     MANY_HOLES,
     fill_constant,

@@ -7,11 +7,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effects, Occlusion, Pixels
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, FloatRange, Probability, TransformSchema
-from invariance.core.compat import DualTransform, Native
 from invariance.kernels.dropout import fill_region, label_components
 from invariance.transforms.occlusion.dropout import FillMode, OcclusionTransform, fill_region_with_rng
 from invariance.transforms.occlusion.holes import CountRange
