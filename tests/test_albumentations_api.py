@@ -243,3 +243,23 @@ def test_no_stray_warnings_from_a_list() -> None:
         warnings.simplefilter("error")
         A.Compose([A.HorizontalFlip()])
         A.OneOf([A.Blur(), A.PadIfNeeded(10, 10, border_mode=cv2.BORDER_REFLECT)])
+
+
+def test_assigning_random_generator_reproduces_a_standalone_call() -> None:
+    blur = A.GlassBlur(p=1)
+    blur.random_generator = np.random.default_rng(0)
+    first = blur(image=IMAGE)["image"]
+    blur.random_generator = np.random.default_rng(0)
+    np.testing.assert_array_equal(blur(image=IMAGE)["image"], first)
+    with pytest.raises(A.ParameterError, match="Generator"):
+        blur.random_generator = 3  # type: ignore[assignment]
+
+
+def test_crop_and_pad_accepts_ranges_written_high_first() -> None:
+    image = np.zeros((100, 100, 3), np.uint8)
+    spec = ((-0.1, -0.2), (-0.2, -0.3), (0.3, 0.4), (0.4, 0.5))
+    for independently in (True, False):
+        out = A.Compose([A.CropAndPad(percent=spec, keep_size=False, sample_independently=independently, p=1)], seed=1)
+        h, w = out(image=image)["image"].shape[:2]
+        # top crops 10-20 px, bottom pads 30-40; right crops 20-30, left pads 40-50
+        assert 100 - 20 + 30 <= h <= 100 - 10 + 40 and 100 - 30 + 40 <= w <= 100 - 20 + 50

@@ -27,7 +27,7 @@ from invariance.core import registry
 from invariance.core.call import Call
 from invariance.core.config import TargetConfig
 from invariance.core.effects import Effect, Effects, Pixels, Warp, as_sequence
-from invariance.core.errors import InputError
+from invariance.core.errors import InputError, ParameterError
 from invariance.core.inputs import BUILTIN_TARGETS, prepare
 from invariance.core.kinds import ImageKind, check_image
 from invariance.core.nesting import running_call
@@ -99,6 +99,17 @@ class BasicTransform:
         if self._rng is None:
             self._rng = self._own_stream().generator()
         return self._rng
+
+    @random_generator.setter
+    def random_generator(self, generator: np.random.Generator) -> None:
+        """Assign the Generator a standalone call draws from (Albumentations lets user code do this)."""
+        if not isinstance(generator, np.random.Generator):
+            raise ParameterError(
+                f"{type(self).__name__}.random_generator must be a numpy.random.Generator, got {type(generator).__name__}"
+            )
+        self._own_stream().use(generator)
+        self._rng = generator
+        self._py_random = None
 
     @property
     def py_random(self) -> random.Random:
