@@ -259,7 +259,26 @@ def test_crop_and_pad_accepts_ranges_written_high_first() -> None:
     image = np.zeros((100, 100, 3), np.uint8)
     spec = ((-0.1, -0.2), (-0.2, -0.3), (0.3, 0.4), (0.4, 0.5))
     for independently in (True, False):
-        out = A.Compose([A.CropAndPad(percent=spec, keep_size=False, sample_independently=independently, p=1)], seed=1)
+        out = A.Compose(
+            [A.CropAndPad(percent=spec, keep_size=False, sample_independently=independently, p=1)], seed=1
+        )
         h, w = out(image=image)["image"].shape[:2]
         # top crops 10-20 px, bottom pads 30-40; right crops 20-30, left pads 40-50
         assert 100 - 20 + 30 <= h <= 100 - 10 + 40 and 100 - 30 + 40 <= w <= 100 - 20 + 50
+
+
+def test_outputs_are_contiguous_for_strided_inputs() -> None:
+    image = np.ones((3, 30, 40), np.uint8).transpose(1, 2, 0)
+    mask = np.ones((2, 30, 40), np.uint8).transpose(1, 2, 0)
+    for step in (A.Blur(p=1), A.CoarseDropout(p=1), A.ToFloat(p=1), A.HorizontalFlip(p=1)):
+        for call in (A.Compose([step]), step):
+            out = call(image=image, mask=mask)
+            assert out["image"].flags.c_contiguous and out["mask"].flags.c_contiguous, step
+
+
+def test_empty_rows_through_curved_warps_and_standalone_calls() -> None:
+    image = np.zeros((50, 50, 3), np.uint8)
+    pipeline = A.Compose([A.ElasticTransform(p=1)], bbox_params=A.BboxParams(format="pascal_voc"))
+    assert len(pipeline(image=image, bboxes=[])["bboxes"]) == 0
+    out = A.RandomCropFromBorders(p=1)(image=image, bboxes=np.zeros((0, 4)), keypoints=np.zeros((0, 5)))
+    assert out["bboxes"].shape == (0, 4) and out["keypoints"].shape == (0, 5)

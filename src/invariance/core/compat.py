@@ -591,7 +591,8 @@ def _read_rows(key: str, value: Any, shape: tuple[int, int]) -> RowSet:
 
 def _write_rows(key: str, rows: RowSet, shape: tuple[int, int]) -> np.ndarray:
     """Internal boxes or keypoints back in Albumentations' layout."""
-    extras = np.asarray(rows.extras, dtype=np.float64).reshape(len(rows), -1)
+    raw = np.asarray(rows.extras, dtype=np.float64)
+    extras = raw.reshape(len(rows), raw.shape[1] if raw.ndim == 2 else 0)
     if key == "bboxes":
         h, w = shape
         return np.concatenate([rows.coords / np.array([w, h, w, h], dtype=np.float64), extras], axis=1)

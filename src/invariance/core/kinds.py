@@ -205,8 +205,15 @@ _OVERSHOOTING = (cv2.INTER_CUBIC, cv2.INTER_LANCZOS4)
 
 
 def check_image(key: str, value: Any) -> np.ndarray:
-    """An image as the pipeline takes it: uint8, or float32 in [0, 1] (float64 in [0, 1] converted)."""
-    if type(value) is np.ndarray and value.dtype is _UINT8 and value.ndim in (2, 3) and value.size:
+    """An image as the pipeline takes it: uint8, or float32 in [0, 1] (float64 in [0, 1] converted),
+    C-contiguous (a strided view is copied, so every output is contiguous as in Albumentations)."""
+    if (
+        type(value) is np.ndarray
+        and value.dtype is _UINT8
+        and value.ndim in (2, 3)
+        and value.size
+        and value.flags.c_contiguous
+    ):
         return value  # the common case, accepted as it is (all the checks below pass for it)
     if not isinstance(value, np.ndarray):
         raise InputTypeError(
@@ -224,18 +231,18 @@ def check_image(key: str, value: Any) -> np.ndarray:
                 f"{key}: float64 images are accepted only with values in [0, 1] (they are converted to "
                 "float32); expected uint8, or float32 in [0, 1]"
             )
-        return value.astype(np.float32)
+        return np.ascontiguousarray(value, dtype=np.float32)
     if value.dtype not in (np.uint8, np.float32):
         raise InputTypeError(
             f"{key}: dtype {value.dtype} is not supported; expected uint8 (0..255) or float32 (0..1)"
         )
     if value.dtype == np.float32 and not np.all(np.isfinite(value)):
         raise InputError(f"{key}: the image contains NaN or inf values")
-    return value
+    return np.ascontiguousarray(value)
 
 
 def check_mask(key: str, value: Any) -> np.ndarray:
-    """A mask as the pipeline takes it: any numeric or boolean (H, W) or (H, W, C) array."""
+    """A mask as the pipeline takes it: any numeric or boolean (H, W) or (H, W, C) array, C-contiguous."""
     if not isinstance(value, np.ndarray):
         raise InputTypeError(
             f"{key}: expected a numpy array of shape (H, W) or (H, W, C), got {type(value).__name__}"
@@ -246,7 +253,7 @@ def check_mask(key: str, value: Any) -> np.ndarray:
         raise InputError(f"{key}: the mask is empty (shape {value.shape})")
     if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_) or np.iscomplexobj(value):
         raise InputTypeError(f"{key}: expected a numeric or boolean mask, got dtype {value.dtype}")
-    return value
+    return np.ascontiguousarray(value)
 
 
 def warp_image(
@@ -831,6 +838,8 @@ class Outline:
         """Each straight edge sampled at 16 points (before a map that bends lines)."""
         if self.dense:
             return self
+        if len(self.points) == 0:
+            return Outline(np.zeros((0, self.points.shape[1] * 16, 2)), True)
         t = np.linspace(0.0, 1.0, 16, endpoint=False)[None, None, :, None]
         ends = np.roll(self.points, -1, axis=1)
         dense = self.points[:, :, None, :] + (ends - self.points)[:, :, None, :] * t
