@@ -282,3 +282,16 @@ def test_empty_rows_through_curved_warps_and_standalone_calls() -> None:
     assert len(pipeline(image=image, bboxes=[])["bboxes"]) == 0
     out = A.RandomCropFromBorders(p=1)(image=image, bboxes=np.zeros((0, 4)), keypoints=np.zeros((0, 5)))
     assert out["bboxes"].shape == (0, 4) and out["keypoints"].shape == (0, 5)
+
+
+def test_module_scan_finds_each_transform_class_once() -> None:
+    """User code (and Albumentations' own test helpers) discover transforms by scanning the
+    package; an alias must not make a class appear twice."""
+    import inspect
+
+    seen: dict[type, list[str]] = {}
+    for name, cls in inspect.getmembers(A):
+        if inspect.isclass(cls) and issubclass(cls, (A.BasicTransform, A.BaseCompose)):
+            seen.setdefault(cls, []).append(name)
+    assert {cls: names for cls, names in seen.items() if len(names) > 1} == {}
+    assert A.RandomErasing is A.Erasing

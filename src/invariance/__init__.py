@@ -12,6 +12,8 @@ Code written for Albumentations 2.x runs after ``import invariance as A``::
     out = pipeline(image=image, bboxes=boxes, labels=labels)
 """
 
+from typing import Any
+
 from invariance._version import __version__
 from invariance.core.compat import DualTransform, ImageOnlyTransform  # Albumentations-style bases
 from invariance.core.compose import (
@@ -113,3 +115,11 @@ __all__ += _mixing.__all__
 __all__ += _sequence.__all__
 __all__ += _policies.__all__
 __all__ += _utility.__all__
+
+
+def __getattr__(name: str) -> Any:
+    """Aliases resolved on access (PEP 562), so ``inspect.getmembers(invariance)`` lists each
+    transform class under one name: ``RandomErasing`` is torchvision's name for ``Erasing``."""
+    if name == "RandomErasing":
+        return Erasing  # noqa: F405
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
