@@ -163,6 +163,8 @@ def test_strict_mode_accepts_labels_and_metadata_keys() -> None:
     assert out["labels"] == [3]
     with pytest.raises(A.InputError, match="unknown input 'other'"):
         pipeline(image=IMAGE, other=1)
+    near = A.Compose([A.RandomCropNearBBox(p=1)], strict=True)
+    assert near(image=IMAGE, cropping_bbox=[5, 5, 20, 20])["image"].shape[0] <= IMAGE.shape[0]
 
 
 @pytest.mark.parametrize(

@@ -410,13 +410,14 @@ def _checked_targets(owner: str, targets: Mapping[str, str], existing: Mapping[s
 
 def _consumed_keys(transforms: Sequence[Runnable], has_rows: bool) -> frozenset[str]:
     """Input keys that are neither targets nor label fields but that the pipeline reads: each
-    transform's ``metadata_key`` and ``targets_as_params``, and ``labels`` (Albumentations' default
+    transform's ``metadata_key``, ``cropping_bbox_key`` and ``targets_as_params``, and ``labels`` (Albumentations' default
     label key) when boxes or keypoints are declared."""
     keys = {"labels"} if has_rows else set()
     for t in _leaves(transforms):
-        key = getattr(t, "metadata_key", None)
-        if isinstance(key, str):
-            keys.add(key)
+        for attribute in ("metadata_key", "cropping_bbox_key"):
+            key = getattr(t, attribute, None)
+            if isinstance(key, str):
+                keys.add(key)
         wanted = getattr(t, "targets_as_params", ())
         if isinstance(wanted, (list, tuple, set, frozenset)):
             keys.update(k for k in wanted if isinstance(k, str))
