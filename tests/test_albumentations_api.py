@@ -297,3 +297,12 @@ def test_module_scan_finds_each_transform_class_once() -> None:
             seen.setdefault(cls, []).append(name)
     assert {cls: names for cls, names in seen.items() if len(names) > 1} == {}
     assert A.RandomErasing is A.Erasing
+
+
+def test_per_target_box_methods_move_boxes_outside_the_frame_too() -> None:
+    """Like Albumentations' apply_to_bboxes: an intermediate box partly outside the frame is moved,
+    not refused (the pipeline's last step clips and filters)."""
+    flip = A.HorizontalFlip(p=1)
+    np.testing.assert_allclose(
+        flip.apply_to_bboxes(np.array([[-0.1, 0.2, 0.3, 0.4]]), shape=(100, 100)), [[0.7, 0.2, 1.1, 0.4]]
+    )

@@ -51,7 +51,7 @@ from invariance.core.inputs import BUILTIN_TARGETS
 from invariance.core.kinds import INSTANCE, Frames, kind_of
 from invariance.core.nesting import inside
 from invariance.core.sample import Sample
-from invariance.core.targets import BboxParams, BoxSet, KeypointParams, PointSet, RowSet
+from invariance.core.targets import BboxParams, BoxSet, KeypointParams, PointSet, RowSet, as_rows
 
 _ARRAY_KINDS = ("image", "images", "mask", "masks")
 
@@ -554,8 +554,10 @@ def data_view(sample: Sample) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------
 # Catalogue transforms called per target (Native): one effect through the engine's handlers
 
-_ALBU_BOXES = BboxParams(format="albumentations", clip=False)
-_ALBU_POINTS = KeypointParams(format="xyas", angle_in_degrees=False, remove_invisible=False)
+_ALBU_BOXES = BboxParams(format="albumentations", clip=False, check_each_transform=False)
+_ALBU_POINTS = KeypointParams(
+    format="xyas", angle_in_degrees=False, remove_invisible=False, check_each_transform=False
+)
 _ROUTE_CONFIG = TargetConfig(kinds=BUILTIN_TARGETS, bbox_params=_ALBU_BOXES, keypoint_params=_ALBU_POINTS)
 
 
@@ -576,8 +578,12 @@ def _read_rows(key: str, value: Any, shape: tuple[int, int]) -> RowSet:
     """Boxes or keypoints in Albumentations' layout, read into the internal one."""
     array = np.asarray(value, dtype=np.float64)
     if key == "bboxes":
+        # Taken as they are, as Albumentations' apply_to_bboxes takes them: a box partly or wholly
+        # outside the frame (an intermediate result) is moved too, not refused.
         array = array.reshape(-1, array.shape[-1] if array.ndim == 2 else 4)
-        return kind_of("bboxes").read(key, array, {}, _ROUTE_CONFIG, shape)
+        raw, extras, layout = as_rows(array, key, 4, "boxes")
+        h, w = shape
+        return BoxSet(raw * np.array([w, h, w, h], dtype=np.float64), extras, {}, layout)
     array = array.reshape(-1, array.shape[-1] if array.ndim == 2 else 5)
     if array.shape[1] < 2:
         raise InputError(f"keypoints must be (N, 2+) rows of x, y, z, angle, scale, got shape {array.shape}")
