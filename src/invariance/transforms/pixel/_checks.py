@@ -22,7 +22,9 @@ def require_rgb(img: np.ndarray, owner: str, allow_gray: bool = True) -> None:
         return
     # The message starts with Albumentations' wording, which code may match on.
     also = " or single-channel ones" if allow_gray else ""
-    raise InputError(f"This transformation expects 3-channel images (RGB){also}: {owner} got {channels} channels")
+    raise InputError(
+        f"This transformation expects 3-channel images (RGB){also}: {owner} got {channels} channels"
+    )
 
 
 def _factor_range(value: Any) -> Any:
