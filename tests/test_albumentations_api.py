@@ -306,3 +306,13 @@ def test_per_target_box_methods_move_boxes_outside_the_frame_too() -> None:
     np.testing.assert_allclose(
         flip.apply_to_bboxes(np.array([[-0.1, 0.2, 0.3, 0.4]]), shape=(100, 100)), [[0.7, 0.2, 1.1, 0.4]]
     )
+
+
+def test_a_transform_alone_takes_added_targets() -> None:
+    flip = A.HorizontalFlip(p=1)
+    flip.add_targets({"image2": "image", "depth": "mask"})
+    out = flip(image=IMAGE, image2=IMAGE, depth=IMAGE[..., 0])
+    np.testing.assert_array_equal(out["image2"], IMAGE[:, ::-1])
+    np.testing.assert_array_equal(out["depth"], IMAGE[:, ::-1, 0])
+    with pytest.raises(A.ParameterError, match="already"):
+        flip.add_targets({"image2": "mask"})

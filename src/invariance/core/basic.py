@@ -187,7 +187,8 @@ class BasicTransform:
 
             return call_with_rows(self, data, force_apply)
         # A one-step pipeline: images, masks and their stacks.
-        call = Call(prepare(data, STANDALONE_CONFIG), STANDALONE_CONFIG, fusing=True)
+        config = self.__dict__.get("_standalone_config", STANDALONE_CONFIG)
+        call = Call(prepare(data, config), config, fusing=True)
         self.run(call, self._own_stream().generator(), force_apply)
         call.finish()
         return call.output(data)
@@ -223,6 +224,29 @@ class BasicTransform:
         call.apply(effects)
         call.finish()
         return call.output({"image": value})
+
+    def add_targets(self, additional_targets: Mapping[str, str]) -> None:
+        """Declare extra input keys and their kind for calls of this transform alone
+        (Albumentations' ``add_targets``): ``t.add_targets({"image2": "image"})`` then
+        ``t(image=a, image2=b)`` moves both. Inside a pipeline, ``Compose(additional_targets=...)``
+        says it instead."""
+        from invariance.core.inputs import target_kinds
+
+        config = self.__dict__.get("_standalone_config", STANDALONE_CONFIG)
+        kinds = dict(config.kinds)
+        for key, kind in additional_targets.items():
+            if kind not in target_kinds():
+                raise ParameterError(
+                    f"{type(self).__name__}.add_targets: {key!r} = {kind!r} is not a target kind; "
+                    f"expected one of {list(target_kinds())}"
+                )
+            if kinds.get(key, kind) != kind:
+                raise ParameterError(
+                    f"{type(self).__name__}.add_targets: {key!r} is already a {kinds[key]!r} target; "
+                    f"cannot make it {kind!r}"
+                )
+            kinds[key] = kind
+        self._standalone_config = TargetConfig(kinds=kinds, bbox_params=None, keypoint_params=None)
 
     # -- description ---------------------------------------------------------------------------
 
