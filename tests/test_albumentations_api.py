@@ -316,3 +316,14 @@ def test_a_transform_alone_takes_added_targets() -> None:
     np.testing.assert_array_equal(out["depth"], IMAGE[:, ::-1, 0])
     with pytest.raises(A.ParameterError, match="already"):
         flip.add_targets({"image2": "mask"})
+
+
+def test_gauss_noise_reports_the_noise_map_it_adds() -> None:
+    image = np.full((40, 30, 3), 0.5, np.float32)
+    noise = A.GaussNoise(std_range=(0.05, 0.05), mean_range=(0.1, 0.1), p=1)
+    params = noise.get_params_dependent_on_data({"shape": image.shape}, {"image": image})
+    assert params["noise_map"].shape == image.shape
+    np.testing.assert_allclose(params["noise_map"].mean(), 0.1, atol=0.01)
+    np.testing.assert_allclose(
+        noise.apply(image, **params), np.clip(image + params["noise_map"], 0, 1), atol=1e-6
+    )

@@ -115,7 +115,14 @@ class Native(BasicTransform):
         """This transform's ``sample()`` on ``data`` (targets in Albumentations' layout; without an
         image, ``params["shape"]`` gives the size), drawn from ``self.random_generator``."""
         sample = engine_sample(data, params)
-        return {**params, **self.sample(self.random_generator, sample)}
+        drawn = {**params, **self.sample(self.random_generator, sample)}
+        return {**drawn, **self.albumentations_params(drawn, sample)}
+
+    def albumentations_params(self, params: Mapping[str, Any], sample: Sample) -> dict[str, Any]:
+        """Entries Albumentations' ``get_params_dependent_on_data`` returns besides the drawn
+        parameters, for code that inspects them (GaussNoise's ``noise_map``); none by default.
+        They are derived from ``params``, so ``apply`` gives the same result with or without them."""
+        return {}
 
     # -- per-target methods, through the engine ----------------------------------------------------
 

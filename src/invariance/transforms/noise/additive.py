@@ -8,6 +8,7 @@ of ``images`` get the same noise (the parameters are drawn once per call).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -83,18 +84,30 @@ class GaussNoise(PixelTransform):
         }
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        return kn.add_noise(img, self._noise(img.shape, params))
+
+    def _noise(self, shape: tuple[int, ...], params: Mapping[str, Any]) -> np.ndarray:
+        """The noise ``apply`` adds, in units of the image's full range (regenerated from the seed)."""
         mean, std = float(params["mean"]), float(params["std"])
 
-        def draw(gen: np.random.Generator, shape: tuple[int, int, int]) -> np.ndarray:
-            noise = _draw.standard_normal(gen, shape)
+        def draw(gen: np.random.Generator, size: tuple[int, int, int]) -> np.ndarray:
+            noise = _draw.standard_normal(gen, size)
             noise *= np.float32(std)
             noise += np.float32(mean)
             return noise
 
-        channels = _draw.channels_of(img) if self.per_channel else 1
+        channels = (1 if len(shape) == 2 else int(shape[2])) if self.per_channel else 1
         gen = np.random.default_rng(int(params["noise_seed"]))
-        noise = _draw.draw_map(gen, img.shape[0], img.shape[1], channels, self.noise_scale_factor, draw)
-        return kn.add_noise(img, noise)
+        return _draw.draw_map(gen, int(shape[0]), int(shape[1]), channels, self.noise_scale_factor, draw)
+
+    def albumentations_params(self, params: Mapping[str, Any], sample: Sample) -> dict[str, Any]:
+        """``noise_map``: the noise ``apply`` will add, in pixel units of the image's dtype, as
+        Albumentations' ``get_params_dependent_on_data`` returns it (for inspection; ``apply``
+        regenerates it from ``noise_seed``)."""
+        image = sample.image
+        if image is None:
+            return {}
+        return {"noise_map": self._noise(image.shape, params) * np.float32(kn.max_value(image.dtype))}
 
 
 NoiseType = Literal["uniform", "gaussian", "laplace", "beta"]
