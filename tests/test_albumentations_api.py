@@ -327,3 +327,15 @@ def test_gauss_noise_reports_the_noise_map_it_adds() -> None:
     np.testing.assert_allclose(
         noise.apply(image, **params), np.clip(image + params["noise_map"], 0, 1), atol=1e-6
     )
+
+
+@pytest.mark.parametrize("elementwise", [True, False])
+def test_multiplicative_noise_reports_the_factors_it_applies(elementwise: bool) -> None:
+    image = RNG.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    noise = A.MultiplicativeNoise(multiplier=(0.9, 1.1), elementwise=elementwise, p=1)
+    params = noise.get_params_dependent_on_data({"shape": image.shape}, {"image": image})
+    factors = params.pop("multiplier")
+    assert factors.shape == (image.shape if elementwise else (3,))
+    expected = np.clip(np.rint(image.astype(np.float32) * factors), 0, 255)
+    np.testing.assert_array_equal(noise.apply(image, factors), expected)
+    np.testing.assert_array_equal(noise.apply(image, **params), expected)
