@@ -68,14 +68,23 @@ def _snapshot(data: dict) -> dict:
 def _assert_same(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for key in a:
-        va, vb = a[key], b[key]
-        if isinstance(va, np.ndarray) or isinstance(vb, np.ndarray):
-            np.testing.assert_array_equal(np.asarray(va), np.asarray(vb), err_msg=key)
-        elif isinstance(va, list) and va and isinstance(va[0], np.ndarray):
-            for x, y in zip(va, vb):
-                np.testing.assert_array_equal(x, y, err_msg=key)
-        else:
-            assert va == vb, key
+        _assert_same_value(a[key], b[key], key)
+
+
+def _assert_same_value(va: object, vb: object, key: str) -> None:
+    """Equal values, looking into lists and dicts (metadata holds arrays inside dicts)."""
+    if isinstance(va, np.ndarray) or isinstance(vb, np.ndarray):
+        np.testing.assert_array_equal(np.asarray(va), np.asarray(vb), err_msg=key)
+    elif isinstance(va, dict) and isinstance(vb, dict):
+        assert va.keys() == vb.keys(), key
+        for name in va:
+            _assert_same_value(va[name], vb[name], f"{key}.{name}")
+    elif isinstance(va, (list, tuple)) and isinstance(vb, (list, tuple)):
+        assert len(va) == len(vb), key
+        for i, (x, y) in enumerate(zip(va, vb)):
+            _assert_same_value(x, y, f"{key}[{i}]")
+    else:
+        assert va == vb, key
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=IDS)

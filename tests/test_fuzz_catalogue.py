@@ -527,6 +527,9 @@ def check_outputs(
     if isinstance(transform, PixelTransform):
         assert image.shape[:2] == data["image"].shape[:2]
     allowed = set(np.unique(data["mask"]).tolist())
+    for value in data.values():  # labels the call tells a transform to write (OverlayElements' mask_id)
+        entries = value if isinstance(value, list) else [value]
+        allowed.update(int(e["mask_id"]) for e in entries if isinstance(e, dict) and "mask_id" in e)
     for name in MASK_FILLS:
         value = getattr(transform, name, None)
         values = value if isinstance(value, tuple) else (value,)

@@ -278,7 +278,7 @@ def test_to_gray_gives_equal_channels(rgb, method, dtype):
     assert out.shape == image.shape and out.dtype == image.dtype
     assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
     one = A.ToGray(num_output_channels=1, method=method, p=1)(image=image)["image"]
-    assert one.shape == (*image.shape[:2], 1)
+    assert one.shape == image.shape[:2]  # one output channel is a 2-D image, as in Albumentations
 
 
 def test_to_gray_single_channel_passes_through_and_many_channels(rgb):

@@ -156,8 +156,47 @@ def test_crop_non_empty_mask_contains_foreground_and_ignores_values(seed):
 
 
 def test_rotate_crop_border_leaves_no_border():
-    out = A.Rotate(limit=(33, 33), crop_border=True, p=1)(image=np.full((H, W), 200, np.uint8))
-    assert out["image"].shape[0] < H and (out["image"] == 200).all()
+    """The window is the largest upright rectangle inside the rotated image, its edges truncated
+    to whole pixels as in Albumentations: every pixel inside it is image, and only the outermost
+    ring (pixels the exact edge cuts through) may mix with the border."""
+    out = A.Rotate(limit=(33, 33), crop_border=True, p=1)(image=np.full((H, W), 200, np.uint8))["image"]
+    assert out.shape[0] < H and (out[1:-1, 1:-1] == 200).all()
+    # The exact rectangle for 33 degrees, measured: corners of the rotated image bound it.
+    angle = np.deg2rad(33)
+    corners = np.array([[-W / 2, -H / 2], [W / 2, -H / 2], [W / 2, H / 2], [-W / 2, H / 2]])
+    rotated = corners @ np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]).T
+    inside = _largest_inscribed(rotated)
+    assert abs(out.shape[1] - inside[0]) <= 1.0 and abs(out.shape[0] - inside[1]) <= 1.0
+    assert A.Rotate(limit=(0, 0), crop_border=True, p=1)(image=np.zeros((H, W), np.uint8))["image"].shape == (
+        H,
+        W,
+    )
+
+
+def _largest_inscribed(polygon: np.ndarray) -> tuple[float, float]:
+    """Width and height of the largest centred upright rectangle inside a convex polygon, found by
+    a search over aspect ratios (independent of the closed form the transform uses)."""
+    edges = np.roll(polygon, -1, axis=0) - polygon
+
+    def contains(points: np.ndarray) -> bool:
+        rel = points[:, None, :] - polygon[None, :, :]
+        cross = edges[None, :, 0] * rel[:, :, 1] - edges[None, :, 1] * rel[:, :, 0]
+        return bool((cross >= 0).all() or (cross <= 0).all())
+
+    best = (0.0, 0.0)
+    for ratio in np.linspace(0.2, 5.0, 400):
+        lo, hi = 0.0, 4.0 * max(H, W)
+        for _ in range(40):
+            half_h = (lo + hi) / 2
+            half_w = half_h * ratio
+            box = (
+                np.array([[-half_w, -half_h], [half_w, -half_h], [half_w, half_h], [-half_w, half_h]])
+                * 0.999999
+            )
+            lo, hi = (half_h, hi) if contains(box) else (lo, half_h)
+        if 4 * lo * lo * ratio > best[0] * best[1]:
+            best = (2 * lo * ratio, 2 * lo)
+    return best
 
 
 def test_safe_rotate_keeps_the_whole_image():

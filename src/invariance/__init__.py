@@ -12,6 +12,8 @@ Code written for Albumentations 2.x runs after ``import invariance as A``::
     out = pipeline(image=image, bboxes=boxes, labels=labels)
 """
 
+from typing import Any
+
 from invariance._version import __version__
 from invariance.core.budget import Limits, get_limits, set_limits
 from invariance.core.compat import DualTransform, ImageOnlyTransform  # Albumentations-style bases
@@ -40,6 +42,7 @@ from invariance.core.serialization import diff, fingerprint, from_dict, load, sa
 from invariance.core.targets import BboxParams, KeypointParams
 from invariance.core.transform import BasicTransform, PixelTransform, SpatialTransform
 from invariance.presets import load_preset
+from invariance.pytorch.transforms import ToTensorV2  # torch is imported on first use only
 from invariance.transforms import auto as _auto
 from invariance.transforms import blur as _blur
 from invariance.transforms import distortion as _distortion
@@ -98,6 +101,7 @@ __all__ = [
     "SerializationError",
     "SomeOf",
     "SpatialTransform",
+    "ToTensorV2",
     "__version__",
     "diff",
     "fingerprint",
@@ -127,10 +131,14 @@ __all__ += _volumetric.__all__
 __all__ += _medical.__all__
 
 
-def __getattr__(name: str) -> object:
-    """``A.ToTensorV2`` / ``A.ToTensor3D`` load torch only when first asked for."""
+def __getattr__(name: str) -> Any:
+    """Names resolved on access (PEP 562): ``A.ToTensorV2`` / ``A.ToTensor3D`` load torch only
+    when first asked for; ``RandomErasing`` (torchvision's name for ``Erasing``) is an alias, so
+    ``inspect.getmembers(invariance)`` lists each transform class under one name."""
     if name in ("ToTensorV2", "ToTensor3D"):
         from invariance import pytorch
 
         return getattr(pytorch, name)
-    raise AttributeError(f"module 'invariance' has no attribute {name!r}")
+    if name == "RandomErasing":
+        return Erasing  # noqa: F405
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

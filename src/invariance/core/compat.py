@@ -3,13 +3,13 @@
 Code written for Albumentations 2.x subclasses ``ImageOnlyTransform`` or ``DualTransform`` and
 implements per-target methods (``apply``, ``apply_to_mask``, ``apply_to_bboxes``...) plus
 ``get_params`` / ``get_params_dependent_on_data``. Our engine speaks ``sample(rng, sample)`` and
-``apply_params(sample, params)``. :class:`AdaptedTransform` translates between the two, in this
+``effect(params, sample)``. :class:`AdaptedTransform` translates between the two, in this
 module only:
 
 * ``sample`` calls ``get_params()``, adds ``shape`` (and ``interpolation`` / ``fill`` /
   ``fill_mask`` when the instance has them), then ``get_params_dependent_on_data(params, data)``
   where ``data`` is a view of the current targets in Albumentations' layout;
-* ``apply_params`` looks up ``self.targets`` (kind -> method) and calls each method on its
+* ``effect`` looks up ``self.targets`` (kind -> method) and calls each method on its
   target. Boxes reach ``apply_to_bboxes`` as an ``(N, 4 + extras + labels)`` array of
   normalized ``x_min, y_min, x_max, y_max``; keypoints reach ``apply_to_keypoints`` as
   ``(N, 5 + extras + labels)`` ``x, y, z (0), angle (rad), scale`` in pixels, exactly as
@@ -18,6 +18,16 @@ module only:
 
 ``self.random_generator`` and ``self.py_random`` draw from the pipeline's Generator, so a seeded
 pipeline reproduces. See docs/compat-adapter.md for the design and its limits.
+
+``ImageOnlyTransform`` and ``DualTransform`` are also the bases of the catalogue: every pixel
+transform is an ``ImageOnlyTransform``, every spatial (and occlusion, mixing) transform a
+``DualTransform``. Which protocol a class follows is decided by its bases, not at run time: a
+catalogue class lists :class:`Native` first, so the method resolution order gives it the
+engine's own constructor, ``sample`` and ``effect``; a user class that derives from
+``ImageOnlyTransform`` / ``DualTransform`` directly gets the adapter's. On a catalogue transform
+the per-target methods user code calls (``apply``, ``apply_to_mask``, ``apply_to_bboxes``,
+``apply_to_keypoints``, ``get_params_dependent_on_data``...) run its effect through the same
+target handlers as a pipeline does (:func:`run_effect`), not through a second implementation.
 """
 
 from __future__ import annotations
@@ -27,24 +37,117 @@ import inspect
 import random
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from invariance.core.basic import BasicTransform
 from invariance.core.call import Call
+from invariance.core.config import TargetConfig
 from invariance.core.effects import Effects, MoveRows, Pixels
 from invariance.core.errors import InputError, ParameterError, SerializationError, describe
-from invariance.core.kinds import INSTANCE, Frames
+from invariance.core.inputs import BUILTIN_TARGETS
+from invariance.core.kinds import INSTANCE, Frames, kind_of
 from invariance.core.nesting import inside
 from invariance.core.sample import Sample
-from invariance.core.targets import BoxSet, PointSet, RowSet
-from invariance.core.transform import BasicTransform, PixelTransform
+from invariance.core.targets import BboxParams, BoxSet, KeypointParams, PointSet, RowSet, as_rows
 
 _ARRAY_KINDS = ("image", "images", "mask", "masks")
 
 #: Constructor names that are never transform arguments of their own.
 _NOT_ARGS = frozenset({"self", "strict", "always_apply", "p"})
+
+
+class Native(BasicTransform):
+    """First base of a catalogue class that is also an Albumentations kind base.
+
+    ``ImageOnlyTransform`` and ``DualTransform`` carry the adapter's protocol for the user
+    subclasses written for Albumentations. A catalogue class lists ``Native`` before them
+    (``class PixelTransform(Native, ImageOnlyTransform)``), so by the method resolution order the
+    engine's protocol is its own: the schema constructor, ``sample()`` and ``effect()``.
+
+    The Albumentations per-target methods that user code calls on a catalogue transform are
+    defined here. Each builds the transform's effect from the given parameters and runs it through
+    the target handlers of :mod:`invariance.core.kinds` (:func:`run_effect`), as a pipeline does.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        BasicTransform.__init__(self, *args, **kwargs)
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        return BasicTransform.sample(self, rng, sample)
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return BasicTransform.get_transform_init_args_names(self)
+
+    def get_transform_init_args(self) -> dict[str, Any]:
+        """Constructor arguments other than ``p`` (Albumentations name)."""
+        return {name: getattr(self, name) for name in self.get_transform_init_args_names()}
+
+    def init_args(self) -> dict[str, Any]:
+        return BasicTransform.init_args(self)
+
+    def __repr__(self) -> str:
+        return BasicTransform.__repr__(self)
+
+    @property
+    def targets(self) -> dict[str, Any]:
+        """The per-target methods, by target kind (Albumentations' layout of this property)."""
+        methods = {
+            "image": self.apply,
+            "images": self.apply_to_images,
+            "mask": self.apply_to_mask,
+            "masks": self.apply_to_masks,
+            "bboxes": self.apply_to_bboxes,
+            "keypoints": self.apply_to_keypoints,
+        }
+        return {kind: methods[kind] for kind in self.supported_targets if kind in methods}
+
+    # -- Albumentations' parameter protocol, answered by sample() --------------------------------
+
+    def get_params(self) -> dict[str, Any]:
+        """Albumentations' data-independent draw: empty, because every parameter of a catalogue
+        transform is drawn from the data by :meth:`get_params_dependent_on_data`."""
+        return {}
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """This transform's ``sample()`` on ``data`` (targets in Albumentations' layout; without an
+        image, ``params["shape"]`` gives the size), drawn from ``self.random_generator``."""
+        sample = engine_sample(data, params)
+        drawn = {**params, **self.sample(self.random_generator, sample)}
+        return {**drawn, **self.albumentations_params(drawn, sample)}
+
+    def albumentations_params(self, params: Mapping[str, Any], sample: Sample) -> dict[str, Any]:
+        """Entries Albumentations' ``get_params_dependent_on_data`` returns besides the drawn
+        parameters, for code that inspects them (GaussNoise's ``noise_map``); none by default.
+        They are derived from ``params``, so ``apply`` gives the same result with or without them."""
+        return {}
+
+    # -- per-target methods, through the engine ----------------------------------------------------
+
+    def apply(self, img: np.ndarray, *args: Any, **params: Any) -> np.ndarray:
+        """The effect of ``params`` on one image."""
+        return np.asarray(run_effect(self, params, "image", img))
+
+    def apply_to_images(self, images: np.ndarray, *args: Any, **params: Any) -> np.ndarray:
+        return np.asarray(run_effect(self, params, "images", images))
+
+    def apply_to_mask(self, mask: np.ndarray, *args: Any, **params: Any) -> np.ndarray:
+        return np.asarray(run_effect(self, params, "mask", mask))
+
+    def apply_to_masks(self, masks: np.ndarray, *args: Any, **params: Any) -> np.ndarray:
+        return np.asarray(run_effect(self, params, "masks", masks))
+
+    def apply_to_bboxes(self, bboxes: np.ndarray, *args: Any, **params: Any) -> np.ndarray:
+        """Boxes as Albumentations lays them out: normalized ``x_min, y_min, x_max, y_max`` and
+        extra columns; they are moved, not clipped or filtered (the pipeline's last step does that)."""
+        return np.asarray(run_effect(self, params, "bboxes", bboxes))
+
+    def apply_to_keypoints(self, keypoints: np.ndarray, *args: Any, **params: Any) -> np.ndarray:
+        """Keypoints as Albumentations lays them out: ``x, y, z, angle (rad), scale`` in pixels and
+        extra columns."""
+        return np.asarray(run_effect(self, params, "keypoints", keypoints))
 
 
 class AdaptedTransform(BasicTransform):
@@ -61,6 +164,8 @@ class AdaptedTransform(BasicTransform):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if issubclass(cls, Native):
+            return  # the catalogue validates through its own InitSchema (core.schema)
         schema = cls.__dict__.get("InitSchema")
         init = cls.__dict__.get("__init__")
         if isinstance(schema, type) and issubclass(schema, BaseModel) and init is not None:
@@ -213,7 +318,7 @@ class AdaptedTransform(BasicTransform):
         return np.stack([self.apply(image, **params) for image in images])
 
 
-class ImageOnlyTransform(AdaptedTransform, PixelTransform):
+class ImageOnlyTransform(AdaptedTransform):
     """Albumentations-compatible base of a pixel-level custom transform.
 
     Implement ``apply(img, **params)`` (and optionally ``apply_to_images``). Masks, boxes and
@@ -222,7 +327,7 @@ class ImageOnlyTransform(AdaptedTransform, PixelTransform):
     Targets: image, images. Dtypes: whatever ``apply`` accepts.
     """
 
-    supported_targets = ("image", "images")
+    supported_targets: ClassVar[tuple[str, ...]] = ("image", "images")
     family = "custom"
 
     @property
@@ -240,7 +345,7 @@ class DualTransform(AdaptedTransform):
     Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: whatever ``apply`` accepts.
     """
 
-    supported_targets = ("image", "images", "mask", "masks", "bboxes", "keypoints")
+    supported_targets: ClassVar[tuple[str, ...]] = ("image", "images", "mask", "masks", "bboxes", "keypoints")
 
     @property
     def targets(self) -> dict[str, Any]:
@@ -454,6 +559,124 @@ def data_view(sample: Sample) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------------
+# Catalogue transforms called per target (Native): one effect through the engine's handlers
+
+_ALBU_BOXES = BboxParams(format="albumentations", clip=False, check_each_transform=False)
+_ALBU_POINTS = KeypointParams(
+    format="xyas", angle_in_degrees=False, remove_invisible=False, check_each_transform=False
+)
+_ROUTE_CONFIG = TargetConfig(kinds=BUILTIN_TARGETS, bbox_params=_ALBU_BOXES, keypoint_params=_ALBU_POINTS)
+
+
+def _shape_of(data: Mapping[str, Any], params: Mapping[str, Any]) -> tuple[int, int]:
+    for key in ("image", "mask"):
+        if data.get(key) is not None:
+            return int(np.shape(data[key])[0]), int(np.shape(data[key])[1])
+    for key in ("images", "masks"):
+        if data.get(key) is not None and len(data[key]):
+            return int(np.shape(data[key][0])[0]), int(np.shape(data[key][0])[1])
+    shape = params.get("shape")
+    if shape is None:
+        raise InputError("pass the image (or params['shape']) so the transform knows the image size")
+    return int(shape[0]), int(shape[1])
+
+
+def _read_rows(key: str, value: Any, shape: tuple[int, int]) -> RowSet:
+    """Boxes or keypoints in Albumentations' layout, read into the internal one."""
+    array = np.asarray(value, dtype=np.float64)
+    if key == "bboxes":
+        # Taken as they are, as Albumentations' apply_to_bboxes takes them: a box partly or wholly
+        # outside the frame (an intermediate result) is moved too, not refused.
+        array = array.reshape(-1, array.shape[-1] if array.ndim == 2 else 4)
+        raw, extras, layout = as_rows(array, key, 4, "boxes")
+        h, w = shape
+        return BoxSet(raw * np.array([w, h, w, h], dtype=np.float64), extras, {}, layout)
+    array = array.reshape(-1, array.shape[-1] if array.ndim == 2 else 5)
+    if array.shape[1] < 2:
+        raise InputError(f"keypoints must be (N, 2+) rows of x, y, z, angle, scale, got shape {array.shape}")
+    full = np.zeros((len(array), max(array.shape[1], 5)))
+    full[:, 4] = 1.0
+    full[:, : array.shape[1]] = array
+    # x, y, angle, scale, then z and the extra columns travel as extras
+    reordered = np.concatenate([full[:, [0, 1, 3, 4]], full[:, 2:3], full[:, 5:]], axis=1)
+    return kind_of("keypoints").read(key, reordered, {}, _ROUTE_CONFIG, shape)
+
+
+def _write_rows(key: str, rows: RowSet, shape: tuple[int, int]) -> np.ndarray:
+    """Internal boxes or keypoints back in Albumentations' layout."""
+    raw = np.asarray(rows.extras, dtype=np.float64)
+    extras = raw.reshape(len(rows), raw.shape[1] if raw.ndim == 2 else 0)
+    if key == "bboxes":
+        h, w = shape
+        return np.concatenate([rows.coords / np.array([w, h, w, h], dtype=np.float64), extras], axis=1)
+    c = rows.coords
+    return np.concatenate([c[:, :2], extras[:, :1], c[:, 2:4], extras[:, 1:]], axis=1)
+
+
+def engine_sample(data: Mapping[str, Any], params: Mapping[str, Any]) -> Sample:
+    """A Sample of ``data`` in Albumentations' layout (arrays; boxes normalized, keypoints
+    ``x, y, z, angle, scale``), for drawing or applying a catalogue transform outside a pipeline."""
+    shape = _shape_of(data, params)
+    values: dict[str, Any] = {}
+    kinds: dict[str, Any] = {}
+    for key in BUILTIN_TARGETS:
+        value = data.get(key)
+        if value is None:
+            continue
+        handler = kinds[key] = kind_of(key)
+        if key in ("bboxes", "keypoints"):
+            values[key] = _read_rows(key, value, shape)
+        elif key in ("images", "masks"):
+            values[key] = Frames.of(value)
+        else:
+            values[key] = handler.read(key, value, data, _ROUTE_CONFIG, shape)
+    return Sample(shape, values, kinds, _ROUTE_CONFIG, data)
+
+
+def run_effect(transform: BasicTransform, params: Mapping[str, Any], key: str, value: Any) -> Any:
+    """``transform``'s effect for ``params`` on one target, through that target kind's handler.
+
+    This is what the per-target methods of a catalogue transform do (``apply_to_mask`` on a
+    flip, ``apply_to_bboxes`` on a rotation): the effect is built as in a pipeline and the call
+    applies it; nothing is filtered afterwards.
+    """
+    sample = engine_sample({key: value}, params)
+    call = Call(sample, _ROUTE_CONFIG, fusing=False)
+    call.apply(transform.effect(dict(params), sample))
+    call.flush()
+    out = sample.values[key]
+    if key in ("bboxes", "keypoints"):
+        return _write_rows(key, out, sample.shape)
+    if isinstance(out, Frames):
+        return out.as_array(sample.shape)
+    return out
+
+
+def call_with_rows(transform: BasicTransform, data: Mapping[str, Any], force_apply: bool) -> dict[str, Any]:
+    """A transform called alone with ``bboxes`` or ``keypoints`` (no Compose to give formats).
+
+    As in Albumentations, they are taken in its internal layouts (boxes normalized ``x_min,
+    y_min, x_max, y_max`` plus extra columns, keypoints ``x, y, z, angle (rad), scale`` plus
+    extra columns), moved by the transform and returned as arrays, neither clipped nor filtered.
+    """
+    sample = engine_sample(data, {})
+    call = Call(sample, _ROUTE_CONFIG, fusing=False)
+    transform.run(call, transform._own_stream().generator(), force_apply)
+    call.flush()
+    out = dict(data)
+    shape = call.sample.shape
+    for key, value in call.sample.values.items():
+        if key in ("bboxes", "keypoints"):
+            out[key] = _write_rows(key, value, shape)
+        elif isinstance(value, Frames):
+            out[key] = value.output()
+        else:
+            out[key] = value
+    out.update(call.outputs)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
 # Custom compositions that override __call__
 
 
@@ -524,12 +747,32 @@ def run_custom_compose(compose: Any, call: Call, rng: np.random.Generator, force
         nested.absorb(result)
 
 
+def run_foreign(child: Any, call: Call, rng: np.random.Generator, force_apply: bool) -> None:
+    """Run a callable that is not an invariance node (a user object with ``__call__(**data)``, a
+    test double) inside a pipeline, the way Albumentations calls children: ``child(**data)``.
+
+    It gets the targets in Albumentations' layout; images and masks it returns replace the
+    current ones. Transforms it calls itself run on the pipeline's call.
+    """
+    nested = PipelineCall(call, rng)
+    data = nested.view()
+    with inside(nested):
+        result = child(force_apply=True, **data) if force_apply else child(**data)
+    if isinstance(result, Mapping):
+        nested.absorb(result)
+
+
 __all__ = [
     "AdaptedTransform",
     "DualTransform",
     "ImageOnlyTransform",
+    "Native",
     "PipelineCall",
+    "call_with_rows",
     "data_view",
+    "engine_sample",
     "overrides_call",
     "run_custom_compose",
+    "run_effect",
+    "run_foreign",
 ]

@@ -7,12 +7,15 @@ handed down from the top-level pipeline, so a seeded pipeline reproduces as a wh
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from invariance.core import registry
+from invariance.core.basic import STANDALONE_CONFIG
 from invariance.core.call import Call
 from invariance.core.errors import InputError, ParameterError, describe
 from invariance.core.inputs import BUILTIN_TARGETS, TargetConfig, prepare, target_kinds
@@ -21,7 +24,7 @@ from invariance.core.nesting import running_call
 from invariance.core.randomness import RandomStream
 from invariance.core.sample import Sample
 from invariance.core.targets import BboxParams, KeypointParams
-from invariance.core.transform import BasicTransform, PixelTransform
+from invariance.core.transform import BasicTransform, ImageOnlyTransform
 
 
 @runtime_checkable
@@ -47,18 +50,52 @@ def _check_probability(owner: str, p: Any) -> float:
 
 def _check_transforms(owner: str, transforms: Any) -> list[Runnable]:
     if isinstance(transforms, (BasicTransform, BaseCompose)):
+        warnings.warn(
+            f"{owner}: 'transforms' is a single transform ({type(transforms).__name__}); it was wrapped "
+            "in a list. Pass a list of transforms",
+            UserWarning,
+            stacklevel=4,
+        )
         transforms = [transforms]
     if not isinstance(transforms, (list, tuple)):
         raise ParameterError(
             f"{owner}: 'transforms' must be a list of transforms, got {type(transforms).__name__}"
         )
     for i, t in enumerate(transforms):
-        if not isinstance(t, (BasicTransform, BaseCompose)):
+        if not is_transform_like(t):
+            hint = " (did you forget the parentheses, e.g. HorizontalFlip()?)" if isinstance(t, type) else ""
             raise ParameterError(
                 f"{owner}: transforms[{i}] = {describe(t)} is not a transform; expected an invariance "
-                "transform or composition instance (did you forget the parentheses, e.g. HorizontalFlip()?)"
+                f"transform or composition instance, or an object called as t(**data) that returns the data{hint}"
             )
     return list(transforms)
+
+
+def is_transform_like(t: Any) -> bool:
+    """True for what a composition can run: an invariance transform or composition, or any other
+    callable instance that takes the data as ``t(**data)`` (Albumentations' calling convention:
+    user classes, test doubles). Classes, strings, numbers and other plain values are refused."""
+    if isinstance(t, (BasicTransform, BaseCompose)):
+        return True
+    return callable(t) and not isinstance(t, (type, str, bytes, int, float, complex, np.generic, np.ndarray))
+
+
+def run_node(t: Any, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
+    """Run one child on ``call``: invariance nodes directly, any other callable as ``t(**data)``."""
+    if isinstance(t, (BasicTransform, BaseCompose)):
+        t.run(call, rng, force_apply)
+    else:
+        from invariance.core.compat import run_foreign
+
+        run_foreign(t, call, rng, force_apply)
+
+
+def weight_of(t: Any) -> float:
+    """A child's ``p`` as OneOf weighs it; a foreign callable without a numeric ``p`` weighs 1."""
+    p = getattr(t, "p", 1.0)
+    if isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool):
+        return float(p)
+    return 1.0
 
 
 class BaseCompose:
@@ -75,13 +112,25 @@ class BaseCompose:
         cls._user_call = overrides_call(cls)
 
     def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
-        """Run as a child of a user composition's ``__call__`` (``t(**data)``), on the pipeline's call."""
+        """Run on ``data``: as a child of a user composition's ``__call__`` (``t(**data)``), on the
+        pipeline's call; otherwise alone, like a one-step ``Compose`` without box or keypoint
+        parameters (images and masks)."""
         inside = running_call()
-        if inside is None:
-            raise InputError(
-                f"{type(self).__name__} runs inside a pipeline: wrap it in Compose([...]) and call that"
-            )
-        return inside.run_child(self, data, force_apply)
+        if inside is not None:
+            return inside.run_child(self, data, force_apply)
+        if args:
+            raise InputError("pass data as named arguments, for example composition(image=image)")
+        call = Call(prepare(data, STANDALONE_CONFIG), STANDALONE_CONFIG, fusing=True)
+        self.run(call, self._own_generator(), force_apply)
+        call.finish()
+        return call.output(data)
+
+    def _own_generator(self) -> np.random.Generator:
+        """The Generator of a standalone call (seeded by ``set_random_seed``)."""
+        stream = self.__dict__.get("_stream")
+        if stream is None:
+            stream = self._stream = RandomStream(None)
+        return stream.generator()
 
     def __init__(self, transforms: Sequence[Runnable], p: float = 1.0) -> None:
         owner = type(self).__name__
@@ -133,7 +182,7 @@ class BaseCompose:
     def run_children(self, call: Call, rng: np.random.Generator, chosen: list[tuple[int, bool]]) -> None:
         transforms = self.transforms
         for index, forced in chosen:
-            transforms[index].run(call, rng, forced)
+            run_node(transforms[index], call, rng, forced)
 
     def choose(self, rng: np.random.Generator) -> list[tuple[int, bool]]:
         """Which children run, in which order, and whether their own ``p`` is bypassed."""
@@ -161,8 +210,11 @@ class BaseCompose:
         return args
 
     def set_random_seed(self, seed: int | None) -> None:
+        self._stream = RandomStream(seed)
         for t in self.transforms:
-            t.set_random_seed(seed)
+            seeder = getattr(t, "set_random_seed", None)
+            if callable(seeder):
+                seeder(seed)
 
     def to_dict(self) -> dict[str, Any]:
         from invariance.core.serialization import to_dict
@@ -191,7 +243,7 @@ class OneOf(BaseCompose):
     def choose(self, rng: np.random.Generator) -> list[tuple[int, bool]]:
         if not self.transforms:
             return []
-        weights = np.array([t.p for t in self.transforms], dtype=np.float64)
+        weights = np.array([weight_of(t) for t in self.transforms], dtype=np.float64)
         total = weights.sum()
         if total <= 0:
             return []
@@ -234,7 +286,10 @@ class RandomOrder(SomeOf):
 
 
 class OneOrOther(BaseCompose):
-    """Run the first child with probability ``p``, otherwise the second (each forced)."""
+    """Run the first child with probability ``p``, otherwise the last (each forced).
+
+    With one child, that child runs either way (as in Albumentations, where the first and the
+    last child are the same one)."""
 
     def __init__(
         self,
@@ -243,21 +298,25 @@ class OneOrOther(BaseCompose):
         transforms: Sequence[Runnable] | None = None,
         p: float = 0.5,
     ) -> None:
+        if transforms is None and isinstance(first, (list, tuple)) and second is None:
+            transforms, first = first, None  # OneOrOther([a, b]): the list given positionally
         if transforms is None:
-            if first is None or second is None:
+            if first is None and second is None:
                 raise ParameterError(
-                    "OneOrOther: pass both 'first' and 'second', or 'transforms' with two entries"
+                    "OneOrOther: pass 'first' and 'second', or 'transforms' with one or two entries"
                 )
-            transforms = [first, second]
-        if len(transforms) != 2:
-            raise ParameterError(f"OneOrOther: expected exactly two transforms, got {len(transforms)}")
+            transforms = [t for t in (first, second) if t is not None]
+        if isinstance(transforms, (list, tuple)) and len(transforms) > 2:
+            raise ParameterError(f"OneOrOther: expected at most two transforms, got {len(transforms)}")
         super().__init__(transforms, p)
 
     def should_fire(self, rng: np.random.Generator) -> bool:
         return True  # p chooses between the two children instead
 
     def choose(self, rng: np.random.Generator) -> list[tuple[int, bool]]:
-        return [(0 if rng.random() < self.p else 1, True)]
+        if not self.transforms:
+            return []
+        return [(0 if rng.random() < self.p else len(self.transforms) - 1, True)]
 
 
 class SelectiveChannelTransform(BaseCompose):
@@ -268,7 +327,7 @@ class SelectiveChannelTransform(BaseCompose):
     ) -> None:
         super().__init__(transforms, p)
         for t in _leaves(self.transforms):
-            if not isinstance(t, PixelTransform):
+            if not isinstance(t, ImageOnlyTransform):
                 raise ParameterError(
                     f"SelectiveChannelTransform: {type(t).__name__} is not a pixel-level transform; only "
                     "transforms that leave geometry alone can act on a subset of channels"
@@ -326,6 +385,43 @@ class SelectiveChannelTransform(BaseCompose):
 
     def init_args(self) -> dict[str, Any]:
         return {"channels": list(self.channels), "p": self.p}
+
+
+def _checked_targets(owner: str, targets: Mapping[str, str], existing: Mapping[str, str]) -> dict[str, str]:
+    """``additional_targets`` checked: known kinds, no built-in key redefined, no key re-kinded."""
+    if not isinstance(targets, Mapping):
+        raise ParameterError(
+            f"{owner}: additional_targets must be a dict of key -> kind, got {type(targets).__name__}"
+        )
+    for key, kind in targets.items():
+        if kind not in target_kinds():
+            raise ParameterError(
+                f"{owner}: additional_targets[{key!r}] = {kind!r} is not a target kind; expected one of {list(target_kinds())}"
+            )
+        if key in BUILTIN_TARGETS and BUILTIN_TARGETS[key] != kind:
+            raise ParameterError(f"{owner}: additional_targets cannot redefine the built-in target {key!r}")
+        if key in existing and existing[key] != kind:
+            raise ParameterError(
+                f"{owner}: additional target {key!r} is already declared as {existing[key]!r}; cannot overwrite "
+                f"it with {kind!r}"
+            )
+    return dict(targets)
+
+
+def _consumed_keys(transforms: Sequence[Runnable], has_rows: bool) -> frozenset[str]:
+    """Input keys that are neither targets nor label fields but that the pipeline reads: each
+    transform's ``metadata_key``, ``cropping_bbox_key`` and ``targets_as_params``, and ``labels`` (Albumentations' default
+    label key) when boxes or keypoints are declared."""
+    keys = {"labels"} if has_rows else set()
+    for t in _leaves(transforms):
+        for attribute in ("metadata_key", "cropping_bbox_key"):
+            key = getattr(t, attribute, None)
+            if isinstance(key, str):
+                keys.add(key)
+        wanted = getattr(t, "targets_as_params", ())
+        if isinstance(wanted, (list, tuple, set, frozenset)):
+            keys.update(k for k in wanted if isinstance(k, str))
+    return frozenset(keys)
 
 
 def _leaves(transforms: Sequence[Runnable]) -> Iterator[BasicTransform]:
@@ -398,16 +494,7 @@ class Compose(BaseCompose):
             )
         self.bbox_params = bbox_params
         self.keypoint_params = keypoint_params
-        self.additional_targets = dict(additional_targets or {})
-        for key, kind in self.additional_targets.items():
-            if kind not in target_kinds():
-                raise ParameterError(
-                    f"{owner}: additional_targets[{key!r}] = {kind!r} is not a target kind; expected one of {list(target_kinds())}"
-                )
-            if key in BUILTIN_TARGETS and BUILTIN_TARGETS[key] != kind:
-                raise ParameterError(
-                    f"{owner}: additional_targets cannot redefine the built-in target {key!r}"
-                )
+        self.additional_targets = _checked_targets(owner, additional_targets or {}, {})
         if bbox_params is not None and keypoint_params is not None:
             shared = set(bbox_params.label_fields) & set(keypoint_params.label_fields)
             if shared:
@@ -431,7 +518,17 @@ class Compose(BaseCompose):
             is_check_shapes=self.is_check_shapes,
             strict=self.strict,
             mask_interpolation=mask_interpolation,
+            consumed=_consumed_keys(self.transforms, bbox_params is not None or keypoint_params is not None),
         )
+
+    def add_targets(self, additional_targets: Mapping[str, str]) -> None:
+        """Declare more extra inputs and their kind (Albumentations' ``add_targets``).
+
+        Re-declaring a key with the kind it already has is allowed; giving it another kind
+        raises ``ParameterError`` (a ``ValueError``)."""
+        added = _checked_targets(type(self).__name__, additional_targets, self.additional_targets)
+        self.additional_targets = {**self.additional_targets, **added}
+        self._config = replace(self._config, kinds={**BUILTIN_TARGETS, **self.additional_targets})
 
     def set_random_seed(self, seed: int | None) -> None:
         """Restart the pipeline's Generator from ``seed``."""

@@ -19,6 +19,10 @@ class TargetConfig:
     is_check_shapes: bool = True
     strict: bool = False
     mask_interpolation: int | None = None
+    #: Keys the transforms read besides targets and label fields (metadata keys such as
+    #: ``mosaic_metadata``, and ``labels`` when boxes or keypoints are declared): strict mode
+    #: accepts them.
+    consumed: frozenset[str] = frozenset()
 
     @cached_property
     def label_names(self) -> frozenset[str]:

@@ -60,10 +60,11 @@ def prepare(data: Mapping[str, Any], config: TargetConfig) -> Sample:
     for key, value in data.items():
         name = known.get(key)
         if name is None:
-            if config.strict and key not in config.label_names:
+            if config.strict and key not in config.label_names and key not in config.consumed:
                 raise InputError(
-                    f"unknown input {key!r}: strict mode accepts only {sorted(config.kinds)} and the label "
-                    f"fields {sorted(config.label_names)}; declare extra targets with additional_targets"
+                    f"unknown input {key!r}: strict mode accepts only {sorted(config.kinds)}, the label "
+                    f"fields {sorted(config.label_names)} and the keys the transforms read "
+                    f"{sorted(config.consumed)}; declare extra targets with additional_targets"
                 )
             continue
         handler = kind_of(name)

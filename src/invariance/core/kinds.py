@@ -250,8 +250,15 @@ _OVERSHOOTING = (cv2.INTER_CUBIC, cv2.INTER_LANCZOS4)
 
 
 def check_image(key: str, value: Any) -> np.ndarray:
-    """An image as the pipeline takes it: uint8, or float32 in [0, 1] (float64 in [0, 1] converted)."""
-    if type(value) is np.ndarray and value.dtype is _UINT8 and value.ndim in (2, 3) and value.size:
+    """An image as the pipeline takes it: uint8, or float32 in [0, 1] (float64 in [0, 1] converted),
+    C-contiguous (a strided view is copied, so every output is contiguous as in Albumentations)."""
+    if (
+        type(value) is np.ndarray
+        and value.dtype is _UINT8
+        and value.ndim in (2, 3)
+        and value.size
+        and value.flags.c_contiguous
+    ):
         return value  # the common case, accepted as it is (all the checks below pass for it)
     if not isinstance(value, np.ndarray):
         raise InputTypeError(
@@ -269,14 +276,14 @@ def check_image(key: str, value: Any) -> np.ndarray:
                 f"{key}: float64 images are accepted only with values in [0, 1] (they are converted to "
                 "float32); expected uint8, or float32 in [0, 1]"
             )
-        return value.astype(np.float32)
+        return np.ascontiguousarray(value, dtype=np.float32)
     if value.dtype not in (np.uint8, np.float32):
         raise InputTypeError(
             f"{key}: dtype {value.dtype} is not supported; expected uint8 (0..255) or float32 (0..1)"
         )
     if value.dtype == np.float32 and not np.all(np.isfinite(value)):
         raise InputError(f"{key}: the image contains NaN or inf values")
-    return value
+    return np.ascontiguousarray(value)
 
 
 #: Mask dtypes the kernels cannot warp, mapped to the dtype they travel in through the pipeline.
@@ -325,8 +332,8 @@ def _restore_mask_dtype(result: Any, original: Any) -> Any:
 
 
 def check_mask(key: str, value: Any) -> np.ndarray:
-    """A mask as the pipeline takes it: any numeric or boolean (H, W) or (H, W, C) array; dtypes
-    the kernels cannot warp travel in a wider one (restored on output)."""
+    """A mask as the pipeline takes it: any numeric or boolean (H, W) or (H, W, C) array,
+    C-contiguous; dtypes the kernels cannot warp travel in a wider one (restored on output)."""
     if not isinstance(value, np.ndarray):
         raise InputTypeError(
             f"{key}: expected a numpy array of shape (H, W) or (H, W, C), got {type(value).__name__}"
@@ -343,7 +350,7 @@ def check_mask(key: str, value: Any) -> np.ndarray:
         return _carried_mask(key, value)
     if value.dtype.kind not in "biuf" or value.dtype.itemsize > 8:
         raise InputTypeError(f"{key}: mask dtype {value.dtype} is not supported; expected {MASK_DTYPES}")
-    return value
+    return np.ascontiguousarray(value)
 
 
 def warp_image(
@@ -759,11 +766,20 @@ class BoxesKind(TargetKind):
         geometry, method = effect.geometry, effect.resampling.bbox_method
         out_shape = geometry.out_shape
         outline = call.outlines.get(key)
+        mirrored = reflects(effect, value)
         if not call.fusing or (outline is None and geometry.keeps_boxes_upright()):
             # Step by step; or a map that keeps boxes upright, before any turn in the chain:
             # re-boxing is exact there, so no outline needs carrying yet.
+            originals = len(value)
+            if mirrored:  # the border shows mirror images: their boxes come too, where visible
+                value, _, originals = mirrored_boxes(
+                    value, None, effect.resampling.border_mode, geometry.in_shape
+                )
             coords = map_boxes(geometry, value.coords, method)
             boxes = value.with_coords(coords)
+            if mirrored:
+                seen = _seen(coords, out_shape, originals)
+                boxes, coords = boxes.take(seen), coords[seen]
             if self._checks_each(call):
                 clipped, keep = self.keep(key, coords, out_shape, call)
                 boxes = boxes.with_coords(clipped).take(keep)
@@ -776,10 +792,19 @@ class BoxesKind(TargetKind):
             outline = Outline.of(value.coords, method)
         else:
             outline = outline.cut()
+        if mirrored:
+            value, carried, originals = mirrored_boxes(
+                value, outline, effect.resampling.border_mode, geometry.in_shape
+            )
+            assert carried is not None
+            outline = carried
         if not geometry.preserves_lines:
             outline = outline.densified()
         moved = outline.mapped(geometry)
         coords = moved.bounds() if len(value) else value.coords
+        if mirrored:
+            seen = _seen(coords, out_shape, originals)
+            value, coords, moved = value.take(seen), coords[seen], Outline(moved.points[seen], moved.dense)
         boxes = value.with_coords(coords)
         if self._checks_each(call) and len(value):
             clipped, keep = self.keep(key, coords, out_shape, call)
@@ -937,6 +962,8 @@ class Outline:
         """Each straight edge sampled at 16 points (before a map that bends lines)."""
         if self.dense:
             return self
+        if len(self.points) == 0:
+            return Outline(np.zeros((0, self.points.shape[1] * 16, 2)), True)
         t = np.linspace(0.0, 1.0, 16, endpoint=False)[None, None, :, None]
         ends = np.roll(self.points, -1, axis=1)
         dense = self.points[:, :, None, :] + (ends - self.points)[:, :, None, :] * t
@@ -1020,6 +1047,92 @@ def _cut(polygons: np.ndarray, axis: int, limit: float, sign: float) -> np.ndarr
     return ordered
 
 
+# -- reflected copies under a reflective border ---------------------------------------------------
+
+#: Border modes that fill the outside with mirror images of the input (OpenCV flags).
+_REFLECTIVE = {cv2.BORDER_REFLECT: 0.0, cv2.BORDER_REFLECT_101: 1.0}
+
+
+def reflects(effect: Warp, rows: RowSet) -> bool:
+    """True when a warp's border shows mirror images of the input, so objects near an edge have
+    visible mirrored copies. Rows paired with instance masks are left alone (a mirrored copy
+    would need a mask of its own)."""
+    return effect.resampling.border_mode in _REFLECTIVE and len(rows) > 0 and INSTANCE not in rows.labels
+
+
+def _mirror_maps(
+    border_mode: int, shape: Shape, pixel_index: bool
+) -> list[tuple[float, float, float, float]]:
+    """The eight mirror images around a frame, as ``(sx, tx, sy, ty)``: ``x -> sx * x + tx``.
+
+    OpenCV's ``BORDER_REFLECT`` mirrors about the frame's edge lines (the edge pixel repeats),
+    ``BORDER_REFLECT_101`` about the centres of the edge pixels. In the continuous frame (boxes)
+    the left mirror is ``x -> a - x`` and the right one ``x -> 2 w - a - x``, with ``a`` 0 or 1;
+    keypoints (pixel indices, centres at integers) are half a pixel to the left of that.
+    """
+    h, w = shape
+    a = _REFLECTIVE[border_mode]
+    shift = -1.0 if pixel_index else 0.0
+    xs = [(1.0, 0.0), (-1.0, a + shift), (-1.0, 2.0 * w - a + shift)]
+    ys = [(1.0, 0.0), (-1.0, a + shift), (-1.0, 2.0 * h - a + shift)]
+    return [(sx, tx, sy, ty) for sx, tx in xs for sy, ty in ys if (sx, sy) != (1.0, 1.0)]
+
+
+def mirrored_boxes(
+    boxes: BoxSet, outline: Outline | None, border_mode: int, shape: Shape
+) -> tuple[BoxSet, Outline | None, int]:
+    """``boxes`` followed by their eight mirror images (same labels), and the outline likewise;
+    also returns how many originals lead the result."""
+    n = len(boxes)
+    maps = _mirror_maps(border_mode, shape, pixel_index=False)
+    coords = [boxes.coords]
+    outlines = [outline.points] if outline is not None else []
+    for sx, tx, sy, ty in maps:
+        x0, x1 = sx * boxes.coords[:, 0] + tx, sx * boxes.coords[:, 2] + tx
+        y0, y1 = sy * boxes.coords[:, 1] + ty, sy * boxes.coords[:, 3] + ty
+        coords.append(
+            np.stack([np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1)], 1)
+        )
+        if outline is not None:
+            points = outline.points.copy()
+            points[..., 0] = sx * points[..., 0] + tx
+            points[..., 1] = sy * points[..., 1] + ty
+            outlines.append(points)
+    copies = boxes.take(np.tile(np.arange(n), len(maps) + 1)).with_coords(np.concatenate(coords))
+    carried = Outline(np.concatenate(outlines), outline.dense) if outline is not None else None
+    return copies, carried, n
+
+
+def mirrored_points(points: PointSet, border_mode: int, shape: Shape) -> tuple[PointSet, int]:
+    """``points`` followed by their eight mirror images; a mirror turns the angle with it."""
+    n = len(points)
+    maps = _mirror_maps(border_mode, shape, pixel_index=True)
+    coords = [points.coords]
+    for sx, tx, sy, ty in maps:
+        c = points.coords.copy()
+        c[:, 0] = sx * c[:, 0] + tx
+        c[:, 1] = sy * c[:, 1] + ty
+        # A mirror across a vertical line sends angle a to pi - a; across a horizontal one, to -a.
+        angle = c[:, 2]
+        if sx < 0:
+            angle = np.pi - angle
+        if sy < 0:
+            angle = -angle
+        c[:, 2] = np.mod(angle, 2 * np.pi)
+        coords.append(c)
+    return points.take(np.tile(np.arange(n), len(maps) + 1)).with_coords(np.concatenate(coords)), n
+
+
+def _seen(coords: np.ndarray, shape: Shape, originals: int) -> np.ndarray:
+    """Keep every original box, and each mirrored copy that overlaps the frame with some area."""
+    h, w = shape
+    overlap = (np.minimum(coords[:, 2], w) > np.maximum(coords[:, 0], 0)) & (
+        np.minimum(coords[:, 3], h) > np.maximum(coords[:, 1], 0)
+    )
+    overlap[:originals] = True
+    return overlap
+
+
 def _with_ids(rows: BoxSet, ids: np.ndarray) -> BoxSet:
     """The same rows with new instance ids (a new labels dict: rows are shared, never edited)."""
     out = rows.with_coords(rows.coords)
@@ -1072,7 +1185,15 @@ class KeypointsKind(TargetKind):
         return self.visible(key, points, call.shape, call)
 
     def warp(self, key: str, value: Any, effect: Warp, call: CallView) -> Any:
-        points = value.with_coords(map_keypoints(effect.geometry, value.coords))
+        if reflects(effect, value):
+            # The border shows mirror images: their keypoints come too, where they land inside.
+            value, originals = mirrored_points(value, effect.resampling.border_mode, effect.geometry.in_shape)
+            points = value.with_coords(map_keypoints(effect.geometry, value.coords))
+            inside = keypoints_visible(points.coords, effect.geometry.out_shape)
+            inside[:originals] = True
+            points = points.take(inside)
+        else:
+            points = value.with_coords(map_keypoints(effect.geometry, value.coords))
         params = call.config.keypoint_params
         if params is not None and params.check_each_transform:
             points = self.visible(key, points, effect.geometry.out_shape, call)

@@ -71,6 +71,11 @@ class RandomStream:
             self._context = context
         return self._generator
 
+    def use(self, generator: np.random.Generator) -> None:
+        """Draw from ``generator`` from now on (a Generator the caller assigns)."""
+        self._generator = generator
+        self._context = self._current_context()
+
     def __getstate__(self) -> dict[str, Any]:
         return {"seed": self.seed, "entropy": self._entropy, "state": self._generator.bit_generator.state}
 

@@ -388,7 +388,7 @@ def object_rows(rows: list[tuple[Any, ...]]) -> np.ndarray:
     return out
 
 
-def _as_rows(value: Any, key: str, min_width: int, what: str) -> tuple[np.ndarray, np.ndarray, Layout]:
+def as_rows(value: Any, key: str, min_width: int, what: str) -> tuple[np.ndarray, np.ndarray, Layout]:
     """Split the caller's rows into float coordinates and untouched extra columns."""
     if isinstance(value, np.ndarray):
         if value.size == 0:
@@ -451,7 +451,7 @@ def read_boxes(
     ``labels`` (one value per input row, per label field) are attached before invalid boxes are
     filtered, so they stay aligned.
     """
-    raw, extras, layout = _as_rows(value, key, 4, "boxes")
+    raw, extras, layout = as_rows(value, key, 4, "boxes")
     if not np.all(np.isfinite(raw)):
         bad = int(np.argwhere(~np.isfinite(raw))[0, 0])
         raise InputError(f"{key}[{bad}]: box coordinates must be finite, got {raw[bad].tolist()}")
@@ -579,7 +579,7 @@ def read_keypoints(
 ) -> PointSet:
     """Validate keypoints given in ``params.format`` and convert them to the internal layout."""
     fmt = params.format
-    raw, extras, layout = _as_rows(value, key, len(fmt), "keypoints")
+    raw, extras, layout = as_rows(value, key, len(fmt), "keypoints")
     if not np.all(np.isfinite(raw)):
         bad = int(np.argwhere(~np.isfinite(raw))[0, 0])
         raise InputError(

@@ -1,256 +1,32 @@
-"""Base classes of the catalogue.
+"""The catalogue's bases: pixel transforms and spatial transforms.
 
-A transform is two small steps, kept apart:
+A transform is two small steps, kept apart (see :mod:`invariance.core.basic`): ``sample(rng,
+sample) -> params`` draws the random numbers, ``effect(params, sample)`` says what they do, as
+data. A :class:`PixelTransform` implements ``apply(img, **params)`` (a kernel call) and returns
+pixels; a :class:`SpatialTransform` returns a warp built from ``geometry(params, sample)``.
 
-* ``sample(rng, sample) -> params``: draw the random numbers once per call, from the Generator the
-  pipeline hands down (never from global state). The returned dict is what
-  ``save_applied_params`` records and what a replay feeds back.
-* ``effect(params, sample) -> effect``: what those params do, as data
-  (:mod:`invariance.core.effects`). A :class:`PixelTransform` implements ``apply(img, **params)``
-  (a kernel call) and returns pixels; a :class:`SpatialTransform` returns a warp built from
-  ``geometry(params, sample)``; occlusion and mixing transforms return holes or placed items.
-  The call moves every target through the effect: no transform touches a target itself.
-
-Parameters are declared once in a nested ``InitSchema`` (see :mod:`invariance.core.schema`).
+Both are Albumentations kind bases too: every pixel transform is an
+:class:`~invariance.core.compat.ImageOnlyTransform`, every spatial transform a
+:class:`~invariance.core.compat.DualTransform`, so ``isinstance(t, A.DualTransform)`` answers
+as user code expects. :class:`~invariance.core.compat.Native` comes first in their bases, so the
+engine's protocol (schema constructor, ``sample``, ``effect``) is theirs, not the adapter's.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from invariance.core import registry
-from invariance.core.budget import check_call
-from invariance.core.call import Call
-from invariance.core.config import TargetConfig
-from invariance.core.effects import Effect, Effects, Pixels, Warp, as_sequence
-from invariance.core.errors import InputError
+from invariance.core.basic import BasicTransform
+from invariance.core.compat import DualTransform, ImageOnlyTransform, Native
+from invariance.core.effects import Effects, Pixels, Warp
 from invariance.core.geometry import Geometry, Resampling
-from invariance.core.inputs import BUILTIN_TARGETS, prepare
-from invariance.core.kinds import ImageKind, check_image
-from invariance.core.nesting import running_call
-from invariance.core.randomness import RandomStream
 from invariance.core.sample import Sample
-from invariance.core.schema import (
-    COMMON_ALIASES,
-    TransformSchema,
-    build_signature,
-    parse_arguments,
-    positional_order,
-)
 
 
-class BasicTransform:
-    """Base of every transform. Subclasses declare ``InitSchema`` and implement the effect."""
-
-    InitSchema: ClassVar[type[TransformSchema]] = TransformSchema
-    #: Old argument names accepted with a DeprecationWarning, mapped to the current name.
-    aliases: ClassVar[Mapping[str, str]] = COMMON_ALIASES
-    #: The target kinds this transform changes or reads; the rest pass through untouched.
-    supported_targets: ClassVar[tuple[str, ...]] = ("image", "images", "mask", "masks", "bboxes", "keypoints")
-    #: The image dtypes this transform accepts.
-    supported_dtypes: ClassVar[tuple[str, ...]] = ("uint8", "float32")
-    #: Catalogue family, for listings and docs.
-    family: ClassVar[str] = "other"
-    #: True when the output image dtype may differ from the input's (Normalize, ToFloat, FromFloat).
-    changes_dtype: ClassVar[bool] = False
-    #: Channel counts accepted: "any", or "rgb" (1 or 3 channels only; others raise InputError).
-    supported_channels: ClassVar[str] = "any"
-    #: Arguments that make a representative instance (required args filled in). Used by the contract
-    #: tests, the generated docs pictures and the explore page's starting values.
-    example_args: ClassVar[Mapping[str, Any]] = {}
-    #: Extra call data a representative call needs (metadata such as reference images or text),
-    #: merged into the call by the contract tests, the docs pictures and the explore page.
-    example_data: ClassVar[Mapping[str, Any]] = {}
-
-    p: float
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        registry.register(cls)
-        if "InitSchema" in cls.__dict__ and "__init__" not in cls.__dict__:
-            cls.__signature__ = build_signature(cls.InitSchema)  # type: ignore[attr-defined]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        values = parse_arguments(
-            type(self).__name__, self.InitSchema, args, kwargs, self.aliases, self.legacy
-        )
-        for name, value in values.items():
-            setattr(self, name, value)
-        self._init_values = values
-        self._reset_runtime()
-
-    def _reset_runtime(self) -> None:
-        """Per-instance state that is not an argument: the random streams."""
-        self._stream: RandomStream | None = None
-        self._rng: np.random.Generator | None = None
-        self._py_random: random.Random | None = None
-
-    @classmethod
-    def legacy(cls, given: dict[str, Any]) -> dict[str, Any]:
-        """Translate deprecated argument combinations; the default passes arguments through."""
-        return given
-
-    # -- randomness ----------------------------------------------------------------------------
-
-    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        """Draw this call's parameters. The default draws nothing."""
-        return {}
-
-    @property
-    def random_generator(self) -> np.random.Generator:
-        """The numpy Generator of the current call (Albumentations-compatible name)."""
-        if self._rng is None:
-            self._rng = self._own_stream().generator()
-        return self._rng
-
-    @property
-    def py_random(self) -> random.Random:
-        """A ``random.Random`` for the current call (Albumentations name).
-
-        It is seeded once per call from the call's Generator, so code that draws from it several
-        times gets one stream, and a seeded pipeline reproduces.
-        """
-        if self._py_random is None:
-            self._py_random = random.Random(int(self.random_generator.integers(0, 2**63 - 1)))
-        return self._py_random
-
-    def _own_stream(self) -> RandomStream:
-        if self._stream is None:
-            self._stream = RandomStream(None)
-        return self._stream
-
-    def set_random_seed(self, seed: int | None) -> None:
-        """Seed this transform's own stream, used when it is called outside a pipeline."""
-        self._stream = RandomStream(seed)
-        self._rng = None
-        self._py_random = None
-
-    # -- the pipeline protocol -----------------------------------------------------------------
-
-    #: True when ``sample()`` or ``effect()`` reads pixel values (images or masks): the call then
-    #: resamples buffered warps first. Spatial transforms read only shapes and rows.
-    reads_pixels: ClassVar[bool] = True
-
-    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
-        """What already-drawn parameters do to the sample: one effect, several, or None."""
-        raise NotImplementedError
-
-    def run(self, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
-        """Fire with probability ``p``: draw parameters, hand the call their effect, log them."""
-        check_call(self, call.sample.shape)  # the resource budget, before any work (core/budget.py)
-        if call.replay is not None:
-            params = call.replayed(self)
-            if params is None:
-                return
-            if self.reads_pixels:
-                call.flush()
-        else:
-            if not force_apply and not self.should_fire(rng):
-                return
-            self._rng = rng
-            self._py_random = None
-            if self.reads_pixels:
-                call.flush()
-            params = self.sample(rng, call.sample)
-        name = call.step = type(self).__name__
-        call.apply(self.effect(params, call.sample))
-        if call.logs:
-            call.fired(name, self, params)
-
-    def should_fire(self, rng: np.random.Generator) -> bool:
-        if self.p >= 1.0:
-            return True
-        if self.p <= 0.0:
-            return False
-        return bool(rng.random() < self.p)
-
-    def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
-        """Run this transform alone, like a one-step ``Compose``."""
-        if args:
-            raise InputError("pass data as named arguments, for example transform(image=image)")
-        inside = running_call()
-        if inside is not None:
-            # Called as ``t(**data)`` by a user composition inside a pipeline: run on its call.
-            return inside.run_child(self, data, force_apply)
-        if len(data) == 1 and "image" in data:
-            return self._call_on_image(data["image"], force_apply)
-        # A one-step pipeline: images, masks and their stacks (boxes and keypoints need a Compose
-        # with bbox_params / keypoint_params to say their format).
-        call = Call(prepare(data, _STANDALONE_CONFIG), _STANDALONE_CONFIG, fusing=True)
-        self.run(call, self._own_stream().generator(), force_apply)
-        call.finish()
-        return call.output(data)
-
-    def _call_on_image(self, value: Any, force_apply: bool) -> dict[str, Any]:
-        """``transform(image=img)``: what the one-step pipeline does, without its bookkeeping.
-
-        With one image and nothing else there are no boxes, keypoints, labels, replays or
-        parameter records to keep, and a lone warp has nothing to fuse with, so the call is the
-        input check, the draw and the effect. Pixel and warp effects go straight to the image;
-        any other effect goes through a call as in a pipeline. It draws from the same stream as
-        the one-step ``Compose``, so both give the same results for a seed (tested).
-        """
-        image = check_image("image", value)
-        check_call(self, image.shape[:2])  # the resource budget, before any work (core/budget.py)
-        rng = self._own_stream().generator()
-        if not force_apply and not self.should_fire(rng):
-            return {"image": image}
-        self._rng = rng
-        self._py_random = None
-        sample = Sample((int(image.shape[0]), int(image.shape[1])), {"image": image}, {"image": IMAGE},
-                        _PLAIN_CONFIG, {"image": image})  # fmt: skip
-        effect = self.effect(self.sample(rng, sample), sample)
-        if isinstance(effect, (Pixels, Warp)) and _direct(effect, image.shape):
-            return {"image": IMAGE.apply_direct(image, effect)}  # one pixel or warp effect
-        effects = as_sequence(effect)
-        direct = [e for e in effects if isinstance(e, (Pixels, Warp)) and _direct(e, image.shape)]
-        if len(direct) == len(effects):
-            for step in direct:
-                image = IMAGE.apply_direct(image, step)
-            return {"image": image}
-        call = Call(sample, _PLAIN_CONFIG, fusing=True)
-        call.apply(effects)
-        call.finish()
-        return call.output({"image": value})
-
-    # -- description ---------------------------------------------------------------------------
-
-    @property
-    def targets(self) -> dict[str, Any]:
-        """Target kinds this transform acts on (Albumentations-compatible property)."""
-        return dict.fromkeys(self.supported_targets, True)
-
-    def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return tuple(name for name in self.InitSchema.model_fields if name != "p")
-
-    def init_args(self) -> dict[str, Any]:
-        """The constructor arguments that rebuild this transform (serialization uses these):
-        ``p``, then the others in the constructor's order."""
-        order = [name for name in positional_order(self.InitSchema) if name != "p"]
-        names = ["p", *order] if "p" in self.InitSchema.model_fields else order
-        return {name: getattr(self, name) for name in names}
-
-    def to_dict(self) -> dict[str, Any]:
-        from invariance.core.serialization import to_dict
-
-        return to_dict(self)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.init_args().items())
-        return f"{type(self).__name__}({args})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_rng"] = None
-        state["_py_random"] = None
-        return state
-
-
-class PixelTransform(BasicTransform):
+class PixelTransform(Native, ImageOnlyTransform):
     """A transform that changes pixel values only. Masks, boxes and keypoints pass through.
 
     Subclasses implement ``apply(img, **params)``, called once per image and per frame with the
@@ -270,7 +46,7 @@ class PixelTransform(BasicTransform):
 _DEFAULT_RESAMPLING = Resampling()  # frozen: one instance serves every call
 
 
-class SpatialTransform(BasicTransform):
+class SpatialTransform(Native, DualTransform):
     """A transform that moves geometry. It declares its effect once, as a Geometry.
 
     Subclasses implement ``geometry(params, sample)``; the call applies that one map to images
@@ -309,13 +85,4 @@ class SpatialTransform(BasicTransform):
         return Warp(geometry, self.resampling_for(geometry, params))
 
 
-def _direct(effect: Effect, shape: tuple[int, ...]) -> bool:
-    """True for an effect that the standalone short path applies straight to one image."""
-    if isinstance(effect, Warp):
-        return effect.geometry.in_shape == shape[:2]
-    return isinstance(effect, Pixels) and not effect.reshapes
-
-
-_PLAIN_CONFIG = TargetConfig(kinds={"image": "image"}, bbox_params=None, keypoint_params=None)
-_STANDALONE_CONFIG = TargetConfig(kinds=BUILTIN_TARGETS, bbox_params=None, keypoint_params=None)
-IMAGE = ImageKind()
+__all__ = ["BasicTransform", "DualTransform", "ImageOnlyTransform", "PixelTransform", "SpatialTransform"]

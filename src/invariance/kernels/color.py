@@ -74,7 +74,7 @@ GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 def to_gray(img: np.ndarray, method: str, num_output_channels: int) -> np.ndarray:
-    """Convert an image to gray, repeated on ``num_output_channels``.
+    """Convert an image to gray, repeated on ``num_output_channels`` (one channel: ``(H, W)``).
 
     ``method`` is a key of ``GRAY_METHODS``; ``weighted_average`` and ``from_lab`` take RGB
     images (3 channels), the others any channel count. A single-channel image is already gray.
@@ -84,7 +84,7 @@ def to_gray(img: np.ndarray, method: str, num_output_channels: int) -> np.ndarra
     else:
         gray = GRAY_METHODS[method](img)
     if num_output_channels == 1:
-        return gray[:, :, np.newaxis] if img.ndim == 3 else gray.copy()
+        return gray.copy()  # (H, W), as Albumentations returns it
     return repeat_channel(gray, num_output_channels)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effect, Effects, MoveRows, Pixels
 from invariance.core.errors import ParameterError, SerializationError
 from invariance.core.sample import Sample
@@ -21,12 +22,11 @@ from invariance.core.targets import (
     write_boxes,
     write_keypoints,
 )
-from invariance.core.transform import BasicTransform
 
 __all__ = ["Lambda", "NoOp"]
 
 
-class NoOp(BasicTransform):
+class NoOp(Native, DualTransform):
     """Leave every target unchanged (a placeholder in a OneOf, for example).
 
     Args:
@@ -44,7 +44,7 @@ class NoOp(BasicTransform):
         return None
 
 
-class Lambda(BasicTransform):
+class Lambda(Native, DualTransform):
     """Apply user functions to each target: ``image``, ``mask``, ``bboxes`` and ``keypoints``.
 
     Each function is called as ``f(value, **params)`` and must return the new value. ``image``

@@ -442,9 +442,9 @@ def as_view(obj: View | str | Any) -> View:
         return flip_view(named[name])
     if name == "CenterCrop":
         return View("crop_center", (CropStep("center", int(obj.height), int(obj.width)),))
-    from invariance.core.transform import PixelTransform
+    from invariance.core.transform import ImageOnlyTransform
 
-    if isinstance(obj, PixelTransform):
+    if isinstance(obj, ImageOnlyTransform):
         raise NotInvertibleError(
             f"{name} changes pixels, not coordinates: it is not a test-time view. TTA views are exact "
             "maps of the plane (d4_views, scale_views, five_crop, ten_crop); apply photometric "

@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from invariance.core.budget import Bounded
+from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effects
 from invariance.core.errors import InputError
 from invariance.core.geometry import Resampling
@@ -28,7 +29,7 @@ from invariance.core.schema import (
     Probability,
     WarpInterpolation,
 )
-from invariance.core.transform import BasicTransform, PixelTransform
+from invariance.core.transform import PixelTransform
 from invariance.transforms.auto import _ops
 from invariance.transforms.auto._ops import OpSpace
 
@@ -136,7 +137,7 @@ def _require_rgb(sample: Sample, owner: str) -> None:
         raise InputError(f"{owner} needs an RGB (3-channel) or single-channel image, got {channels} channels")
 
 
-class _OpPolicy(BasicTransform, InterpolationArgs, FillArgs):
+class _OpPolicy(Native, DualTransform, InterpolationArgs, FillArgs):
     """A policy that draws a list of operations and applies them in order to every target."""
 
     family = "auto"

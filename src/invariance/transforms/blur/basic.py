@@ -149,12 +149,12 @@ class AdvancedBlur(PixelTransform):
     Args:
         blur_limit: range of odd kernel sizes >= 3; a number ``k`` means ``(3, k)``. Default: (3, 7).
         sigma_x_limit: range of sigma along the kernel's first axis; a number ``s`` means ``(0, s)``.
-            Default: (0.2, 1.0).
+            It and ``sigma_y_limit`` cannot both start at 0. Default: (0.2, 1.0).
         sigma_y_limit: range of sigma along the second axis. Default: (0.2, 1.0).
         rotate_limit: range of the kernel's rotation in degrees; a number ``a`` means ``(-a, a)``.
             Default: (-90, 90).
-        beta_limit: range of the shape parameter (> 0); a number ``b`` means ``(0, b)``.
-            Default: (0.5, 8.0).
+        beta_limit: range of the shape parameter (> 0) that includes 1 (Gaussian); a
+            number ``b`` means ``(0, b)``. Default: (0.5, 8.0).
         noise_limit: range of the per-element multiplicative kernel noise (> 0); a number ``n``
             means ``(0, n)``. Default: (0.9, 1.1).
         p: probability of applying the transform. Default: 0.5.
@@ -182,6 +182,21 @@ class AdvancedBlur(PixelTransform):
         beta_limit: NonNegativeRange = (0.5, 8.0)
         noise_limit: NonNegativeRange = (0.9, 1.1)
         p: Probability = 0.5
+
+        @model_validator(mode="after")
+        def _check_shape(self) -> AdvancedBlur.InitSchema:
+            if self.sigma_x_limit[0] == 0 and self.sigma_y_limit[0] == 0:
+                raise ValueError(
+                    "sigma_x_limit and sigma_y_limit cannot both start at 0 (the kernel would collapse "
+                    f"to a point); got {self.sigma_x_limit} and {self.sigma_y_limit}"
+                )
+            low, high = self.beta_limit
+            if not low <= 1 <= high:
+                raise ValueError(
+                    f"beta_limit must include 1 (low <= 1 <= high), so that kernels range "
+                    f"from heavy-tailed to plateau-shaped around the Gaussian; got {self.beta_limit}"
+                )
+            return self
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         ksize = random_odd(rng, *self.blur_limit)

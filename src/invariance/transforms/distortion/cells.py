@@ -10,13 +10,14 @@ import numpy as np
 from pydantic import AfterValidator, BeforeValidator
 
 from invariance.core.budget import Bounded
+from invariance.core.compat import DualTransform, Native
 from invariance.core.dense import CellShuffle
 from invariance.core.effects import Effects, MoveRows, Pixels
 from invariance.core.geometry import Geometry
 from invariance.core.sample import Sample
 from invariance.core.schema import IntRange, Probability, TransformSchema
 from invariance.core.targets import BoxSet
-from invariance.core.transform import BasicTransform, SpatialTransform
+from invariance.core.transform import SpatialTransform
 from invariance.kernels import distortion as kd
 
 
@@ -92,7 +93,7 @@ def _one_plus(value: Any) -> Any:
     return _list_to_tuple(value)
 
 
-class Morphological(BasicTransform):
+class Morphological(Native, DualTransform):
     """Dilate or erode the image with an elliptical structuring element (for document scans).
 
     The element is ``cv2.getStructuringElement(MORPH_ELLIPSE, scale)``: ``scale`` is its

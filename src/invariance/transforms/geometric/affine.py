@@ -72,10 +72,16 @@ def fit_to_output(matrix: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarra
     return shift @ matrix, (out_h, out_w)
 
 
-def largest_rotated_rect(h: int, w: int, angle_deg: float) -> tuple[int, int]:
-    """Height and width of the largest axis-aligned rectangle inside a ``h x w`` image rotated by angle."""
+def largest_rotated_rect(h: int, w: int, angle_deg: float) -> tuple[int, int, int, int]:
+    """Pixel bounds ``x0, y0, x1, y1`` of the largest axis-aligned rectangle inside a ``h x w``
+    image rotated by ``angle_deg`` about its centre.
+
+    Each bound is the exact edge truncated to a whole pixel (as Albumentations does), so the
+    window covers every pixel column the exact rectangle touches: one more than ``int(width)``
+    when the rectangle does not start on a pixel edge.
+    """
     if w <= 0 or h <= 0:
-        return 0, 0
+        return 0, 0, 0, 0
     angle = math.radians(angle_deg)
     width_is_longer = w >= h
     side_long, side_short = (w, h) if width_is_longer else (h, w)
@@ -86,7 +92,9 @@ def largest_rotated_rect(h: int, w: int, angle_deg: float) -> tuple[int, int]:
     else:
         cos_2a = cos_a * cos_a - sin_a * sin_a
         wr, hr = (w * cos_a - h * sin_a) / cos_2a, (h * cos_a - w * sin_a) / cos_2a
-    return max(int(hr), 1), max(int(wr), 1)
+    x0, x1 = max(0, int(w / 2 - wr / 2)), min(w, int(w / 2 + wr / 2))
+    y0, y1 = max(0, int(h / 2 - hr / 2)), min(h, int(h / 2 + hr / 2))
+    return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
 
 
 class Rotate(SpatialTransform, WarpArgs):
@@ -141,9 +149,8 @@ class Rotate(SpatialTransform, WarpArgs):
         rotation = Projective(rotation_about(angle, w / 2.0, h / 2.0), sample.shape, sample.shape)
         if not self.crop_border:
             return rotation
-        ch, cw = largest_rotated_rect(h, w, angle)
-        ch, cw = min(ch, h), min(cw, w)
-        window = CropWindow((w - cw) // 2, (h - ch) // 2, sample.shape, (ch, cw))
+        x0, y0, x1, y1 = largest_rotated_rect(h, w, angle)
+        window = CropWindow(x0, y0, sample.shape, (y1 - y0, x1 - x0))
         return Chain((rotation, window))
 
 

@@ -252,7 +252,7 @@ class CropAndPad(SpatialTransform, ResampleArgs, BorderArgs):
         if _is_range(spec):
             if shared is not None:
                 return shared
-            low, high = spec
+            low, high = sorted(spec)  # a range may be written high-first, e.g. (-0.1, -0.2)
             return float(rng.integers(int(low), int(high) + 1)) if as_int else float(rng.uniform(low, high))
         choices = list(spec)
         return float(choices[int(rng.integers(0, len(choices)))])

@@ -1,9 +1,10 @@
-"""Transforms that mix several images (MixUp, CutMix, Mosaic, Copy-Paste), and batch-level
+"""Transforms that mix several images (MixUp, CutMix, Mosaic, Copy-Paste, OverlayElements), and batch-level
 MixUp / CutMix with soft labels (:mod:`invariance.transforms.mixing.batch`)."""
 
 from invariance.transforms.mixing.batch import BatchCutMix, BatchMixUp
 from invariance.transforms.mixing.blend import CutMix, MixUp
 from invariance.transforms.mixing.copy_paste import CopyPaste
 from invariance.transforms.mixing.mosaic import Mosaic
+from invariance.transforms.mixing.overlay import OverlayElements
 
-__all__ = ["BatchCutMix", "BatchMixUp", "CopyPaste", "CutMix", "MixUp", "Mosaic"]
+__all__ = ["BatchCutMix", "BatchMixUp", "CopyPaste", "CutMix", "MixUp", "Mosaic", "OverlayElements"]

@@ -13,15 +13,15 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effects, Item, Paste, Piece, Report
 from invariance.core.geometry import Chain, CropWindow
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
-from invariance.core.transform import BasicTransform
 from invariance.transforms.mixing.items import choose_item, fit, load_item, metadata_items
 
 
-class _PairMix(BasicTransform):
+class _PairMix(Native, DualTransform):
     """Shared parts of MixUp and CutMix: pick the other sample, report the weights."""
 
     family = "mixing"

@@ -9,16 +9,16 @@ import numpy as np
 from pydantic import model_validator
 
 from invariance.core.budget import Bounded
+from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effects, Item, Paste, Piece
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
-from invariance.core.transform import BasicTransform
 from invariance.kernels.mixing import masks_to_boxes
 from invariance.transforms.mixing.items import choose_item, fit, load_item, metadata_items
 from invariance.transforms.occlusion.holes import CountRange
 
 
-class CopyPaste(BasicTransform):
+class CopyPaste(Native, DualTransform):
     """Paste object instances from another sample (*Simple Copy-Paste*, Ghiasi et al.).
 
     The other sample comes from the metadata; it needs ``image`` and ``masks`` (one instance

@@ -8,6 +8,7 @@ import numpy as np
 from pydantic import model_validator
 
 from invariance.core.budget import Bounded
+from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effects, Item, Paste, Piece
 from invariance.core.geometry import Projective, Resampling
 from invariance.core.randomness import uniform
@@ -20,14 +21,13 @@ from invariance.core.schema import (
     ResampleArgs,
     ResizeSchema,
 )
-from invariance.core.transform import BasicTransform
 from invariance.transforms.mixing.items import load_item, metadata_items
 from invariance.transforms.occlusion.holes import CountRange
 
 Rect = tuple[int, int, int, int]
 
 
-class Mosaic(BasicTransform, ResampleArgs, FillArgs):
+class Mosaic(Native, DualTransform, ResampleArgs, FillArgs):
     """Tile this sample and extra samples into a ``grid_yx`` grid of ``cell_shape`` cells, and
     crop a ``target_size`` window from it.
 

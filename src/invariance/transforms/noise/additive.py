@@ -8,6 +8,7 @@ of ``images`` get the same noise (the parameters are drawn once per call).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -83,18 +84,30 @@ class GaussNoise(PixelTransform):
         }
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        return kn.add_noise(img, self._noise(img.shape, params))
+
+    def _noise(self, shape: tuple[int, ...], params: Mapping[str, Any]) -> np.ndarray:
+        """The noise ``apply`` adds, in units of the image's full range (regenerated from the seed)."""
         mean, std = float(params["mean"]), float(params["std"])
 
-        def draw(gen: np.random.Generator, shape: tuple[int, int, int]) -> np.ndarray:
-            noise = _draw.standard_normal(gen, shape)
+        def draw(gen: np.random.Generator, size: tuple[int, int, int]) -> np.ndarray:
+            noise = _draw.standard_normal(gen, size)
             noise *= np.float32(std)
             noise += np.float32(mean)
             return noise
 
-        channels = _draw.channels_of(img) if self.per_channel else 1
+        channels = (1 if len(shape) == 2 else int(shape[2])) if self.per_channel else 1
         gen = np.random.default_rng(int(params["noise_seed"]))
-        noise = _draw.draw_map(gen, img.shape[0], img.shape[1], channels, self.noise_scale_factor, draw)
-        return kn.add_noise(img, noise)
+        return _draw.draw_map(gen, int(shape[0]), int(shape[1]), channels, self.noise_scale_factor, draw)
+
+    def albumentations_params(self, params: Mapping[str, Any], sample: Sample) -> dict[str, Any]:
+        """``noise_map``: the noise ``apply`` will add, in pixel units of the image's dtype, as
+        Albumentations' ``get_params_dependent_on_data`` returns it (for inspection; ``apply``
+        regenerates it from ``noise_seed``)."""
+        image = sample.image
+        if image is None:
+            return {}
+        return {"noise_map": self._noise(image.shape, params) * np.float32(kn.max_value(image.dtype))}
 
 
 NoiseType = Literal["uniform", "gaussian", "laplace", "beta"]
@@ -282,17 +295,39 @@ class MultiplicativeNoise(PixelTransform):
         count = sample.num_channels if self.per_channel else 1
         return {"factors": [float(v) for v in rng.uniform(*self.multiplier, size=count)]}
 
-    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        low, high = self.multiplier
+    def apply(self, img: np.ndarray, multiplier: Any = None, **params: Any) -> np.ndarray:
+        if multiplier is not None:  # Albumentations' layout: the factors themselves (see below)
+            factors = np.asarray(multiplier, dtype=np.float32)
+            return kn.multiply(img, factors[:, :, None] if img.ndim == 2 and factors.ndim == 2 else factors)
         if not self.elementwise:
             factors = np.asarray(params["factors"], dtype=np.float32)
             channels = _draw.channels_of(img)
             if factors.size not in (1, channels):
                 factors = np.resize(factors, channels)
             return kn.multiply(img, factors)
-        depth = _draw.channels_of(img) if self.per_channel else 1
+        return kn.multiply(img, self._elementwise(img.shape, params))
+
+    def _elementwise(self, shape: tuple[int, ...], params: Mapping[str, Any]) -> np.ndarray:
+        """Per-pixel factors ``(H, W, C or 1)``, regenerated from the call's seed."""
+        low, high = self.multiplier
+        depth = (1 if len(shape) == 2 else int(shape[2])) if self.per_channel else 1
         gen = np.random.default_rng(int(params["noise_seed"]))
-        noise = gen.random((img.shape[0], img.shape[1], depth), dtype=np.float32)
+        noise = gen.random((int(shape[0]), int(shape[1]), depth), dtype=np.float32)
         noise *= np.float32(high - low)
         noise += np.float32(low)
-        return kn.multiply(img, noise)
+        return noise
+
+    def albumentations_params(self, params: Mapping[str, Any], sample: Sample) -> dict[str, Any]:
+        """``multiplier``: the factors ``apply`` will use, as Albumentations'
+        ``get_params_dependent_on_data`` returns them: one per channel, or one per pixel and
+        channel (the image's shape) when ``elementwise``. ``apply(img, multiplier)`` takes them."""
+        image = sample.image
+        if image is None:
+            return {}
+        if self.elementwise:
+            factors = self._elementwise(image.shape, params)
+            target = image.shape if image.ndim == 3 else (*image.shape, 1)
+            full = np.broadcast_to(factors, target)
+            return {"multiplier": (full if image.ndim == 3 else full[:, :, 0]).copy()}
+        channels = _draw.channels_of(image)
+        return {"multiplier": np.resize(np.asarray(params["factors"], dtype=np.float32), channels)}

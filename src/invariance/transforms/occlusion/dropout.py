@@ -10,10 +10,10 @@ from pydantic import BeforeValidator, model_validator
 
 from invariance.core import registry
 from invariance.core.budget import Bounded
+from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effects, Occlusion
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, Probability, TransformSchema
-from invariance.core.transform import BasicTransform
 from invariance.kernels.dropout import (
     MANY_HOLES,
     fill_constant,
@@ -165,7 +165,7 @@ def fill_region_with_rng(
 
 
 @registry.base_class
-class OcclusionTransform(BasicTransform):
+class OcclusionTransform(Native, DualTransform):
     """Base of rectangle-dropout transforms: ``holes(params, sample)`` says where; the sample
     fills images (and masks with ``fill_mask``) and drops hidden boxes and keypoints.
 

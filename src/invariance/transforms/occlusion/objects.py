@@ -10,12 +10,12 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from invariance.core.budget import Bounded
+from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effects, Occlusion, Pixels
 from invariance.core.errors import InputError
 from invariance.core.randomness import uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import Fill, FloatRange, Probability, TransformSchema
-from invariance.core.transform import BasicTransform
 from invariance.kernels.dropout import fill_region, label_components, row_runs
 from invariance.transforms.occlusion.dropout import FillMode, OcclusionTransform, fill_region_with_rng
 from invariance.transforms.occlusion.holes import CountRange, FractionRange
@@ -47,7 +47,7 @@ def boxes_labelled(sample: Sample, wanted: list[str | int | float]) -> list[np.n
     return found
 
 
-class MaskDropout(BasicTransform):
+class MaskDropout(Native, DualTransform):
     """Hide whole objects of the mask: the image is filled where they were, the mask cleared.
 
     Objects are the connected regions of equal non-zero value in ``mask``. A number of them drawn
@@ -222,7 +222,7 @@ class ConstrainedCoarseDropout(OcclusionTransform):
         return {"holes": np.asarray(valid, dtype=np.int64).reshape(-1, 4), "fill_seed": _fill_seed(rng)}
 
 
-class PixelDropout(BasicTransform):
+class PixelDropout(Native, DualTransform):
     """Drop single pixels (or single channel values) at random.
 
     Targets: image: each pixel (each value with ``per_channel``) is replaced with probability

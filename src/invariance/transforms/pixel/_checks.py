@@ -20,8 +20,11 @@ def require_rgb(img: np.ndarray, owner: str, allow_gray: bool = True) -> None:
     channels = channels_of(img)
     if channels == 3 or (allow_gray and channels == 1):
         return
-    expected = "an RGB (3-channel) or single-channel" if allow_gray else "an RGB (3-channel)"
-    raise InputError(f"{owner} needs {expected} image, got {channels} channels")
+    # The message starts with Albumentations' wording, which code may match on.
+    also = " or single-channel ones" if allow_gray else ""
+    raise InputError(
+        f"This transformation expects 3-channel images (RGB){also}: {owner} got {channels} channels"
+    )
 
 
 def _factor_range(value: Any) -> Any:

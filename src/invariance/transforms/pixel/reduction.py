@@ -28,7 +28,7 @@ class ToGray(PixelTransform):
     is already gray and is returned unchanged (as Albumentations does).
 
     Args:
-        num_output_channels: channels of the output (>= 1). Default: 3.
+        num_output_channels: channels of the output (>= 1); 1 gives an ``(H, W)`` image. Default: 3.
         method: one of the methods above. Default: ``weighted_average``.
         p: probability of applying the transform. Default: 0.5.
 

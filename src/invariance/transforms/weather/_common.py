@@ -61,8 +61,11 @@ def check_channels(img: np.ndarray, owner: str, allow_gray: bool = True) -> None
     channels = 1 if img.ndim == 2 else img.shape[2]
     if channels == 3 or (allow_gray and channels == 1):
         return
-    expected = "1 or 3" if allow_gray else "3"
-    raise InputError(f"{owner} needs an RGB image ({expected} channels), got {channels} channels")
+    # The message starts with Albumentations' wording, which code may match on.
+    also = " or single-channel ones" if allow_gray else ""
+    raise InputError(
+        f"This transformation expects 3-channel images (RGB){also}: {owner} got {channels} channels"
+    )
 
 
 def new_seed(rng: np.random.Generator) -> int:
