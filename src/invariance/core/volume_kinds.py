@@ -116,8 +116,10 @@ class _Grid(TargetKind):
         return self.slices(value, lambda s: self.plane.paint(s, outside, resampling))
 
     def paste(self, key: str, value: Any, effect: Paste, call: CallView) -> Any:
-        # Other samples have no volume to give: each slice is placed as this sample's own.
-        return self.slices(value, lambda s: self.plane.paste_array(s, effect, False))
+        # Each slice of the main volume acts as the image (mask3d as the mask): placed items
+        # (mixed samples, overlaid elements) land on every slice, as a 2-D effect does.
+        main = call.is_main(key)
+        return self.slices(value, lambda s: self.plane.paste_array(s, effect, main))
 
     def fill_of(self, effect: VolumeWarp | VolumeHoles) -> Any:
         return effect.fill if self.is_image else effect.fill_mask
