@@ -368,16 +368,17 @@ def profile_loader(
     """
     from invariance.integrations import require
 
-    require("torch", "torch")
-    from invariance.integrations.cache import split_policy
-    from invariance.integrations.torch import AugmentedDataset, _read_rgb
-
-    data = require("torch.utils.data", "torch")
+    # The caller's own mistakes first (a bad path, a bad count), then what needs installing.
     if batch_size < 1 or batches < 1:
         raise ParameterError(f"batch_size = {batch_size} and batches = {batches} must both be 1 or more")
     if model_step_ms is not None and model_step_ms <= 0:
         raise ParameterError(f"model_step_ms = {model_step_ms} is invalid: expected a time in ms above 0")
     items = collect_images(sources)
+    require("torch", "torch")
+    from invariance.integrations.cache import split_policy
+    from invariance.integrations.torch import AugmentedDataset, _read_rgb
+
+    data = require("torch.utils.data", "torch")
     cores = usable_cores()
     counts = (
         sorted(set(workers))
