@@ -319,6 +319,17 @@ def _caption(image: np.ndarray, text: str) -> np.ndarray:
     return out
 
 
+def _as_arrays(out: dict[str, Any]) -> dict[str, Any]:
+    """Tensors (ToTensorV2's CHW image and mask) back to the HWC arrays the drawing reads."""
+    shown = dict(out)
+    for key in ("image", "mask"):
+        value = out.get(key)
+        if value is not None and hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+            array = value.numpy()
+            shown[key] = array.transpose(1, 2, 0) if key == "image" and array.ndim == 3 else array
+    return shown
+
+
 def _fit(out: dict[str, Any], size: int = SIZE) -> dict[str, Any]:
     """An output of another size scaled to fit ``size`` before drawing, so marks keep their size."""
     image = np.asarray(out["image"])
@@ -351,7 +362,7 @@ def render(cls: type[Any], samples: int = SAMPLES) -> np.ndarray:
         warnings.simplefilter("ignore")
         pipeline = _pipeline(cls(**{**cls.example_args, "p": 1.0}))
         for index in range(samples):
-            out = _fit(pipeline(**data))
+            out = _fit(_as_arrays(pipeline(**data)))
             drawn = draw_targets(
                 out["image"],
                 mask=out.get("mask"),
