@@ -513,6 +513,23 @@ class MaskKind(_Plane):
         return np.where(top != 0, top, bottom)
 
 
+def read_stack(
+    key: str, value: Any, ndims: tuple[int, ...], layout: str, items: str, check: Callable[[str, Any], Any]
+) -> Frames:
+    """A stack given as one array (of ``ndims`` dimensions, ``layout``) or a list of ``items``,
+    each checked by ``check(where, item)``, as :class:`Frames`."""
+    if isinstance(value, np.ndarray):
+        if value.ndim not in ndims:
+            raise InputError(f"{key}: expected an array of shape {layout}, got shape {value.shape}")
+    elif not isinstance(value, (list, tuple)):
+        raise InputTypeError(
+            f"{key}: expected a list of {items} or one stacked array, got {type(value).__name__}"
+        )
+    frames = Frames.of(value)
+    frames.frames = [check(f"{key}[{i}]", item) for i, item in enumerate(frames)]
+    return frames
+
+
 class _Stack(TargetKind):
     """A stack of frames of one plane kind: every effect applies frame by frame."""
 
@@ -520,20 +537,10 @@ class _Stack(TargetKind):
     plane: ClassVar[_Plane]
 
     def read(self, key: str, value: Any, data: Mapping[str, Any], config: TargetConfig, shape: Shape) -> Any:
-        if isinstance(value, np.ndarray):
-            if value.ndim not in (3, 4):
-                raise InputError(
-                    f"{key}: expected an array of shape (N, H, W) or (N, H, W, C), got shape {value.shape}"
-                )
-        elif not isinstance(value, (list, tuple)):
-            raise InputTypeError(
-                f"{key}: expected a list of arrays or one stacked array, got {type(value).__name__}"
-            )
-        frames = Frames.of(value)
-        frames.frames = [
-            self.plane.read(f"{key}[{i}]", frame, data, config, shape) for i, frame in enumerate(frames)
-        ]
-        return frames
+        return read_stack(
+            key, value, (3, 4), "(N, H, W) or (N, H, W, C)", "arrays",
+            lambda where, frame: self.plane.read(where, frame, data, config, shape),
+        )  # fmt: skip
 
     def write(
         self, key: str, value: Any, call: CallView, out: dict[str, Any], data: Mapping[str, Any]

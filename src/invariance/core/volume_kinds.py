@@ -28,6 +28,7 @@ from invariance.core.kinds import (
     _Plane,
     check_image,
     check_mask,
+    read_stack,
 )
 
 Shape = tuple[int, int]
@@ -192,18 +193,7 @@ class _GridStack(TargetKind):
     single: ClassVar[_Grid]
 
     def read(self, key: str, value: Any, data: Mapping[str, Any], config: TargetConfig, shape: Shape) -> Any:
-        if isinstance(value, np.ndarray):
-            if value.ndim not in (4, 5):
-                raise InputError(
-                    f"{key}: expected an array of shape (N, D, H, W) or (N, D, H, W, C), got shape {value.shape}"
-                )
-        elif not isinstance(value, (list, tuple)):
-            raise InputTypeError(
-                f"{key}: expected a list of volumes or one stacked array, got {type(value).__name__}"
-            )
-        frames = Frames.of(value)
-        frames.frames = [self.single.check(f"{key}[{i}]", grid) for i, grid in enumerate(frames)]
-        return frames
+        return read_stack(key, value, (4, 5), "(N, D, H, W) or (N, D, H, W, C)", "volumes", self.single.check)
 
     def write(
         self, key: str, value: Any, call: CallView, out: dict[str, Any], data: Mapping[str, Any]
