@@ -157,14 +157,14 @@ class BasicTransform:
             params = call.replayed(self)
             if params is None:
                 return
-            if self.reads_pixels:
+            if self.reads_pixels and call.buffer.steps:
                 call.flush()
         else:
             if not force_apply and not self.should_fire(rng):
                 return
             self._rng = rng
             self._py_random = None
-            if self.reads_pixels:
+            if self.reads_pixels and call.buffer.steps:
                 call.flush()
             params = self.sample(rng, call.sample)
         name = call.step = type(self).__name__

@@ -50,6 +50,7 @@ class Call:
         "config",
         "drops",
         "fusing",
+        "logs",
         "outlines",
         "outputs",
         "record",
@@ -83,6 +84,10 @@ class Call:
         self._declared_pairing = (
             config.bbox_params is not None and config.bbox_params.instance_masks is not None
         )
+        #: True when a transform that fires must be logged or may remap keypoint labels (kept up
+        #: to date by ``start_recording``; read once per transform, so a plain attribute).
+        mapping = config.keypoint_params is not None and bool(config.keypoint_params.label_mapping)
+        self.logs = applied is not None or mapping
 
     # -- what handlers read --------------------------------------------------------------------
 
@@ -321,15 +326,10 @@ class Call:
             return None
         return dict(entry.get("params") or {})
 
-    @property
-    def logs(self) -> bool:
-        """True when a transform that fires must be logged or may remap keypoint labels."""
-        params = self.config.keypoint_params
-        return (
-            self.applied is not None
-            or self.record is not None
-            or (params is not None and bool(params.label_mapping))
-        )
+    def start_recording(self, log: dict[int, Any]) -> None:
+        """Record what each node does in ``log`` (ReplayCompose)."""
+        self.record = log
+        self.logs = True
 
     def fired(self, name: str, node: Any, params: dict[str, Any]) -> None:
         """Log a transform that fired, and remap keypoint labels its name maps (label_mapping)."""

@@ -182,7 +182,11 @@ class BaseCompose:
     def run_children(self, call: Call, rng: np.random.Generator, chosen: list[tuple[int, bool]]) -> None:
         transforms = self.transforms
         for index, forced in chosen:
-            run_node(transforms[index], call, rng, forced)
+            child = transforms[index]
+            if isinstance(child, (BasicTransform, BaseCompose)):
+                child.run(call, rng, forced)
+            else:
+                run_node(child, call, rng, forced)
 
     def choose(self, rng: np.random.Generator) -> list[tuple[int, bool]]:
         """Which children run, in which order, and whether their own ``p`` is bypassed."""
@@ -614,7 +618,7 @@ class ReplayCompose(Compose):
             )
         call = self.begin(data)
         log: dict[int, Any] = {}
-        call.record = log
+        call.start_recording(log)
         self.run(call, self._stream.generator(), force_apply=force_apply)
         call.finish()
         out = call.output(data)

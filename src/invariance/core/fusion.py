@@ -16,7 +16,6 @@ through its kind's handler. See docs/fusion.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import cv2
 import numpy as np
@@ -39,18 +38,24 @@ from invariance.kernels import geometry as kg
 
 class _Step:
     """A buffered warp. Its matrix and checks are computed on first use: a step that ends up
-    resampled on its own (the common single-warp pipeline) never needs them."""
+    resampled on its own (the common single-warp pipeline) never needs them. (Plain lazy slots,
+    not ``functools.cached_property``: that one takes a lock on every read, on the hot path.)"""
 
-    __slots__ = ("__dict__", "geometry", "resampling")
+    __slots__ = ("_border", "_fusable", "_values", "geometry", "resampling")
 
     def __init__(self, geometry: Geometry, resampling: Resampling) -> None:
         self.geometry = geometry
         self.resampling = resampling
+        self._values: list[float] | bool | None = False  # False: not computed yet
+        self._fusable: bool | None = None
+        self._border: bool | None = None
 
-    @cached_property
+    @property
     def values(self) -> list[float] | None:
         """The step's matrix as nine row-major floats, or None when it has none."""
-        return self.geometry.matrix_values()
+        if self._values is False:
+            self._values = self.geometry.matrix_values()
+        return self._values  # type: ignore[return-value]
 
     @property
     def checked_matrix(self) -> np.ndarray:
@@ -59,9 +64,14 @@ class _Step:
         assert values is not None
         return np.array(values).reshape(3, 3)
 
-    @cached_property
+    @property
     def fusable(self) -> bool:
         """True when the step can be multiplied into a fused warp with its neighbours."""
+        if self._fusable is None:
+            self._fusable = self._check_fusable()
+        return self._fusable
+
+    def _check_fusable(self) -> bool:
         if cv2.INTER_AREA in (self.resampling.interpolation, self.resampling.mask_interpolation):
             return False  # area averaging has no warp equivalent
         values = self.values
@@ -71,9 +81,11 @@ class _Step:
             return values[8] > 1e-9  # affine: every point keeps the same (positive) weight
         return keeps_orientation(np.array(values).reshape(3, 3), self.geometry.in_shape)
 
-    @cached_property
+    @property
     def makes_border(self) -> bool:
-        return self.geometry.makes_border()
+        if self._border is None:
+            self._border = self.geometry.makes_border()
+        return self._border
 
 
 @dataclass
