@@ -63,12 +63,12 @@ def collect_images(sources: Sequence[str | Path]) -> list[tuple[Path, int]]:
     A folder with class subfolders gives their indices (as ``image_folder`` does); other images get
     ``-1``. Raises ParameterError naming a source that does not exist or holds no image.
     """
-    from invariance.integrations.torch import IMAGE_EXTENSIONS, image_folder
-
     items: list[tuple[Path, int]] = []
     for source in sources:
         path = Path(source)
         if path.is_dir():
+            from invariance.integrations.torch import IMAGE_EXTENSIONS, image_folder  # needs torch
+
             found, _ = image_folder(path)
             if not found:
                 raise ParameterError(
