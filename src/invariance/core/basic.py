@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from invariance.core import registry
-from invariance.core.budget import check_call
+from invariance.core.budget import bounded_fields, check_call
 from invariance.core.call import Call
 from invariance.core.config import TargetConfig
 from invariance.core.effects import Effect, Effects, Pixels, Warp, as_sequence
@@ -68,9 +68,13 @@ class BasicTransform:
 
     p: float
 
+    #: True when the arguments carry resource-budget markers (set when the class is defined).
+    _budgeted: ClassVar[bool] = False
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         registry.register(cls)
+        cls._budgeted = bool(bounded_fields(cls.InitSchema))
         if "InitSchema" in cls.__dict__ and "__init__" not in cls.__dict__:
             cls.__signature__ = build_signature(cls.InitSchema)  # type: ignore[attr-defined]
 
@@ -152,7 +156,8 @@ class BasicTransform:
 
     def run(self, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
         """Fire with probability ``p``: draw parameters, hand the call their effect, log them."""
-        check_call(self, call.sample.shape)  # the resource budget, before any work (core/budget.py)
+        if self._budgeted:  # the resource budget, before any work (core/budget.py)
+            check_call(self, call.sample.shape)
         if call.replay is not None:
             params = call.replayed(self)
             if params is None:
@@ -211,7 +216,8 @@ class BasicTransform:
         the one-step ``Compose``, so both give the same results for a seed (tested).
         """
         image = check_image("image", value)
-        check_call(self, image.shape[:2])  # the resource budget, before any work (core/budget.py)
+        if self._budgeted:  # the resource budget, before any work (core/budget.py)
+            check_call(self, image.shape[:2])
         rng = self._own_stream().generator()
         if not force_apply and not self.should_fire(rng):
             return {"image": image}

@@ -13,7 +13,7 @@ from typing import Any
 
 from invariance.core.config import TargetConfig
 from invariance.core.errors import InputError
-from invariance.core.kinds import Frames, TargetKind, check_image, kind_names, kind_of
+from invariance.core.kinds import Frames, TargetKind, check_image, check_mask, kind_names, kind_of
 from invariance.core.sample import Sample
 
 #: Input keys that name their own kind.
@@ -43,6 +43,7 @@ __all__ = ["BUILTIN_TARGETS", "TargetConfig", "check_image", "prepare", "target_
 
 
 _IMAGE_ONLY = {"image": kind_of("image")}
+_IMAGE_AND_MASK = {"image": kind_of("image"), "mask": kind_of("mask")}
 
 
 def prepare(data: Mapping[str, Any], config: TargetConfig) -> Sample:
@@ -51,6 +52,28 @@ def prepare(data: Mapping[str, Any], config: TargetConfig) -> Sample:
         # The common call, ``pipeline(image=img)``: one check, no size comparisons.
         image = check_image("image", data["image"])
         return Sample((int(image.shape[0]), int(image.shape[1])), {"image": image}, _IMAGE_ONLY, config, data)
+    if (
+        len(data) == 2
+        and "image" in data
+        and "mask" in data
+        and config.kinds.get("image") == "image"
+        and config.kinds.get("mask") == "mask"
+        and (config.bbox_params is None or config.bbox_params.instance_masks is None)
+    ):
+        # The segmentation call, ``pipeline(image=img, mask=m)``: two checks, one size comparison.
+        image = check_image("image", data["image"])
+        mask = check_mask("mask", data["mask"])
+        shape = (int(image.shape[0]), int(image.shape[1]))
+        other = (int(mask.shape[0]), int(mask.shape[1]))
+        if config.is_check_shapes and other != shape:
+            (first, first_shape), (second, second_shape) = sorted(
+                (("image", shape), ("mask", other)), key=lambda item: list(data).index(item[0])
+            )
+            raise InputError(
+                f"{second} has height and width {second_shape} but {first} has {first_shape}; all images "
+                "and masks of one call must have the same size (pass is_check_shapes=False to skip this check)"
+            )
+        return Sample(shape, {"image": image, "mask": mask}, _IMAGE_AND_MASK, config, data)
     values: dict[str, Any] = {}
     handlers: dict[str, TargetKind] = {}
     sizes: list[tuple[str, tuple[int, int]]] = []
