@@ -773,23 +773,31 @@ class BoxesKind(TargetKind):
         geometry, method = effect.geometry, effect.resampling.bbox_method
         out_shape = geometry.out_shape
         outline = call.outlines.get(key)
+        if isinstance(outline, DeferredOutline):
+            outline = outline.materialized()
         mirrored = reflects(effect, value)
-        if not call.fusing or (outline is None and geometry.keeps_boxes_upright()):
-            # Step by step; or a map that keeps boxes upright, before any turn in the chain:
-            # re-boxing is exact there, so no outline needs carrying yet.
+        if not call.fusing or outline is None:
+            # Step by step, or the first warp of a chain: the box is the image of its outline
+            # (exact for maps that keep boxes upright; analytic bounds for affine maps).
             originals = len(value)
             if mirrored:  # the border shows mirror images: their boxes come too, where visible
                 value, _, originals = mirrored_boxes(
                     value, None, effect.resampling.border_mode, geometry.in_shape
                 )
-            coords = map_boxes(geometry, value.coords, method)
+            before = value.coords
+            coords = map_boxes(geometry, before, method)
             boxes = value.with_coords(coords)
             if mirrored:
                 seen = _seen(coords, out_shape, originals)
-                boxes, coords = boxes.take(seen), coords[seen]
+                boxes, coords, before = boxes.take(seen), coords[seen], before[seen]
+            frame = None
             if self._checks_each(call):
                 clipped, keep = self.keep(key, coords, out_shape, call)
                 boxes = boxes.with_coords(clipped).take(keep)
+                before, frame = before[keep], out_shape
+            if call.fusing and not geometry.keeps_boxes_upright():
+                # A turn starts the outline, built only if another warp follows in the chain.
+                call.outlines[key] = DeferredOutline(before, geometry, method, frame)
             return boxes
         # A fused chain: carry each box's outline polygon from step to step (mapped exactly, cut
         # by each frame it crosses) and re-box it from those points. The cut to this step's frame
@@ -1014,6 +1022,30 @@ class Outline:
         out[~crossing] = _padded(points[~crossing], width)
         out[crossing] = _padded(cut, width)
         return Outline(out, self.dense)
+
+
+class DeferredOutline:
+    """The outline a chain's first turn would carry, not built yet: the boxes before the turn,
+    the turn and the frame to cut to. Most chains end at their first turn, and then the boxes of
+    that step (analytic bounds) are all anyone needs."""
+
+    __slots__ = ("before", "frame", "geometry", "method")
+
+    def __init__(self, before: np.ndarray, geometry: Geometry, method: str, frame: Shape | None) -> None:
+        self.before = before
+        self.geometry = geometry
+        self.method = method
+        self.frame = frame
+
+    def __len__(self) -> int:
+        return len(self.before)
+
+    def materialized(self) -> Outline:
+        outline = Outline.of(self.before, self.method)
+        if not self.geometry.preserves_lines:
+            outline = outline.densified()
+        moved = outline.mapped(self.geometry)
+        return Outline(moved.points, moved.dense, self.frame)
 
 
 def _padded(points: np.ndarray, width: int) -> np.ndarray:
