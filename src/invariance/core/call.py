@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from invariance.core.config import TargetConfig
-from invariance.core.effects import Effects, Item, Paste, Pixels, Report, VolumeWarp, Warp, as_sequence
+from invariance.core.effects import Effects, Paste, Pixels, Report, VolumeWarp, Warp, as_sequence
 from invariance.core.fusion import FusionBuffer
 from invariance.core.kinds import INSTANCE, KeypointsKind, TargetKind
 from invariance.core.sample import Sample
@@ -368,9 +368,6 @@ class Call:
         if self.drops is not None:
             out["dropped"] = self.drops
         return out
-
-    def item(self) -> Item:
-        return self.sample.item()
 
 
 def plain(value: Any) -> Any:

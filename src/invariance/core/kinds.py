@@ -963,7 +963,7 @@ class Outline:
         """The polygons cut to their pending frame (themselves when none is pending)."""
         if self.frame is None:
             return self
-        return self.cut_to(self.frame, np.ones(len(self.points), dtype=bool))
+        return self._cut_to(self.frame)
 
     @classmethod
     def of(cls, boxes: np.ndarray, method: str) -> Outline:
@@ -977,8 +977,6 @@ class Outline:
         """Each straight edge sampled at 16 points (before a map that bends lines)."""
         if self.dense:
             return self
-        if len(self.points) == 0:
-            return Outline(np.zeros((0, self.points.shape[1] * 16, 2)), True)
         t = np.linspace(0.0, 1.0, 16, endpoint=False)[None, None, :, None]
         ends = np.roll(self.points, -1, axis=1)
         dense = self.points[:, :, None, :] + (ends - self.points)[:, :, None, :] * t
@@ -994,10 +992,10 @@ class Outline:
     def bounds(self) -> np.ndarray:
         return np.concatenate([self.points.min(axis=1), self.points.max(axis=1)], axis=1)
 
-    def cut_to(self, shape: Shape, keep: np.ndarray) -> Outline:
-        """The kept polygons, each cut to the frame ``[0, W] x [0, H]``."""
+    def _cut_to(self, shape: Shape) -> Outline:
+        """The polygons, each cut to the frame ``[0, W] x [0, H]``."""
         h, w = shape
-        points = self.points[keep]
+        points = self.points
         x, y = points[..., 0], points[..., 1]
         crossing = ((x < 0) | (x > w) | (y < 0) | (y > h)).any(axis=1)
         if not crossing.any():
