@@ -99,6 +99,16 @@ def wait_for(condition: Any, timeout: float = 20.0, what: str = "condition") -> 
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def click(driver: Any, css: str) -> None:
+    """Click the element ``css`` selects, looking it up again if the page redrew it meanwhile."""
+
+    def attempt() -> bool:
+        driver.find_element("css selector", css).click()
+        return True
+
+    wait_for(attempt, what=f"a click on {css}")
+
+
 def shown_image(driver: Any) -> np.ndarray:
     src = driver.find_element("id", "result").get_attribute("src")
     assert src.startswith("data:image/png;base64,")
@@ -199,9 +209,9 @@ def take_screenshot(driver: Any, path: Path) -> None:
     driver.execute_script(
         "const s = document.getElementById('search'); s.value = ''; s.dispatchEvent(new Event('input'));"
     )
-    driver.find_element("css selector", '#catalogue button[data-name="RandomBrightnessContrast"]').click()
+    click(driver, '#catalogue button[data-name="RandomBrightnessContrast"]')
     version = settle(driver, version)
-    driver.find_element("css selector", "#pipeline li .name").click()
+    click(driver, "#pipeline li .name")
     wait_for(
         lambda: driver.find_elements("css selector", '#form [data-field="rotate"]'), what="the Affine form"
     )

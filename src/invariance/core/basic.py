@@ -27,10 +27,10 @@ from invariance.core import registry
 from invariance.core.budget import bounded_fields, check_call
 from invariance.core.call import Call
 from invariance.core.config import TargetConfig
-from invariance.core.effects import Effect, Effects, Pixels, Warp, as_sequence
+from invariance.core.effects import Effects
 from invariance.core.errors import InputError, ParameterError
 from invariance.core.inputs import BUILTIN_TARGETS, prepare
-from invariance.core.kinds import ImageKind, check_image
+from invariance.core.kinds import check_image
 from invariance.core.nesting import running_call
 from invariance.core.randomness import RandomStream
 from invariance.core.sample import Sample
@@ -41,6 +41,7 @@ from invariance.core.schema import (
     parse_arguments,
     positional_order,
 )
+from invariance.core.short_path import run_on_image
 
 
 class BasicTransform:
@@ -71,10 +72,15 @@ class BasicTransform:
     #: True when the arguments carry resource-budget markers (set when the class is defined).
     _budgeted: ClassVar[bool] = False
 
+    #: True for a class that keeps ``BasicTransform.run`` (set per class): the image short path
+    #: (core/short_path.py) may then draw and apply it itself.
+    _runs_plain: ClassVar[bool] = True
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         registry.register(cls)
         cls._budgeted = bool(bounded_fields(cls.InitSchema))
+        cls._runs_plain = cls.run is BasicTransform.run
         if "InitSchema" in cls.__dict__ and "__init__" not in cls.__dict__:
             cls.__signature__ = build_signature(cls.InitSchema)  # type: ignore[attr-defined]
 
@@ -193,7 +199,12 @@ class BasicTransform:
             # Called as ``t(**data)`` by a user composition inside a pipeline: run on its call.
             return inside.run_child(self, data, force_apply)
         if len(data) == 1 and "image" in data:
-            return self._call_on_image(data["image"], force_apply)
+            # One image and nothing else: the short path (core/short_path.py), drawing from the
+            # same stream as the one-step Compose, so both give the same results for a seed.
+            image = check_image("image", data["image"])
+            rng = (self._stream or self._own_stream()).generator()
+            steps = ((self, force_apply),)
+            return run_on_image(steps, image, rng, _PLAIN_CONFIG, data, True, _run)
         if "bboxes" in data or "keypoints" in data:
             # Boxes and keypoints without a Compose to give their formats: Albumentations' layouts.
             from invariance.core.compat import call_with_rows
@@ -205,39 +216,6 @@ class BasicTransform:
         self.run(call, self._own_stream().generator(), force_apply)
         call.finish()
         return call.output(data)
-
-    def _call_on_image(self, value: Any, force_apply: bool) -> dict[str, Any]:
-        """``transform(image=img)``: what the one-step pipeline does, without its bookkeeping.
-
-        With one image and nothing else there are no boxes, keypoints, labels, replays or
-        parameter records to keep, and a lone warp has nothing to fuse with, so the call is the
-        input check, the draw and the effect. Pixel and warp effects go straight to the image;
-        any other effect goes through a call as in a pipeline. It draws from the same stream as
-        the one-step ``Compose``, so both give the same results for a seed (tested).
-        """
-        image = check_image("image", value)
-        if self._budgeted:  # the resource budget, before any work (core/budget.py)
-            check_call(self, image.shape[:2])
-        rng = self._own_stream().generator()
-        if not force_apply and not self.should_fire(rng):
-            return {"image": image}
-        self._rng = rng
-        self._py_random = None
-        sample = Sample((int(image.shape[0]), int(image.shape[1])), {"image": image}, {"image": IMAGE},
-                        _PLAIN_CONFIG, {"image": image})  # fmt: skip
-        effect = self.effect(self.sample(rng, sample), sample)
-        if isinstance(effect, (Pixels, Warp)) and _direct(effect, image.shape):
-            return {"image": IMAGE.apply_direct(image, effect)}  # one pixel or warp effect
-        effects = as_sequence(effect)
-        direct = [e for e in effects if isinstance(e, (Pixels, Warp)) and _direct(e, image.shape)]
-        if len(direct) == len(effects):
-            for step in direct:
-                image = IMAGE.apply_direct(image, step)
-            return {"image": image}
-        call = Call(sample, _PLAIN_CONFIG, fusing=True)
-        call.apply(effects)
-        call.finish()
-        return call.output({"image": value})
 
     def add_targets(self, additional_targets: Mapping[str, str]) -> None:
         """Declare extra input keys and their kind for calls of this transform alone
@@ -295,14 +273,10 @@ class BasicTransform:
         return state
 
 
-def _direct(effect: Effect, shape: tuple[int, ...]) -> bool:
-    """True for an effect that the standalone short path applies straight to one image."""
-    if isinstance(effect, Warp):
-        return effect.geometry.in_shape == shape[:2]
-    return isinstance(effect, Pixels) and not effect.reshapes
+def _run(node: Any, call: Call, rng: np.random.Generator, forced: bool) -> None:
+    node.run(call, rng, forced)
 
 
 _PLAIN_CONFIG = TargetConfig(kinds={"image": "image"}, bbox_params=None, keypoint_params=None)
 #: What a transform or composition called alone knows: the built-in keys, no box or keypoint formats.
 STANDALONE_CONFIG = TargetConfig(kinds=BUILTIN_TARGETS, bbox_params=None, keypoint_params=None)
-IMAGE = ImageKind()

@@ -19,10 +19,11 @@ from invariance.core.basic import STANDALONE_CONFIG
 from invariance.core.call import Call
 from invariance.core.errors import InputError, ParameterError, describe
 from invariance.core.inputs import BUILTIN_TARGETS, TargetConfig, prepare, target_kinds
-from invariance.core.kinds import Frames
+from invariance.core.kinds import Frames, check_image
 from invariance.core.nesting import running_call
 from invariance.core.randomness import RandomStream
 from invariance.core.sample import Sample
+from invariance.core.short_path import run_on_image
 from invariance.core.targets import BboxParams, KeypointParams
 from invariance.core.transform import BasicTransform, ImageOnlyTransform
 
@@ -566,10 +567,33 @@ class Compose(BaseCompose):
             raise InputError(
                 "pass data to the pipeline as named arguments, for example pipeline(image=image)"
             )
+        if len(data) == 1 and "image" in data and self._image_calls_short():
+            return self._call_on_image(data, force_apply)
         call = self.begin(data)
         self.run(call, self._stream.generator(), force_apply=force_apply)
         call.finish()
         return call.output(data)
+
+    def _image_calls_short(self) -> bool:
+        """True when ``pipeline(image=img)`` may take the short path: nothing to log or report,
+        and ``image`` is an image (see :mod:`invariance.core.short_path`)."""
+        return not (
+            self.save_applied_params
+            or self.report_drops
+            or type(self)._user_call
+            or type(self).run is not Compose.run
+            or self._config.kinds.get("image") != "image"
+        )
+
+    def _call_on_image(self, data: Mapping[str, Any], force_apply: bool) -> dict[str, Any]:
+        """What ``run`` does for one image, on the short path: fire, choose, run the children."""
+        image = check_image("image", data["image"])
+        rng = self._stream.generator()
+        if not force_apply and not self.should_fire(rng):
+            return {"image": image}
+        transforms = self.transforms
+        steps = [(transforms[index], forced) for index, forced in self.choose(rng)]
+        return run_on_image(steps, image, rng, self._config, data, self.fuse_warps, run_node)
 
     def init_args(self) -> dict[str, Any]:
         return {

@@ -42,7 +42,7 @@ _PLAIN = Resampling()  # linear images, nearest masks, constant border
 Shape = tuple[int, int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Pixels:
     """New pixel values: ``image`` runs on every image and frame, ``mask`` (when given) on every
     mask and instance mask. ``images`` / ``masks`` (when given) take a whole stack at once
@@ -61,6 +61,22 @@ class Pixels:
     #: them volumes take ``image`` and 3-D masks ``mask`` slice by slice.
     volume: ArrayFunction | None = None
     mask3d: ArrayFunction | None = None
+
+    def __init__(
+        self,
+        image: ArrayFunction | None,
+        mask: ArrayFunction | None = None,
+        images: ArrayFunction | None = None,
+        masks: ArrayFunction | None = None,
+        reshapes: bool = False,
+        volume: ArrayFunction | None = None,
+        mask3d: ArrayFunction | None = None,
+    ) -> None:
+        # Built on every pixel transform call: filling the instance dict directly costs a fraction
+        # of a frozen dataclass's generated __init__ (which goes through object.__setattr__).
+        fields = self.__dict__
+        fields["image"], fields["mask"], fields["images"], fields["masks"] = image, mask, images, masks
+        fields["reshapes"], fields["volume"], fields["mask3d"] = reshapes, volume, mask3d
 
 
 class Warp(NamedTuple):

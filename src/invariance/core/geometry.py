@@ -204,7 +204,7 @@ class Symmetry(Geometry):
     def warp(
         self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
     ) -> np.ndarray:
-        return kg.d4(array, self.element)
+        return kg.D4_OPS[self.element](array)
 
     def makes_border(self) -> bool:
         return False
@@ -219,7 +219,21 @@ class Symmetry(Geometry):
         return self.element == "e"
 
 
-@dataclass(frozen=True)
+_SYMMETRIES: dict[tuple[str, Shape], Symmetry] = {}
+
+
+def symmetry(element: str, shape: Shape) -> Symmetry:
+    """``Symmetry(element, shape)``, built once per element and shape (flips call this per
+    image; the geometry is immutable, so one instance serves every call on that shape)."""
+    found = _SYMMETRIES.get((element, shape))
+    if found is None:
+        if len(_SYMMETRIES) >= 1024:  # images of many sizes: start over rather than grow
+            _SYMMETRIES.clear()
+        found = _SYMMETRIES[(element, shape)] = Symmetry(element, shape)
+    return found
+
+
+@dataclass(frozen=True, init=False)
 class CropWindow(Geometry):
     """Cut the window with top-left ``(x0, y0)`` and size ``out_shape``; outside the image, pad.
 
@@ -231,6 +245,12 @@ class CropWindow(Geometry):
     in_shape: Shape
     out_shape: Shape
 
+    def __init__(self, x0: int, y0: int, in_shape: Shape, out_shape: Shape) -> None:
+        # Built on every crop call: writing the fields straight into the instance dict costs a
+        # third of a frozen dataclass's generated __init__ (which goes through object.__setattr__).
+        fields = self.__dict__
+        fields["x0"], fields["y0"], fields["in_shape"], fields["out_shape"] = x0, y0, in_shape, out_shape
+
     def matrix(self) -> np.ndarray:
         return _translation(-self.x0, -self.y0)
 
@@ -241,7 +261,10 @@ class CropWindow(Geometry):
         self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
     ) -> np.ndarray:
         h, w = self.out_shape
-        return kg.crop_pad(array, self.x0, self.y0, w, h, border_mode, fill)
+        x0, y0 = self.x0, self.y0
+        if x0 >= 0 and y0 >= 0 and x0 + w <= array.shape[1] and y0 + h <= array.shape[0]:
+            return array[y0 : y0 + h, x0 : x0 + w].copy()  # inside: a plain copy (the common case)
+        return kg.crop_pad(array, x0, y0, w, h, border_mode, fill)
 
     def touches_border(self) -> bool:
         """True when the window leaves the image (the part outside is padding)."""

@@ -457,7 +457,10 @@ class ImageKind(_Plane):
         return check_image(key, value)
 
     def resample(self, value: np.ndarray, geometry: Geometry, resampling: Resampling) -> np.ndarray:
-        return warp_image(geometry, value, resampling.interpolation, resampling.border_mode, resampling.fill)
+        out = geometry.warp(value, resampling.interpolation, resampling.border_mode, resampling.fill)
+        if resampling.interpolation in _OVERSHOOTING and out.dtype == np.float32:
+            np.clip(out, 0.0, 1.0, out=out)  # cubic and Lanczos ring past [0, 1] (see warp_image)
+        return out
 
     def pixels(self, key: str, value: Any, effect: Pixels, call: CallView) -> Any:
         return value if effect.image is None else effect.image(value)

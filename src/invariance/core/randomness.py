@@ -57,7 +57,13 @@ class RandomStream:
         return os.getpid(), torch_worker_seed()
 
     def generator(self) -> np.random.Generator:
-        """The Generator to draw from now; reseeded when the DataLoader worker changes."""
+        """The Generator to draw from now; reseeded when the DataLoader worker changes.
+
+        A worker is another process, so the process id is checked first (one system call) and
+        the worker's seed is read only when it changed.
+        """
+        if self._context is not None and self._context[0] == os.getpid():
+            return self._generator
         context = self._current_context()
         if context != self._context:
             _, worker_seed = context

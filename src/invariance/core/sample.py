@@ -55,7 +55,7 @@ class Sample:
         self.config = config
         self.data: Mapping[str, Any] = {} if data is None else data
         self.stale = False  # set by the call while warps wait in its fusion buffer
-        self._keys: dict[tuple[str, ...], list[str]] = {}
+        self._keys: dict[tuple[str, ...], list[str]] | None = None  # made on first use
 
     @classmethod
     def of(cls, shape: Shape, values: Mapping[str, Any] | None = None) -> Sample:
@@ -80,6 +80,8 @@ class Sample:
 
     def keys_of(self, *kinds: str) -> list[str]:
         """The keys holding the given kinds, in call order (cached: kinds are fixed per call)."""
+        if self._keys is None:
+            self._keys = {}
         keys = self._keys.get(kinds)
         if keys is None:
             keys = self._keys[kinds] = [key for key, h in self.kinds.items() if h.name in kinds]

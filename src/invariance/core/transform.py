@@ -15,7 +15,7 @@ engine's protocol (schema constructor, ``sample``, ``effect``) is theirs, not th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -44,6 +44,14 @@ class PixelTransform(Native, ImageOnlyTransform):
 
 
 _DEFAULT_RESAMPLING = Resampling()  # frozen: one instance serves every call
+_RESAMPLING_ARGUMENTS = (
+    "interpolation",
+    "mask_interpolation",
+    "border_mode",
+    "fill",
+    "fill_mask",
+    "rotate_method",
+)
 
 
 class SpatialTransform(Native, DualTransform):
@@ -56,6 +64,15 @@ class SpatialTransform(Native, DualTransform):
     family = "geometric"
     reads_pixels = False
 
+    #: True for a class without any resampling argument (flips, exact symmetries): every call
+    #: then has the default resampling, without reading six attributes.
+    _takes_no_resampling: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fields = cls.InitSchema.model_fields
+        cls._takes_no_resampling = not any(name in fields for name in _RESAMPLING_ARGUMENTS)
+
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
         raise NotImplementedError
 
@@ -66,13 +83,16 @@ class SpatialTransform(Native, DualTransform):
         argument attribute between calls gets the new value.
         """
         defaults = _DEFAULT_RESAMPLING
+        if self._takes_no_resampling:
+            return defaults
+        get = self.__dict__.get  # arguments are instance attributes; a miss costs no exception
         return Resampling(
-            getattr(self, "interpolation", defaults.interpolation),
-            getattr(self, "mask_interpolation", defaults.mask_interpolation),
-            getattr(self, "border_mode", defaults.border_mode),
-            getattr(self, "fill", defaults.fill),
-            getattr(self, "fill_mask", defaults.fill_mask),
-            getattr(self, "rotate_method", defaults.bbox_method),
+            get("interpolation", defaults.interpolation),
+            get("mask_interpolation", defaults.mask_interpolation),
+            get("border_mode", defaults.border_mode),
+            get("fill", defaults.fill),
+            get("fill_mask", defaults.fill_mask),
+            get("rotate_method", defaults.bbox_method),
         )
 
     def resampling_for(self, geometry: Geometry, params: Mapping[str, Any]) -> Resampling:

@@ -38,7 +38,8 @@ def gamma(img: np.ndarray, value: float) -> np.ndarray:
 def invert(img: np.ndarray) -> np.ndarray:
     """``white - img``."""
     if img.dtype == np.uint8:
-        return cv2.bitwise_not(img).reshape(img.shape)
+        out = cv2.bitwise_not(img)
+        return out if out.ndim == img.ndim else out.reshape(img.shape)
     return np.subtract(np.float32(1.0), img, dtype=np.float32)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from invariance.core.geometry import Geometry, Symmetry
+from invariance.core.geometry import Geometry, symmetry
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
 from invariance.core.transform import SpatialTransform
@@ -18,7 +18,7 @@ class _FixedSymmetry(SpatialTransform):
     element = "e"
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
-        return Symmetry(self.element, sample.shape)
+        return symmetry(self.element, sample.shape)
 
 
 class HorizontalFlip(_FixedSymmetry):
@@ -94,7 +94,7 @@ class RandomRotate90(SpatialTransform):
         return {"factor": int(rng.integers(0, 4))}
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
-        return Symmetry(("e", "r90", "r180", "r270")[int(params["factor"]) % 4], sample.shape)
+        return symmetry(("e", "r90", "r180", "r270")[int(params["factor"]) % 4], sample.shape)
 
 
 class SquareSymmetry(SpatialTransform):
@@ -119,7 +119,7 @@ class SquareSymmetry(SpatialTransform):
         return {"group_element": D4_ELEMENTS[int(rng.integers(0, len(D4_ELEMENTS)))]}
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
-        return Symmetry(str(params["group_element"]), sample.shape)
+        return symmetry(str(params["group_element"]), sample.shape)
 
 
 class D4(SquareSymmetry):

@@ -1,0 +1,82 @@
+"""The image-only short path (core/short_path.py) gives exactly what the full call gives.
+
+``pipeline(image=img)`` runs on the short path; the same pipeline with ``save_applied_params``
+takes the full call (it has a log to keep) and draws the same numbers. Every pipeline below
+mixes steps the short path applies itself with steps it hands over (a second warp to fuse, a
+nested composition, a paste, a transform that reads pixels after a held warp).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import invariance as A
+
+
+def _image() -> np.ndarray:
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 256, (61, 83, 3), dtype=np.uint8)
+    image[10:30, 20:50] = (250, 30, 30)  # an object, so geometry errors show
+    return image
+
+
+def _pipelines() -> dict[str, list[Any]]:
+    return {
+        "flip": [A.HorizontalFlip(p=1.0)],
+        "crop": [A.RandomCrop(32, 40, p=1.0)],
+        "pixel": [A.InvertImg(p=1.0)],
+        "two warps fuse": [A.Affine(rotate=(-20, 20), p=1.0), A.Rotate(limit=15, p=1.0)],
+        "warp then pixels": [A.RandomResizedCrop((48, 48), p=1.0), A.RandomBrightnessContrast(p=1.0)],
+        "reads pixels after a warp": [A.HorizontalFlip(p=1.0), A.Equalize(p=1.0), A.VerticalFlip(p=1.0)],
+        "occlusion": [A.CoarseDropout(num_holes_range=(2, 4), p=1.0), A.Transpose(p=1.0)],
+        "nested": [
+            A.HorizontalFlip(p=0.5),
+            A.OneOf([A.Blur(p=1.0), A.Affine(scale=(0.8, 1.2), p=1.0)], p=1.0),
+            A.Sequential([A.RandomCrop(40, 40, p=1.0), A.ToGray(p=0.5)], p=1.0),
+        ],
+        "random p": [A.HorizontalFlip(), A.VerticalFlip(), A.RandomRotate90(), A.GaussNoise()],
+        "resize to float": [A.Resize(40, 50, p=1.0), A.Normalize(p=1.0)],
+    }
+
+
+@pytest.mark.parametrize("name", list(_pipelines()))
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_short_path_matches_the_full_call(name: str, seed: int) -> None:
+    image = _image()
+    short = A.Compose(_pipelines()[name], seed=seed)
+    full = A.Compose(_pipelines()[name], seed=seed, save_applied_params=True)
+    for _ in range(3):  # the streams stay in step call after call
+        expected = full(image=image)
+        got = short(image=image)
+        assert set(got) == {"image"}
+        np.testing.assert_array_equal(got["image"], expected["image"])
+        assert got["image"].dtype == expected["image"].dtype
+
+
+@pytest.mark.parametrize("fuse_warps", [True, False])
+def test_a_standalone_transform_matches_its_one_step_pipeline(fuse_warps: bool) -> None:
+    image = _image()
+    for make in (lambda: A.Affine(rotate=(-30, 30), p=0.7), lambda: A.RandomCrop(20, 30, p=0.7)):
+        alone = make()
+        alone.set_random_seed(5)
+        pipeline = A.Compose([make()], seed=5, fuse_warps=fuse_warps)
+        for _ in range(4):
+            np.testing.assert_array_equal(alone(image=image)["image"], pipeline(image=image)["image"])
+
+
+def test_the_short_path_never_writes_to_the_input_nor_returns_it_moved() -> None:
+    image = _image()
+    before = image.copy()
+    out = A.Compose([A.RandomCrop(30, 30, p=1.0)])(image=image)["image"]
+    assert not np.shares_memory(out, image)  # a crop is a copy, never a view of the caller's array
+    out[:] = 0
+    np.testing.assert_array_equal(image, before)
+
+
+def test_a_pipeline_that_does_not_fire_returns_the_image_unchanged() -> None:
+    image = _image()
+    out = A.Compose([A.HorizontalFlip(p=1.0)], p=0.0)(image=image)
+    np.testing.assert_array_equal(out["image"], image)
