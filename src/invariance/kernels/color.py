@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from invariance.kernels._cv import restore_channel_axis
+from invariance.kernels._cv import MAX_CV_CHANNELS, restore_channel_axis
 
 
 def max_value(dtype: np.dtype) -> float:
@@ -155,28 +155,34 @@ GRAY_METHODS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 def normalize_standard(
     img: np.ndarray, mean: Sequence[float] | float, std: Sequence[float] | float, max_pixel_value: float
 ) -> np.ndarray:
-    """``(img / max_pixel_value - mean) / std`` as float32, through a per-channel table for uint8."""
+    """``(img / max_pixel_value - mean) / std`` as float32.
+
+    Up to four channels this is one float conversion and one ``cv2.transform`` with a diagonal
+    matrix (scale and offset per channel): about 2x faster than a float table lookup, which
+    writes the same floats but gathers them one byte at a time. Wider images go through a
+    per-channel table (uint8) or numpy (float32).
+    """
     channels = 1 if img.ndim == 2 else img.shape[2]
     mean_arr = _per_channel(mean, channels)
     std_arr = _per_channel(std, channels)
     scale = 1.0 / (std_arr * max_pixel_value)
     offset = -mean_arr / std_arr
-    if img.dtype == np.uint8:
-        table = (np.arange(256, dtype=np.float64)[:, None] * scale[None, :] + offset[None, :]).astype(
-            np.float32
-        )
-        if channels == 1:
-            out = apply_lut(img, np.ascontiguousarray(table[:, 0]))
-        else:
-            out = apply_lut(img, np.ascontiguousarray(table))
+    if channels == 1:
+        out = img.astype(np.float32)  # a new array for uint8 and float32 alike
+        out *= np.float32(scale[0])
+        out += np.float32(offset[0])
         return out
-    result = img.astype(np.float32, copy=True) if img.dtype != np.float32 else img.copy()
-    if img.ndim == 2:
-        result *= np.float32(scale[0])
-        result += np.float32(offset[0])
-    else:
-        result *= scale.astype(np.float32)
-        result += offset.astype(np.float32)
+    if channels <= MAX_CV_CHANNELS:
+        matrix = np.zeros((channels, channels + 1), dtype=np.float64)
+        matrix[np.arange(channels), np.arange(channels)] = scale
+        matrix[:, channels] = offset
+        return cv2.transform(img.astype(np.float32), matrix)  # type: ignore[no-any-return]
+    if img.dtype == np.uint8:
+        table = np.arange(256, dtype=np.float64)[:, None] * scale[None, :] + offset[None, :]
+        return apply_lut(img, np.ascontiguousarray(table.astype(np.float32)))
+    result = img.astype(np.float32, copy=True)
+    result *= scale.astype(np.float32)
+    result += offset.astype(np.float32)
     return result
 
 
