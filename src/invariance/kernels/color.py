@@ -176,7 +176,7 @@ def normalize_standard(
         matrix = np.zeros((channels, channels + 1), dtype=np.float64)
         matrix[np.arange(channels), np.arange(channels)] = scale
         matrix[:, channels] = offset
-        return cv2.transform(img.astype(np.float32), matrix)  # type: ignore[no-any-return]
+        return cv2.transform(img.astype(np.float32), matrix)
     if img.dtype == np.uint8:
         table = np.arange(256, dtype=np.float64)[:, None] * scale[None, :] + offset[None, :]
         return apply_lut(img, np.ascontiguousarray(table.astype(np.float32)))
