@@ -235,7 +235,9 @@ def read_augmented(
         ImageFileError, ImageTooLargeError: As :func:`invariance.core.image_io.read_image`.
     """
     data, name = _read_bytes(path)
-    return decode_augmented(data, pipeline, name=name, decode_aware=decode_aware, max_pixels=max_pixels, **targets)[0]
+    return decode_augmented(
+        data, pipeline, name=name, decode_aware=decode_aware, max_pixels=max_pixels, **targets
+    )[0]
 
 
 def decode_augmented(
@@ -251,7 +253,9 @@ def decode_augmented(
     if "image" in targets:
         raise ParameterError("decode_augmented: the image comes from the file; do not pass image= too")
     if not callable(pipeline):
-        raise ParameterError(f"decode_augmented: pipeline must be a transform or a Compose, got {type(pipeline).__name__}")
+        raise ParameterError(
+            f"decode_augmented: pipeline must be a transform or a Compose, got {type(pipeline).__name__}"
+        )
     limit = max_pixels_default() if max_pixels is None else int(max_pixels)
     if not data:
         raise ImageFileError(f"{name} is empty")
@@ -313,7 +317,9 @@ def _run(
         else:
             assert plan is not None
             _apply_without_image(call, effect, type(first).__name__)
-            call.sample.values["image"] = _resample(reduced, factor, plan[0], plan[1], effect.resampling.interpolation)
+            call.sample.values["image"] = _resample(
+                reduced, factor, plan[0], plan[1], effect.resampling.interpolation
+            )
         if fired and call.logs:
             call.fired(type(first).__name__, first, params)
         pipeline.run_children(call, rng, [(i, False) for i in range(1, len(pipeline.transforms))])
@@ -335,4 +341,3 @@ def _apply_without_image(call: Any, effect: Warp, step: str) -> None:
     finally:
         sample.kinds = kinds  # the call's own (possibly shared) dict, never modified
         sample._keys.clear()  # a per-call cache of keys by kind, filled while image was left out
-
