@@ -20,7 +20,9 @@ configuration runs ``--rounds`` passes over the folder, the two libraries interl
 round, and the best pass is reported (the machine is shared, so the best is the least disturbed).
 
 ``--decoders`` also times the decoders alone on the same files: OpenCV full and reduced
-(``IMREAD_REDUCED_COLOR_2/4/8``), and simplejpeg when it is installed (it is not a dependency).
+(``IMREAD_REDUCED_COLOR_2/4/8``), and, when they are installed (neither is a dependency),
+simplejpeg and PyTurboJPEG (1.x, on the system's libturbojpeg), including the latter's region
+decode (a lossless crop on the MCU grid, then a scaled decode).
 
     python benchmarks/loader.py                 # full run, about 3 minutes on 2 cores
     python benchmarks/loader.py --smoke         # a few small files, one round: checks it runs
@@ -44,7 +46,16 @@ import cv2
 import numpy as np
 
 #: Megapixels and aspect ratios of the generated photos (cycled through).
-SIZES = [(1.0, 4 / 3), (1.5, 3 / 2), (2.0, 4 / 3), (2.5, 16 / 9), (3.0, 4 / 3), (1.2, 1.0), (1.8, 3 / 4), (2.2, 3 / 2)]
+SIZES = [
+    (1.0, 4 / 3),
+    (1.5, 3 / 2),
+    (2.0, 4 / 3),
+    (2.5, 16 / 9),
+    (3.0, 4 / 3),
+    (1.2, 1.0),
+    (1.8, 3 / 4),
+    (2.2, 3 / 2),
+]
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "retina")
 BOXES = 12
 
@@ -190,7 +201,9 @@ def one_pass(loader: Any) -> float:
     return count / (time.perf_counter() - start)
 
 
-def measure(paths: list[Path], tasks: list[str], workers_list: list[int], rounds: int, batch: int) -> dict[Any, float]:
+def measure(
+    paths: list[Path], tasks: list[str], workers_list: list[int], rounds: int, batch: int
+) -> dict[Any, float]:
     """Best images/s per (task, workers, library), the libraries interleaved within each round."""
     from torch.utils.data import DataLoader
 
@@ -221,13 +234,24 @@ def time_decoders(paths: list[Path], repeats: int) -> list[tuple[str, float]]:
     """Milliseconds per file (best of ``repeats`` passes) for each decoder available."""
     blobs = [p.read_bytes() for p in paths]
     cases: list[tuple[str, Any]] = [
-        ("OpenCV imdecode, full + cvtColor", lambda b: cv2.cvtColor(cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)),
+        (
+            "OpenCV imdecode, full + cvtColor",
+            lambda b: cv2.cvtColor(
+                cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
+            ),
+        ),
     ]
-    for factor, flag in ((2, cv2.IMREAD_REDUCED_COLOR_2), (4, cv2.IMREAD_REDUCED_COLOR_4), (8, cv2.IMREAD_REDUCED_COLOR_8)):
+    for factor, flag in (
+        (2, cv2.IMREAD_REDUCED_COLOR_2),
+        (4, cv2.IMREAD_REDUCED_COLOR_4),
+        (8, cv2.IMREAD_REDUCED_COLOR_8),
+    ):
         cases.append(
             (
                 f"OpenCV imdecode, 1/{factor} (DCT) + cvtColor",
-                lambda b, flag=flag: cv2.cvtColor(cv2.imdecode(np.frombuffer(b, np.uint8), flag), cv2.COLOR_BGR2RGB),
+                lambda b, flag=flag: cv2.cvtColor(
+                    cv2.imdecode(np.frombuffer(b, np.uint8), flag), cv2.COLOR_BGR2RGB
+                ),
             )
         )
     try:
@@ -235,14 +259,48 @@ def time_decoders(paths: list[Path], repeats: int) -> list[tuple[str, float]]:
     except ImportError:
         simplejpeg = None
     if simplejpeg is not None:
-        cases.append(("simplejpeg " + simplejpeg.__version__ + ", full (RGB)", lambda b: simplejpeg.decode_jpeg(b, "RGB")))
-        for factor in (2, 4, 8):
-            cases.append(
-                (
-                    f"simplejpeg, 1/{factor} (DCT, RGB)",
-                    lambda b, factor=factor: simplejpeg.decode_jpeg(b, "RGB", min_factor=factor),
-                )
+        cases.append(
+            (
+                "simplejpeg " + simplejpeg.__version__ + ", full (RGB)",
+                lambda b: simplejpeg.decode_jpeg(b, "RGB"),
             )
+        )
+
+        def scaled(blob: bytes, factor: int) -> Any:
+            # simplejpeg scales when asked for a smallest size (min_factor alone does not)
+            height, width, _, _ = simplejpeg.decode_jpeg_header(blob)
+            return simplejpeg.decode_jpeg(
+                blob, "RGB", min_height=-(-height // factor), min_width=-(-width // factor)
+            )
+
+        cases.extend(
+            (f"simplejpeg, 1/{factor} (DCT, RGB)", lambda b, factor=factor: scaled(b, factor))
+            for factor in (2, 4, 8)
+        )
+    try:
+        from turbojpeg import TJPF_RGB, TurboJPEG
+
+        turbo: Any = TurboJPEG()
+    except (ImportError, RuntimeError, OSError):  # PyTurboJPEG also needs the libturbojpeg library
+        turbo = None
+    if turbo is not None:
+        cases.append(("PyTurboJPEG, full (RGB)", lambda b: turbo.decode(b, pixel_format=TJPF_RGB)))
+        cases.append(
+            (
+                "PyTurboJPEG, 1/2 (DCT, RGB)",
+                lambda b: turbo.decode(b, pixel_format=TJPF_RGB, scaling_factor=(1, 2)),
+            )
+        )
+
+        def region(blob: bytes) -> Any:
+            # a centred window of half the width and height (a quarter of the area), cut losslessly
+            # on the MCU grid, then decoded at 1/2: the region decode this library offers
+            width, height, _, _ = turbo.decode_header(blob)
+            x, y = (width // 4) // 16 * 16, (height // 4) // 16 * 16
+            part = turbo.crop(blob, x, y, width // 2, height // 2)
+            return turbo.decode(part, pixel_format=TJPF_RGB, scaling_factor=(1, 2))
+
+        cases.append(("PyTurboJPEG, lossless crop to 1/4 of the area + 1/2 (DCT)", region))
     results = []
     for name, decode in cases:
         best = float("inf")
@@ -256,20 +314,28 @@ def time_decoders(paths: list[Path], repeats: int) -> list[tuple[str, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=Path, default=None, help="folder of generated JPEGs (kept for reuse)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--images", type=Path, default=None, help="folder of generated JPEGs (kept for reuse)"
+    )
     parser.add_argument("--count", type=int, default=96, help="number of JPEGs")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--tasks", nargs="+", choices=("classification", "detection"), default=["classification", "detection"])
+    parser.add_argument(
+        "--tasks", nargs="+", choices=("classification", "detection"), default=["classification", "detection"]
+    )
     parser.add_argument("--decoders", action="store_true", help="also time the decoders alone")
     parser.add_argument("--smoke", action="store_true", help="a few small files, one round, 0 and 1 workers")
     args = parser.parse_args()
     scale = 1.0
     if args.smoke:
         args.count, args.rounds, args.batch, args.workers, scale = 4, 1, 2, [0, 1], 0.3
-    folder = args.images or Path(tempfile.gettempdir()) / ("invariance-loader-smoke" if args.smoke else "invariance-loader-jpegs")
+    folder = args.images or Path(tempfile.gettempdir()) / (
+        "invariance-loader-smoke" if args.smoke else "invariance-loader-jpegs"
+    )
 
     import albumentations
     import torch
@@ -288,7 +354,9 @@ def main() -> None:
     )
     best = measure(paths, args.tasks, args.workers, args.rounds, args.batch)
     print()
-    print("| pipeline | workers | Albumentations 2.0.8 + cv2.imread (img/s) | invariance, decode-aware (img/s) | speed-up |")
+    print(
+        "| pipeline | workers | Albumentations 2.0.8 + cv2.imread (img/s) | invariance, decode-aware (img/s) | speed-up |"
+    )
     print("|---|---:|---:|---:|---:|")
     for task in args.tasks:
         for workers in args.workers:

@@ -152,18 +152,15 @@ def _first_step(pipeline: Any) -> BasicTransform | None:
 
 
 def _reduced(data: bytes, header: ImageHeader, factor: int, name: str) -> np.ndarray | None:
-    """The picture decoded at ``1/factor`` (RGB or 2-D gray), or None when OpenCV did not give
-    the size libjpeg's scaled decode has (``ceil(size / factor)``)."""
+    """The picture decoded at ``1/factor`` (BGR, converted after resampling, on fewer pixels; or
+    2-D gray), or None when OpenCV did not give the size libjpeg's scaled decode has
+    (``ceil(size / factor)``)."""
     table = _REDUCED_GRAY if header.bands == 1 else _REDUCED_COLOR
     image = cv2.imdecode(np.frombuffer(data, np.uint8), table[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
         raise ImageFileError(f"{name}: its JPEG pixels could not be decoded (damaged file?)")
     expected = (-(-header.height // factor), -(-header.width // factor))
-    if image.shape[:2] != expected:
-        return None
-    if image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    return image
+    return image if image.shape[:2] == expected else None
 
 
 def _resample(
@@ -317,9 +314,8 @@ def _run(
         else:
             assert plan is not None
             _apply_without_image(call, effect, type(first).__name__)
-            call.sample.values["image"] = _resample(
-                reduced, factor, plan[0], plan[1], effect.resampling.interpolation
-            )
+            image = _resample(reduced, factor, plan[0], plan[1], effect.resampling.interpolation)
+            call.sample.values["image"] = cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
         if fired and call.logs:
             call.fired(type(first).__name__, first, params)
         pipeline.run_children(call, rng, [(i, False) for i in range(1, len(pipeline.transforms))])
