@@ -258,3 +258,30 @@ def test_bad_input_is_refused_early(scene_jpeg, tmp_path):
         read_augmented(tmp_path / "missing.jpg", classification(0))
     with pytest.raises(A.ImageTooLargeError):
         decode_augmented(data, classification(0), max_pixels=1000)
+
+
+def test_exif_orientation_is_ignored_as_by_the_full_reader(scene_jpeg):
+    """read_image keeps the stored pixel order (EXIF orientation is not applied); so does the
+    reduced decode, so windows drawn from the header's size fit the decoded picture."""
+    import io
+
+    from PIL import Image
+
+    _, full = scene_jpeg
+    picture = Image.fromarray(
+        np.ascontiguousarray(full[:, :1000])
+    )  # 1000 x 1000: a transposed decode would fit too
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=90, exif=exif)
+    data = buffer.getvalue()
+    reference = decode_image(data)
+    for seed in range(8):
+
+        def crop(seed: int = seed) -> A.Compose:
+            return A.Compose([A.RandomResizedCrop(size=(96, 96), scale=(0.5, 1.0))], seed=seed)
+
+        out, how = decode_augmented(data, crop())
+        plain = crop()(image=reference)["image"]
+        assert np.abs(out["image"].astype(np.float64) - plain).mean() <= MEAN_ABS_BOUND, how

@@ -160,8 +160,8 @@ def run_record(pipeline: Any, record: ImageRecord, decode_aware: bool = True) ->
     instance = [
         polygons_to_mask(obj.polygons, height, width) for obj in record.objects if obj.polygons is not None
     ]
-    # Only the size of the image is read here: a zero-page stand-in of that size (never touched).
-    standin = np.zeros((height, width), np.uint8)
+    # Only the size of the image is read here: a stand-in of that size (its pixels are never read).
+    standin = np.empty((height, width), np.uint8)
     inputs = pipeline_inputs(record, Loaded(standin, mask, instance))
     del inputs["image"]
     return decode_augmented(data, pipeline, name=name, **inputs)[0]
