@@ -285,3 +285,18 @@ def test_exif_orientation_is_ignored_as_by_the_full_reader(scene_jpeg):
         out, how = decode_augmented(data, crop())
         plain = crop()(image=reference)["image"]
         assert np.abs(out["image"].astype(np.float64) - plain).mean() <= MEAN_ABS_BOUND, how
+
+
+def test_a_compose_subclass_that_chooses_its_own_order_decodes_as_usual(scene_jpeg):
+    data, full = scene_jpeg
+
+    class _ReversedCompose(A.Compose):
+        def choose(self, rng):
+            return [(i, False) for i in reversed(range(len(self.transforms)))]
+
+    def pipeline() -> A.Compose:
+        return _ReversedCompose([A.RandomResizedCrop(size=(64, 64)), A.Affine(rotate=(-30, 30))], seed=0)
+
+    out, how = decode_augmented(data, pipeline())
+    assert how.factor == 1
+    np.testing.assert_array_equal(out["image"], pipeline()(image=full)["image"])

@@ -24,7 +24,8 @@ and the boxes only (``RandomResizedCrop``, ``RandomSizedCrop``, ``RandomSizedBBo
 ``RandomCrop``, ``CenterCrop``, ``Crop``, ``RandomCropFromBorders``, ``BBoxSafeRandomCrop``,
 ``AtLeastOneBBoxRandomCrop``, ``RandomCropNearBBox``), at the top of a plain ``Compose`` with
 ``p=1``. A plain crop keeps its pixels at full resolution, so it gets a full decode (OpenCV has no
-region decode; see docs/benchmarks.md for the libraries measured). Anything else (another first
+region decode; see docs/benchmarks.md for the libraries measured), and only its window is
+converted to RGB (the same pixels as a full decode). Anything else (another first
 step, a crop that pads, a PNG, a JPEG that is CMYK, a ``ReplayCompose``) decodes as usual and
 runs the pipeline unchanged, with the same results for a seed as ``pipeline(image=read_image(path))``.
 
@@ -140,6 +141,7 @@ def _plain_compose(pipeline: Any) -> bool:
         and not isinstance(pipeline, ReplayCompose)
         and not type(pipeline)._user_call
         and type(pipeline).run is Compose.run
+        and type(pipeline).__call__ is Compose.__call__
         and type(pipeline).choose is BaseCompose.choose
         and pipeline.p >= 1.0
         and len(pipeline.transforms) > 0
