@@ -16,8 +16,9 @@ Two readers are compared, each returning a CHW float32 tensor (and boxes for det
   1/4 or 1/8 when the first crop or resize shrinks it that much).
 
 Workers run OpenCV single-threaded and torch with one thread; the main process too. Each
-configuration runs ``--rounds`` passes over the folder, the two libraries interleaved within each
-round, and the best pass is reported (the machine is shared, so the best is the least disturbed).
+configuration runs ``--rounds`` passes over the folder per library, the two alternating (ABAB,
+then BABA); the table gives each library's median images/s and the median of the per-round
+ratios (the speed-up), which a burst of load on a shared machine disturbs least.
 
 ``--decoders`` also times the decoders alone on the same files: OpenCV full and reduced
 (``IMREAD_REDUCED_COLOR_2/4/8``), and, when they are installed (neither is a dependency),
@@ -37,6 +38,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import argparse
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -203,15 +205,18 @@ def one_pass(loader: Any) -> float:
 
 def measure(
     paths: list[Path], tasks: list[str], workers_list: list[int], rounds: int, batch: int
-) -> dict[Any, float]:
-    """Best images/s per (task, workers, library), the libraries interleaved within each round."""
+) -> dict[Any, tuple[float, float, float]]:
+    """Per (task, workers): the median images/s of each library over ``rounds`` passes, and the
+    median of the per-round ratios. The two libraries alternate within each round (ABAB, then
+    BABA), so a burst of load on the shared machine falls on both sides of a pair."""
     from torch.utils.data import DataLoader
 
-    best: dict[Any, float] = {}
+    out: dict[Any, tuple[float, float, float]] = {}
+    libraries = ("albumentations", "invariance")
     for task in tasks:
         for workers in workers_list:
             loaders = {}
-            for library in ("albumentations", "invariance"):
+            for library in libraries:
                 loaders[library] = DataLoader(
                     Files(library, task, paths),
                     batch_size=batch,
@@ -221,13 +226,18 @@ def measure(
                     persistent_workers=workers > 0,
                 )
                 one_pass(loaders[library])  # warm-up: starts the workers, fills the page cache
-            for _ in range(rounds):
-                for library, loader in loaders.items():
-                    rate = one_pass(loader)
-                    key = (task, workers, library)
-                    best[key] = max(best.get(key, 0.0), rate)
+            rates: dict[str, list[float]] = {library: [] for library in libraries}
+            for round_index in range(rounds):
+                for library in libraries if round_index % 2 == 0 else libraries[::-1]:
+                    rates[library].append(one_pass(loaders[library]))
+            ratios = [ours / theirs for ours, theirs in zip(rates["invariance"], rates["albumentations"])]
+            out[(task, workers)] = (
+                statistics.median(rates["albumentations"]),
+                statistics.median(rates["invariance"]),
+                statistics.median(ratios),
+            )
             del loaders
-    return best
+    return out
 
 
 def time_decoders(paths: list[Path], repeats: int) -> list[tuple[str, float]]:
@@ -301,15 +311,14 @@ def time_decoders(paths: list[Path], repeats: int) -> list[tuple[str, float]]:
             return turbo.decode(part, pixel_format=TJPF_RGB, scaling_factor=(1, 2))
 
         cases.append(("PyTurboJPEG, lossless crop to 1/4 of the area + 1/2 (DCT)", region))
-    results = []
-    for name, decode in cases:
-        best = float("inf")
-        for _ in range(repeats):
+    best = {name: float("inf") for name, _ in cases}
+    for _ in range(repeats):  # round-robin: every decoder sees the same spells of load
+        for name, decode in cases:
             start = time.perf_counter()
             for blob in blobs:
                 decode(blob)
-            best = min(best, (time.perf_counter() - start) / len(blobs))
-        results.append((name, best * 1e3))
+            best[name] = min(best[name], (time.perf_counter() - start) / len(blobs))
+    results = [(name, best[name] * 1e3) for name, _ in cases]
     return results
 
 
@@ -320,8 +329,8 @@ def main() -> None:
     parser.add_argument(
         "--images", type=Path, default=None, help="folder of generated JPEGs (kept for reuse)"
     )
-    parser.add_argument("--count", type=int, default=96, help="number of JPEGs")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--count", type=int, default=64, help="number of JPEGs")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument(
@@ -350,9 +359,9 @@ def main() -> None:
     print(
         f"invariance {invariance.__version__}, albumentations {albumentations.__version__}, torch {torch.__version__}, "
         f"OpenCV {cv2.__version__}; {len(paths)} JPEGs of {min(pixels):.1f}-{max(pixels):.1f} MP in {folder}; "
-        f"batch {args.batch}, best of {args.rounds} rounds"
+        f"batch {args.batch}, medians of {args.rounds} rounds"
     )
-    best = measure(paths, args.tasks, args.workers, args.rounds, args.batch)
+    results = measure(paths, args.tasks, args.workers, args.rounds, args.batch)
     print()
     print(
         "| pipeline | workers | Albumentations 2.0.8 + cv2.imread (img/s) | invariance, decode-aware (img/s) | speed-up |"
@@ -360,8 +369,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     for task in args.tasks:
         for workers in args.workers:
-            theirs, ours = best[(task, workers, "albumentations")], best[(task, workers, "invariance")]
-            print(f"| {task} | {workers} | {theirs:.0f} | {ours:.0f} | {ours / theirs:.2f}x |")
+            theirs, ours, ratio = results[(task, workers)]
+            print(f"| {task} | {workers} | {theirs:.0f} | {ours:.0f} | {ratio:.2f}x |")
     if args.decoders:
         print()
         print("| decoder | ms per file |")
