@@ -220,3 +220,47 @@ def test_float_policies_are_stored_as_uint8_and_normalized_ones_are_refused(tmp_
     with pytest.raises(ValueError, match="normalization"):
         augment_dataset(src, tmp_path / "b", A.Compose([A.Normalize()]))
     assert not list((tmp_path / "b").rglob("*.png"))
+
+
+def test_decode_aware_augment_matches_full_decode_annotations(tmp_path, monkeypatch):
+    """``invariance augment`` decodes JPEGs reduced by default; ``--full-decode`` turns it off. The
+    annotations and masks are the same either way (they go through the first step at full size)."""
+    import invariance as A
+    import invariance.io.decode as decode
+
+    src = write_sample_dataset(
+        tmp_path / "src", "coco", count=2, height=900, width=1200, masks=True, suffix=".jpg"
+    )
+    policy = tmp_path / "policy.json"
+    A.save(A.Compose([A.RandomResizedCrop(size=(160, 160), scale=(0.3, 1.0)), A.HorizontalFlip()]), policy)
+    factors: list[int] = []
+    original = decode._reduced
+
+    def counting(data, header, factor, name):
+        factors.append(factor)
+        return original(data, header, factor, name)
+
+    monkeypatch.setattr(decode, "_reduced", counting)
+    outputs = {}
+    for flag in ("--decode-aware", "--full-decode"):
+        out = tmp_path / flag.strip("-")
+        before = len(factors)
+        result = runner.invoke(
+            app, ["augment", str(src), str(out), "-k", "3", "--seed", "2", "-p", str(policy), flag]
+        )
+        assert result.exit_code == 0, result.output
+        outputs[flag] = read_dataset(out)
+        reduced = len(factors) - before
+        assert (reduced > 0) if flag == "--decode-aware" else (reduced == 0)
+    aware, full = outputs["--decode-aware"], outputs["--full-decode"]
+    assert [r.key for r in aware.records] == [r.key for r in full.records]
+    for a, f in zip(aware.records, full.records):
+        assert (a.width, a.height) == (f.width, f.height) == (160, 160)
+        assert [o.label for o in a.objects] == [o.label for o in f.objects]
+        np.testing.assert_allclose([o.bbox for o in a.objects], [o.bbox for o in f.objects], atol=1e-6)
+        assert [o.keypoints for o in a.objects] == [o.keypoints for o in f.objects]
+        assert [o.polygons for o in a.objects] == [o.polygons for o in f.objects]
+        assert a.mask_path is not None and f.mask_path is not None
+        assert a.mask_path.read_bytes() == f.mask_path.read_bytes()
+        pixels = [cv2.imread(str(r.image_path)).astype(np.float64) for r in (a, f)]
+        assert np.abs(pixels[0] - pixels[1]).mean() <= 8.0  # docs/loading.md's bound

@@ -80,6 +80,10 @@ class AugmentedDataset(_data.Dataset):  # type: ignore[misc]
         source: a folder path or an indexable sequence of samples.
         policy: a transform or a Compose (put ``ToTensorV2()`` last to get tensors), or None.
         loader: reads a path into an image array. Default: RGB uint8 through OpenCV.
+        decode_aware: with the default loader and a policy, read each path with
+            :func:`invariance.io.read_augmented`: a JPEG whose first crop or resize shrinks it is
+            decoded at 1/2, 1/4 or 1/8 (same windows and targets for a seed; image pixels within
+            the resampling difference of docs/loading.md). False decodes every image in full.
     """
 
     def __init__(
@@ -87,6 +91,7 @@ class AugmentedDataset(_data.Dataset):  # type: ignore[misc]
         source: str | Path | Sequence[Any],
         policy: Callable[..., Mapping[str, Any]] | None = None,
         loader: Callable[[Path], np.ndarray] | None = None,
+        decode_aware: bool = True,
     ) -> None:
         self.classes: list[str] = []
         self.source: Sequence[Any]
@@ -100,6 +105,7 @@ class AugmentedDataset(_data.Dataset):  # type: ignore[misc]
             self.source = source
         self.policy = policy
         self.loader = loader or _read_rgb
+        self.decode_aware = bool(decode_aware) and loader is None
 
     def __len__(self) -> int:
         return len(self.source)
@@ -108,8 +114,17 @@ class AugmentedDataset(_data.Dataset):  # type: ignore[misc]
         return self.loader(Path(value)) if isinstance(value, (str, Path)) else value
 
     def _augment(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Read ``data["image"]`` when it is a path, and run the policy (decode-aware when on)."""
+        image = data["image"]
         if self.policy is None:
+            data["image"] = self._image(image)
             return data
+        if self.decode_aware and isinstance(image, (str, Path)):
+            from invariance.io import read_augmented
+
+            rest = {key: value for key, value in data.items() if key != "image"}
+            return read_augmented(image, self.policy, **rest)
+        data["image"] = self._image(image)
         return dict(self.policy(**data))
 
     def __getitem__(self, index: int) -> Any:
@@ -120,12 +135,11 @@ class AugmentedDataset(_data.Dataset):  # type: ignore[misc]
                 raise InputError(
                     f"AugmentedDataset: sample {index} has no 'image' key (keys: {sorted(data)})"
                 )
-            data["image"] = self._image(data["image"])
             return self._augment(data)
         if isinstance(item, tuple) and len(item) == 2:
             image, target = item
-            return self._augment({"image": self._image(image)})["image"], target
-        return self._augment({"image": self._image(item)})["image"]
+            return self._augment({"image": image})["image"], target
+        return self._augment({"image": item})["image"]
 
 
 class CachedDataset(AugmentedDataset):

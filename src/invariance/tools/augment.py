@@ -121,17 +121,20 @@ def augment_dataset(
     format: Format | None = None,
     progress: Callable[[int, int], None] | None = None,
     drop_invalid: bool = False,
+    decode_aware: bool = True,
 ) -> AugmentReport:
     """Write ``variants`` augmented copies of every image under ``source`` into ``output``.
 
     ``policy`` is a transform, a policy file, a preset name or None (the article's starter).
     ``progress(done, total)`` is called after each file. See the module docstring for the seeding,
     atomic-write and resume guarantees. Invalid annotations raise :class:`AugmentError` unless
-    ``drop_invalid`` is true (then they are dropped and counted in the report).
+    ``drop_invalid`` is true (then they are dropped and counted in the report). ``decode_aware``
+    decodes each JPEG only as far as the policy's first crop or resize needs (see docs/loading.md);
+    False decodes every image in full.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    job = AugmentJob.plan(source, output, policy, variants, seed, format, drop_invalid)
+    job = AugmentJob.plan(source, output, policy, variants, seed, format, drop_invalid, decode_aware)
     return run_job(job, workers, progress)
 
 
@@ -199,6 +202,12 @@ def command(
         "--drop-invalid",
         help="Drop invalid annotations (bad boxes, unknown categories) and go on; by default they stop the run.",
     ),
+    decode_aware: bool = typer.Option(
+        True,
+        "--decode-aware/--full-decode",
+        help="Decode each JPEG only as far as the policy's first crop or resize needs (docs/loading.md); "
+        "--full-decode decodes every image in full.",
+    ),
     engine: str = typer.Option(
         "local",
         "--engine",
@@ -216,7 +225,7 @@ def command(
     if engine not in ("local", "ray"):
         fail(f"--engine must be 'local' or 'ray', got {engine!r}")
     try:
-        job = AugmentJob.plan(source, output, policy, variants, seed, format, drop_invalid)  # type: ignore[arg-type]
+        job = AugmentJob.plan(source, output, policy, variants, seed, format, drop_invalid, decode_aware)  # type: ignore[arg-type]
         with progress_bar("augment", job.total) as bar:
             if engine == "ray":
                 from invariance.integrations.ray import run_job_with_ray

@@ -48,8 +48,7 @@ from invariance.tools.runner import (
     dataset_pipeline,
     derive_seed,
     load_policy,
-    load_record,
-    pipeline_inputs,
+    run_record,
 )
 
 PARTS_DIR = ".invariance-parts"
@@ -155,6 +154,8 @@ class AugmentJob:
     variants: int = 1
     seed: int = 0
     dropped: int = 0
+    #: Decode each JPEG only as far as the policy's first crop or resize needs (``--full-decode`` turns it off).
+    decode_aware: bool = True
     _pipeline: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -167,6 +168,7 @@ class AugmentJob:
         seed: int = 0,
         format: Format | None = None,
         drop_invalid: bool = False,
+        decode_aware: bool = True,
     ) -> AugmentJob:
         """Check the folders and the policy, read the dataset, and check its annotations.
 
@@ -188,7 +190,7 @@ class AugmentJob:
             if not drop_invalid:
                 raise AugmentError(invalid_annotations_message(dataset))
             dropped = drop_invalid_objects(dataset)
-        return cls(dataset, out, transform, variants, int(seed), dropped)
+        return cls(dataset, out, transform, variants, int(seed), dropped, bool(decode_aware))
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -271,8 +273,7 @@ class AugmentJob:
             self._pipeline = dataset_pipeline(self.policy, dataset.keypoint_names)
         pipeline = self._pipeline
         pipeline.set_random_seed(derive_seed(self.seed, record.key, k))
-        loaded = load_record(record)
-        result = pipeline(**pipeline_inputs(record, loaded))
+        result = run_record(pipeline, record, self.decode_aware)
         new, mask, _ = augmented_record(record, result, variant_path(record.key, k))
         if targets.mask is not None and mask is not None:
             write_atomic(targets.mask, encode_image(mask, ".png"))

@@ -134,6 +134,39 @@ def load_record(record: ImageRecord) -> Loaded:
     return Loaded(image, mask, instance)
 
 
+def run_record(pipeline: Any, record: ImageRecord, decode_aware: bool = True) -> dict[str, Any]:
+    """Run ``pipeline`` on ``record`` (its image, mask, boxes, keypoints and polygons).
+
+    With ``decode_aware`` the image is read by :func:`invariance.io.decode_augmented`: its size
+    comes from the file's header, and a JPEG whose first crop or resize shrinks it is decoded at
+    1/2, 1/4 or 1/8. Annotations are built at the full size either way, so they come out the same
+    for a seed; only the image pixels differ, by the resampling difference of docs/loading.md.
+    """
+    if not decode_aware:
+        return dict(pipeline(**pipeline_inputs(record, load_record(record))))
+    from invariance.core.errors import ImageFileError
+    from invariance.core.image_io import check_header, max_pixels_default, read_header
+    from invariance.io import decode_augmented
+
+    name = f"the image {str(record.image_path)!r}"
+    try:
+        data = Path(record.image_path).read_bytes()
+    except OSError as error:
+        raise ImageFileError(f"cannot read {name}: {error.strerror or error}") from None
+    header = read_header(data, name)
+    check_header(header, name, max_pixels_default())
+    height, width = header.height, header.width
+    mask = read_image(record.mask_path) if record.mask_path is not None else None
+    instance = [
+        polygons_to_mask(obj.polygons, height, width) for obj in record.objects if obj.polygons is not None
+    ]
+    # Only the size of the image is read here: a stand-in of that size (its pixels are never read).
+    standin = np.empty((height, width), np.uint8)
+    inputs = pipeline_inputs(record, Loaded(standin, mask, instance))
+    del inputs["image"]
+    return decode_augmented(data, pipeline, name=name, **inputs)[0]
+
+
 def pipeline_inputs(record: ImageRecord, loaded: Loaded) -> dict[str, Any]:
     """The named arguments of one pipeline call for ``record``."""
     height, width = loaded.image.shape[:2]
