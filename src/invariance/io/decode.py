@@ -352,4 +352,4 @@ def _apply_without_image(call: Any, effect: Warp, step: str) -> None:
         call.flush()
     finally:
         sample.kinds = kinds  # the call's own (possibly shared) dict, never modified
-        sample._keys.clear()  # a per-call cache of keys by kind, filled while image was left out
+        sample._keys = None  # a per-call cache of keys by kind, filled while image was left out
