@@ -636,3 +636,25 @@ def test_builtin_blocks_inside_a_custom_compose_and_its_arguments_serialize() ->
     rebuilt = A.from_dict(document)
     assert type(rebuilt.transforms[0]).__name__ == "ApplyIfLarge" and rebuilt.transforms[0].min_side == 16
     np.testing.assert_array_equal(rebuilt(image=image)["image"], image[:, ::-1])
+
+
+def test_a_compose_subclass_whose_call_extends_the_parent_call_runs_its_children_once() -> None:
+    """``super().__call__`` from a user ``__call__`` runs the children (it used to dispatch back
+    to the user ``__call__`` and recurse without end), alone and nested in a pipeline."""
+
+    class Tagged(A.Compose):
+        calls = 0
+
+        def __call__(self, *args: Any, **data: Any) -> dict[str, Any]:
+            type(self).calls += 1
+            out = super().__call__(*args, **data)
+            out["tagged"] = True
+            return out
+
+    image = np.arange(6 * 8 * 3, dtype=np.uint8).reshape(6, 8, 3)
+    out = Tagged([A.HorizontalFlip(p=1.0)])(image=image)
+    assert out["tagged"] and Tagged.calls == 1
+    np.testing.assert_array_equal(out["image"], image[:, ::-1])
+    nested = A.Compose([Tagged([A.VerticalFlip(p=1.0)]), A.HorizontalFlip(p=1.0)])(image=image)
+    assert Tagged.calls == 2
+    np.testing.assert_array_equal(nested["image"], image[::-1, ::-1])

@@ -166,6 +166,11 @@ class BaseCompose:
 
             run_custom_compose(self, call, rng, force_apply)
             return
+        self.run_own(call, rng, force_apply)
+
+    def run_own(self, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
+        """What ``run`` does with this composition's own children, whoever defined ``__call__``
+        (a user ``__call__`` that calls ``super().__call__`` ends up here, not in itself again)."""
         if call.replay is not None:
             node = call.replay.get(id(self))
             if not node or not node.get("applied"):
@@ -552,6 +557,13 @@ class Compose(BaseCompose):
         finally:
             call.set_fusing(outer)
 
+    def run_own(self, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
+        outer = call.set_fusing(self.fuse_warps)
+        try:
+            super().run_own(call, rng, force_apply)
+        finally:
+            call.set_fusing(outer)
+
     def begin(self, data: Mapping[str, Any]) -> Call:
         """Check ``data`` and open a call on it (what ``__call__`` runs the transforms on)."""
         return Call(
@@ -570,7 +582,7 @@ class Compose(BaseCompose):
         if len(data) == 1 and "image" in data and self._image_calls_short():
             return self._call_on_image(data, force_apply)
         call = self.begin(data)
-        self.run(call, self._stream.generator(), force_apply=force_apply)
+        self.run_own(call, self._stream.generator(), force_apply=force_apply)
         call.finish()
         return call.output(data)
 
@@ -643,7 +655,7 @@ class ReplayCompose(Compose):
         call = self.begin(data)
         log: dict[int, Any] = {}
         call.start_recording(log)
-        self.run(call, self._stream.generator(), force_apply=force_apply)
+        self.run_own(call, self._stream.generator(), force_apply=force_apply)
         call.finish()
         out = call.output(data)
         out[self.save_key] = _annotate(self, log)
