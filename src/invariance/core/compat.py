@@ -324,7 +324,8 @@ class ImageOnlyTransform(AdaptedTransform):
     Implement ``apply(img, **params)`` (and optionally ``apply_to_images``). Masks, boxes and
     keypoints pass through untouched.
 
-    Targets: image, images. Dtypes: whatever ``apply`` accepts.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: whatever ``apply`` accepts.
     """
 
     supported_targets: ClassVar[tuple[str, ...]] = ("image", "images")
@@ -342,7 +343,8 @@ class DualTransform(AdaptedTransform):
     ``apply_to_masks`` (default: ``apply_to_mask`` per mask), ``apply_to_bboxes`` and
     ``apply_to_keypoints`` (no default: calling with boxes or keypoints raises).
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: whatever ``apply`` accepts.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: whatever ``apply`` accepts.
     """
 
     supported_targets: ClassVar[tuple[str, ...]] = ("image", "images", "mask", "masks", "bboxes", "keypoints")

@@ -215,7 +215,7 @@ class OcclusionTransform(Native, DualTransform):
 class CoarseDropout(OcclusionTransform):
     """Cut random rectangular holes and fill them.
 
-    Targets: image: holes filled with ``fill`` (a value, per-channel values, ``random`` pixels,
+    Per target: image: holes filled with ``fill`` (a value, per-channel values, ``random`` pixels,
     one ``random_uniform`` colour per hole, or ``inpaint_telea`` / ``inpaint_ns``). mask: holes
     filled with ``fill_mask`` when given, else unchanged. bboxes: kept unchanged unless the holes
     hide so much that the visible part falls below BboxParams ``min_visibility`` / ``min_area``
@@ -230,7 +230,8 @@ class CoarseDropout(OcclusionTransform):
         fill_mask: mask fill, or None to leave masks alone. Default: None.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {
