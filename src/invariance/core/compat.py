@@ -393,7 +393,8 @@ def _validated_init(owner: str, schema: type[BaseModel], init: Callable[..., Non
         unknown = [n for n in given if n not in signature.parameters]
         if unknown:
             message = (
-                f"{owner}: unknown argument(s) {', '.join(map(repr, unknown))}; valid arguments are {names}"
+                f"Argument(s) '{', '.join(unknown)}' are not valid for transform {owner}: "
+                f"unknown argument(s), valid arguments are {names}"
             )
             if strict:
                 raise ParameterError(message)
