@@ -53,6 +53,16 @@ def test_fog_float_matches_uint8(photo):
     assert np.abs(f32 * 255 - u8).max() <= 2
 
 
+@pytest.mark.parametrize("blur_value", [1, 3])
+def test_rain_float_matches_uint8(photo, blur_value):
+    # Same drops on both dtypes: soft (anti-aliased) streak edges on float images too.
+    drops = np.array([[20.0, 10.0], [64.5, 40.0], [100.0, 70.0], [33.0, 90.0]])
+    args = (drops, 12.0, 20, 2, (0, 0, 0), blur_value, 0.9)
+    u8 = kw.rain(photo, *args).astype(np.float32) / 255
+    f32 = kw.rain(photo.astype(np.float32) / 255, *args)
+    np.testing.assert_allclose(u8, f32, atol=3 / 255)
+
+
 def test_shadow_darkens_inside_polygons_only(grey):
     t = A.RandomShadow(shadow_roi=(0, 0.5, 1, 1), shadow_intensity_range=(0.6, 0.6), p=1)
     pipe = A.Compose([t], seed=5, save_applied_params=True)
