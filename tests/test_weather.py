@@ -270,11 +270,29 @@ def test_replay_reproduces(cls, photo):
 
 
 @pytest.mark.parametrize(
-    "cls", [A.RandomRain, A.RandomSnow, A.RandomFog, A.RandomSunFlare, A.RandomShadow, A.Spatter, A.HEStain]
+    "cls", [A.RandomRain, A.RandomSnow, A.RandomFog, A.RandomSunFlare, A.Spatter, A.HEStain]
 )
 def test_rgb_only_transforms_reject_other_channel_counts(cls):
     with pytest.raises(A.InputError, match="channels"):
         _run(cls(p=1), np.zeros((16, 16, 4), np.uint8))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_shadow_darkens_every_band_of_a_multispectral_image_alike(dtype):
+    bands = np.linspace(0.3, 0.9, 5, dtype=np.float32)
+    img = np.ones((40, 50, 5), np.float32) * bands
+    img = (img * 255).round().astype(np.uint8) if dtype == np.uint8 else img
+    shadow = A.RandomShadow(shadow_roi=(0, 0, 1, 1), shadow_intensity_range=(0.5, 0.5), p=1)
+    out = _run(shadow, img, seed=4)["image"]
+    assert out.shape == img.shape and out.dtype == img.dtype
+    ratio = out.astype(np.float64) / img.astype(np.float64)
+    shaded = ratio[..., 0] < 0.9
+    assert 0 < shaded.mean() < 1
+    # One factor per pixel, the same in every band (up to uint8 rounding).
+    np.testing.assert_allclose(ratio[shaded], np.repeat(ratio[shaded][:, :1], 5, axis=1), atol=0.02)
+    # Each shadow halves what it covers; where shadows overlap they compound.
+    powers = 0.5 ** np.arange(1, 4)
+    assert np.abs(ratio[shaded][:, :1] - powers).min(axis=1).max() < 0.02
 
 
 @pytest.mark.parametrize(

@@ -309,6 +309,9 @@ class RandomShadow(_Weather):
     (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
+    # A shadow darkens every band alike, so any channel count is fine (RGB-NIR, multispectral).
+    supported_channels = "any"
+
     shadow_roi: tuple[float, float, float, float]
     num_shadows_limit: tuple[int, int]
     shadow_dimension: int
@@ -338,7 +341,6 @@ class RandomShadow(_Weather):
         return {"polygons": polygons, "intensities": intensities}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        self._check(img)
         polygons = [np.asarray(p, np.int32) for p in params["polygons"]]
         return kw.shadow(img, polygons, [float(v) for v in params["intensities"]])
 
