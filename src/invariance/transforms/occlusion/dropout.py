@@ -194,15 +194,18 @@ class OcclusionTransform(Native, DualTransform):
         holes = self.holes(params, sample)
         hidden = holes_to_mask(holes, sample.shape)
         fill, fill_mask = self.fill, self.fill_mask
-        # Only random fills draw: a Generator costs more than filling a few holes.
-        fill_rng = np.random.default_rng(int(params.get("fill_seed", 0))) if isinstance(fill, str) else None
+        fill_seed = int(params.get("fill_seed", 0))
         # Many holes, all inside: one masked pass per image instead of a slice per hole.
         many = len(holes) > MANY_HOLES and holes_inside(holes, sample.shape)
 
         def fill_image(img: np.ndarray) -> np.ndarray:
-            if many and not isinstance(fill, str):
-                return fill_constant(img, hidden, fill)
-            return fill_holes_with_rng(img, holes, fill, fill_rng)
+            if not isinstance(fill, str):
+                return (
+                    fill_constant(img, hidden, fill) if many else fill_holes_with_rng(img, holes, fill, None)
+                )
+            # Only random fills draw, each array from the call's seed: every frame of ``images``
+            # (every slice of a volume) gets the same values, one draw per call.
+            return fill_holes_with_rng(img, holes, fill, np.random.default_rng(fill_seed))
 
         def fill_masks(m: np.ndarray) -> np.ndarray:
             if many:

@@ -272,13 +272,14 @@ class PixelDropout(Native, DualTransform):
         per_channel = self.per_channel and channels > 1
         hidden = self._hidden(seed, (h, w, channels) if per_channel else (h, w))
         fill = "random" if self.drop_value is None else self.drop_value
-        fill_rng = np.random.default_rng(seed + 1)
 
         def drop(img: np.ndarray) -> np.ndarray:
             region = hidden
             if hidden.ndim == 3 and (img.ndim == 2 or img.shape[2] != hidden.shape[2]):
                 region = np.asarray(hidden.any(axis=2))
-            return fill_region_with_rng(img, region, fill, fill_rng)
+            # Random fill values are redrawn from the call's seed for each array, so every frame
+            # of ``images`` (every slice of a volume) gets the same values: one draw per call.
+            return fill_region_with_rng(img, region, fill, np.random.default_rng(seed + 1))
 
         mask_fill = self.mask_drop_value
         if mask_fill is None or per_channel:
