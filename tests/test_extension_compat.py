@@ -636,3 +636,12 @@ def test_builtin_blocks_inside_a_custom_compose_and_its_arguments_serialize() ->
     rebuilt = A.from_dict(document)
     assert type(rebuilt.transforms[0]).__name__ == "ApplyIfLarge" and rebuilt.transforms[0].min_side == 16
     np.testing.assert_array_equal(rebuilt(image=image)["image"], image[:, ::-1])
+
+
+def test_a_per_target_method_that_returns_no_array_is_named_in_the_error() -> None:
+    class Average(A.ImageOnlyTransform):
+        def apply(self, img: np.ndarray, **params: Any) -> Any:
+            return float(img.mean())  # a number, not an image
+
+    with pytest.raises(A.InputError, match=r"Average\.apply returned 0\.0; expected an array"):
+        Average(p=1)(image=np.zeros((8, 8, 3), np.uint8))

@@ -285,7 +285,16 @@ class AdaptedTransform(BasicTransform):
         before = sample.shape
 
         def whole(func: Callable[..., Any]) -> Callable[[np.ndarray], Any]:
-            return lambda array: np.ascontiguousarray(func(np.ascontiguousarray(array), **params))
+            def run(array: np.ndarray) -> np.ndarray:
+                out = np.ascontiguousarray(result := func(np.ascontiguousarray(array), **params))
+                if out.ndim < 2:  # not an image: say so here, not as a shape error much later
+                    raise InputError(
+                        f"{type(self).__name__}.{getattr(func, '__name__', 'apply')} returned "
+                        f"{describe(result)}; expected an array of the target's layout, (H, W) or (H, W, C)"
+                    )
+                return out
+
+            return run
 
         per_kind = {kind: whole(func) for kind, func in targets.items() if kind in _ARRAY_KINDS}
         pixels = Pixels(
