@@ -79,7 +79,7 @@ def test_pixel_and_spatial_transforms_declare_the_albumentations_sets():
 
 
 def test_to_tensor_v2_does_not_claim_volumes_it_would_return_as_slice_lists():
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="ToTensorV2 needs torch (the torch extra)")
     import invariance.pytorch as pt
 
     volume = np.zeros((3, 8, 8, 3), np.uint8)
