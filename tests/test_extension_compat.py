@@ -658,3 +658,12 @@ def test_a_compose_subclass_whose_call_extends_the_parent_call_runs_its_children
     nested = A.Compose([Tagged([A.VerticalFlip(p=1.0)]), A.HorizontalFlip(p=1.0)])(image=image)
     assert Tagged.calls == 2
     np.testing.assert_array_equal(nested["image"], image[::-1, ::-1])
+
+
+def test_a_per_target_method_that_returns_no_array_is_named_in_the_error() -> None:
+    class Average(A.ImageOnlyTransform):
+        def apply(self, img: np.ndarray, **params: Any) -> Any:
+            return float(img.mean())  # a number, not an image
+
+    with pytest.raises(A.InputError, match=r"Average\.apply returned 0\.0; expected an array"):
+        Average(p=1)(image=np.zeros((8, 8, 3), np.uint8))

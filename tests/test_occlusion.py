@@ -200,3 +200,22 @@ def test_grid_mask_and_masked_fill_equal_one_slice_per_hole():
         np.testing.assert_array_equal(hidden, expected)
         fill = (7, 200, 3) if trial % 4 == 0 else 9
         np.testing.assert_array_equal(fill_constant(image, hidden, fill), fill_holes(image, holes, fill))
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        A.PixelDropout(dropout_prob=0.1, drop_value=None, p=1),
+        A.PixelDropout(dropout_prob=0.1, per_channel=True, drop_value=None, p=1),
+        A.CoarseDropout(num_holes_range=(3, 3), fill="random", p=1),
+        A.CoarseDropout(num_holes_range=(3, 3), fill="random_uniform", p=1),
+        A.GridDropout(ratio=0.3, fill="random", p=1),
+    ],
+    ids=["pixel", "pixel-per-channel", "coarse-random", "coarse-uniform", "grid-random"],
+)
+def test_random_fills_are_one_draw_for_every_frame_and_slice(transform):
+    img = np.random.default_rng(0).integers(0, 256, (61, 67, 3), dtype=np.uint8)
+    out = A.Compose([transform], seed=137)(image=img, images=np.stack([img] * 2), volume=np.stack([img] * 3))
+    assert (out["image"] != img).any()  # something was dropped and filled
+    for frame in (*out["images"], *out["volume"]):
+        np.testing.assert_array_equal(frame, out["image"])

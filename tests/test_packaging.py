@@ -47,7 +47,7 @@ def test_every_torch_skip_gives_a_reason():
 def test_ci_runs_the_torchvision_adapter_tests():
     # torch and torchvision in one pip command (a pair that imports together), before the tests run.
     script = (ROOT / ".ci" / "run").read_text()
-    pair = re.search(r"pip install [^\n]*\"torch==[\d.]+\" \"torchvision==[\d.]+\"", script)
+    pair = re.search(r"pip[ _]install [^\n]*\"torch==[\d.]+\" \"torchvision==[\d.]+\"", script)
     assert pair is not None
     assert pair.start() < script.index('echo "== tests"')
     assert "skip in CI" not in script

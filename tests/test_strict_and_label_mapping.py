@@ -86,3 +86,36 @@ def test_a_lenient_policy_still_warns_and_ignores_the_argument():
         policy = A.from_dict(_policy_with_typo(strict=False))
     assert any("'limt'" in str(w.message) for w in caught)
     assert policy.transforms[0].transforms[0].limit == (-90.0, 90.0)
+
+
+def test_unknown_arguments_are_named_together_with_the_transform_and_what_it_takes():
+    with pytest.raises(A.ParameterError) as error:
+        A.Blur(strict=True, blur_radius=3, sharpness=2)
+    text = str(error.value)
+    # Every unknown name in one list, the transform, and the arguments it does take.
+    assert "'blur_radius, sharpness' are not valid for transform Blur" in text
+    assert "['blur_limit', 'p']" in text
+    with pytest.warns(
+        UserWarning, match="Argument\\(s\\) 'blur_radius' are not valid for transform Blur"
+    ) as caught:
+        blur = A.Blur(blur_radius=3, p=0.3)
+    assert blur.p == 0.3 and not hasattr(blur, "blur_radius")
+    assert str(caught[0].message).endswith("(ignored)")
+
+
+def test_a_custom_schema_names_unknown_arguments_the_same_way():
+    from pydantic import BaseModel
+
+    class Stamp(A.ImageOnlyTransform):
+        class InitSchema(BaseModel):
+            size: int = 3
+
+        def __init__(self, size: int = 3, p: float = 0.5):
+            super().__init__(p=p)
+            self.size = size
+
+        def apply(self, img, **params):
+            return img
+
+    with pytest.raises(A.ParameterError, match="'radius' are not valid for transform Stamp"):
+        Stamp(radius=2, strict=True)

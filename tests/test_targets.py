@@ -158,3 +158,15 @@ def test_label_mapping_with_missing_points_keeps_renamed_labels():
     assert out["side"] == ["right"] and out["keypoints"] == [[W - 1 - 10.0, 5.0]]
     with pytest.raises(A.ParameterError, match="label_fields"):
         A.KeypointParams(format="xy", label_fields=["a"], label_mapping={"HorizontalFlip": {"b": {}}})
+
+
+def test_a_float32_box_edge_on_the_border_is_on_it_not_outside():
+    # 0.999 + 0.002 / 2 is 1.0000000128 in float32: the box touches the right and bottom edges.
+    on_edge = np.array([[0.999, 0.999, 0.002, 0.002]], np.float32)
+    pipeline = A.Compose([A.HorizontalFlip(p=1)], bbox_params=A.BboxParams(format="yolo", label_fields=["c"]))
+    out = pipeline(image=np.zeros((100, 100, 3), np.uint8), bboxes=on_edge, c=[7])
+    np.testing.assert_allclose(out["bboxes"], [[0.001, 0.999, 0.002, 0.002]], atol=1e-6)
+    assert list(out["c"]) == [7]
+    # A box really past the border is still refused, naming it.
+    with pytest.raises(A.InputError, match=r"bboxes\[0\].*outside the image"):
+        pipeline(image=np.zeros((100, 100, 3), np.uint8), bboxes=[[0.999, 0.5, 0.004, 0.2]], c=[7])

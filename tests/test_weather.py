@@ -53,6 +53,16 @@ def test_fog_float_matches_uint8(photo):
     assert np.abs(f32 * 255 - u8).max() <= 2
 
 
+@pytest.mark.parametrize("blur_value", [1, 3])
+def test_rain_float_matches_uint8(photo, blur_value):
+    # Same drops on both dtypes: soft (anti-aliased) streak edges on float images too.
+    drops = np.array([[20.0, 10.0], [64.5, 40.0], [100.0, 70.0], [33.0, 90.0]])
+    args = (drops, 12.0, 20, 2, (0, 0, 0), blur_value, 0.9)
+    u8 = kw.rain(photo, *args).astype(np.float32) / 255
+    f32 = kw.rain(photo.astype(np.float32) / 255, *args)
+    np.testing.assert_allclose(u8, f32, atol=3 / 255)
+
+
 def test_shadow_darkens_inside_polygons_only(grey):
     t = A.RandomShadow(shadow_roi=(0, 0.5, 1, 1), shadow_intensity_range=(0.6, 0.6), p=1)
     pipe = A.Compose([t], seed=5, save_applied_params=True)
@@ -260,11 +270,29 @@ def test_replay_reproduces(cls, photo):
 
 
 @pytest.mark.parametrize(
-    "cls", [A.RandomRain, A.RandomSnow, A.RandomFog, A.RandomSunFlare, A.RandomShadow, A.Spatter, A.HEStain]
+    "cls", [A.RandomRain, A.RandomSnow, A.RandomFog, A.RandomSunFlare, A.Spatter, A.HEStain]
 )
 def test_rgb_only_transforms_reject_other_channel_counts(cls):
     with pytest.raises(A.InputError, match="channels"):
         _run(cls(p=1), np.zeros((16, 16, 4), np.uint8))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_shadow_darkens_every_band_of_a_multispectral_image_alike(dtype):
+    bands = np.linspace(0.3, 0.9, 5, dtype=np.float32)
+    img = np.ones((40, 50, 5), np.float32) * bands
+    img = (img * 255).round().astype(np.uint8) if dtype == np.uint8 else img
+    shadow = A.RandomShadow(shadow_roi=(0, 0, 1, 1), shadow_intensity_range=(0.5, 0.5), p=1)
+    out = _run(shadow, img, seed=4)["image"]
+    assert out.shape == img.shape and out.dtype == img.dtype
+    ratio = out.astype(np.float64) / img.astype(np.float64)
+    shaded = ratio[..., 0] < 0.9
+    assert 0 < shaded.mean() < 1
+    # One factor per pixel, the same in every band (up to uint8 rounding).
+    np.testing.assert_allclose(ratio[shaded], np.repeat(ratio[shaded][:, :1], 5, axis=1), atol=0.02)
+    # Each shadow halves what it covers; where shadows overlap they compound.
+    powers = 0.5 ** np.arange(1, 4)
+    assert np.abs(ratio[shaded][:, :1] - powers).min(axis=1).max() < 0.02
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ from invariance.core.schema import (
     positional_order,
 )
 from invariance.core.short_path import run_on_image
+from invariance.core.type_definitions import Targets, targets_of
 
 
 class BasicTransform:
@@ -246,6 +247,12 @@ class BasicTransform:
     def targets(self) -> dict[str, Any]:
         """Target kinds this transform acts on (Albumentations-compatible property)."""
         return dict.fromkeys(self.supported_targets, True)
+
+    @property
+    def _targets(self) -> tuple[Targets, ...]:
+        """Albumentations' ``_targets``: :attr:`supported_targets` as :class:`Targets` (read by
+        code written for Albumentations; nothing in the engine uses it)."""
+        return targets_of(self.supported_targets)
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return tuple(name for name in self.InitSchema.model_fields if name != "p")

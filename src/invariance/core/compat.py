@@ -285,7 +285,16 @@ class AdaptedTransform(BasicTransform):
         before = sample.shape
 
         def whole(func: Callable[..., Any]) -> Callable[[np.ndarray], Any]:
-            return lambda array: np.ascontiguousarray(func(np.ascontiguousarray(array), **params))
+            def run(array: np.ndarray) -> np.ndarray:
+                out = np.ascontiguousarray(result := func(np.ascontiguousarray(array), **params))
+                if out.ndim < 2:  # not an image: say so here, not as a shape error much later
+                    raise InputError(
+                        f"{type(self).__name__}.{getattr(func, '__name__', 'apply')} returned "
+                        f"{describe(result)}; expected an array of the target's layout, (H, W) or (H, W, C)"
+                    )
+                return out
+
+            return run
 
         per_kind = {kind: whole(func) for kind, func in targets.items() if kind in _ARRAY_KINDS}
         pixels = Pixels(
@@ -324,7 +333,8 @@ class ImageOnlyTransform(AdaptedTransform):
     Implement ``apply(img, **params)`` (and optionally ``apply_to_images``). Masks, boxes and
     keypoints pass through untouched.
 
-    Targets: image, images. Dtypes: whatever ``apply`` accepts.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: whatever ``apply`` accepts.
     """
 
     supported_targets: ClassVar[tuple[str, ...]] = ("image", "images")
@@ -342,7 +352,8 @@ class DualTransform(AdaptedTransform):
     ``apply_to_masks`` (default: ``apply_to_mask`` per mask), ``apply_to_bboxes`` and
     ``apply_to_keypoints`` (no default: calling with boxes or keypoints raises).
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: whatever ``apply`` accepts.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: whatever ``apply`` accepts.
     """
 
     supported_targets: ClassVar[tuple[str, ...]] = ("image", "images", "mask", "masks", "bboxes", "keypoints")
@@ -391,7 +402,8 @@ def _validated_init(owner: str, schema: type[BaseModel], init: Callable[..., Non
         unknown = [n for n in given if n not in signature.parameters]
         if unknown:
             message = (
-                f"{owner}: unknown argument(s) {', '.join(map(repr, unknown))}; valid arguments are {names}"
+                f"Argument(s) '{', '.join(unknown)}' are not valid for transform {owner}: "
+                f"unknown argument(s), valid arguments are {names}"
             )
             if strict:
                 raise ParameterError(message)

@@ -412,7 +412,11 @@ def parse_arguments(
                 given[new] = value
     unknown = [name for name in given if name not in fields]
     if unknown:
-        message = f"{owner}: unknown argument(s) {', '.join(map(repr, unknown))}; valid arguments are {order}"
+        # Albumentations' words lead (code matches them); ours say what was expected.
+        message = (
+            f"Argument(s) '{', '.join(unknown)}' are not valid for transform {owner}: "
+            f"unknown argument(s), valid arguments are {order}"
+        )
         if strict:
             raise ParameterError(message)
         warnings.warn(message + " (ignored)", UserWarning, stacklevel=4)

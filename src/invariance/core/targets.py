@@ -27,6 +27,9 @@ KEYPOINT_FORMATS = ("xy", "yx", "xya", "xys", "xyas", "xysa", "xyz")
 #: Hidden label column holding the depth ``z`` of ``xyz`` keypoints (it travels with its row;
 #: only volumetric effects change it).
 KEYPOINT_Z = "__z__"
+#: How far past the image border (in units of the image size) a box edge may lie and still count
+#: as on the border: the rounding of coordinates stored in float32 (one step near 1 is 1.2e-7).
+EDGE_TOLERANCE = 5e-7
 
 
 def _resolve_format(kind: str, format: str | None, coord_format: str | None, allowed: Sequence[str]) -> str:
@@ -472,8 +475,18 @@ def read_boxes(
         pixels = np.clip(pixels, 0.0, scale)
     norm = pixels / scale
     keep = np.ones(len(norm), dtype=bool)
+    beyond = (norm < 0.0) | (norm > 1.0)
+    outside = beyond[:, 0]
+    if beyond.any():
+        # An edge stored in float32 may land a rounding error past the border (YOLO 0.999 +
+        # 0.002 / 2): that is on the border, not outside it, and is snapped onto it.
+        far = beyond & ((norm < -EDGE_TOLERANCE) | (norm > 1.0 + EDGE_TOLERANCE))
+        outside = np.any(far, axis=1)
+        if not far.all(where=beyond):
+            near = beyond & ~far
+            pixels = np.where(near, np.clip(pixels, 0.0, scale), pixels)
+            norm = np.where(near, np.clip(norm, 0.0, 1.0), norm)
     invalid = (norm[:, 2] <= norm[:, 0]) | (norm[:, 3] <= norm[:, 1])
-    outside = np.any((norm < 0.0) | (norm > 1.0), axis=1)
     for mask, reason in (
         (invalid, "has x_max <= x_min or y_max <= y_min"),
         (outside, "lies outside the image"),

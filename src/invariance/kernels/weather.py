@@ -98,14 +98,17 @@ def rain(
     """
     h, w = img.shape[:2]
     fast = img.dtype == np.uint8  # uint8: coverage in 0..255 and saturating OpenCV arithmetic
-    full = 255.0 if fast else 1.0
-    coverage: np.ndarray = np.zeros((h, w), np.uint8 if fast else np.float32)
+    coverage: np.ndarray = np.zeros((h, w), np.uint8)
     if len(drops):
         angle = np.deg2rad(slant)
         starts = np.asarray(drops, np.float64)
         ends = starts + np.array([drop_length * np.sin(angle), drop_length * np.cos(angle)])
         lines = np.stack([starts, ends], axis=1).round().astype(np.int32)
-        cv2.polylines(coverage, list(lines), False, full, max(1, int(drop_width)), lineType=cv2.LINE_AA)
+        # Drawn in 8 bits for every dtype: OpenCV anti-aliases lines only on uint8 canvases (a
+        # float canvas gets hard-edged streaks), so float images would rain differently.
+        cv2.polylines(coverage, list(lines), False, 255, max(1, int(drop_width)), lineType=cv2.LINE_AA)
+        if not fast:
+            coverage = coverage.astype(np.float32) * np.float32(1.0 / 255.0)
         if blur_value > 1:
             # A box blur spreads a thin streak over blur_value columns; rescale so it stays visible.
             gain = max(1.0, blur_value / max(drop_width, 1) / 3.0)

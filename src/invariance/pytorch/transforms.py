@@ -10,12 +10,13 @@ from invariance.core.effects import Effects, Pixels
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
 from invariance.core.transform import BasicTransform
+from invariance.core.type_definitions import Targets
 
 
 class ToTensorV2(BasicTransform):
     """Convert images to ``torch.Tensor`` in CHW layout (and masks to tensors).
 
-    Targets: image: HWC -> CHW tensor (a grayscale HW image becomes 1HW), no scaling or dtype
+    Per target: image: HWC -> CHW tensor (a grayscale HW image becomes 1HW), no scaling or dtype
     change. images: NHWC -> NCHW. mask: HW or HWC tensor (HWC -> CHW when ``transpose_mask``).
     masks: each converted likewise, stacked when they are an array. bboxes, keypoints: unchanged.
     Put it last: later transforms expect numpy arrays.
@@ -24,11 +25,17 @@ class ToTensorV2(BasicTransform):
         transpose_mask: move a mask's channel axis first. Default: False.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks. Dtypes: any.
+    Targets: image, mask
+    (each also as a stack: images, masks; bboxes and keypoints pass through). Dtypes: any.
     """
 
     family = "utility"
     transpose_mask: bool
+
+    @property
+    def _targets(self) -> tuple[Targets, ...]:
+        # Volumes are ToTensor3D's: here they would come back as lists of per-slice tensors.
+        return (Targets.IMAGE, Targets.MASK)
 
     class InitSchema(TransformSchema):
         transpose_mask: bool = False
@@ -56,14 +63,15 @@ class ToTensorV2(BasicTransform):
 class ToTensor3D(BasicTransform):
     """Convert volumes and 3-D masks to ``torch.Tensor`` with channels first.
 
-    Targets: volume and mask3d: ``(D, H, W, C)`` -> ``(C, D, H, W)``, ``(D, H, W)`` ->
+    Per target: volume and mask3d: ``(D, H, W, C)`` -> ``(C, D, H, W)``, ``(D, H, W)`` ->
     ``(1, D, H, W)``, no scaling or dtype change; each grid of volumes / masks3d likewise.
     Keypoints pass through. Put it last: later transforms expect numpy arrays.
 
     Args:
         p: probability of applying the transform. Default: 1.
 
-    Targets: volume, mask3d, volumes, masks3d. Dtypes: any.
+    Targets: volume, mask3d
+    (each also as a stack: volumes, masks3d). Dtypes: any.
     """
 
     family = "utility"

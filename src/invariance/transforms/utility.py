@@ -32,7 +32,8 @@ class NoOp(Native, DualTransform):
     Args:
         p: probability of "applying" it. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     family = "utility"
@@ -58,7 +59,8 @@ class Lambda(Native, DualTransform):
         name: the name used for serialization. Default: ``"Lambda"``.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     family = "utility"

@@ -165,7 +165,7 @@ class RandAugment(_OpPolicy):
     enhancement factors ``1 +- 0.9 i / (B - 1)``, posterize ``8 - round(4 i / (B - 1))`` bits,
     solarize threshold ``1 - i / (B - 1)`` of white. Signed magnitudes get a random sign.
 
-    Targets: image, images: every operation. mask, masks, boxes, keypoints: moved by the
+    Per target: image, images: every operation. mask, masks, boxes, keypoints: moved by the
     geometric operations (shears, translations, rotation) through the same affine map, unchanged
     by the others. Uncovered pixels get ``fill`` (``fill_mask`` in masks).
 
@@ -179,7 +179,8 @@ class RandAugment(_OpPolicy):
         fill_mask: mask value of uncovered pixels. Default: 0.
         p: probability of applying the policy. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     space: OpSpace = _ops.RANDAUGMENT_SPACE
@@ -226,7 +227,7 @@ class TrivialAugmentWide(_OpPolicy):
     degrees, enhancement factors ``1 +- 0.99 i / (B - 1)``, posterize ``8 - round(6 i / (B - 1))``
     bits, solarize threshold ``1 - i / (B - 1)`` of white. Signed magnitudes get a random sign.
 
-    Targets: as :class:`RandAugment` (geometric operations move masks, boxes and keypoints).
+    Per target: as :class:`RandAugment` (geometric operations move masks, boxes and keypoints).
 
     Args:
         num_magnitude_bins: number of magnitude bins, >= 2. Default: 31.
@@ -235,7 +236,8 @@ class TrivialAugmentWide(_OpPolicy):
         fill_mask: mask value of uncovered pixels. Default: 0.
         p: probability of applying the policy. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     space: OpSpace = _ops.TRIVIALAUGMENT_WIDE_SPACE
@@ -267,7 +269,7 @@ class AutoAugment(_OpPolicy):
     bits, solarize threshold ``1 - i / 9`` of white; AutoContrast, Equalize and Invert have no
     magnitude. Signed magnitudes get a random sign.
 
-    Targets: as :class:`RandAugment` (geometric operations move masks, boxes and keypoints).
+    Per target: as :class:`RandAugment` (geometric operations move masks, boxes and keypoints).
 
     Args:
         policy: ``imagenet``, ``cifar10`` or ``svhn``. Default: ``imagenet``.
@@ -276,7 +278,8 @@ class AutoAugment(_OpPolicy):
         fill_mask: mask value of uncovered pixels. Default: 0.
         p: probability of applying the policy. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     space: OpSpace = _ops.AUTOAUGMENT_SPACE
@@ -314,7 +317,7 @@ class AugMix(PixelTransform, InterpolationArgs):
     enhancement factors ``1 +- 0.9 i / 10``. The chains are mixed with weights ``w ~
     Dirichlet(alpha)`` and the result is ``(1 - m) image + m mix`` with ``m ~ Beta(alpha, alpha)``.
 
-    Targets: image, images. Masks, boxes and keypoints are unchanged: the output blends copies
+    Per target: image, images. Masks, boxes and keypoints are unchanged: the output blends copies
     warped in different ways, so no single map describes it (the paper's use is classification).
 
     Args:
@@ -327,7 +330,8 @@ class AugMix(PixelTransform, InterpolationArgs):
         fill: value of uncovered pixels. Default: 0.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "auto"

@@ -24,7 +24,8 @@ class Blur(PixelTransform):
 
     Masks, boxes and keypoints are unchanged. Borders reflect (101).
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "blur"
@@ -56,7 +57,8 @@ class MedianBlur(PixelTransform):
 
     Masks, boxes and keypoints are unchanged.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "blur"
@@ -95,7 +97,8 @@ class MotionBlur(PixelTransform):
 
     Masks, boxes and keypoints are unchanged.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "blur"
@@ -161,7 +164,8 @@ class AdvancedBlur(PixelTransform):
 
     Masks, boxes and keypoints are unchanged.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "blur"

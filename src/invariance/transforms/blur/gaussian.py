@@ -44,7 +44,8 @@ class GaussianBlur(PixelTransform):
         sigma_limit: range of sigma; a number ``s`` means ``(0, s)``. Default: (0.5, 3.0).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     blur_limit: tuple[int, int]

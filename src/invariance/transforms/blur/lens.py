@@ -36,7 +36,8 @@ class GlassBlur(PixelTransform):
 
     Masks, boxes and keypoints are unchanged.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "blur"
@@ -99,7 +100,8 @@ class Defocus(PixelTransform):
 
     Masks, boxes and keypoints are unchanged.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "blur"
@@ -139,7 +141,8 @@ class ZoomBlur(PixelTransform):
 
     Masks, boxes and keypoints are unchanged.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "blur"

@@ -60,7 +60,8 @@ class Sharpen(PixelTransform):
 
     Masks, boxes and keypoints are unchanged.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "filter"
@@ -114,7 +115,8 @@ class UnsharpMask(PixelTransform):
 
     Masks, boxes and keypoints are unchanged.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "filter"
@@ -158,7 +160,8 @@ class Emboss(PixelTransform):
 
     Masks, boxes and keypoints are unchanged.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "filter"
@@ -196,7 +199,8 @@ class RingingOvershoot(PixelTransform):
 
     Masks, boxes and keypoints are unchanged.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "filter"
@@ -256,7 +260,8 @@ class Superpixels(PixelTransform):
 
     Masks, boxes and keypoints are unchanged.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "filter"

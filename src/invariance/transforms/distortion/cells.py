@@ -38,7 +38,7 @@ class RandomGridShuffle(SpatialTransform):
     a cell only trades places with cells of exactly its size, so pixels are copied, never
     resampled.
 
-    Targets: image, mask: cells moved (exact copies). keypoints: each moves with the cell that
+    Per target: image, mask: cells moved (exact copies). keypoints: each moves with the cell that
     holds it (angle and scale unchanged). bboxes: each box is cut by the cells it overlaps, every
     piece moves with its cell, and the box becomes the box around the moved pieces; a box inside
     one cell moves exactly (an edge on a cell boundary stays with the box's own cell).
@@ -47,7 +47,8 @@ class RandomGridShuffle(SpatialTransform):
         grid: number of rows and columns, each >= 1. Default: (3, 3).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     family = "distortion"
@@ -111,7 +112,8 @@ class Morphological(Native, DualTransform):
         operation: ``dilation`` or ``erosion``. Default: dilation.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     family = "morphology"

@@ -58,7 +58,7 @@ class PiecewiseAffine(_DenseDistortion, WarpArgs):
     image at the defaults, and loops over pixels in Python). Here the map is the piecewise affine
     one its name promises: node displacements have exactly the documented spread (~1.7 px there).
 
-    Targets: image (``interpolation``), mask (``mask_interpolation``). bboxes: border moved
+    Per target: image (``interpolation``), mask (``mask_interpolation``). bboxes: border moved
     through the same map, re-boxed, clipped, filtered. keypoints: moved through the inverse map,
     angle and scale through its Jacobian.
 
@@ -72,7 +72,8 @@ class PiecewiseAffine(_DenseDistortion, WarpArgs):
         border_mode, fill, fill_mask: how pixels sampled outside the input are filled.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"scale": (0.03, 0.05), "nb_rows": 4, "nb_cols": 4}
@@ -150,7 +151,7 @@ class ThinPlateSpline(_DenseDistortion, WarpArgs):
     another, so its warp misses the control points and is several times stronger than the
     documented spread (~20 px RMS against ~4 px here on a 128 px image at the defaults).
 
-    Targets: image (``interpolation``), mask (``mask_interpolation``). bboxes: border moved
+    Per target: image (``interpolation``), mask (``mask_interpolation``). bboxes: border moved
     through the same map, re-boxed, clipped, filtered. keypoints: moved through the inverse map,
     angle and scale through its Jacobian.
 
@@ -162,7 +163,8 @@ class ThinPlateSpline(_DenseDistortion, WarpArgs):
         border_mode, fill, fill_mask: how pixels sampled outside the input are filled.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"scale_range": (0.2, 0.4), "num_control_points": 4}
@@ -213,7 +215,7 @@ class GridElasticDeform(_DenseDistortion, ResampleArgs):
     slightly at the seams and a point there may have no image. The bilinear mesh keeps the same
     vertex statistics without tears.
 
-    Targets: image (``interpolation``), mask (``mask_interpolation``). bboxes: border moved
+    Per target: image (``interpolation``), mask (``mask_interpolation``). bboxes: border moved
     through the same map, re-boxed, clipped, filtered. keypoints: moved through the inverse map,
     angle and scale through its Jacobian.
 
@@ -223,7 +225,8 @@ class GridElasticDeform(_DenseDistortion, ResampleArgs):
         interpolation, mask_interpolation: OpenCV flags. Defaults: linear, nearest.
         p: probability of applying the transform. Default: 1.0.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"num_grid_xy": (4, 4), "magnitude": 6}

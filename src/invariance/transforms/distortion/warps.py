@@ -34,7 +34,7 @@ class ElasticTransform(_DenseDistortion, WarpArgs):
     smoothed by a gaussian of standard deviation ``sigma`` and multiplied by ``alpha``; output pixel
     ``(x, y)`` samples the input at ``(x + dx, y + dy)``.
 
-    Targets: image (``interpolation``, outside pixels by ``border_mode`` / ``fill``), mask
+    Per target: image (``interpolation``, outside pixels by ``border_mode`` / ``fill``), mask
     (``mask_interpolation``, ``fill_mask``). bboxes: the border of each box is moved through the
     same map and re-boxed, then clipped and filtered. keypoints: moved through the inverse of the
     map (to ~1e-3 px), angle turned and scale stretched by the local Jacobian.
@@ -50,7 +50,8 @@ class ElasticTransform(_DenseDistortion, WarpArgs):
         border_mode, fill, fill_mask: how pixels sampled outside the input are filled.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"alpha": 30.0, "sigma": 6.0}
@@ -110,7 +111,7 @@ class GridDistortion(_DenseDistortion, WarpArgs):
     band and separable (columns and rows independently). With ``normalized`` the steps are
     rescaled so the distorted grid spans exactly the input (nothing is sampled outside).
 
-    Targets: image (``interpolation``), mask (``mask_interpolation``). bboxes: border moved
+    Per target: image (``interpolation``), mask (``mask_interpolation``). bboxes: border moved
     through the same map, re-boxed, clipped, filtered. keypoints: moved through the inverse map,
     angle and scale through its Jacobian.
 
@@ -124,7 +125,8 @@ class GridDistortion(_DenseDistortion, WarpArgs):
         border_mode, fill, fill_mask: how pixels sampled outside the input are filled.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"num_steps": 5, "distort_limit": 0.3}
@@ -177,7 +179,7 @@ class OpticalDistortion(_DenseDistortion, WarpArgs):
     distance from the centre to a corner. Negative ``k`` gives barrel distortion, positive
     pincushion.
 
-    Targets: image (``interpolation``), mask (``mask_interpolation``). bboxes: border moved
+    Per target: image (``interpolation``), mask (``mask_interpolation``). bboxes: border moved
     through the same map, re-boxed, clipped, filtered. keypoints: moved through the inverse map,
     angle and scale through its Jacobian.
 
@@ -190,7 +192,8 @@ class OpticalDistortion(_DenseDistortion, WarpArgs):
         border_mode, fill, fill_mask: how pixels sampled outside the input are filled.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"distort_limit": 0.3}

@@ -41,7 +41,7 @@ class WaterRefraction(_DenseDistortion, WarpArgs):
     (refraction bends rays in proportion to it), scaled so that the largest possible displacement
     is ``amplitude`` (drawn from ``amplitude_range``, a fraction of the larger side).
 
-    Targets: image (``interpolation``; outside samples by ``border_mode`` / ``fill``), mask
+    Per target: image (``interpolation``; outside samples by ``border_mode`` / ``fill``), mask
     (``mask_interpolation``, ``fill_mask``). bboxes: the border of each box moves through the
     same map and is re-boxed, then clipped and filtered. keypoints: moved through the inverse of
     the same map.
@@ -57,7 +57,8 @@ class WaterRefraction(_DenseDistortion, WarpArgs):
         fill, fill_mask: values for constant borders. Defaults: 0, 0.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     amplitude_range: tuple[float, float]
@@ -107,7 +108,7 @@ class PixelSpread(_DenseDistortion, WarpArgs):
     is averaged, and unlike an elastic warp the field is not smooth: local structure breaks up
     while objects stay where they were. The same map moves every target.
 
-    Targets: image (``interpolation``; outside samples by ``border_mode`` / ``fill``), mask
+    Per target: image (``interpolation``; outside samples by ``border_mode`` / ``fill``), mask
     (``mask_interpolation``, ``fill_mask``). bboxes: the border of each box moves through the
     same map and is re-boxed (boxes may grow by up to ``radius``). keypoints: moved through the
     numerical inverse of the map (within ``radius`` pixels).
@@ -119,7 +120,8 @@ class PixelSpread(_DenseDistortion, WarpArgs):
         fill, fill_mask: values for constant borders. Defaults: 0, 0.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     radius: int

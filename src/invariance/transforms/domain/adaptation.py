@@ -158,7 +158,8 @@ class FDA(_ReferenceTransform):
         metadata_key: key of the call's data holding the references. Default: "fda_metadata".
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     beta_limit: tuple[float, float]
@@ -190,7 +191,8 @@ class HistogramMatching(_ReferenceTransform):
         metadata_key: key of the call's data holding the references. Default: "hm_metadata".
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     blend_ratio: tuple[float, float]
@@ -226,7 +228,8 @@ class PixelDistributionAdaptation(_ReferenceTransform):
         metadata_key: key of the call's data holding the references. Default: "pda_metadata".
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     blend_ratio: tuple[float, float]

@@ -122,7 +122,8 @@ class TextImage(PixelTransform):
         metadata_key: key of the call's data holding the boxes and texts. Default: "textimage_metadata".
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     family = "domain"

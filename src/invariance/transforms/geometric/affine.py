@@ -100,7 +100,7 @@ def largest_rotated_rect(h: int, w: int, angle_deg: float) -> tuple[int, int, in
 class Rotate(SpatialTransform, WarpArgs):
     """Rotate by a random angle from ``limit`` (degrees, positive = counter-clockwise) about the centre.
 
-    Targets: image (``interpolation``, uncovered corners made by ``border_mode`` / ``fill``), mask
+    Per target: image (``interpolation``, uncovered corners made by ``border_mode`` / ``fill``), mask
     (``mask_interpolation``, ``fill_mask``). bboxes: the box corners (``largest_box``) or its
     inscribed ellipse (``ellipse``, tighter) are rotated and re-boxed, then clipped and filtered.
     keypoints: rotated, angle turned by the same amount. With ``crop_border`` the output is the
@@ -114,7 +114,8 @@ class Rotate(SpatialTransform, WarpArgs):
         crop_border: crop to the largest rectangle without border.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"limit": 30}
@@ -174,7 +175,7 @@ class Affine(SpatialTransform, WarpArgs):
     range ``(low, high)``, or a dict ``{"x": ..., "y": ...}`` of those. ``rotate`` is a number or a
     range in degrees (positive = counter-clockwise).
 
-    Targets: image (``interpolation``, ``border_mode`` / ``fill``), mask (``mask_interpolation``,
+    Per target: image (``interpolation``, ``border_mode`` / ``fill``), mask (``mask_interpolation``,
     ``fill_mask``). bboxes: corners (or inscribed ellipse, ``rotate_method``) mapped and re-boxed,
     then clipped and filtered. keypoints: mapped; angle turned and scale multiplied by the map's
     largest stretch.
@@ -193,7 +194,8 @@ class Affine(SpatialTransform, WarpArgs):
         border_mode, fill, fill_mask: how uncovered pixels are filled.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {
@@ -312,7 +314,7 @@ class ShiftScaleRotate(SpatialTransform, WarpArgs):
     The scale factor is ``1 + s`` with ``s`` drawn from ``scale_limit``; the shift is a fraction of
     the image width (x) and height (y); the angle is in degrees, positive = counter-clockwise.
 
-    Targets: image (``interpolation``, ``border_mode`` / ``fill``), mask (``mask_interpolation``,
+    Per target: image (``interpolation``, ``border_mode`` / ``fill``), mask (``mask_interpolation``,
     ``fill_mask``). bboxes: corners (or inscribed ellipse, ``rotate_method``) mapped and re-boxed,
     then clipped and filtered; labels follow. keypoints: mapped, angle turned by the rotation,
     scale multiplied by the scale factor.
@@ -330,7 +332,8 @@ class ShiftScaleRotate(SpatialTransform, WarpArgs):
         fill, fill_mask: constant border values for images and masks. Default: 0.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"shift_limit": 0.1, "scale_limit": 0.2, "rotate_limit": 30}
@@ -403,7 +406,7 @@ class SafeRotate(SpatialTransform, WarpArgs):
     input), so no content is cut; the two axes are scaled independently when the image is not
     square, as in Albumentations.
 
-    Targets: image (``interpolation``, corners made by ``border_mode`` / ``fill``), mask
+    Per target: image (``interpolation``, corners made by ``border_mode`` / ``fill``), mask
     (``mask_interpolation``, ``fill_mask``). bboxes: corners (or inscribed ellipse) mapped and
     re-boxed; none leaves the image. keypoints: mapped, angle turned, scale multiplied by the
     map's largest stretch.
@@ -415,7 +418,8 @@ class SafeRotate(SpatialTransform, WarpArgs):
         rotate_method: ``largest_box`` or ``ellipse`` for boxes.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"limit": 40}

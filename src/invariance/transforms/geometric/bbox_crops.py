@@ -82,14 +82,15 @@ class BBoxSafeRandomCrop(SpatialTransform):
     centre by ``erosion_rate`` of its size, which lets the crop cut into boxes). Without boxes a random window of
     the image's aspect ratio and at least ``1 - erosion_rate`` of its size is cut.
 
-    Targets: image, mask: the window. bboxes: shifted; all kept (with ``erosion_rate=0``).
+    Per target: image, mask: the window. bboxes: shifted; all kept (with ``erosion_rate=0``).
     keypoints: shifted; those outside are dropped if ``remove_invisible``.
 
     Args:
         erosion_rate: fraction in [0, 1] by which boxes may be cut. Default: 0.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     example_args = {"erosion_rate": 0.0}
@@ -113,7 +114,7 @@ class RandomSizedBBoxSafeCrop(SpatialTransform, ResampleArgs):
 
     The window is chosen as by :class:`BBoxSafeRandomCrop`.
 
-    Targets: image, mask: cropped and resized (``interpolation`` / ``mask_interpolation``).
+    Per target: image, mask: cropped and resized (``interpolation`` / ``mask_interpolation``).
     bboxes: shifted and scaled; all kept. keypoints: shifted and scaled, ``scale`` multiplied by
     the resize factor.
 
@@ -123,7 +124,8 @@ class RandomSizedBBoxSafeCrop(SpatialTransform, ResampleArgs):
         interpolation, mask_interpolation: OpenCV flags. Defaults: linear, nearest.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"height": 64, "width": 80}
@@ -152,7 +154,7 @@ class AtLeastOneBBoxRandomCrop(SpatialTransform):
     random among the positions that contain it; a box larger than the window is cut as little as
     possible. Without boxes the window is placed at random.
 
-    Targets: image, mask: the window. bboxes: shifted, clipped and filtered; labels follow.
+    Per target: image, mask: the window. bboxes: shifted, clipped and filtered; labels follow.
     keypoints: shifted; those outside are dropped if ``remove_invisible``.
 
     Args:
@@ -160,7 +162,8 @@ class AtLeastOneBBoxRandomCrop(SpatialTransform):
         erosion_factor: fraction in [0, 1] by which the chosen box may be cut. Default: 0.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     example_args = {"height": 48, "width": 56}
@@ -198,7 +201,7 @@ class CropNonEmptyMaskIfExists(SpatialTransform):
     Mask values in ``ignore_values`` and channels in ``ignore_channels`` count as empty. With no
     non-empty pixel (or no mask) the window is placed at random.
 
-    Targets: image, mask: the window. bboxes: shifted, clipped and filtered; labels follow.
+    Per target: image, mask: the window. bboxes: shifted, clipped and filtered; labels follow.
     keypoints: shifted; those outside are dropped if ``remove_invisible``.
 
     Args:
@@ -207,7 +210,8 @@ class CropNonEmptyMaskIfExists(SpatialTransform):
         ignore_channels: mask channels treated as background. Default: None.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     example_args = {"height": 40, "width": 50}
@@ -280,7 +284,7 @@ class RandomCropNearBBox(SpatialTransform):
     The box is read from the call's data, e.g. ``pipeline(image=img, cropping_bbox=[x0, y0, x1, y1])``
     (pixel ``pascal_voc``); without it the whole image is the box.
 
-    Targets: image, mask: the window. bboxes: shifted, clipped and filtered; labels follow.
+    Per target: image, mask: the window. bboxes: shifted, clipped and filtered; labels follow.
     keypoints: shifted; those outside are dropped if ``remove_invisible``.
 
     Args:
@@ -289,7 +293,8 @@ class RandomCropNearBBox(SpatialTransform):
         cropping_bbox_key: the data key holding the box. Default: ``"cropping_bbox"``.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     example_args = {"max_part_shift": (0.1, 0.3)}
@@ -360,7 +365,7 @@ class BBoxSubsetSafeRandomCrop(SpatialTransform):
     Boxes outside the subset may stay whole, be clipped or be dropped by BboxParams. Without boxes
     it behaves as :class:`BBoxSafeRandomCrop`. The output size varies from call to call.
 
-    Targets: image, mask: the window. bboxes: shifted, clipped to the window, filtered by
+    Per target: image, mask: the window. bboxes: shifted, clipped to the window, filtered by
     BboxParams; the sampled subset is kept whole. keypoints: shifted; those outside are dropped
     when ``remove_invisible``.
 
@@ -371,7 +376,8 @@ class BBoxSubsetSafeRandomCrop(SpatialTransform):
         aspect_ratio_range: allowed crop width / height, or None for any. Default: None.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     subset_fraction_range: tuple[float, float]

@@ -80,7 +80,7 @@ class _PaddedCrop(SpatialTransform, BorderArgs):
 class RandomCrop(_PaddedCrop):
     """Cut a random ``height x width`` window.
 
-    Targets: image, mask: the window (padded with ``fill`` / ``fill_mask`` where it leaves the image
+    Per target: image, mask: the window (padded with ``fill`` / ``fill_mask`` where it leaves the image
     when ``pad_if_needed``). bboxes: shifted, clipped to the window and filtered by BboxParams;
     labels follow. keypoints: shifted; those outside the window are dropped if ``remove_invisible``.
 
@@ -91,7 +91,8 @@ class RandomCrop(_PaddedCrop):
         border_mode, fill, fill_mask: how padding is made.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     example_args = {"height": 64, "width": 48}
@@ -115,7 +116,7 @@ class RandomCrop(_PaddedCrop):
 class CenterCrop(_PaddedCrop):
     """Cut the central ``height x width`` window.
 
-    Targets: image, mask: the window (padded when ``pad_if_needed``). bboxes: shifted, clipped and
+    Per target: image, mask: the window (padded when ``pad_if_needed``). bboxes: shifted, clipped and
     filtered; labels follow. keypoints: shifted; those outside are dropped if ``remove_invisible``.
 
     Args:
@@ -123,7 +124,8 @@ class CenterCrop(_PaddedCrop):
         pad_if_needed, pad_position, border_mode, fill, fill_mask: padding of smaller images.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     example_args = {"height": 64, "width": 48}
@@ -140,7 +142,7 @@ class CenterCrop(_PaddedCrop):
 class Crop(_PaddedCrop):
     """Cut the fixed window ``[x_min, x_max) x [y_min, y_max)``.
 
-    Targets: image, mask: the window (padded when ``pad_if_needed`` and the window leaves the image).
+    Per target: image, mask: the window (padded when ``pad_if_needed`` and the window leaves the image).
     bboxes: shifted, clipped and filtered; labels follow. keypoints: shifted and filtered.
 
     Args:
@@ -149,7 +151,8 @@ class Crop(_PaddedCrop):
             than the image.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     example_args = {"x_min": 10, "y_min": 5, "x_max": 70, "y_max": 60}
@@ -198,7 +201,7 @@ class RandomResizedCrop(SpatialTransform, DownscaleArgs):
     drawn log-uniformly from ``ratio``; after 10 failed tries the largest central window with an
     admissible ratio is used (the torchvision algorithm).
 
-    Targets: image, mask: cropped and resized (``interpolation`` / ``mask_interpolation``).
+    Per target: image, mask: cropped and resized (``interpolation`` / ``mask_interpolation``).
     bboxes: shifted, scaled, clipped and filtered; labels follow. keypoints: shifted and scaled,
     their ``scale`` multiplied by the resize factor; those outside are dropped.
 
@@ -211,7 +214,8 @@ class RandomResizedCrop(SpatialTransform, DownscaleArgs):
             image and masks (``"image_mask"``).
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"size": (64, 80), "scale": (0.3, 1.0)}
@@ -301,7 +305,7 @@ class RandomSizedCrop(SpatialTransform, DownscaleArgs):
     The window height is drawn from ``min_max_height`` (inclusive) and its width is
     ``int(height * w2h_ratio)``; both are limited to the image.
 
-    Targets: image, mask: cropped and resized (``interpolation`` / ``mask_interpolation``).
+    Per target: image, mask: cropped and resized (``interpolation`` / ``mask_interpolation``).
     bboxes: shifted, scaled, clipped and filtered; labels follow. keypoints: shifted and scaled,
     their ``scale`` multiplied by the resize factor; those outside are dropped.
 
@@ -313,7 +317,8 @@ class RandomSizedCrop(SpatialTransform, DownscaleArgs):
         area_for_downscale: use INTER_AREA when shrinking (``"image"`` or ``"image_mask"``).
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"min_max_height": (30, 60), "size": (64, 80)}
@@ -380,7 +385,7 @@ class RandomCropFromBorders(SpatialTransform):
     The left edge moves in by up to ``crop_left * W`` pixels, the right edge by up to
     ``crop_right * W``, and so on; at least one pixel always remains.
 
-    Targets: image, mask: the window. bboxes: shifted, clipped and filtered; labels follow.
+    Per target: image, mask: the window. bboxes: shifted, clipped and filtered; labels follow.
     keypoints: shifted; those outside are dropped if ``remove_invisible``.
 
     Args:
@@ -388,7 +393,8 @@ class RandomCropFromBorders(SpatialTransform):
             [0, 1]. Default: 0.1 each.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     example_args = {"crop_left": 0.2, "crop_right": 0.2, "crop_top": 0.3, "crop_bottom": 0.1}

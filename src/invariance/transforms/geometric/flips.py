@@ -24,13 +24,14 @@ class _FixedSymmetry(SpatialTransform):
 class HorizontalFlip(_FixedSymmetry):
     """Mirror the image left-right.
 
-    Targets: image, mask: columns reversed. bboxes: ``x_min, x_max -> W - x_max, W - x_min``.
+    Per target: image, mask: columns reversed. bboxes: ``x_min, x_max -> W - x_max, W - x_min``.
     keypoints: ``x -> W - 1 - x``, angle ``a -> pi - a``; ``label_mapping`` can swap left/right labels.
 
     Args:
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     element = "h"
@@ -42,13 +43,14 @@ class HorizontalFlip(_FixedSymmetry):
 class VerticalFlip(_FixedSymmetry):
     """Mirror the image top-bottom.
 
-    Targets: image, mask: rows reversed. bboxes: ``y -> H - y``. keypoints: ``y -> H - 1 - y``,
+    Per target: image, mask: rows reversed. bboxes: ``y -> H - y``. keypoints: ``y -> H - 1 - y``,
     angle ``a -> -a``.
 
     Args:
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     element = "v"
@@ -60,13 +62,14 @@ class VerticalFlip(_FixedSymmetry):
 class Transpose(_FixedSymmetry):
     """Swap rows and columns (reflect across the main diagonal); an H x W image becomes W x H.
 
-    Targets: image, mask: transposed. bboxes and keypoints: ``x`` and ``y`` swap; keypoint angle
+    Per target: image, mask: transposed. bboxes and keypoints: ``x`` and ``y`` swap; keypoint angle
     ``a -> pi / 2 - a``.
 
     Args:
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     element = "t"
@@ -78,13 +81,14 @@ class Transpose(_FixedSymmetry):
 class RandomRotate90(SpatialTransform):
     """Rotate by a random multiple of 90 degrees (0, 90, 180 or 270, counter-clockwise).
 
-    Targets: image, mask: exact rotation (no interpolation). bboxes and keypoints: rotated with it,
+    Per target: image, mask: exact rotation (no interpolation). bboxes and keypoints: rotated with it,
     keypoint angles turn by the same quarter turns.
 
     Args:
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     class InitSchema(TransformSchema):
@@ -104,12 +108,13 @@ class SquareSymmetry(SpatialTransform):
     flips, transpose and anti-transpose. All are exact (no interpolation). Useful where orientation
     carries no meaning (aerial imagery, microscopy).
 
-    Targets: image, mask: exact. bboxes, keypoints: moved by the same symmetry, angles included.
+    Per target: image, mask: exact. bboxes, keypoints: moved by the same symmetry, angles included.
 
     Args:
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     class InitSchema(TransformSchema):
@@ -123,4 +128,8 @@ class SquareSymmetry(SpatialTransform):
 
 
 class D4(SquareSymmetry):
-    """Another name of :class:`SquareSymmetry` (the dihedral group of order 8)."""
+    """Another name of :class:`SquareSymmetry` (the dihedral group of order 8).
+
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
+    """

@@ -44,7 +44,7 @@ class Pad(SpatialTransform, BorderArgs):
     ``padding`` is one number (all sides), ``(pad_x, pad_y)`` (left and right, top and bottom), or
     ``(left, top, right, bottom)``.
 
-    Targets: image (border made by ``border_mode``, ``fill`` for constant), mask (``fill_mask``).
+    Per target: image (border made by ``border_mode``, ``fill`` for constant), mask (``fill_mask``).
     bboxes and keypoints: shifted by the left and top padding.
 
     Args:
@@ -53,7 +53,8 @@ class Pad(SpatialTransform, BorderArgs):
         border_mode: OpenCV border mode. Default: constant.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     example_args = {"padding": (3, 5, 7, 9)}
@@ -95,7 +96,7 @@ class PadIfNeeded(SpatialTransform, BorderArgs):
     sits in the padded canvas at ``position`` (``top_left`` puts it in the top-left corner, so the
     padding goes right and down; ``random`` draws the split).
 
-    Targets: image (border by ``border_mode`` / ``fill``), mask (``fill_mask``). bboxes and
+    Per target: image (border by ``border_mode`` / ``fill``), mask (``fill_mask``). bboxes and
     keypoints: shifted by the top and left padding.
 
     Args:
@@ -105,7 +106,8 @@ class PadIfNeeded(SpatialTransform, BorderArgs):
         border_mode, fill, fill_mask: how the border is made. Defaults: constant, 0, 0.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     example_args = {"min_height": 96, "min_width": 100, "position": "random"}
@@ -206,7 +208,7 @@ class CropAndPad(SpatialTransform, ResampleArgs, BorderArgs):
     (one draw for all sides when ``sample_independently`` is False), or four per-side values, each a
     number, a ``(low, high)`` range or a list of choices. At least one pixel always remains.
 
-    Targets: image (padding by ``border_mode`` / ``fill``, resize by ``interpolation``), mask
+    Per target: image (padding by ``border_mode`` / ``fill``, resize by ``interpolation``), mask
     (``fill_mask``, ``mask_interpolation``). bboxes: shifted (and scaled with ``keep_size``),
     clipped and filtered; labels follow. keypoints: moved the same way.
 
@@ -219,7 +221,8 @@ class CropAndPad(SpatialTransform, ResampleArgs, BorderArgs):
         border_mode, fill, fill_mask: how padding is made. Defaults: constant, 0, 0.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"percent": (-0.2, 0.2)}
@@ -321,7 +324,7 @@ class LetterBox(SpatialTransform, ResampleArgs, FillArgs):
     scaled image (``center``, a corner, or ``random``). This is the YOLO "letterbox":
     LongestMaxSize followed by PadIfNeeded, as one map.
 
-    Targets: image: scaled with ``interpolation``, padded with ``fill``. mask: scaled with
+    Per target: image: scaled with ``interpolation``, padded with ``fill``. mask: scaled with
     ``mask_interpolation``, padded with ``fill_mask``. bboxes and keypoints: scaled by the same
     factor (keypoint ``scale`` too) and shifted by the padding.
 
@@ -336,7 +339,8 @@ class LetterBox(SpatialTransform, ResampleArgs, FillArgs):
             ``random``. Default: ``center``.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"size": (96, 64)}

@@ -43,7 +43,7 @@ class Perspective(SpatialTransform, WarpArgs):
     rectangle as wide and tall as its longest sides. ``fit_output`` widens the output so that the
     whole transformed image stays visible (then resized to the input size when ``keep_size``).
 
-    Targets: image (``interpolation``, ``border_mode`` / ``fill``), mask (``mask_interpolation``,
+    Per target: image (``interpolation``, ``border_mode`` / ``fill``), mask (``mask_interpolation``,
     ``fill_mask``). bboxes: corners mapped and re-boxed, clipped and filtered; labels follow.
     keypoints: mapped; angle turned and scale multiplied by the local stretch of the map.
 
@@ -55,7 +55,8 @@ class Perspective(SpatialTransform, WarpArgs):
         border_mode, fill, fill_mask: how uncovered pixels are made. Defaults: constant, 0, 0.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"scale": (0.05, 0.1)}

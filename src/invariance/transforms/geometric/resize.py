@@ -38,7 +38,7 @@ def area_resampling(
 class Resize(SpatialTransform, DownscaleArgs):
     """Resize to ``height x width``.
 
-    Targets: image (``interpolation``), mask (``mask_interpolation``, nearest by default).
+    Per target: image (``interpolation``), mask (``mask_interpolation``, nearest by default).
     bboxes: coordinates scaled by the size ratios. keypoints: scaled, with their ``scale``
     multiplied by the larger ratio.
 
@@ -48,7 +48,8 @@ class Resize(SpatialTransform, DownscaleArgs):
         area_for_downscale: use INTER_AREA when shrinking (``"image"`` or ``"image_mask"``).
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"height": 70, "width": 50}
@@ -91,7 +92,7 @@ class RandomScale(_ScaleTo, DownscaleArgs):
 
     The output is ``int(H * f) x int(W * f)`` (at least 1 pixel).
 
-    Targets: image (``interpolation``), mask (``mask_interpolation``). bboxes: scaled by the size
+    Per target: image (``interpolation``), mask (``mask_interpolation``). bboxes: scaled by the size
     ratios. keypoints: moved with their pixel (``(x + 0.5) r - 0.5``), ``scale`` multiplied by
     the larger ratio.
 
@@ -101,7 +102,8 @@ class RandomScale(_ScaleTo, DownscaleArgs):
         area_for_downscale: use INTER_AREA when shrinking (``"image"`` or ``"image_mask"``).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"scale_limit": 0.3}
@@ -180,7 +182,7 @@ class LongestMaxSize(_MaxSize):
     With ``max_size_hw=(H, W)`` the image is scaled to fit inside ``H x W`` (either may be None to
     constrain one side only). A list ``max_size`` picks one size at random per call.
 
-    Targets: image (``interpolation``), mask (``mask_interpolation``). bboxes: scaled. keypoints:
+    Per target: image (``interpolation``), mask (``mask_interpolation``). bboxes: scaled. keypoints:
     moved with their pixel, ``scale`` multiplied by the ratio.
 
     Args:
@@ -190,7 +192,8 @@ class LongestMaxSize(_MaxSize):
         area_for_downscale: use INTER_AREA when shrinking (``"image"`` or ``"image_mask"``).
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"max_size": 64}
@@ -206,7 +209,7 @@ class SmallestMaxSize(_MaxSize):
     With ``max_size_hw=(H, W)`` the image is scaled to cover ``H x W`` (both sides at least as
     large; either may be None). A list ``max_size`` picks one size at random per call.
 
-    Targets: image (``interpolation``), mask (``mask_interpolation``). bboxes: scaled. keypoints:
+    Per target: image (``interpolation``), mask (``mask_interpolation``). bboxes: scaled. keypoints:
     moved with their pixel, ``scale`` multiplied by the ratio.
 
     Args:
@@ -216,7 +219,8 @@ class SmallestMaxSize(_MaxSize):
         area_for_downscale: use INTER_AREA when shrinking (``"image"`` or ``"image_mask"``).
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"max_size": 64}

@@ -77,7 +77,8 @@ class GibbsRinging(_ScannerArtifact):
             in [0, 1]. Default: (0.5, 0.9).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, volume, volumes. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     example_args = {"retained_fraction_range": (0.2, 0.35)}
@@ -110,7 +111,8 @@ class KSpaceSpikeNoise(_ScannerArtifact):
         per_channel: draw spikes for each channel independently. Default: False.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, volume, volumes. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     example_args = {"num_spikes_range": (1, 2), "intensity_range": (0.02, 0.05)}
@@ -162,7 +164,8 @@ class RicianNoise(_ScannerArtifact):
             Default: False.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, volume, volumes. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     example_args = {"std_range": (0.04, 0.08)}
@@ -207,7 +210,8 @@ class BiasField(_ScannerArtifact):
         per_channel: an independent field for each channel. Default: False.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, volume, volumes. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     example_args = {"std_range": (0.3, 0.5)}
@@ -257,7 +261,8 @@ class Anisotropy3D(VolumeOnlyTransform):
         antialias: average each coarse voxel's footprint. Default: True.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: volume, volumes. Dtypes: uint8, float32.
+    Targets: volume
+    (each also as a stack: volumes). Dtypes: uint8, float32.
     """
 
     family = "medical"

@@ -67,13 +67,14 @@ class MixUp(_PairMix):
 
     One other sample is drawn from the metadata and stretched to this sample's size.
 
-    Targets: image: ``w * image + (1 - w) * other``, ``w ~ Beta(alpha, alpha)``. mask: the mask of
+    Per target: image: ``w * image + (1 - w) * other``, ``w ~ Beta(alpha, alpha)``. mask: the mask of
     the sample with the larger weight, completed by the other's mask where it is background (0).
     masks: the other sample's ``masks`` are appended. bboxes and keypoints: the union of both
     samples' rows, labels following their rows. Without metadata nothing changes but the report.
 
     Args:{doc}
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"alpha": 0.4}
@@ -107,7 +108,7 @@ class CutMix(_PairMix):
     uniformly random centre, and is clipped to the image. The reported weight is the exact
     fraction of pixels kept from this sample.
 
-    Targets: image: the rectangle comes from the other sample. mask: likewise (0 where the other
+    Per target: image: the rectangle comes from the other sample. mask: likewise (0 where the other
     sample has no mask). masks: zero inside the rectangle. bboxes: this sample's boxes are
     dropped when the rectangle hides them below BboxParams ``min_visibility`` / ``min_area``;
     the other sample's boxes are clipped to the rectangle (and filtered the same way) and added.
@@ -115,7 +116,8 @@ class CutMix(_PairMix):
     the other's inside it are added. Without metadata nothing changes but the report.
 
     Args:{doc}
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"alpha": 1.0}

@@ -26,7 +26,7 @@ class CopyPaste(Native, DualTransform):
     is stretched to this sample's size and a random subset of ``num_objects_range`` of its objects
     is pasted in place. A pasted object hides what lies under it.
 
-    Targets: image: the objects' pixels replace this sample's. mask: the other sample's ``mask``
+    Per target: image: the objects' pixels replace this sample's. mask: the other sample's ``mask``
     values are pasted over the objects' pixels; where it has no ``mask``, the objects' pixels
     become 0 (whatever was there is hidden). masks: when this
     sample's ``masks`` are aligned with its ``bboxes`` (one instance mask per box), each instance
@@ -45,7 +45,8 @@ class CopyPaste(Native, DualTransform):
             random per call. Default: "copy_paste_metadata".
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     family = "mixing"

@@ -37,7 +37,7 @@ class Mosaic(Native, DualTransform, ResampleArgs, FillArgs):
     ``fill`` / ``fill_mask``. This sample fills the most visible cell; the others are drawn from
     the metadata without repetition, and when there are too few this sample is repeated.
 
-    Targets: image: the mosaic. mask: the masks of the samples, tiled the same way (``fill_mask``
+    Per target: image: the mosaic. mask: the masks of the samples, tiled the same way (``fill_mask``
     where a sample has no mask). masks: every sample's instance masks, each on an empty canvas
     with its object in its cell (masks paired with boxes stay paired). Other images, frames and
     masks of this call: this sample's content in its own cell, ``fill`` / ``fill_mask`` elsewhere. bboxes: every sample's boxes,
@@ -60,7 +60,8 @@ class Mosaic(Native, DualTransform, ResampleArgs, FillArgs):
             Default: "mosaic_metadata".
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     family = "mixing"

@@ -105,7 +105,8 @@ class OverlayElements(Native, DualTransform):
         metadata_key: data key of the elements. Default: ``overlay_metadata``.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, mask. Dtypes: uint8, float32.
+    Targets: image, mask, volume, mask3d
+    Dtypes: uint8, float32.
     """
 
     family = "mixing"

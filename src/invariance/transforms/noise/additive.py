@@ -58,7 +58,8 @@ class GaussNoise(PixelTransform):
     samples come from a 65,536-level inverse-CDF table (tails cut at 4.3 sigma), three times faster
     than numpy's sampler.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "noise"
@@ -189,7 +190,8 @@ class AdditiveNoise(PixelTransform):
 
     Masks, boxes and keypoints are unchanged. Frames of ``images`` share the same noise.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "noise"
@@ -273,7 +275,8 @@ class MultiplicativeNoise(PixelTransform):
 
     Masks, boxes and keypoints are unchanged. Frames of ``images`` share the same factors.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "noise"

@@ -37,7 +37,8 @@ class ISONoise(PixelTransform):
 
     Masks, boxes and keypoints are unchanged. Frames of ``images`` share the same noise.
 
-    Targets: image, images. Dtypes: uint8, float32. Channels: 3 (RGB) or 1.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32. Channels: 3 (RGB) or 1.
     """
 
     family = "noise"
@@ -86,7 +87,8 @@ class ShotNoise(PixelTransform):
 
     Masks, boxes and keypoints are unchanged. Frames of ``images`` share the same seed.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "noise"
@@ -123,7 +125,8 @@ class SaltAndPepper(PixelTransform):
 
     Masks, boxes and keypoints are unchanged. Frames of ``images`` of one size share the pattern.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     family = "noise"

@@ -194,15 +194,18 @@ class OcclusionTransform(Native, DualTransform):
         holes = self.holes(params, sample)
         hidden = holes_to_mask(holes, sample.shape)
         fill, fill_mask = self.fill, self.fill_mask
-        # Only random fills draw: a Generator costs more than filling a few holes.
-        fill_rng = np.random.default_rng(int(params.get("fill_seed", 0))) if isinstance(fill, str) else None
+        fill_seed = int(params.get("fill_seed", 0))
         # Many holes, all inside: one masked pass per image instead of a slice per hole.
         many = len(holes) > MANY_HOLES and holes_inside(holes, sample.shape)
 
         def fill_image(img: np.ndarray) -> np.ndarray:
-            if many and not isinstance(fill, str):
-                return fill_constant(img, hidden, fill)
-            return fill_holes_with_rng(img, holes, fill, fill_rng)
+            if not isinstance(fill, str):
+                return (
+                    fill_constant(img, hidden, fill) if many else fill_holes_with_rng(img, holes, fill, None)
+                )
+            # Only random fills draw, each array from the call's seed: every frame of ``images``
+            # (every slice of a volume) gets the same values, one draw per call.
+            return fill_holes_with_rng(img, holes, fill, np.random.default_rng(fill_seed))
 
         def fill_masks(m: np.ndarray) -> np.ndarray:
             if many:
@@ -215,7 +218,7 @@ class OcclusionTransform(Native, DualTransform):
 class CoarseDropout(OcclusionTransform):
     """Cut random rectangular holes and fill them.
 
-    Targets: image: holes filled with ``fill`` (a value, per-channel values, ``random`` pixels,
+    Per target: image: holes filled with ``fill`` (a value, per-channel values, ``random`` pixels,
     one ``random_uniform`` colour per hole, or ``inpaint_telea`` / ``inpaint_ns``). mask: holes
     filled with ``fill_mask`` when given, else unchanged. bboxes: kept unchanged unless the holes
     hide so much that the visible part falls below BboxParams ``min_visibility`` / ``min_area``
@@ -230,7 +233,8 @@ class CoarseDropout(OcclusionTransform):
         fill_mask: mask fill, or None to leave masks alone. Default: None.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {

@@ -44,7 +44,7 @@ class Erasing(OcclusionTransform):
     (height / width) is drawn log-uniformly from ``ratio``; up to 10 draws are tried until the
     rectangle fits, else nothing is erased.
 
-    Targets: image: the rectangle is filled with ``fill``. mask: filled with ``fill_mask`` when
+    Per target: image: the rectangle is filled with ``fill``. mask: filled with ``fill_mask`` when
     given, else unchanged. bboxes: dropped when the visible part falls below BboxParams
     ``min_visibility`` / ``min_area``, else unchanged. keypoints: removed inside the rectangle
     when ``remove_invisible``.
@@ -58,7 +58,8 @@ class Erasing(OcclusionTransform):
         fill_mask: mask fill, or None to leave masks alone. Default: None.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"scale": (0.1, 0.3), "fill_mask": 0}
@@ -110,7 +111,7 @@ class GridDropout(OcclusionTransform):
     In each unit a hole of ``ratio`` times the unit's sides is cut, shifted from the unit's corner
     by ``shift_xy`` or, with ``random_offset``, by a random offset drawn once per call.
 
-    Targets: image: holes filled with ``fill``. mask: filled with ``fill_mask`` when given.
+    Per target: image: holes filled with ``fill``. mask: filled with ``fill_mask`` when given.
     bboxes: dropped when the visible part falls below BboxParams ``min_visibility`` /
     ``min_area``. keypoints: removed inside holes when ``remove_invisible``.
 
@@ -125,7 +126,8 @@ class GridDropout(OcclusionTransform):
         fill_mask: mask fill, or None to leave masks alone. Default: None.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"ratio": 0.4, "unit_size_range": (10, 20), "fill_mask": 0}
@@ -193,7 +195,7 @@ class XYMasking(OcclusionTransform):
     ``num_masks_x`` stripes of width ``mask_x_length`` span the image height at random columns;
     ``num_masks_y`` stripes of height ``mask_y_length`` span the width at random rows.
 
-    Targets: image: stripes filled with ``fill``. mask: filled with ``fill_mask`` when given.
+    Per target: image: stripes filled with ``fill``. mask: filled with ``fill_mask`` when given.
     bboxes: dropped when the visible part falls below BboxParams ``min_visibility`` /
     ``min_area``. keypoints: removed on stripes when ``remove_invisible``.
 
@@ -206,7 +208,8 @@ class XYMasking(OcclusionTransform):
         fill_mask: mask fill, or None to leave masks alone. Default: None.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {
@@ -271,7 +274,7 @@ class GridMask(OcclusionTransform):
     grid gets a random offset and is rotated about the image centre by an angle in radians drawn
     from ``rotation_range``. Unlike GridDropout, which drops the cells, this drops the lines.
 
-    Targets: image: the lines are filled with ``fill``. mask: filled with ``fill_mask`` when
+    Per target: image: the lines are filled with ``fill``. mask: filled with ``fill_mask`` when
     given, else unchanged. bboxes: dropped when the visible part falls below BboxParams
     ``min_visibility`` / ``min_area``. keypoints: removed on the lines when ``remove_invisible``.
 
@@ -286,7 +289,8 @@ class GridMask(OcclusionTransform):
         fill_mask: mask fill, or None to leave masks alone. Default: None.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"num_grid_range": (3, 4), "fill_mask": 0}

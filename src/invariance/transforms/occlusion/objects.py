@@ -53,7 +53,7 @@ class MaskDropout(Native, DualTransform):
     Objects are the connected regions of equal non-zero value in ``mask``. A number of them drawn
     from ``max_objects`` (all, if fewer exist) is chosen at random and hidden.
 
-    Targets: image: the hidden objects' pixels are filled with ``fill`` (a value, or
+    Per target: image: the hidden objects' pixels are filled with ``fill`` (a value, or
     ``inpaint_telea`` / ``inpaint_ns``). mask: those pixels are set to ``fill_mask``. bboxes:
     dropped when the visible part falls below BboxParams ``min_visibility`` / ``min_area``.
     keypoints: removed on hidden pixels when ``remove_invisible``. Without a mask nothing changes.
@@ -64,7 +64,8 @@ class MaskDropout(Native, DualTransform):
         fill_mask: value written into the mask over hidden objects. Default: 0.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     family = "occlusion"
@@ -124,7 +125,7 @@ class ConstrainedCoarseDropout(OcclusionTransform):
     value is in ``bbox_labels``, ``N`` holes lie at random inside the box, their sides a fraction
     of the box's sides. Holes are clipped to the image.
 
-    Targets: image: holes filled with ``fill``. mask: filled with ``fill_mask`` when given.
+    Per target: image: holes filled with ``fill``. mask: filled with ``fill_mask`` when given.
     bboxes: dropped when the visible part falls below BboxParams ``min_visibility`` /
     ``min_area``. keypoints: removed inside holes when ``remove_invisible``.
 
@@ -139,7 +140,8 @@ class ConstrainedCoarseDropout(OcclusionTransform):
         bbox_labels: box labels (first label field) whose boxes get holes. Default: None.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {
@@ -179,7 +181,7 @@ class ConstrainedCoarseDropout(OcclusionTransform):
                 raise ValueError("pass mask_indices or bbox_labels to say which objects get holes")
             return self
 
-    def _targets(self, sample: Sample) -> list[tuple[str, np.ndarray]]:
+    def _objects(self, sample: Sample) -> list[tuple[str, np.ndarray]]:
         """The objects to punch: ``("box", [x0, y0, x1, y1])`` or ``("region", pixel yx array)``."""
         found: list[tuple[str, np.ndarray]] = []
         if self.bbox_labels is not None:
@@ -202,7 +204,7 @@ class ConstrainedCoarseDropout(OcclusionTransform):
         h, w = sample.shape
         n = int(rng.integers(self.num_holes_range[0], self.num_holes_range[1] + 1))
         holes: list[tuple[int, int, int, int]] = []
-        for kind, value in self._targets(sample):
+        for kind, value in self._objects(sample):
             for _ in range(n):
                 if kind == "box":
                     x0, y0, x1, y1 = value
@@ -225,7 +227,7 @@ class ConstrainedCoarseDropout(OcclusionTransform):
 class PixelDropout(Native, DualTransform):
     """Drop single pixels (or single channel values) at random.
 
-    Targets: image: each pixel (each value with ``per_channel``) is replaced with probability
+    Per target: image: each pixel (each value with ``per_channel``) is replaced with probability
     ``dropout_prob`` by ``drop_value`` (random values when None). mask: the dropped pixels are set
     to ``mask_drop_value`` when given (not with ``per_channel``), else unchanged. bboxes and
     keypoints: unchanged (isolated pixels hide no object).
@@ -238,7 +240,8 @@ class PixelDropout(Native, DualTransform):
         mask_drop_value: value written into the mask at dropped pixels, or None. Default: None.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     family = "occlusion"
@@ -269,13 +272,14 @@ class PixelDropout(Native, DualTransform):
         per_channel = self.per_channel and channels > 1
         hidden = self._hidden(seed, (h, w, channels) if per_channel else (h, w))
         fill = "random" if self.drop_value is None else self.drop_value
-        fill_rng = np.random.default_rng(seed + 1)
 
         def drop(img: np.ndarray) -> np.ndarray:
             region = hidden
             if hidden.ndim == 3 and (img.ndim == 2 or img.shape[2] != hidden.shape[2]):
                 region = np.asarray(hidden.any(axis=2))
-            return fill_region_with_rng(img, region, fill, fill_rng)
+            # Random fill values are redrawn from the call's seed for each array, so every frame
+            # of ``images`` (every slice of a volume) gets the same values: one draw per call.
+            return fill_region_with_rng(img, region, fill, np.random.default_rng(seed + 1))
 
         mask_fill = self.mask_drop_value
         if mask_fill is None or per_channel:
@@ -301,7 +305,7 @@ class GuidedCoarseDropout(OcclusionTransform):
     ``hole_height_range`` / ``hole_width_range``. What is dropped is the holes' union intersected
     with the eligible region, so protected boxes are never touched.
 
-    Targets: image: dropped pixels are filled with ``fill`` (``random_uniform`` draws one value
+    Per target: image: dropped pixels are filled with ``fill`` (``random_uniform`` draws one value
     per hole row). mask: filled with ``fill_mask`` when given, else unchanged. bboxes: dropped
     when the visible part falls below BboxParams ``min_visibility`` / ``min_area`` (judged on the
     actual dropped pixels). keypoints: removed on dropped pixels when ``remove_invisible``.
@@ -321,7 +325,8 @@ class GuidedCoarseDropout(OcclusionTransform):
         fill_mask: mask fill, or None to leave masks alone. Default: None.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"num_holes_range": (2, 4), "fill_mask": 0}

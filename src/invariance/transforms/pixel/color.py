@@ -30,7 +30,8 @@ class RandomBrightnessContrast(PixelTransform):
         ensure_safe_range: shrink the change so no pixel saturates.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     brightness_limit: tuple[float, float]
@@ -89,7 +90,8 @@ class ColorJitter(PixelTransform):
             Default: (-0.5, 0.5).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     supported_channels = "rgb"
@@ -134,7 +136,8 @@ class HueSaturationValue(PixelTransform):
         val_shift_limit: range of the value shift. Default: (-20, 20).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     supported_channels = "rgb"
@@ -175,7 +178,8 @@ class RGBShift(PixelTransform):
         b_shift_limit: range of the blue shift. Default: (-20, 20).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     supported_channels = "rgb"
@@ -211,7 +215,8 @@ class FancyPCA(PixelTransform):
         alpha: standard deviation of the component weights (>= 0). Default: 0.1.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     alpha: float
@@ -243,7 +248,8 @@ class PhotoMetricDistort(PixelTransform):
         hue: range of the hue shift in turns, within [-0.5, 0.5]. Default: (-0.05, 0.05).
         p: probability of each step. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     supported_channels = "rgb"

@@ -65,7 +65,8 @@ class Vignetting(PixelTransform):
             Default: (0.3, 0.7).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     intensity_range: tuple[float, float]
@@ -100,7 +101,8 @@ class FilmGrain(PixelTransform):
             Default: (1, 3).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     intensity_range: tuple[float, float]
@@ -144,7 +146,8 @@ class Halftone(PixelTransform):
         blend_range: range of the share of the original, in [0, 1]. Default: (0.0, 0.5).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     dot_size_range: tuple[int, int]
@@ -211,7 +214,8 @@ class Dithering(PixelTransform):
         noise_range: noise added by ``random``, in steps, within [-1, 1]. Default: (-0.5, 0.5).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     method: str
@@ -303,7 +307,8 @@ class Colorize(PixelTransform):
             (0, 1). Default: (0.4, 0.6).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     example_args = {
@@ -368,7 +373,8 @@ class Enhance(PixelTransform):
         alpha_range: range of the blend strength, >= 0. Default: (0.5, 1.0).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     mode: str
@@ -399,7 +405,8 @@ class ModeFilter(PixelTransform):
             next odd number with a warning). Default: (3, 7).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     kernel_range: tuple[int, int]
@@ -431,7 +438,8 @@ class StochasticConvolution(PixelTransform):
             (wrap is not supported by the convolution). Default: 4.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     kernel_range: tuple[int, int]
@@ -476,7 +484,8 @@ class ExposureMatching(PixelTransform):
             Default: None.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     target_mean_range: tuple[float, float]

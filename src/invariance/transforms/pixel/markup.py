@@ -44,7 +44,8 @@ class AnnotationArtifacts(PixelTransform):
     * callout: a small source box (``size_ratio_range`` / 2) whose content is shown magnified two
       times in a target box elsewhere, both outlined and joined by two lines.
 
-    Targets: image, images (masks, boxes and keypoints unchanged: markup hides no object).
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged: markup hides no object).
     Dtypes: uint8, float32.
 
     Args:

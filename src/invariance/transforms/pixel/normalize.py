@@ -37,7 +37,8 @@ class Normalize(PixelTransform):
         normalization: one of the modes above. Default: ``standard``.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images. Dtypes: uint8, float32 in; float32 out.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32 in; float32 out.
     """
 
     changes_dtype = True

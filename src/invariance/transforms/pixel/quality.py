@@ -39,7 +39,8 @@ class ImageCompression(PixelTransform):
         quality_range: range of the codec quality, within [1, 100]. Default: (99, 100).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     compression_type: str
@@ -87,7 +88,8 @@ class Downscale(PixelTransform):
             Default: both nearest (0).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     scale_range: tuple[float, float]

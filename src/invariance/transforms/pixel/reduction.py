@@ -32,7 +32,8 @@ class ToGray(PixelTransform):
         method: one of the methods above. Default: ``weighted_average``.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images. Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes). Dtypes: uint8, float32.
     """
 
     supported_channels = "rgb"
@@ -66,7 +67,8 @@ class ToRGB(PixelTransform):
         num_output_channels: channels of the output (>= 1). Default: 3.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     supported_channels = "rgb"
@@ -98,7 +100,8 @@ class ChannelDropout(PixelTransform):
             [0, 255] on uint8 images). Default: 0.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     channel_drop_range: tuple[int, int]
@@ -160,7 +163,8 @@ class ChannelShuffle(PixelTransform):
         channel_order: a permutation of ``0 .. C-1``, or None for a random one. Default: None.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     channel_order: tuple[int, ...] | None
@@ -199,7 +203,8 @@ class ChannelSwap(ChannelShuffle):
         channel_order: a permutation of ``0 .. C-1``. Default: (2, 1, 0).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     # The default order is for 3 channels; an image of another channel count needs an order of

@@ -27,7 +27,8 @@ class ToFloat(PixelTransform):
             Default: None.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32 in;
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32 in;
     float32 out.
     """
 
@@ -54,7 +55,8 @@ class FromFloat(PixelTransform):
         max_value: the output's white level; None means the dtype's maximum. Default: None.
         p: probability of applying the transform. Default: 1.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: float32 in; ``dtype`` out.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: float32 in; ``dtype`` out.
     """
 
     changes_dtype = True

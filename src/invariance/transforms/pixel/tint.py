@@ -30,7 +30,8 @@ class ToSepia(PixelTransform):
     Args:
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     supported_channels = "rgb"
@@ -66,7 +67,8 @@ class PlanckianJitter(PixelTransform):
         sampling_method: ``uniform`` or ``gaussian``. Default: ``uniform``.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     supported_channels = "rgb"
@@ -136,7 +138,8 @@ class ChromaticAberration(PixelTransform):
         interpolation: OpenCV interpolation flag for the resampling. Default: 1 (linear).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     supported_channels = "rgb"

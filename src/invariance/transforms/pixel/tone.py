@@ -40,7 +40,8 @@ class RandomGamma(PixelTransform):
             Default: (80, 120).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     gamma_limit: tuple[float, float]
@@ -74,7 +75,8 @@ class RandomToneCurve(PixelTransform):
         per_channel: draw one curve per channel instead of one shared curve. Default: False.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     scale: float
@@ -108,7 +110,8 @@ class CLAHE(PixelTransform):
         tile_grid_size: tiles along (rows, columns), each >= 1. Default: (8, 8).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     supported_channels = "rgb"
@@ -160,7 +163,8 @@ class Equalize(PixelTransform):
         mask_params: keys of the call's data passed to a mask function. Default: ().
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     supported_channels = "rgb"
@@ -208,7 +212,8 @@ class AutoContrast(PixelTransform):
         method: ``cdf`` or ``pil``. Default: ``cdf``.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     cutoff: float
@@ -256,7 +261,8 @@ class Posterize(PixelTransform):
             list of ranges (or numbers), one per channel. Default: 4.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     num_bits: Any
@@ -288,7 +294,8 @@ class Solarize(PixelTransform):
             Default: (0.5, 0.5).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     threshold_range: tuple[float, float]
@@ -317,7 +324,8 @@ class InvertImg(PixelTransform):
     Args:
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     class InitSchema(TransformSchema):

@@ -19,13 +19,14 @@ from invariance.transforms.occlusion.dropout import OcclusionTransform
 class TimeReverse(HorizontalFlip):
     """Reverse the time axis of a spectrogram: a horizontal flip.
 
-    Targets: image, mask: columns reversed. bboxes: ``x_min, x_max -> W - x_max, W - x_min``.
+    Per target: image, mask: columns reversed. bboxes: ``x_min, x_max -> W - x_max, W - x_min``.
     keypoints: ``x -> W - 1 - x``, angle ``a -> pi - a``.
 
     Args:
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: any.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: any.
     """
 
     family = "sequence"
@@ -68,7 +69,7 @@ class TimeMasking(_StripeMasking):
     With probability 1/2 a band of ``L`` consecutive columns, ``L`` uniform in
     ``[0, time_mask_param]``, is set to 0 over the full height.
 
-    Targets: image: the band is set to 0. mask: the band is set to 0. bboxes: dropped when the
+    Per target: image: the band is set to 0. mask: the band is set to 0. bboxes: dropped when the
     band hides more than BboxParams ``min_visibility`` / ``min_area`` allow, else unchanged.
     keypoints: those in the band are removed when ``remove_invisible``.
 
@@ -76,7 +77,8 @@ class TimeMasking(_StripeMasking):
         time_mask_param: largest band width in pixels, >= 1. Default: 40.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     axis = 1
@@ -98,7 +100,7 @@ class FrequencyMasking(_StripeMasking):
     With probability 1/2 a band of ``L`` consecutive rows, ``L`` uniform in
     ``[0, freq_mask_param]``, is set to 0 over the full width.
 
-    Targets: image: the band is set to 0. mask: the band is set to 0. bboxes: dropped when the
+    Per target: image: the band is set to 0. mask: the band is set to 0. bboxes: dropped when the
     band hides more than BboxParams ``min_visibility`` / ``min_area`` allow, else unchanged.
     keypoints: those in the band are removed when ``remove_invisible``.
 
@@ -106,7 +108,8 @@ class FrequencyMasking(_StripeMasking):
         freq_mask_param: largest band height in pixels, >= 1. Default: 30.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images, mask, masks, bboxes, keypoints. Dtypes: uint8, float32.
+    Targets: image, mask, bboxes, keypoints, volume, mask3d
+    (each also as a stack: images, masks, volumes, masks3d). Dtypes: uint8, float32.
     """
 
     axis = 0

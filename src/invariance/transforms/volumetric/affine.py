@@ -78,7 +78,8 @@ class Resize3D(_Resampled):
         mask_interpolation: for 3-D masks, 0 or 1. Default: 0 (nearest).
         p: probability of applying the transform. Default: 1.
 
-    Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
+    Targets: keypoints, volume, mask3d
+    (each also as a stack: volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"size": (20, 64, 72)}
@@ -128,7 +129,8 @@ class Affine3D(_Resampled, FillArgs):
         fill_mask: value of 3-D mask voxels from outside. Default: 0.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
+    Targets: keypoints, volume, mask3d
+    (each also as a stack: volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {

@@ -30,7 +30,8 @@ class Transform3D(BasicTransform):
     Args:
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
+    Targets: keypoints, volume, mask3d
+    (each also as a stack: volumes, masks3d). Dtypes: uint8, float32.
     """
 
     class InitSchema(TransformSchema):
@@ -58,7 +59,8 @@ class VolumeOnlyTransform(BasicTransform):
     Args:
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: volume, volumes. Dtypes: uint8, float32.
+    Targets: volume
+    (each also as a stack: volumes). Dtypes: uint8, float32.
     """
 
     class InitSchema(TransformSchema):

@@ -46,7 +46,8 @@ class Pad3D(Transform3D, FillArgs):
         fill_mask: value of the new 3-D mask voxels. Default: 0.
         p: probability of applying the transform. Default: 1.
 
-    Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
+    Targets: keypoints, volume, mask3d
+    (each also as a stack: volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"padding": (1, 2, 3)}
@@ -84,7 +85,8 @@ class PadIfNeeded3D(Transform3D, FillArgs):
         fill_mask: value of the new 3-D mask voxels. Default: 0.
         p: probability of applying the transform. Default: 1.
 
-    Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
+    Targets: keypoints, volume, mask3d
+    (each also as a stack: volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"min_zyx": (8, 48, 64)}
@@ -187,7 +189,8 @@ class CenterCrop3D(_Crop3D):
         fill_mask: value of padded 3-D mask voxels. Default: 0.
         p: probability of applying the transform. Default: 1.
 
-    Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
+    Targets: keypoints, volume, mask3d
+    (each also as a stack: volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"size": (4, 32, 32)}
@@ -208,7 +211,8 @@ class RandomCrop3D(_Crop3D):
         fill_mask: value of padded 3-D mask voxels. Default: 0.
         p: probability of applying the transform. Default: 1.
 
-    Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
+    Targets: keypoints, volume, mask3d
+    (each also as a stack: volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"size": (4, 32, 32)}

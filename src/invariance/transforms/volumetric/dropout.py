@@ -32,7 +32,8 @@ class CoarseDropout3D(Transform3D):
         fill_mask: value of the dropped 3-D mask voxels, or None to leave masks alone. Default: None.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
+    Targets: keypoints, volume, mask3d
+    (each also as a stack: volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"num_holes_range": (2, 4), "hole_depth_range": (0.2, 0.4), "fill_mask": 0}

@@ -38,7 +38,8 @@ class CubicSymmetry(Transform3D):
     Args:
         p: probability of applying the transform. Default: 1.
 
-    Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
+    Targets: keypoints, volume, mask3d
+    (each also as a stack: volumes, masks3d). Dtypes: uint8, float32.
     """
 
     class InitSchema(Transform3D.InitSchema):
@@ -92,7 +93,8 @@ class Flip3D(Transform3D):
             for random mode. Default: None.
         p: probability of applying the transform. Default: 1.
 
-    Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
+    Targets: keypoints, volume, mask3d
+    (each also as a stack: volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"flip_axes": (0, 2)}
@@ -144,7 +146,8 @@ class RandomRotate90_3D(Transform3D):  # noqa: N801 - the AlbumentationsX name
             (counterclockwise), or None for a random one. Default: None.
         p: probability of applying the transform. Default: 1.
 
-    Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
+    Targets: keypoints, volume, mask3d
+    (each also as a stack: volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"axis_pair": (1, 2), "group_element": "r90"}
@@ -191,7 +194,8 @@ class GridShuffle3D(Transform3D):
         grid_zyx: cells along depth, height and width (each >= 1). Default: (2, 2, 2).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
+    Targets: keypoints, volume, mask3d
+    (each also as a stack: volumes, masks3d). Dtypes: uint8, float32.
     """
 
     example_args = {"grid_zyx": (1, 2, 2)}

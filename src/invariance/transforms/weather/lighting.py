@@ -39,7 +39,8 @@ class Illumination(PixelTransform):
         sigma_range: range of the spot size, inside [0, 1]. Default: (0.2, 1.0).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     family = "weather"
@@ -117,7 +118,8 @@ class PlasmaBrightnessContrast(_Plasma):
         roughness: roughness of the field (> 0). Default: 3.0.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     brightness_range: tuple[float, float]
@@ -156,7 +158,8 @@ class PlasmaShadow(_Plasma):
         roughness: roughness of the field (> 0). Default: 3.0.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     shadow_intensity_range: tuple[float, float]
@@ -210,7 +213,8 @@ class HEStain(PixelTransform):
         augment_background: also change bright background pixels. Default: False.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     family = "weather"

@@ -46,7 +46,8 @@ class AtmosphericFog(PixelTransform):
         depth_mode: ``linear``, ``diagonal`` or ``radial``. Default: ``linear``.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     family = "weather"
@@ -105,7 +106,8 @@ class LensFlare(PixelTransform):
             Default: (0.01, 0.05).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     family = "weather"

@@ -69,7 +69,8 @@ class RandomRain(_Weather):
         rain_type: "drizzle", "heavy", "torrential" or "default". Default: "default".
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     slant_range: tuple[float, float]
@@ -141,7 +142,8 @@ class RandomSnow(_Weather):
         method: "bleach" or "texture". Default: "bleach".
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     brightness_coeff: float
@@ -187,7 +189,8 @@ class RandomFog(_Weather):
         fog_coef_range: range of the fog intensity, inside [0, 1]. Default: (0.3, 1).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     alpha_coef: float
@@ -230,7 +233,8 @@ class RandomSunFlare(_Weather):
         method: "overlay" or "physics_based". Default: "overlay".
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     flare_roi: tuple[float, float, float, float]
@@ -301,8 +305,12 @@ class RandomShadow(_Weather):
         shadow_intensity_range: range of the darkening, inside [0, 1]. Default: (0.5, 0.5).
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
+
+    # A shadow darkens every band alike, so any channel count is fine (RGB-NIR, multispectral).
+    supported_channels = "any"
 
     shadow_roi: tuple[float, float, float, float]
     num_shadows_limit: tuple[int, int]
@@ -333,7 +341,6 @@ class RandomShadow(_Weather):
         return {"polygons": polygons, "intensities": intensities}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        self._check(img)
         polygons = [np.asarray(p, np.int32) for p in params["polygons"]]
         return kw.shadow(img, polygons, [float(v) for v in params["intensities"]])
 
@@ -351,7 +358,8 @@ class RandomGravel(_Weather):
         number_of_patches: number of patches (>= 1). Default: 2.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     gravel_roi: tuple[float, float, float, float]
@@ -419,7 +427,8 @@ class Spatter(_Weather):
         color: RGB colour, or None for (238, 238, 175) with rain and (20, 42, 63) with mud.
         p: probability of applying the transform. Default: 0.5.
 
-    Targets: image, images (masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
+    Targets: image, volume
+    (each also as a stack: images, volumes; masks, boxes and keypoints unchanged). Dtypes: uint8, float32.
     """
 
     mean: tuple[float, float]
