@@ -1,6 +1,8 @@
-"""Resampling of voxel grids through an affine map (pure array functions)."""
+"""Resampling of voxel grids through an affine or a dense map (pure array functions)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -14,17 +16,36 @@ def resample_affine(
 
     The map is composed once; each output slice is one gather over its source positions.
     """
+    _, h, w = out_shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    plane = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
+
+    def source(z: int) -> np.ndarray:
+        return plane @ inverse[:3, :2].T + inverse[:3, 2] * z + inverse[:3, 3]
+
+    return resample_sources(array, source, out_shape, linear, fill)
+
+
+def resample_sources(
+    array: np.ndarray,
+    source_of_slice: Callable[[int], np.ndarray],
+    out_shape: tuple[int, int, int],
+    linear: bool,
+    fill: np.ndarray,
+) -> np.ndarray:
+    """``array`` ``(D, H, W[, C])`` resampled onto ``out_shape`` through any dense map:
+    ``source_of_slice(z)`` gives the ``(H * W, 3)`` ``x, y, z`` input positions of output slice
+    ``z`` (row-major). Each slice is one gather, trilinear or nearest; positions outside the input
+    take ``fill`` (a ``(1, 1, 1[, C])`` array of the dtype)."""
     d, h, w = out_shape
     src_d, src_h, src_w = array.shape[:3]
     channels = array.shape[3:]
     flat = array.reshape(src_d * src_h * src_w, -1)
     fill_row = fill.reshape(1, -1).astype(np.float32)
     out = np.empty((d, h * w, flat.shape[1]), dtype=array.dtype)
-    ys, xs = np.mgrid[0:h, 0:w]
-    plane = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
     size = np.array([src_w, src_h, src_d])
     for z in range(d):
-        source = plane @ inverse[:3, :2].T + inverse[:3, 2] * z + inverse[:3, 3]  # (N, 3): x, y, z
+        source = source_of_slice(z)  # (N, 3): x, y, z
         if not linear:
             index = np.floor(source + 0.5).astype(np.int64)
             inside = np.all((index >= 0) & (index < size), axis=1)
@@ -53,7 +74,29 @@ def resample_affine(
     return out.reshape(d, h, w, *channels)
 
 
-__all__ = ["resample_affine"]
+def bspline_weights(positions: np.ndarray, length: int, points: int) -> np.ndarray:
+    """Cubic B-spline weights ``(len(positions), points)`` of ``points`` control values spread
+    evenly over ``[0, length - 1]`` (end values repeated past the ends), at ``positions``.
+
+    The weights are non-negative and sum to 1, so an interpolated value never exceeds the
+    largest control value in magnitude, and its slope is at most twice the largest control
+    difference over the control spacing."""
+    spacing = max(length - 1, 1) / (points - 1)
+    s = np.asarray(positions, dtype=np.float64) / spacing
+    base = np.floor(s).astype(np.int64)
+    f = s - base
+    basis = (
+        np.stack([(1 - f) ** 3, 3 * f**3 - 6 * f**2 + 4, -3 * f**3 + 3 * f**2 + 3 * f + 1, f**3], axis=1)
+        / 6.0
+    )
+    out = np.zeros((len(s), points))
+    rows = np.arange(len(s))
+    for k in range(4):
+        np.add.at(out, (rows, np.clip(base + k - 1, 0, points - 1)), basis[:, k])
+    return out
+
+
+__all__ = ["bspline_weights", "resample_affine", "resample_sources"]
 
 
 def resize_axis(array: np.ndarray, axis: int, length: int, antialias: bool) -> np.ndarray:
