@@ -60,7 +60,7 @@ class ElasticTransform3D(_Resampled, FillArgs):
     Targets: volume, mask3d, volumes, masks3d, keypoints. Dtypes: uint8, float32.
     """
 
-    example_args = {"num_control_points": (3, 4, 4), "max_displacement": (1.0, 3.0, 3.0)}
+    example_args = {"num_control_points": (3, 4, 4), "max_displacement": (3.0, 6.0, 6.0)}
 
     num_control_points: ZYX
     max_displacement: ZYXFloat
