@@ -37,7 +37,7 @@ class UniformTemporalSubsample(Native, DualTransform):
         num_frames: number of output frames (>= 1).
         p: probability of applying the transform. Default: 1.
 
-    Targets: images, masks. Dtypes: any.
+    Targets: images, masks. Dtypes: uint8, float32.
     """
 
     family = "sequence"
