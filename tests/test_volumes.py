@@ -364,3 +364,10 @@ def test_elastic_and_resized_crop_bad_arguments_are_named():
         A.RandomResizedCrop3D(size=(4, 4, 4), ratio=(2.0, 1.0))
     with pytest.raises(A.InputError, match="volume"):
         A.ElasticTransform3D(p=1)(image=np.zeros((8, 8), np.uint8))
+
+
+def test_elastic3d_control_points_are_capped_at_the_volume_size():
+    transform = A.ElasticTransform3D(num_control_points=(10**6, 10**6, 10**6), p=1)
+    out = A.Compose([transform], seed=0, save_applied_params=True)(volume=np.zeros((3, 8, 9), np.uint8))
+    ((_name, params),) = out["applied_transforms"]
+    assert np.asarray(params["control"]).shape == (3, 8, 9, 3)

@@ -47,8 +47,9 @@ class ElasticTransform3D(_Resampled, FillArgs):
     slices.
 
     Args:
-        num_control_points: control points per axis, ``(depth, height, width)``, each >= 2.
-            More points give a more local deformation. Default: (4, 4, 4).
+        num_control_points: control points per axis, ``(depth, height, width)``, each >= 2
+            (capped at the volume's size on that axis). More points give a more local
+            deformation. Default: (4, 4, 4).
         max_displacement: largest shift of a control point in voxels along ``(depth, height,
             width)``, each >= 0. Default: (2.0, 6.0, 6.0).
         interpolation: for volumes, 1 (trilinear) or 0 (nearest). Default: 1.
@@ -92,7 +93,8 @@ class ElasticTransform3D(_Resampled, FillArgs):
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         shape = require_volume(sample, type(self).__name__)
-        points = tuple(int(k) for k in self.num_control_points)
+        # More control points than voxels on an axis add nothing (and would only cost memory).
+        points = tuple(min(int(k), max(2, n)) for k, n in zip(self.num_control_points, shape))
         bound_z, bound_y, bound_x = fold_free_bounds(shape, points, self.max_displacement)  # type: ignore[arg-type]
         unit = rng.uniform(-1.0, 1.0, size=(*points, 3))
         control = unit * np.array([bound_x, bound_y, bound_z])  # x, y, z components
