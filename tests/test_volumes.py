@@ -371,3 +371,29 @@ def test_elastic3d_control_points_are_capped_at_the_volume_size():
     out = A.Compose([transform], seed=0, save_applied_params=True)(volume=np.zeros((3, 8, 9), np.uint8))
     ((_name, params),) = out["applied_transforms"]
     assert np.asarray(params["control"]).shape == (3, 8, 9, 3)
+
+
+@pytest.mark.parametrize("channels", [(), (2,)])
+def test_trilinear_resampling_matches_a_point_by_point_reference(channels):
+    from invariance.kernels.volume import resample_sources
+
+    rng = np.random.default_rng(0)
+    grid = rng.random((4, 5, 6, *channels), dtype=np.float32)
+    points = rng.uniform(-1.5, 6.5, (3 * 2 * 2, 3))  # many fall partly or wholly outside
+    fill = np.full((1, 1, 1, *channels), 0.25, np.float32)
+    out = resample_sources(grid, lambda z: points[z * 4 : z * 4 + 4], (3, 2, 2), True, fill)
+
+    def at(x: int, y: int, z: int) -> np.ndarray:
+        inside = 0 <= x < 6 and 0 <= y < 5 and 0 <= z < 4
+        return grid[z, y, x] if inside else fill.reshape(-1)[0] * np.ones(channels or ())
+
+    expected = []
+    for x, y, z in points:
+        x0, y0, z0 = int(np.floor(x)), int(np.floor(y)), int(np.floor(z))
+        fx, fy, fz = x - x0, y - y0, z - z0
+        value = 0.0
+        for dx, dy, dz in np.ndindex(2, 2, 2):
+            weight = (fx if dx else 1 - fx) * (fy if dy else 1 - fy) * (fz if dz else 1 - fz)
+            value = value + weight * at(x0 + dx, y0 + dy, z0 + dz)
+        expected.append(value)
+    np.testing.assert_allclose(out.reshape(12, *channels), np.array(expected), atol=1e-5)

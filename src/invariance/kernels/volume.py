@@ -55,23 +55,56 @@ def resample_sources(
             )
             out[z] = values
             continue
-        base = np.floor(source)
-        frac = (source - base).astype(np.float32)
-        base = base.astype(np.int64)
-        acc = np.zeros((len(source), flat.shape[1]), np.float32)
-        for corner in range(8):
-            offset = np.array([corner & 1, (corner >> 1) & 1, (corner >> 2) & 1])
-            index = base + offset
-            weight = np.prod(np.where(offset == 1, frac, 1.0 - frac), axis=1)
-            inside = np.all((index >= 0) & (index < size), axis=1)
-            flat_index = (index[:, 2] * src_h + index[:, 1]) * src_w + index[:, 0]
-            values = np.where(inside[:, None], flat[np.where(inside, flat_index, 0)], fill_row)
-            acc += weight[:, None] * values
+        acc = _trilinear(flat, source, (src_d, src_h, src_w), fill_row)
         if array.dtype == np.uint8:
             out[z] = np.clip(np.rint(acc), 0, 255).astype(np.uint8)
         else:
             out[z] = acc.astype(array.dtype)
     return out.reshape(d, h, w, *channels)
+
+
+def _trilinear(
+    flat: np.ndarray, source: np.ndarray, shape: tuple[int, int, int], fill: np.ndarray
+) -> np.ndarray:
+    """Trilinear samples ``(N, C)`` float32 of the ``(D*H*W, C)`` grid ``flat`` at ``(N, 3)``
+    ``x, y, z`` positions; corners outside the grid count as ``fill`` (a ``(1, C)`` row).
+
+    Per axis, the two neighbouring indices are clipped into the grid and their weights zeroed
+    when they fall outside, so the 8 corners are 8 plain gathers with no masking of values; the
+    outside share of the weights takes the fill at the end."""
+    d, h, w = shape
+    base = np.floor(source)
+    frac = (source - base).astype(np.float32)
+    low = base.astype(np.int64)
+    axes = []
+    inside_total = np.ones(len(source), np.float32)
+    for axis, (n, stride) in enumerate(((w, 1), (h, w), (d, h * w))):
+        f = frac[:, axis]
+        pair = []
+        kept = np.zeros(len(source), np.float32)
+        for step, weight in ((0, 1.0 - f), (1, f)):
+            index = low[:, axis] + step
+            weight = weight * ((index >= 0) & (index < n))
+            kept += weight
+            pair.append((np.clip(index, 0, n - 1) * stride, weight))
+        inside_total *= kept
+        axes.append(pair)
+    single = flat.shape[1] == 1
+    column = flat[:, 0] if single else flat
+    acc = np.zeros(len(source), np.float32) if single else np.zeros((len(source), flat.shape[1]), np.float32)
+    for ix, wx in axes[0]:
+        for iy, wy in axes[1]:
+            wxy = wx * wy
+            ixy = ix + iy
+            for iz, wz in axes[2]:
+                weight = wxy * wz
+                values = column[ixy + iz]
+                acc += weight * values if single else weight[:, None] * values
+    if single:
+        acc = acc[:, None]
+    if np.any(fill):
+        acc += (1.0 - inside_total)[:, None] * fill
+    return acc
 
 
 def bspline_weights(positions: np.ndarray, length: int, points: int) -> np.ndarray:
