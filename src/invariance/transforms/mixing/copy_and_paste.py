@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import cv2
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Paste, Piece, Pixels
 from invariance.core.errors import InputError
@@ -164,7 +165,7 @@ class CopyAndPaste(Native, DualTransform):
 
         min_visibility_after_paste: float = 0.05
         blend_mode: Literal["hard", "gaussian"] = "hard"
-        blend_sigma_range: tuple[float, float] = (1.0, 3.0)
+        blend_sigma_range: Annotated[tuple[float, float], Bounded("sigma")] = (1.0, 3.0)
         scale_range: tuple[float, float] = (1.0, 1.0)
         min_paste_area: int = 1
         metadata_key: str = "copy_paste_metadata"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 from pydantic import model_validator
 
+from invariance.core.budget import Bounded
 from invariance.core.compat import DualTransform, Native
 from invariance.core.effects import Effects, Pixels
 from invariance.core.sample import Sample
@@ -50,7 +51,7 @@ class UniformTemporalSubsample(Native, DualTransform):
     class InitSchema(TransformSchema):
         argument_order = ("num_frames",)
 
-        num_frames: int
+        num_frames: Annotated[int, Bounded("count")]
         p: Probability = 1.0
 
         @model_validator(mode="after")
