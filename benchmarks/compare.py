@@ -191,6 +191,7 @@ def volume_cases() -> list[Case]:
         ("CubicSymmetry", {}),
         ("HorizontalFlip", {}),
         ("Affine", {"rotate": (-15, 15), "scale": (0.9, 1.1)}),
+        ("ElasticTransform", {"alpha": 30.0, "sigma": 5.0}),
         ("GaussianBlur", {"blur_limit": (3, 5)}),
     ]
     out = []

@@ -62,7 +62,9 @@ def test_presets_and_list_commands():
     assert result.exit_code == 0 and "Affine" in result.output
     result = runner.invoke(app, ["list"])
     assert result.exit_code == 0 and "HorizontalFlip" in result.output and "geometric" in result.output
-    assert "OcclusionTransform" not in result.output
+    table, bases = result.output.split("Bases for your own transforms")
+    assert "OcclusionTransform" not in table, "bases are not listed as transforms to use"
+    assert all(name in bases for name in ("OcclusionTransform", "Transform3D", "VolumeOnlyTransform"))
     result = runner.invoke(app, ["list", "--family", "pixel"])
     assert result.exit_code == 0 and "HorizontalFlip" not in result.output
 

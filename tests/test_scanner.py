@@ -100,8 +100,62 @@ def test_bias_field_is_a_smooth_positive_gain_over_the_whole_volume():
         (lambda: A.RicianNoise(std_range=(-0.1, 0.1)), "std_range"),
         (lambda: A.KSpaceSpikeNoise(num_spikes_range=(-1, 2)), "num_spikes_range"),
         (lambda: A.BiasField(scale_range=(0.0, 0.1)), "scale_range"),
+        (lambda: A.GhostingArtifact(num_ghosts_range=(0, 2)), "num_ghosts_range"),
+        (lambda: A.GhostingArtifact(intensity_range=(0.2, 1.2)), "intensity_range"),
+        (lambda: A.GhostingArtifact(phase_encode_axis="depth"), "phase_encode_axis"),
+        (lambda: A.MotionArtifact(num_motions_range=(-1, 2)), "num_motions_range"),
+        (lambda: A.MotionArtifact(translation_range=(-2.0, 0.1)), "translation_range"),
     ],
 )
 def test_bad_arguments_are_named(factory, message):
     with pytest.raises(A.ParameterError, match=message):
         factory()
+
+
+def test_ghosts_are_faint_copies_shifted_by_a_fraction_of_the_field_of_view():
+    from invariance.kernels.scanner import ghost_kspace
+
+    image = np.zeros((64, 64), np.float32)
+    image[8:20, 24:40] = 0.8
+    out = ghost_kspace(image, 2, axis=0, period=4, offset=1, intensity=0.8)
+    # Three ghosts, 64 / 4 = 16 rows apart, each about intensity / period = 0.2 of the object.
+    for shift in (16, 32, 48):
+        ghost = out[8 + shift : 20 + shift, 24:40]
+        np.testing.assert_allclose(ghost.mean(), 0.8 * 0.8 / 4, rtol=0.1)
+    assert out[:, :20].max() < 1e-3 and out[:, 44:].max() < 1e-3, "ghosts move along the phase axis only"
+    assert out[8:20, 24:40].mean() > 0.8 * 0.7, "the object itself stays"
+    np.testing.assert_allclose(ghost_kspace(image, 2, 0, 4, 1, 0.0), image)
+
+
+def test_ghosting_on_a_volume_repeats_its_ghosts_on_every_slice():
+    volume = np.zeros((6, 48, 48), np.float32)
+    volume[:, 4:12, 16:32] = 0.9
+    transform = A.GhostingArtifact(num_ghosts_range=(2, 2), phase_encode_axis="width", p=1)
+    out = _run(transform, volume=volume)["volume"]
+    for d in range(6):
+        np.testing.assert_allclose(out[d], out[0], atol=1e-5)
+    assert out[:, 4:12, 32:].max() > 0.05, "a ghost beside the object along the width"
+    assert out[:, 20:, :].max() < 1e-3
+
+
+def test_motion_through_the_whole_scan_is_a_plain_shift_and_none_is_the_identity():
+    from invariance.kernels.scanner import motion_kspace
+
+    image = np.random.default_rng(0).random((32, 40)).astype(np.float32)
+    moved = motion_kspace(image, 2, axis=0, boundaries=np.array([1e-9]), shifts=np.array([[0, 0], [3, 5]]))
+    np.testing.assert_allclose(moved, np.roll(image, (3, 5), axis=(0, 1)), atol=1e-5)
+    still = motion_kspace(image, 2, axis=0, boundaries=np.array([0.5]), shifts=np.zeros((2, 2)))
+    np.testing.assert_allclose(still, image, atol=1e-5)
+
+
+def test_motion_mid_scan_blurs_edges_along_the_phase_axis_only():
+    from invariance.kernels.scanner import motion_kspace
+
+    image = _square(64, 0.8)
+    # Moving along the width half way through a scan whose lines run along the height.
+    out = motion_kspace(image, 2, axis=0, boundaries=np.array([0.5]), shifts=np.array([[0, 0], [0, 4]]))
+    assert not np.allclose(out, image, atol=1e-2)
+    # The low-frequency half was acquired before the move: the object is mostly where it was.
+    assert out[16:48, 16:48].mean() > 0.6
+    # Ripples spread along the phase-encoding axis (rows), outside the object's rows too.
+    assert out[:12, 16:48].max() > 0.02

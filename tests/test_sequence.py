@@ -93,3 +93,41 @@ def test_time_reverse_matches_albumentations():
     np.testing.assert_array_equal(
         A.TimeReverse(p=1)(image=spec)["image"], al.TimeReverse(p=1)(image=spec)["image"]
     )
+
+
+def _clip(frames: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    video = (np.arange(frames)[:, None, None, None] * np.ones((frames, 6, 8, 3))).astype(np.uint8)
+    masks = (np.arange(frames)[:, None, None] * np.ones((frames, 6, 8))).astype(np.uint8)
+    return video, masks
+
+
+@pytest.mark.parametrize(
+    ("frames", "count", "expected"),
+    [
+        (24, 8, [0, 3, 6, 9, 13, 16, 19, 23]),  # both ends kept, positions rounded down
+        (5, 1, [0]),
+        (3, 5, [0, 0, 1, 1, 2]),  # longer than the clip: frames repeat
+        (10, 10, list(range(10))),
+    ],
+)
+def test_uniform_temporal_subsample_picks_evenly_spaced_frames(frames, count, expected):
+    video, masks = _clip(frames)
+    out = A.Compose([A.UniformTemporalSubsample(num_frames=count)])(images=video, masks=masks)
+    assert out["images"].shape == (count, 6, 8, 3)
+    assert out["images"][:, 0, 0, 0].tolist() == expected
+    assert np.asarray(out["masks"])[:, 0, 0].tolist() == expected, "one mask per frame follows its frame"
+
+
+def test_uniform_temporal_subsample_leaves_unbound_targets_alone():
+    video, _ = _clip(12)
+    image = video[0]
+    instances = [np.ones((6, 8), np.uint8), np.zeros((6, 8), np.uint8)]  # not one per frame
+    out = A.Compose([A.UniformTemporalSubsample(num_frames=4)])(image=image, images=video, masks=instances)
+    np.testing.assert_array_equal(out["image"], image)
+    assert len(out["masks"]) == 2
+    assert out["images"][:, 0, 0, 0].tolist() == [0, 3, 7, 11]
+
+
+def test_uniform_temporal_subsample_needs_a_positive_frame_count():
+    with pytest.raises(A.ParameterError, match="num_frames"):
+        A.UniformTemporalSubsample(num_frames=0)

@@ -92,6 +92,16 @@ SPATIAL_3D = [
         ),
         id="affine",
     ),
+    pytest.param(
+        A.ElasticTransform3D(num_control_points=(3, 4, 4), max_displacement=(2, 5, 5), p=1), id="elastic"
+    ),
+    pytest.param(
+        A.ElasticTransform3D(num_control_points=(5, 7, 7), max_displacement=(1, 1, 1), p=1), id="elastic-fine"
+    ),
+    pytest.param(
+        A.RandomResizedCrop3D(size=(16, 40, 48), scale=(0.85, 1.0), ratio=(0.9, 1.1)), id="resized-crop"
+    ),
+    pytest.param(A.RandomResizedCrop3D(size=(20, 50, 40), scale=(0.8, 1.0)), id="resized-crop-stretch"),
 ]
 
 
@@ -281,3 +291,109 @@ def test_to_tensor3d_is_channels_first():
     )
     assert isinstance(out["volume"], torch.Tensor) and tuple(out["volume"].shape) == (3, 4, 5, 6)
     assert tuple(out["mask3d"].shape) == (1, 4, 5, 6)
+
+
+BIG_MARKERS = [(12, 14, 6), (40, 20, 16), (22, 50, 24), (52, 48, 10)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_elastic3d_markers_follow_a_visible_deformation(seed):
+    data = _marked(shape=(32, 64, 64), markers=BIG_MARKERS)
+    transform = A.ElasticTransform3D(num_control_points=(3, 3, 3), max_displacement=(4, 8, 8), p=1)
+    out = _pipeline(transform, seed=seed)(**data)
+    assert _check_markers(out) == len(BIG_MARKERS)
+    moved = np.abs(np.asarray(out["keypoints"]) - np.asarray(BIG_MARKERS, float)).max()
+    assert moved > 1.0, "the deformation must be large enough for the marker check to mean something"
+
+
+def test_elastic3d_point_map_inverts_the_voxel_map():
+    from invariance.core.volume import VoxelField
+
+    rng = np.random.default_rng(0)
+    field = VoxelField(rng.uniform(-2, 2, (3, 4, 4, 3)), (32, 64, 64))
+    points = rng.uniform(0, 30, (50, 3))
+    moved = field.map_points(points)
+    # The voxel map sends output position q to input q + u(q): the forward point map inverts it.
+    np.testing.assert_allclose(moved + field.displacement(moved), points, atol=1e-5)
+
+
+def test_elastic3d_resamples_each_grid_once_in_one_pass_per_slice(monkeypatch):
+    import invariance.kernels.volume as kernels
+
+    calls: list[int] = []
+    real = kernels.resample_sources
+
+    def counting(array, source_of_slice, out_shape, linear, fill):
+        slices: list[int] = []
+
+        def spy(z):
+            slices.append(z)
+            return source_of_slice(z)
+
+        out = real(array, spy, out_shape, linear, fill)
+        calls.append(len(slices))
+        return out
+
+    monkeypatch.setattr(kernels, "resample_sources", counting)
+    data = _marked()
+    _pipeline(A.ElasticTransform3D(p=1))(**data)
+    assert calls == [16, 16], "volume and mask3d: each resampled once, one gather per output slice"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_resized_crop3d_box_fraction_is_within_scale(seed):
+    transform = A.RandomResizedCrop3D(size=(8, 8, 8), scale=(0.2, 0.5), ratio=(0.5, 2.0))
+    out = A.Compose([transform], seed=seed, save_applied_params=True)(volume=np.zeros((30, 60, 80), np.uint8))
+    ((_name, params),) = out["applied_transforms"]
+    z0, y0, x0, d, h, w = params["box"]
+    assert out["volume"].shape == (8, 8, 8)
+    assert 0.17 <= d * h * w / (30 * 60 * 80) <= 0.55
+    assert z0 + d <= 30 and y0 + h <= 60 and x0 + w <= 80
+
+
+def test_elastic_and_resized_crop_bad_arguments_are_named():
+    with pytest.raises(A.ParameterError, match="num_control_points"):
+        A.ElasticTransform3D(num_control_points=(1, 4, 4))
+    with pytest.raises(A.ParameterError, match="max_displacement"):
+        A.ElasticTransform3D(max_displacement=(-1, 2, 2))
+    with pytest.raises(A.ParameterError, match="interpolation"):
+        A.ElasticTransform3D(interpolation=2)
+    with pytest.raises(A.ParameterError, match="scale"):
+        A.RandomResizedCrop3D(size=(4, 4, 4), scale=(0.0, 1.0))
+    with pytest.raises(A.ParameterError, match="ratio"):
+        A.RandomResizedCrop3D(size=(4, 4, 4), ratio=(2.0, 1.0))
+    with pytest.raises(A.InputError, match="volume"):
+        A.ElasticTransform3D(p=1)(image=np.zeros((8, 8), np.uint8))
+
+
+def test_elastic3d_control_points_are_capped_at_the_volume_size():
+    transform = A.ElasticTransform3D(num_control_points=(10**6, 10**6, 10**6), p=1)
+    out = A.Compose([transform], seed=0, save_applied_params=True)(volume=np.zeros((3, 8, 9), np.uint8))
+    ((_name, params),) = out["applied_transforms"]
+    assert np.asarray(params["control"]).shape == (3, 8, 9, 3)
+
+
+@pytest.mark.parametrize("channels", [(), (2,)])
+def test_trilinear_resampling_matches_a_point_by_point_reference(channels):
+    from invariance.kernels.volume import resample_sources
+
+    rng = np.random.default_rng(0)
+    grid = rng.random((4, 5, 6, *channels), dtype=np.float32)
+    points = rng.uniform(-1.5, 6.5, (3 * 2 * 2, 3))  # many fall partly or wholly outside
+    fill = np.full((1, 1, 1, *channels), 0.25, np.float32)
+    out = resample_sources(grid, lambda z: points[z * 4 : z * 4 + 4], (3, 2, 2), True, fill)
+
+    def at(x: int, y: int, z: int) -> np.ndarray:
+        inside = 0 <= x < 6 and 0 <= y < 5 and 0 <= z < 4
+        return grid[z, y, x] if inside else fill.reshape(-1)[0] * np.ones(channels or ())
+
+    expected = []
+    for x, y, z in points:
+        x0, y0, z0 = int(np.floor(x)), int(np.floor(y)), int(np.floor(z))
+        fx, fy, fz = x - x0, y - y0, z - z0
+        value = 0.0
+        for dx, dy, dz in np.ndindex(2, 2, 2):
+            weight = (fx if dx else 1 - fx) * (fy if dy else 1 - fy) * (fz if dz else 1 - fz)
+            value = value + weight * at(x0 + dx, y0 + dy, z0 + dz)
+        expected.append(value)
+    np.testing.assert_allclose(out.reshape(12, *channels), np.array(expected), atol=1e-5)

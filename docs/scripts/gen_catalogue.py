@@ -338,6 +338,7 @@ def transform_page(name: str, cls: type[Any], picture: str | None, note: str = "
     if home != "invariance":
         shown = shown.removeprefix("A.")
     volumetric = cls.family in ("volumetric", "medical")
+    clip = "images" in cls.supported_targets and "image" not in cls.supported_targets
     if picture is not None and volumetric:
         lines += [
             f"![{name} on a synthetic head scan: the original, then five samples]({picture})",
@@ -345,6 +346,14 @@ def transform_page(name: str, cls: type[Any], picture: str | None, note: str = "
             "*A synthetic head scan, then five samples (p=1, a fixed seed) of "
             f"`{shown}`: each tile is the middle axial slice over the middle coronal view, with "
             "the 3-D mask and the `xyz` landmarks near each view drawn on top.*",
+            "",
+        ]
+    elif picture is not None and clip:
+        lines += [
+            f"![{name} on a 12-frame clip: the original, then five samples]({picture})",
+            "",
+            "*A 12-frame clip (the photo panning, frame numbers burnt in), then five samples "
+            f"(p=1, a fixed seed) of `{shown}`: the frames each keeps, in order.*",
             "",
         ]
     elif picture is not None:
@@ -376,6 +385,8 @@ def transform_page(name: str, cls: type[Any], picture: str | None, note: str = "
     lines += ["## Example", "", "```python", *imports, "", f"transform = {call}"]
     data_keys = "".join(f", {k}=..." for k in cls.example_data)
     call_args = "volume=volume, mask3d=mask3d" if volumetric else "image=image"
+    if clip:
+        call_args = "images=frames, masks=frame_masks"  # (T, H, W[, C]) and one mask per frame
     lines += [f"out = transform({call_args}{data_keys})", "```", ""]
     where = f"`{home}`" if home == cls.__module__ else f"`{cls.__module__}`, exported by `{home}`"
     lines += [f"Defined in {where}.", ""]

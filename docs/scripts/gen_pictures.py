@@ -201,6 +201,45 @@ def render_volume(cls: type[Any], samples: int = SAMPLES) -> np.ndarray:
     return make_grid(tiles, columns=COLUMNS, pad=3, cell=SIZE)
 
 
+#: Frames of the clip drawn for transforms of frame stacks (``images`` without ``image``).
+CLIP_FRAMES = 12
+
+
+def is_clip_transform(cls: type[Any]) -> bool:
+    """Transforms that act on a clip's time axis (``images``) and not on single images."""
+    return "images" in cls.supported_targets and "image" not in cls.supported_targets
+
+
+def _clip_tile(frames: np.ndarray, caption: str) -> np.ndarray:
+    """A clip as a contact sheet: its frames in reading order, each numbered."""
+    from invariance.viz import make_grid
+
+    thumbs = [_caption(cv2.resize(f, (SIZE // 4, SIZE // 4)), str(i)) for i, f in enumerate(frames)]
+    sheet = make_grid(thumbs, columns=4, pad=1, cell=SIZE // 4)
+    return _caption(cv2.resize(sheet, (SIZE, SIZE * sheet.shape[0] // sheet.shape[1])), caption)
+
+
+def render_clip(cls: type[Any], samples: int = SAMPLES) -> np.ndarray:
+    """The picture of a clip transform: a 12-frame clip (the photo panning right, the frame
+    number burnt in) and what the transform keeps of it."""
+    import invariance as A
+    from invariance.viz import make_grid
+
+    image = photo()["image"]
+    frames = []
+    for t in range(CLIP_FRAMES):
+        shifted = np.roll(image, 6 * t, axis=1).copy()
+        cv2.putText(shifted, f"t={t}", (6, SIZE - 10), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 0), 3)
+        frames.append(shifted)
+    clip = np.stack(frames)
+    tiles = [_clip_tile(clip, f"original: {CLIP_FRAMES} frames")]
+    pipeline = A.Compose([cls(**{**cls.example_args, "p": 1.0})], seed=SEED)
+    for index in range(samples):
+        out = np.asarray(pipeline(images=clip)["images"])
+        tiles.append(_clip_tile(out, f"sample {index + 1}: {len(out)} frames"))
+    return make_grid(tiles, columns=COLUMNS, pad=3, cell=SIZE)
+
+
 def picture_classes() -> dict[str, type[Any]]:
     """The transforms that get a catalogue page and picture, by name."""
     import invariance  # noqa: F401  (registers the catalogue)
@@ -292,6 +331,8 @@ def picture_hash(cls: type[Any]) -> str:
     digest.update(repr(sorted(_portable(cls.example_args).items(), key=str)).encode())
     digest.update(repr(sorted(_portable(cls.example_data).items(), key=str)).encode())
     digest.update(_drawing_source().encode())
+    if is_clip_transform(cls):
+        digest.update("".join(_source(f) for f in (_clip_tile, render_clip)).encode())
     if cls.family in VOLUME_FAMILIES:
         digest.update(
             (repr(VOLUME_SHAPE) + "".join(_source(f) for f in (phantom, _volume_tile, render_volume))).encode()
@@ -424,7 +465,12 @@ def update(
         if not force and manifest.get(name) == key and path.exists():
             continue
         try:
-            picture = render_volume(cls) if cls.family in VOLUME_FAMILIES else render(cls)
+            if cls.family in VOLUME_FAMILIES:
+                picture = render_volume(cls)
+            elif is_clip_transform(cls):
+                picture = render_clip(cls)
+            else:
+                picture = render(cls)
         except Exception as error:  # a transform that cannot run on the photo gets no picture
             failures[name] = f"{type(error).__name__}: {error}"
             manifest.pop(name, None)

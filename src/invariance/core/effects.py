@@ -187,6 +187,9 @@ class Paste:
     #: Base boxes hidden by a piece are re-boxed from their instance masks (CopyPaste) rather than
     #: judged by the hidden share of their box. Always so when masks are declared paired with boxes.
     reboxes_instances: bool = False
+    #: Base instances left with less than this fraction visible are dropped even when BboxParams
+    #: ``min_visibility`` is lower (CopyAndPaste's ``min_visibility_after_paste``).
+    min_visibility: float = 0.0
 
 
 @dataclass(frozen=True)

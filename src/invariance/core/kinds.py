@@ -836,8 +836,10 @@ class BoxesKind(TargetKind):
             return value
         return value.take(self._visible(key, value.coords, effect.hidden, call))
 
-    def _visible(self, key: str, coords: np.ndarray, hidden: np.ndarray, call: CallView) -> np.ndarray:
-        """Which boxes keep enough visible area when ``hidden`` pixels are covered."""
+    def _visible(
+        self, key: str, coords: np.ndarray, hidden: np.ndarray, call: CallView, floor: float = 0.0
+    ) -> np.ndarray:
+        """Which boxes keep enough visible area (at least ``floor`` too) when ``hidden`` is covered."""
         params = call.config.bbox_params
         assert params is not None
         h, w = hidden.shape
@@ -853,7 +855,7 @@ class BoxesKind(TargetKind):
         with np.errstate(divide="ignore", invalid="ignore"):
             visible = np.where(area > 0, remaining / area, 1.0)
         seen = (remaining > 0) | (area == 0)
-        enough = visible >= params.min_visibility
+        enough = visible >= max(params.min_visibility, floor)
         large = remaining >= params.min_area
         for reason, failed in (("occluded", ~seen), ("min_visibility", seen & ~enough),
                                ("min_area", seen & enough & ~large)):  # fmt: skip
@@ -916,7 +918,7 @@ class BoxesKind(TargetKind):
         params = call.config.bbox_params
         instances = call.instances_for(key, value)
         if instances is None:
-            return value.take(self._visible(key, value.coords, hidden, call))
+            return value.take(self._visible(key, value.coords, hidden, call, effect.min_visibility))
         # Boxes follow what is left of their instance masks.
         from invariance.kernels.mixing import masks_to_boxes
 
@@ -929,7 +931,7 @@ class BoxesKind(TargetKind):
         with np.errstate(divide="ignore", invalid="ignore"):
             fraction = np.where(had, after / np.maximum(before, 1), 1.0)
         seen = ~had | (after > 0)
-        enough = ~had | (fraction >= params.min_visibility)
+        enough = ~had | (fraction >= max(params.min_visibility, effect.min_visibility))
         large = ~had | (after >= params.min_area)
         for reason, failed in (("occluded", ~seen), ("min_visibility", seen & ~enough),
                                ("min_area", seen & enough & ~large)):  # fmt: skip

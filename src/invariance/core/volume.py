@@ -185,6 +185,72 @@ class VoxelAffine(Geometry3D):
         return (homogeneous @ self.matrix.T)[:, :3]
 
 
+@dataclass(frozen=True, eq=False)
+class VoxelField(Geometry3D):
+    """A smooth dense deformation of voxel grids: output voxel ``p`` takes the input at
+    ``p + u(p)``, where the displacement ``u`` (``x, y, z`` components, in voxels) is a cubic
+    B-spline through ``control`` (``(kz, ky, kx, 3)`` values on a regular grid over the volume).
+
+    Arrays are resampled once: each output slice gathers its source positions in one pass
+    (trilinear, or nearest for masks). Points move forward by inverting ``p + u(p)`` with a
+    fixed-point iteration, exact while the map does not fold (``ElasticTransform3D`` bounds the
+    control values so that it cannot)."""
+
+    control: np.ndarray
+    in_shape: Shape3
+
+    @property
+    def out_shape(self) -> Shape3:  # type: ignore[override]
+        return self.in_shape
+
+    def _weights(self, axis: int, positions: np.ndarray) -> np.ndarray:
+        from invariance.kernels.volume import bspline_weights
+
+        return bspline_weights(positions, self.in_shape[axis], self.control.shape[axis])
+
+    def apply(self, array: np.ndarray, fill: Any, interpolation: int = 0) -> np.ndarray:
+        from invariance.kernels.volume import resample_sources
+
+        d, h, w = self.in_shape
+        wz = self._weights(0, np.arange(d))
+        wy = self._weights(1, np.arange(h))
+        wx = self._weights(2, np.arange(w))
+        # Each control plane's in-plane field, once: (kz, H, W, 3).
+        planes = np.einsum("yj,xk,ijkc->iyxc", wy, wx, self.control)
+        ys, xs = np.mgrid[0:h, 0:w]
+        grid = np.stack([xs.ravel(), ys.ravel(), np.zeros(h * w)], axis=1).astype(np.float64)
+
+        def source(z: int) -> np.ndarray:
+            shift = np.tensordot(wz[z], planes, axes=1).reshape(h * w, 3)
+            out = grid + shift
+            out[:, 2] += z
+            return out
+
+        return resample_sources(
+            array, source, self.in_shape, interpolation == 1, _fill_array(array, (1, 1, 1), fill)
+        )
+
+    def displacement(self, points: np.ndarray) -> np.ndarray:
+        """``u`` at ``(N, 3)`` ``x, y, z`` points (any positions, not only voxel centres)."""
+        wx = self._weights(2, points[:, 0])
+        wy = self._weights(1, points[:, 1])
+        wz = self._weights(0, points[:, 2])
+        return np.einsum("ni,nj,nk,ijkc->nc", wz, wy, wx, self.control)
+
+    def map_points(self, points: np.ndarray) -> np.ndarray:
+        points = np.asarray(points, dtype=np.float64)
+        if not len(points):
+            return points.copy()
+        moved = points.copy()
+        for _ in range(50):
+            step = points - self.displacement(moved)
+            if np.abs(step - moved).max() < 1e-6:
+                moved = step
+                break
+            moved = step
+        return moved
+
+
 def cell_boxes(shape: Shape3, grid: Shape3) -> list[tuple[int, int, int, int, int, int]]:
     """The cells of a ``grid`` over a volume of ``shape``: ``(z0, y0, x0, z1, y1, x1)`` in C
     order; an axis that does not divide evenly gives its first cells one voxel more."""
@@ -282,6 +348,7 @@ __all__ = [
     "CellShuffle3D",
     "Geometry3D",
     "VoxelAffine",
+    "VoxelField",
     "Window3D",
     "as_zyx_padding",
     "cell_boxes",

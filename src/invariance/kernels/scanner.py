@@ -116,10 +116,72 @@ def bias_field(array: np.ndarray, spatial: int, log_gain: np.ndarray) -> np.ndar
     return from_unit(out.astype(np.float32, copy=False), array.dtype)
 
 
+def _magnitude(spectrum: np.ndarray, axes: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """The magnitude image of a (no longer Hermitian) spectrum, as a scanner reconstructs it."""
+    out = np.abs(np.fft.ifftn(spectrum, axes=axes)).astype(np.float32)
+    return from_unit(out, dtype)
+
+
+def ghost_kspace(
+    array: np.ndarray, spatial: int, axis: int, period: int, offset: int, intensity: float
+) -> np.ndarray:
+    """Ghosting: a signal that changes periodically during the scan (breathing, pulsatile flow)
+    changes one k-space line in every ``period`` along the phase-encoding ``axis`` (a spatial
+    axis index). Here lines ``k`` with ``k % period == offset`` are scaled by ``1 - intensity``;
+    the reconstruction then holds ``period - 1`` faint copies of the object shifted by multiples
+    of ``n / period`` along ``axis`` (wrapping around, as ghosts do), each of amplitude about
+    ``intensity / period``. The magnitude image is returned."""
+    if intensity <= 0 or period < 2:
+        return array.copy()
+    unit = to_unit(array)
+    axes = _axes(unit, spatial)
+    spectrum = np.fft.fftn(unit, axes=axes)
+    n = unit.shape[axis]
+    lines = np.arange(n) % period == offset % period
+    index: list[slice | np.ndarray] = [slice(None)] * unit.ndim
+    index[axis] = lines
+    spectrum[tuple(index)] *= 1.0 - intensity
+    return _magnitude(spectrum, axes, array.dtype)
+
+
+def motion_kspace(
+    array: np.ndarray, spatial: int, axis: int, boundaries: np.ndarray, shifts: np.ndarray
+) -> np.ndarray:
+    """Rigid motion during the scan: k-space lines along the phase-encoding ``axis`` are
+    acquired in order (lowest frequency ``-n/2`` first), and the patient moves between them.
+    ``boundaries`` (``M`` sorted fractions in (0, 1)) cut the acquisition into ``M + 1`` parts;
+    part ``j`` sees the object shifted by ``shifts[j]`` pixels (one row per part, one column per
+    spatial axis), which in k-space is the phase ramp ``exp(-2 pi i k . shift)``. The magnitude
+    image is returned: blurred edges and ghost-like ripples along ``axis``."""
+    unit = to_unit(array)
+    axes = _axes(unit, spatial)
+    spectrum = np.fft.fftn(unit, axes=axes)
+    shape = unit.shape[:spatial]
+    n = shape[axis]
+    order = np.argsort(np.fft.fftfreq(n), kind="stable")  # acquisition order of the lines
+    position = np.empty(n)
+    position[order] = (np.arange(n) + 0.5) / n
+    part = np.searchsorted(np.asarray(boundaries, dtype=np.float64), position)
+    freqs = np.meshgrid(*(np.fft.fftfreq(m) for m in shape), indexing="ij")
+    phase = np.zeros(shape)
+    for j, shift in enumerate(np.asarray(shifts, dtype=np.float64)):
+        ramp = sum(f * t for f, t in zip(freqs, shift))
+        select = [slice(None)] * spatial
+        lines = part == j
+        select[axis] = lines
+        phase[tuple(select)] = np.asarray(ramp)[tuple(select)]
+    factor = np.exp(-2j * np.pi * phase)
+    if unit.ndim > spatial:
+        factor = factor[..., None]
+    return _magnitude(spectrum * factor, axes, array.dtype)
+
+
 __all__ = [
     "add_kspace_spikes",
     "bias_field",
     "from_unit",
+    "ghost_kspace",
+    "motion_kspace",
     "rician_magnitude",
     "smooth_field",
     "to_unit",

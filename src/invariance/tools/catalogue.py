@@ -32,6 +32,15 @@ def catalogue() -> dict[str, list[dict[str, Any]]]:
     return dict(sorted(families.items()))
 
 
+def base_classes() -> list[str]:
+    """Names of the registered bases for user transforms (``Transform3D``, ``VolumeOnlyTransform``...)."""
+    import invariance  # noqa: F401  (registers the catalogue)
+    from invariance.core import registry
+
+    registered = registry.registered().items()
+    return sorted(name for name, cls in registered if isinstance(cls, type) and registry.is_base(cls))
+
+
 def print_catalogue(family: str | None = None) -> None:
     """Print the catalogue as a table, or one family of it.
 
@@ -66,6 +75,8 @@ def print_catalogue(family: str | None = None) -> None:
                 end_section=i == len(rows) - 1,
             )
     console.print(table)
+    if family is None:
+        console.print(f"Bases for your own transforms (subclass them): {', '.join(base_classes())}")
 
 
 def presets_command(

@@ -1,5 +1,6 @@
 """Scanner artefacts of medical imaging, modelled from the physics that makes them."""
 
+from invariance.transforms.medical.acquisition import GhostingArtifact, MotionArtifact
 from invariance.transforms.medical.mri import (
     Anisotropy3D,
     BiasField,
@@ -8,4 +9,12 @@ from invariance.transforms.medical.mri import (
     RicianNoise,
 )
 
-__all__ = ["Anisotropy3D", "BiasField", "GibbsRinging", "KSpaceSpikeNoise", "RicianNoise"]
+__all__ = [
+    "Anisotropy3D",
+    "BiasField",
+    "GhostingArtifact",
+    "GibbsRinging",
+    "KSpaceSpikeNoise",
+    "MotionArtifact",
+    "RicianNoise",
+]

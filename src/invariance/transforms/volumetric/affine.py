@@ -195,4 +195,78 @@ class Affine3D(_Resampled, FillArgs):
         return VoxelAffine(matrix, shape, shape)
 
 
-__all__ = ["Affine3D", "Resize3D"]
+class RandomResizedCrop3D(_Resampled):
+    """Cut a random box of the volume and resize it to ``size = (depth, height, width)``.
+
+    The box covers a random fraction of the volume, drawn uniformly from ``scale``; its
+    width-to-height ratio is drawn log-uniformly from ``ratio``, and its depth shrinks by the
+    cube root of the fraction (the box keeps the volume's depth proportion). Up to 10 draws are
+    tried for a box that fits; failing that, the whole volume is used. Cutting and resizing are
+    one affine voxel map, resampled once (trilinear, nearest for 3-D masks); ``xyz`` keypoints
+    move through the same map and those outside the box are removed (KeypointParams
+    ``remove_invisible``).
+
+    Args:
+        size: the output ``(depth, height, width)`` (each >= 1).
+        scale: range of the box's fraction of the volume, ``0 < min <= max <= 1``.
+            Default: (0.08, 1.0).
+        ratio: range of the box's width / height, ``0 < min <= max``. Default: (0.75, 4 / 3).
+        interpolation: for volumes, 1 (trilinear) or 0 (nearest). Default: 1.
+        mask_interpolation: for 3-D masks, 0 or 1. Default: 0.
+        p: probability of applying the transform. Default: 1.
+
+    Targets: volume, mask3d, keypoints
+    (each also as a stack: volumes, masks3d). Dtypes: uint8, float32.
+    """
+
+    example_args = {"size": (6, 32, 32), "scale": (0.3, 1.0)}
+
+    size: tuple[int, int, int]
+    scale: tuple[float, float]
+    ratio: tuple[float, float]
+
+    class InitSchema(ResampleSchema):
+        argument_order = ("size", "scale", "ratio", "interpolation", "mask_interpolation")
+
+        size: tuple[int, int, int]
+        scale: tuple[float, float] = (0.08, 1.0)
+        ratio: tuple[float, float] = (0.75, 4 / 3)
+        p: Probability = 1.0
+
+        @model_validator(mode="after")
+        def _check(self) -> RandomResizedCrop3D.InitSchema:
+            _linear_or_nearest(self)
+            if min(self.size) < 1:
+                raise ValueError(f"size must be >= 1 on every axis, got {self.size}")
+            low, high = self.scale
+            if not 0 < low <= high <= 1:
+                raise ValueError(f"scale must satisfy 0 < min <= max <= 1, got {self.scale}")
+            if not 0 < self.ratio[0] <= self.ratio[1]:
+                raise ValueError(f"ratio must satisfy 0 < min <= max, got {self.ratio}")
+            return self
+
+    def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        d, h, w = require_volume(sample, type(self).__name__)
+        for _ in range(10):
+            fraction = uniform(rng, *self.scale)
+            aspect = float(np.exp(uniform(rng, *np.log(self.ratio))))
+            side = fraction ** (1 / 3)
+            depth = max(1, round(d * side))
+            area = fraction * d * h * w / depth
+            width, height = round(np.sqrt(area * aspect)), round(np.sqrt(area / aspect))
+            if 1 <= width <= w and 1 <= height <= h:
+                z0 = int(rng.integers(0, d - depth + 1))
+                y0 = int(rng.integers(0, h - height + 1))
+                x0 = int(rng.integers(0, w - width + 1))
+                return {"box": (z0, y0, x0, depth, height, width)}
+        return {"box": (0, 0, 0, d, h, w)}
+
+    def volume_geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry3D:
+        shape = require_volume(sample, type(self).__name__)
+        z0, y0, x0, depth, height, width = (int(v) for v in params["box"])
+        size: Shape3 = (int(self.size[0]), int(self.size[1]), int(self.size[2]))
+        matrix = scale_map((depth, height, width), size) @ _translation(-x0, -y0, -z0)
+        return VoxelAffine(matrix, shape, size)
+
+
+__all__ = ["Affine3D", "RandomResizedCrop3D", "Resize3D"]
