@@ -641,7 +641,7 @@ def exact_geometry(matrix: np.ndarray | list[float], in_shape: Shape, out_shape:
         linear = tuple(round(v * 1e9) / 1e9 for v in (m[0], m[1], m[3], m[4]))
         for element, pattern in _D4_PATTERNS.items():
             if linear == pattern:
-                candidate = Symmetry(element, in_shape)
+                candidate = symmetry(element, in_shape)
                 if candidate.out_shape == out_shape and _near(_symmetry_matrix(element, in_shape), m, 1e-7):
                     return candidate
                 if element == "e":
@@ -696,7 +696,7 @@ def _window_resize_symmetry(m: list[float], in_shape: Shape, out_shape: Shape) -
         sx, sy = sized[1] / window[1], sized[0] / window[0]
         product = _product3([sx, 0.0, 0.0, 0.0, sy, 0.0, 0.0, 0.0, 1.0], product)
     if element != "e":
-        steps.append(Symmetry(element, sized))
+        steps.append(symmetry(element, sized))
         product = _product3(_symmetry_matrix(element, sized), product)
     if not steps:
         return None
