@@ -32,7 +32,10 @@ class ElasticTransform(_DenseDistortion, WarpArgs):
 
     Two random fields (uniform in [-1, 1], or gaussian scaled so its largest magnitude is 1) are
     smoothed by a gaussian of standard deviation ``sigma`` and multiplied by ``alpha``; output pixel
-    ``(x, y)`` samples the input at ``(x + dx, y + dy)``.
+    ``(x, y)`` samples the input at ``(x + dx, y + dy)``. For ``sigma >= 3`` (and not
+    ``approximate``) the smoothed fields are drawn on a grid of nodes ``2/3 sigma`` apart and
+    upsampled: the same per-pixel spread and spatial correlation (tested), 10-20x fewer random
+    numbers (see ``kernels.distortion.coarse_displacement``).
 
     Targets: image (``interpolation``, outside pixels by ``border_mode`` / ``fill``), mask
     (``mask_interpolation``, ``fill_mask``). bboxes: the border of each box is moved through the
@@ -91,6 +94,9 @@ class ElasticTransform(_DenseDistortion, WarpArgs):
     def maps(self, params: Mapping[str, Any], shape: tuple[int, int]) -> kd.Maps:
         rng = np.random.default_rng(int(params["seed"]))
         count = 1 if self.same_dxdy else 2
+        if not self.approximate and self.sigma >= kd.COARSE_MIN_SIGMA:
+            fields = self._coarse_fields(rng, count, shape)
+            return kd.displacement_maps(fields[0], fields[-1])
         if self.noise_distribution == "gaussian":
             noise = rng.standard_normal((count, *shape), dtype=np.float32)
             peak = float(np.abs(noise).max())
@@ -100,6 +106,28 @@ class ElasticTransform(_DenseDistortion, WarpArgs):
             noise = rng.uniform(-1.0, 1.0, (count, *shape)).astype(np.float32)
         fields = kd.smooth_displacement(noise, self.sigma, self.alpha, 17 if self.approximate else 0)
         return kd.displacement_maps(fields[0], fields[-1])
+
+    def _coarse_fields(self, rng: np.random.Generator, count: int, shape: tuple[int, int]) -> np.ndarray:
+        """The same distribution as the full-resolution fields, drawn on a coarse grid.
+
+        The full method draws ``count x H x W`` noise values, blurs them and (gaussian) divides by
+        the largest magnitude drawn. Here the coarse nodes and the four edge lines are drawn
+        instead, and that largest magnitude is drawn from its own distribution
+        (``kd.normal_peak``), so the strength is that of the full draw.
+        """
+        height, width = shape
+        grid = kd.coarse_shape(shape, self.sigma)
+        if self.noise_distribution == "gaussian":
+            noise = rng.standard_normal((count, *grid), dtype=np.float32)
+            columns = rng.standard_normal((count, 2, height), dtype=np.float32)
+            rows = rng.standard_normal((count, 2, width), dtype=np.float32)
+            scale = self.alpha / kd.normal_peak(float(rng.random()), count * height * width)
+        else:
+            noise = rng.uniform(-1.0, 1.0, (count, *grid)).astype(np.float32)
+            columns = rng.uniform(-1.0, 1.0, (count, 2, height)).astype(np.float32)
+            rows = rng.uniform(-1.0, 1.0, (count, 2, width)).astype(np.float32)
+            scale = self.alpha
+        return kd.coarse_displacement(noise, columns, rows, shape, self.sigma, scale)
 
 
 class GridDistortion(_DenseDistortion, WarpArgs):
