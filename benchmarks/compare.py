@@ -110,6 +110,7 @@ TRANSFORMS: list[tuple[str, dict[str, Any]]] = [
     ("ToGray", {}),
     ("ToSepia", {}),
     ("ChannelShuffle", {}),
+    ("PlanckianJitter", {}),
     ("FancyPCA", {}),
     ("Normalize", {}),
     # blur and sharpen

@@ -1,0 +1,46 @@
+"""The faster kernel paths give the results of the straightforward ones they replaced."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from invariance.kernels import color as kc
+from invariance.kernels import noise as kn
+from invariance.transforms.noise._draw import poisson_scalar
+
+
+@pytest.mark.parametrize("channels", [2, 3, 4])
+def test_per_channel_gains_match_the_rounded_saturated_product(channels):
+    rng = np.random.default_rng(channels)
+    img = rng.integers(0, 256, (37, 53, channels), dtype=np.uint8)
+    for _ in range(20):
+        gains = rng.uniform(0.2, 2.5, channels)
+        expected = np.clip(np.rint(img.astype(np.float64) * gains), 0, 255).astype(np.uint8)
+        np.testing.assert_array_equal(kc.multiply_per_channel(img, gains.tolist()), expected)
+
+
+@pytest.mark.parametrize("lam", [0.003, 0.07, 0.5, 0.99, 3.0])
+def test_small_mean_poisson_gives_the_counts_of_a_full_search(lam):
+    counts = poisson_scalar(np.random.default_rng(11), lam, (64, 80))
+    u = np.random.default_rng(11).random((64, 80), dtype=np.float32)
+    top = int(lam + 12 * np.sqrt(lam) + 12)
+    k = np.arange(top + 1, dtype=np.float64)
+    cdf = np.cumsum(np.exp(k * np.log(lam) - lam - np.cumsum(np.log(np.maximum(k, 1))))).astype(np.float32)
+    np.testing.assert_array_equal(counts, np.searchsorted(cdf, u, side="right").astype(np.float32))
+    assert counts.mean() == pytest.approx(lam, rel=0.25, abs=0.002)
+
+
+def test_iso_noise_uint8_within_one_level_of_the_float_reference():
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    hue = rng.normal(0, 8, (48, 64)).astype(np.float32)  # crosses 0 degrees: negative hues
+    lum = (rng.poisson(0.3, (48, 64)) * 0.4).astype(np.float32)
+    hls = cv2.cvtColor(img.astype(np.float32) / 255, cv2.COLOR_RGB2HLS)
+    hls[:, :, 0] += hue
+    hls[:, :, 1] += lum * (1 - hls[:, :, 1])
+    reference = np.clip(cv2.cvtColor(hls, cv2.COLOR_HLS2RGB) * 255 + 0.5, 0, 255).astype(np.uint8)
+    got = kn.iso_noise(img, hue, lum)
+    assert np.abs(got.astype(int) - reference).max() <= 1
+    assert (got != reference).mean() < 0.01
