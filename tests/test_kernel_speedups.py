@@ -8,6 +8,7 @@ import pytest
 
 from invariance.kernels import color as kc
 from invariance.kernels import noise as kn
+from invariance.kernels import tone as kt
 from invariance.transforms.noise._draw import poisson_scalar
 
 
@@ -47,3 +48,24 @@ def test_iso_noise_uint8_within_one_level_of_the_float_reference():
     got = kn.iso_noise(img, hue, lum)
     assert np.abs(got.astype(int) - reference).max() <= 1
     assert (got != reference).mean() < 0.01
+
+
+@pytest.mark.parametrize(
+    ("shape", "bits"),
+    [
+        ((30, 40, 3), [4, 3, 5]),
+        ((30, 40, 3), [2]),
+        ((30, 40), [3]),
+        ((30, 40, 1), [0]),
+        ((30, 40, 4), [1, 2, 3, 8]),
+        ((30, 40, 5), [1, 2, 3, 4, 5]),
+    ],
+)
+def test_posterize_mask_gives_the_table_result(shape, bits):
+    img = np.random.default_rng(len(bits)).integers(0, 256, shape, dtype=np.uint8)
+    channels = 1 if len(shape) == 2 else shape[2]
+    per_channel = bits if len(bits) > 1 else bits * channels
+    expected = np.stack(
+        [kt.posterize_table(b)[img.reshape(-1, channels)[:, c]] for c, b in enumerate(per_channel)], axis=1
+    ).reshape(shape)
+    np.testing.assert_array_equal(kt.posterize(img, bits), expected)
