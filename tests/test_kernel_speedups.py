@@ -69,3 +69,11 @@ def test_posterize_mask_gives_the_table_result(shape, bits):
         [kt.posterize_table(b)[img.reshape(-1, channels)[:, c]] for c, b in enumerate(per_channel)], axis=1
     ).reshape(shape)
     np.testing.assert_array_equal(kt.posterize(img, bits), expected)
+
+
+@pytest.mark.parametrize("shape", [(20, 30), (20, 30, 1), (20, 30, 3)])
+def test_scalar_multiplicative_noise_through_the_shared_table(shape):
+    img = np.random.default_rng(4).integers(0, 256, shape, dtype=np.uint8)
+    for factor in (0.0, 0.93, 1.07, 3.0):
+        expected = np.clip(img * np.float32(factor) + np.float32(0.5), 0, 255).astype(np.uint8)
+        np.testing.assert_array_equal(kn.multiply(img, np.array([factor], np.float32)), expected)

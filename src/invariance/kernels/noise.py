@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from invariance.kernels._cv import restore_channel_axis
+from invariance.kernels.color import apply_lut
 
 
 def max_value(dtype: np.dtype) -> float:
@@ -41,7 +42,9 @@ def _lut(img: np.ndarray, tables: np.ndarray) -> np.ndarray:
     """Apply one 256-entry uint8 table per channel (``tables`` is (C, 256) or (1, 256))."""
     channels = 1 if img.ndim == 2 else img.shape[2]
     if len(tables) == 1:
-        return restore_channel_axis(cv2.LUT(img, tables[0]), img)
+        # The shared-table path of apply_lut (a byte translate when stringzilla is installed,
+        # ~3x faster than cv2.LUT on an RGB image).
+        return apply_lut(img, np.ascontiguousarray(tables[0]))
     if channels <= 4:  # OpenCV takes a multi-channel table up to 4 channels
         return cv2.LUT(img, np.ascontiguousarray(tables.T.reshape(256, 1, channels)))
     return np.stack([cv2.LUT(np.ascontiguousarray(img[:, :, c]), tables[c]) for c in range(channels)], axis=2)
