@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from invariance.kernels import color as kc
+from invariance.kernels import effects as ke
 from invariance.kernels import noise as kn
 from invariance.kernels import tone as kt
 from invariance.transforms.noise._draw import poisson_scalar
@@ -77,3 +78,15 @@ def test_scalar_multiplicative_noise_through_the_shared_table(shape):
     for factor in (0.0, 0.93, 1.07, 3.0):
         expected = np.clip(img * np.float32(factor) + np.float32(0.5), 0, 255).astype(np.uint8)
         np.testing.assert_array_equal(kn.multiply(img, np.array([factor], np.float32)), expected)
+
+
+@pytest.mark.parametrize("shape", [(37, 53, 3), (37, 53), (40, 48, 1), (33, 31, 5)])
+@pytest.mark.parametrize(("n_colors", "matrix_size"), [(2, 2), (2, 4), (2, 16), (3, 4), (7, 8), (256, 16)])
+def test_ordered_dither_lookup_gives_the_float_formula_bytes(shape, n_colors, matrix_size):
+    img = np.random.default_rng(n_colors).integers(0, 256, shape, dtype=np.uint8)
+    h, w = shape[:2]
+    thresholds = np.tile(ke.bayer_matrix(matrix_size), (-(-h // matrix_size), -(-w // matrix_size)))[:h, :w]
+    expected = ke._ordered_float(img, n_colors, thresholds[..., None] if img.ndim == 3 else thresholds)
+    got = ke.ordered_dither(img, n_colors, matrix_size)
+    assert got.shape == img.shape and got.dtype == np.uint8
+    np.testing.assert_array_equal(got, expected)
