@@ -90,3 +90,17 @@ def test_ordered_dither_lookup_gives_the_float_formula_bytes(shape, n_colors, ma
     got = ke.ordered_dither(img, n_colors, matrix_size)
     assert got.shape == img.shape and got.dtype == np.uint8
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype"),
+    [((31, 45, 3), np.uint8), ((31, 45), np.uint8), ((31, 45, 4), np.float32), ((9, 7, 6), np.uint8)],
+)
+def test_exposure_mean_agrees_with_numpy(shape, dtype):
+    rng = np.random.default_rng(1)
+    img = (
+        rng.integers(0, 256, shape).astype(np.uint8)
+        if dtype == np.uint8
+        else rng.random(shape, dtype=np.float32)
+    )
+    assert ke._global_mean(img) == pytest.approx(float(img.mean(dtype=np.float64)), rel=1e-6)

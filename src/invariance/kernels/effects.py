@@ -107,10 +107,19 @@ def film_grain(img: np.ndarray, intensity: float, noise: np.ndarray) -> np.ndarr
     return to_dtype(values, img.dtype)
 
 
+def _global_mean(img: np.ndarray) -> float:
+    """The mean over every pixel and channel: OpenCV's per-channel means (double sums, 6x faster
+    than numpy's float64 mean) averaged, where OpenCV takes the layout; numpy's mean otherwise."""
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if img.ndim in (2, 3) and channels <= 4 and img.dtype in (np.uint8, np.float32) and img.size:
+        return float(sum(cv2.mean(np.ascontiguousarray(img))[:channels]) / channels)
+    return float(img.mean(dtype=np.float64))
+
+
 def exposure_gain(img: np.ndarray, target_mean: float, gain_range: Sequence[float] | None) -> float:
     """The multiplicative gain that brings the image's global mean (as a fraction of white) to
     ``target_mean``, clipped to ``gain_range``; 1 for an all-black image (nothing to scale)."""
-    mean = float(img.mean(dtype=np.float64)) / white(img.dtype)
+    mean = _global_mean(img) / white(img.dtype)
     gain = 1.0 if mean <= 0.0 else target_mean / mean
     if gain_range is not None:
         gain = min(max(gain, float(gain_range[0])), float(gain_range[1]))
