@@ -9,6 +9,7 @@ import pytest
 from invariance.kernels import color as kc
 from invariance.kernels import effects as ke
 from invariance.kernels import noise as kn
+from invariance.kernels import optics as ko
 from invariance.kernels import tone as kt
 from invariance.transforms.noise._draw import poisson_scalar
 
@@ -104,3 +105,33 @@ def test_exposure_mean_agrees_with_numpy(shape, dtype):
         else rng.random(shape, dtype=np.float32)
     )
     assert ke._global_mean(img) == pytest.approx(float(img.mean(dtype=np.float64)), rel=1e-6)
+
+
+def test_screen_light_uint8_gives_the_float_formula_rounded():
+    rng = np.random.default_rng(5)
+    img = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    layer = rng.random((40, 50, 3), dtype=np.float32) * 1.5
+    base = img.astype(np.float32) / 255
+    light = np.clip(layer * np.float32(0.7), 0, 1)
+    expected = np.clip(np.rint((1 - (1 - base) * (1 - light)) * 255), 0, 255).astype(np.uint8)
+    got = ko.screen_light(img, layer, 0.7)
+    assert np.abs(got.astype(int) - expected).max() <= 1
+    assert (got != expected).mean() < 0.002
+
+
+@pytest.mark.parametrize("source", [(30.0, 25.0), (2.0, 3.0), (70.0, 5.0)])
+def test_flare_spikes_drawn_in_their_box_equal_the_whole_frame(source):
+    shape, rays = (48, 72), [(0.3, 25.0, 2.0), (2.0, 18.0, 1.0), (4.0, 30.0, 3.0)]
+    h, w = shape
+    sx, sy = source
+    spikes = np.zeros(shape, np.float32)
+    for angle, length, width in rays:
+        tip = (round(sx + np.cos(angle) * length), round(sy + np.sin(angle) * length))
+        cv2.line(spikes, (round(sx), round(sy)), tip, 1.0, max(1, round(width)), cv2.LINE_AA)
+    xs, ys = np.arange(w, dtype=np.float32) - sx, np.arange(h, dtype=np.float32) - sy
+    spikes *= np.clip(1.0 - np.sqrt(np.add.outer(ys * ys, xs * xs)) / np.float32(30.0), 0.0, 1.0)
+    without = ko.flare_layer(shape, source, 4.0, [], [])
+    with_rays = ko.flare_layer(shape, source, 4.0, rays, [])
+    np.testing.assert_allclose(
+        with_rays[..., 0] - without[..., 0], cv2.GaussianBlur(spikes, (0, 0), 1.0), atol=1e-5
+    )
