@@ -459,22 +459,34 @@ def all_cases(size: int, pipelines: bool = True) -> list[Case]:
 # -- the AlbumentationsX worker ----------------------------------------------------------------------
 
 
-class _NoTelemetry:
-    """The AlbumentationsX module with ``Compose(telemetry=False)`` (everything else passes through)."""
+#: Arguments AlbumentationsX 2.5.1 renamed: the worker passes the same values under its names.
+AX_RENAMED: dict[str, dict[str, str]] = {
+    "BboxParams": {"format": "coord_format"},
+    "KeypointParams": {"format": "coord_format"},
+    "MedianBlur": {"blur_limit": "blur_range"},
+}
+
+
+class _AxLibrary:
+    """The AlbumentationsX module as the cases call it: ``Compose(telemetry=False)`` and the
+    renamed arguments of ``AX_RENAMED`` (everything else passes through)."""
 
     def __init__(self, lib: Any) -> None:
         self._lib = lib
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._lib, name)
-        if name == "Compose":
+        renames = AX_RENAMED.get(name, {})
+        if name != "Compose" and not renames:
+            return value
 
-            def compose(*args: Any, **kwargs: Any) -> Any:
+        def build(*args: Any, **kwargs: Any) -> Any:
+            kwargs = {renames.get(key, key): item for key, item in kwargs.items()}
+            if name == "Compose":
                 kwargs.setdefault("telemetry", False)
-                return value(*args, **kwargs)
+            return value(*args, **kwargs)
 
-            return compose
-        return value
+        return build
 
 
 def worker_main(clock: str) -> int:
@@ -484,7 +496,7 @@ def worker_main(clock: str) -> int:
 
     global CLOCK
     CLOCK = time.process_time if clock == "cpu" else time.perf_counter
-    lib = _NoTelemetry(albumentations)
+    lib = _AxLibrary(albumentations)
     call: Callable[[], Any] | None = None
     for line in sys.stdin:
         request = json.loads(line)
