@@ -126,13 +126,23 @@ def coarse_displacement(
     tests); pixel values differ, being other draws of the same distribution.
     """
     height, width = shape
+    count = noise.shape[0]
     axis_y, axis_x = coarse_axis(height, sigma), coarse_axis(width, sigma)
     weights = _edge_weights(sigma)
     taps = gaussian_taps(sigma).astype(np.float32)
     one = np.ones(1, np.float32)
     reach_x, reach_y = min(weights.size, width), min(weights.size, height)
-    out = np.empty((noise.shape[0], height, width), np.float32)
-    for index in range(noise.shape[0]):
+    # The replicated border: an edge column weighs T(d) at d px inside, blurred along the edge (its
+    # own ends replicated: the corners); edge rows likewise, their ends left to the columns. All
+    # edge lines are blurred in one call per direction (as the columns of one array).
+    lines = np.ascontiguousarray(columns, np.float32).reshape(count * 2, height).T
+    edge_columns = cv2.sepFilter2D(lines, cv2.CV_32F, one, taps, borderType=cv2.BORDER_REPLICATE)
+    edge_columns = edge_columns.T.reshape(count, 2, height) * np.float32(scale)
+    lines = np.ascontiguousarray(rows, np.float32).reshape(count * 2, width)
+    edge_rows = cv2.sepFilter2D(lines, cv2.CV_32F, taps, one, borderType=cv2.BORDER_CONSTANT)
+    edge_rows = edge_rows.reshape(count, 2, width) * np.float32(scale)
+    out = np.empty((count, height, width), np.float32)
+    for index in range(count):
         coarse = cv2.GaussianBlur(
             np.ascontiguousarray(noise[index], dtype=np.float32),
             (0, 0),
@@ -140,36 +150,15 @@ def coarse_displacement(
             sigmaY=axis_y.sigma,
             borderType=cv2.BORDER_CONSTANT,
         )
-        coarse *= np.float32(axis_x.gain * axis_y.gain)
+        coarse *= np.float32(axis_x.gain * axis_y.gain * scale)
         field = out[index]
         cv2.resize(coarse, (width, height), dst=field, interpolation=cv2.INTER_LINEAR)
-        # The replicated border: an edge column weighs T(d) at d px inside, blurred along the edge
-        # (its own ends replicated: the corners); edge rows likewise, their ends left to the columns.
-        left, right = (
-            cv2.sepFilter2D(
-                np.ascontiguousarray(columns[index, side], np.float32).reshape(height, 1),
-                cv2.CV_32F,
-                one,
-                taps,
-                borderType=cv2.BORDER_REPLICATE,
-            )
-            for side in (0, 1)
-        )
-        top, bottom = (
-            cv2.sepFilter2D(
-                np.ascontiguousarray(rows[index, side], np.float32).reshape(1, width),
-                cv2.CV_32F,
-                taps,
-                one,
-                borderType=cv2.BORDER_CONSTANT,
-            )
-            for side in (0, 1)
-        )
-        field[:, :reach_x] += left * weights[:reach_x]
-        field[:, width - reach_x :] += right * weights[:reach_x][::-1]
+        left, right = edge_columns[index]
+        top, bottom = edge_rows[index]
+        field[:, :reach_x] += left[:, None] * weights[:reach_x]
+        field[:, width - reach_x :] += right[:, None] * weights[:reach_x][::-1]
         field[:reach_y] += weights[:reach_y, None] * top
         field[height - reach_y :] += weights[:reach_y][::-1, None] * bottom
-    out *= np.float32(scale)
     return out
 
 
@@ -203,6 +192,16 @@ def displacement_maps(dx: np.ndarray, dy: np.ndarray) -> Maps:
     map_x, map_y = identity_maps(h, w)
     map_x += dx
     map_y += dy
+    return map_x, map_y
+
+
+def displacement_maps_inplace(fields: np.ndarray) -> Maps:
+    """``displacement_maps(fields[0], fields[-1])`` built in ``fields`` itself (``(1 or 2, H, W)``,
+    float32, modified): no identity maps allocated."""
+    _, h, w = fields.shape
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    map_y = fields[0] + ys if fields.shape[0] == 1 else np.add(fields[1], ys, out=fields[1])
+    map_x = np.add(fields[0], np.arange(w, dtype=np.float32), out=fields[0])
     return map_x, map_y
 
 

@@ -19,6 +19,7 @@ from invariance.core.schema import (
 )
 from invariance.kernels import distortion as kd
 from invariance.transforms.distortion.base import KeypointRemapping, _DenseDistortion, draw_seed
+from invariance.transforms.noise._draw import standard_normal
 
 
 def _within_one(pair: tuple[float, float]) -> tuple[float, float]:
@@ -95,8 +96,7 @@ class ElasticTransform(_DenseDistortion, WarpArgs):
         rng = np.random.default_rng(int(params["seed"]))
         count = 1 if self.same_dxdy else 2
         if not self.approximate and self.sigma >= kd.COARSE_MIN_SIGMA:
-            fields = self._coarse_fields(rng, count, shape)
-            return kd.displacement_maps(fields[0], fields[-1])
+            return kd.displacement_maps_inplace(self._coarse_fields(rng, count, shape))
         if self.noise_distribution == "gaussian":
             noise = rng.standard_normal((count, *shape), dtype=np.float32)
             peak = float(np.abs(noise).max())
@@ -118,9 +118,11 @@ class ElasticTransform(_DenseDistortion, WarpArgs):
         height, width = shape
         grid = kd.coarse_shape(shape, self.sigma)
         if self.noise_distribution == "gaussian":
-            noise = rng.standard_normal((count, *grid), dtype=np.float32)
-            columns = rng.standard_normal((count, 2, height), dtype=np.float32)
-            rows = rng.standard_normal((count, 2, width), dtype=np.float32)
+            # The inverse-CDF table sampler (65,536 quantiles, 3x faster than numpy's): the
+            # nodes are blurred over ~25 neighbours, far below any effect of the quantisation.
+            noise = standard_normal(rng, (count, *grid))
+            columns = standard_normal(rng, (count, 2, height))
+            rows = standard_normal(rng, (count, 2, width))
             scale = self.alpha / kd.normal_peak(float(rng.random()), count * height * width)
         else:
             noise = rng.uniform(-1.0, 1.0, (count, *grid)).astype(np.float32)
