@@ -88,7 +88,7 @@ def flare_layer(
             distance = np.sqrt(np.add.outer(dy2[y0:y1], dx2[x0:x1]))
             spikes *= np.clip(1.0 - distance / np.float32(max(reach, 1.0)), 0.0, 1.0)
             light[y0:y1, x0:x1] += cv2.GaussianBlur(spikes, (0, 0), 1.0)
-    layer = cv2.merge((light, light, light))
+    layer = np.asarray(cv2.merge((light, light, light)), dtype=np.float32)
     for gx, gy, radius, strength, r, g, b in ghosts or ():
         # Draw and soften each disc inside its own padded box: a whole-frame blur per ghost
         # would cost a full pass each.

@@ -71,7 +71,8 @@ def posterize(img: np.ndarray, bits: Sequence[int]) -> np.ndarray:
         if img.ndim == 3 and img.shape[2] == len(masks) <= 4:
             # OpenCV takes one mask per channel as a scalar (numpy's broadcast is 40x slower).
             scalar = tuple(float(m) for m in masks) + (0.0,) * (4 - len(masks))
-            return np.asarray(cv2.bitwise_and(np.ascontiguousarray(img), scalar))
+            # The stubs type src2 as an array; OpenCV takes a 4-tuple as its Scalar.
+            return np.asarray(cv2.bitwise_and(np.ascontiguousarray(img), scalar))  # type: ignore[call-overload]
         return np.bitwise_and(img, np.asarray(masks, dtype=np.uint8))
     if len(set(bits)) == 1:
         table = posterize_table(int(bits[0]))
