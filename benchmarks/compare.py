@@ -1,19 +1,28 @@
-"""Side-by-side speed of invariance and Albumentations 2.0.8: single transforms and real pipelines.
+"""Side-by-side speed of invariance and two references: single transforms and real pipelines.
 
-Both libraries run in the same process, on the same OpenCV build, single-threaded (OpenCV
-threading off with ``cv2.setNumThreads(0)``, OpenMP / OpenBLAS / MKL pools at one thread), on
-scikit-image's astronaut photograph (512x512 RGB uint8). Every transform has ``p=1`` and the same
-arguments on both sides. Each case is warmed up, then timed in rounds whose order alternates
-(A B B A A B B A ...) so that a drifting machine load hits both sides alike; the figure is the
-median time per call over the rounds.
+The references are Albumentations 2.0.8 (MIT), run in this process, and optionally
+AlbumentationsX 2.5.1 (AGPL), run in its own interpreter (``--ax-python``: a separate virtual
+environment, never a dependency of invariance; it imports under the same name, ``albumentations``,
+so the two cannot share a process). The AlbumentationsX process is this same script started with
+``--worker``: it builds the same cases from the same code, on the same image, and times one round
+when asked, so its rounds interleave with the local ones. Its telemetry is off
+(``ALBUMENTATIONS_NO_TELEMETRY=1``, ``ALBUMENTATIONS_OFFLINE=1`` and ``Compose(telemetry=False)``).
 
-Output: images per second on each side, the ratio (invariance / Albumentations; above 1 means
-invariance is faster), each figure as a percentage of the memcpy floor (``image.copy()`` per
-second, the fastest any transform returning a new image can be), and the geometric mean of the
-single-transform ratios. A transform missing from either library, or failing, is reported as such
-and the run goes on.
+Every side runs single-threaded (OpenCV threading off with ``cv2.setNumThreads(0)``, OpenMP /
+OpenBLAS / MKL pools at one thread), on scikit-image's astronaut photograph (512x512 RGB uint8).
+Every transform has ``p=1`` and the same arguments on every side. Each case is warmed up, then
+timed in rounds whose order alternates (A B C C B A A B C ...) so that a drifting machine load hits
+every side alike; the figure is the median time per call over the rounds.
+
+Output: images per second on each side, the ratios (invariance / reference; above 1 means
+invariance is faster), invariance's figure as a percentage of the memcpy floor (``image.copy()``
+per second, the fastest any transform returning a new image can be), and the geometric mean of the
+single-transform ratios against each reference. A transform missing from a library, or failing,
+is reported as such and the run goes on. Without ``--ax-python`` (or with a path that does not
+exist, as in CI) the AlbumentationsX column is left empty and the run goes on.
 
     python benchmarks/compare.py                   # full run (a few minutes)
+    python benchmarks/compare.py --ax-python /work/venv-ax/bin/python   # with AlbumentationsX
     python benchmarks/compare.py --smoke           # a few seconds, for CI: only shows it still runs
     python benchmarks/compare.py --filter Blur     # names containing "Blur" (case-insensitive)
     python benchmarks/compare.py --markdown        # the table for docs/benchmarks.md
@@ -27,11 +36,16 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # no network check on import
+# AlbumentationsX (the --worker process): no telemetry, no network.
+os.environ.setdefault("ALBUMENTATIONS_NO_TELEMETRY", "1")
+os.environ.setdefault("ALBUMENTATIONS_OFFLINE", "1")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -96,6 +110,7 @@ TRANSFORMS: list[tuple[str, dict[str, Any]]] = [
     ("ToGray", {}),
     ("ToSepia", {}),
     ("ChannelShuffle", {}),
+    ("PlanckianJitter", {}),
     ("FancyPCA", {}),
     ("Normalize", {}),
     # blur and sharpen
@@ -316,14 +331,23 @@ class Result:
     name: str
     kind: str
     ours: float | None = None  # images per second
-    theirs: float | None = None
+    theirs: float | None = None  # Albumentations 2.0.8
+    ax: float | None = None  # AlbumentationsX
     note: str = ""
 
     @property
     def ratio(self) -> float | None:
+        """invariance / Albumentations 2.0.8."""
         if self.ours is None or self.theirs is None:
             return None
         return self.ours / self.theirs
+
+    @property
+    def ratio_ax(self) -> float | None:
+        """invariance / AlbumentationsX."""
+        if self.ours is None or self.ax is None:
+            return None
+        return self.ours / self.ax
 
 
 def _build(lib: Any, case: Case, image: np.ndarray) -> tuple[Callable[[], Any] | None, str]:
@@ -334,7 +358,7 @@ def _build(lib: Any, case: Case, image: np.ndarray) -> tuple[Callable[[], Any] |
         return None, f"missing ({error})"
     except Exception as error:
         return None, f"fails to build: {type(error).__name__}: {error}"
-    if hasattr(transform, "set_random_seed") and case.kind == "transform":
+    if hasattr(transform, "set_random_seed") and case.kind != "pipeline":
         transform.set_random_seed(0)
     data = dict(case.data)
     data[case.target] = image if case.target == "image" else volume_of(image)
@@ -363,23 +387,43 @@ def _round(call: Callable[[], Any], loops: int) -> float:
     return (CLOCK() - start) / loops
 
 
-def time_pair(
-    calls: list[Callable[[], Any]], rounds: int, warmup: int, round_seconds: float, min_loops: int
+class LocalSide:
+    """A case built in this process: a round runs the call ``loops`` times."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self.call = call
+
+    def round(self, loops: int) -> float:
+        return _round(self.call, loops)
+
+
+class RemoteSide:
+    """A case built in the AlbumentationsX worker process: a round is one request to it."""
+
+    def __init__(self, worker: AxWorker) -> None:
+        self.worker = worker
+
+    def round(self, loops: int) -> float:
+        return float(self.worker.ask({"op": "round", "loops": loops})["seconds"])
+
+
+def time_sides(
+    sides: list[Any], rounds: int, warmup: int, round_seconds: float, min_loops: int
 ) -> list[float]:
-    """Median seconds per call for each call, rounds alternating A B B A ..."""
+    """Median seconds per call for each side, rounds alternating A B C, C B A, ..."""
     single = []
-    for call in calls:
-        for _ in range(warmup):
-            call()
-        single.append(_round(call, 1))
+    for side in sides:
+        if warmup:
+            side.round(warmup)
+        single.append(side.round(1))
     loops = max(min_loops, int(round_seconds / max(max(single), 1e-7)))
-    times: list[list[float]] = [[] for _ in calls]
+    times: list[list[float]] = [[] for _ in sides]
     for r in range(rounds):
-        order = list(range(len(calls)))
+        order = list(range(len(sides)))
         if r % 2:
             order.reverse()
         for i in order:
-            times[i].append(_round(calls[i], loops))
+            times[i].append(sides[i].round(loops))
     return [statistics.median(t) for t in times]
 
 
@@ -404,7 +448,124 @@ def geometric_mean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
-def environment() -> dict[str, str]:
+def all_cases(size: int, pipelines: bool = True) -> list[Case]:
+    """Every case, in table order (the worker process builds the same list to find a case by name)."""
+    cases = [transform_case(name, kwargs) for name, kwargs in TRANSFORMS] + volume_cases()
+    cases += [solo_case(name, kwargs, size) for name, kwargs in INVARIANCE_ONLY]
+    if pipelines:
+        cases += pipeline_cases(size)
+    return cases
+
+
+# -- the AlbumentationsX worker ----------------------------------------------------------------------
+
+
+#: Arguments AlbumentationsX 2.5.1 renamed: the worker passes the same values under its names.
+AX_RENAMED: dict[str, dict[str, str]] = {
+    "BboxParams": {"format": "coord_format"},
+    "KeypointParams": {"format": "coord_format"},
+    "MedianBlur": {"blur_limit": "blur_range"},
+}
+
+
+class _AxLibrary:
+    """The AlbumentationsX module as the cases call it: ``Compose(telemetry=False)`` and the
+    renamed arguments of ``AX_RENAMED`` (everything else passes through)."""
+
+    def __init__(self, lib: Any) -> None:
+        self._lib = lib
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._lib, name)
+        renames = AX_RENAMED.get(name, {})
+        if name != "Compose" and not renames:
+            return value
+
+        def build(*args: Any, **kwargs: Any) -> Any:
+            kwargs = {renames.get(key, key): item for key, item in kwargs.items()}
+            if name == "Compose":
+                kwargs.setdefault("telemetry", False)
+            return value(*args, **kwargs)
+
+        return build
+
+
+def worker_main(clock: str) -> int:
+    """Serve timing requests on stdin / stdout, one JSON object a line (run in the AX interpreter)."""
+    import albumentations
+    from albumentations.core.analytics.settings import SettingsManager
+
+    global CLOCK
+    CLOCK = time.process_time if clock == "cpu" else time.perf_counter
+    lib = _AxLibrary(albumentations)
+    call: Callable[[], Any] | None = None
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request["op"]
+        if op == "hello":
+            answer: dict[str, Any] = {
+                "albumentationsx": albumentations.__version__,
+                "opencv": cv2.__version__,
+                "numpy": np.__version__,
+                "python": platform.python_version(),
+                "telemetry": bool(SettingsManager().telemetry_enabled),
+            }
+        elif op == "build":
+            size = int(request["size"])
+            found = [c for c in all_cases(size) if c.name == request["case"]]
+            if not found:
+                call, why = None, "no such case"
+            else:
+                call, why = _build(lib, found[0], load_image(size))
+            answer = {"ok": call is not None, "note": why}
+        elif op == "round":
+            assert call is not None
+            answer = {"seconds": _round(call, int(request["loops"]))}
+        else:
+            answer = {"error": f"unknown op {op!r}"}
+        print(json.dumps(answer), flush=True)
+    return 0
+
+
+class AxWorker:
+    """This script running with ``--worker`` in the AlbumentationsX interpreter."""
+
+    def __init__(self, python: str, clock: str) -> None:
+        env = dict(os.environ)
+        env.update(ALBUMENTATIONS_NO_TELEMETRY="1", ALBUMENTATIONS_OFFLINE="1", NO_ALBUMENTATIONS_UPDATE="1")
+        self.proc = subprocess.Popen(
+            [python, os.path.abspath(__file__), "--worker", "--clock", clock],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=os.path.dirname(os.path.abspath(__file__)),  # not the repository root: no invariance import
+        )
+        self.info = self.ask({"op": "hello"})
+        if self.info.get("telemetry"):
+            self.close()
+            raise RuntimeError("AlbumentationsX telemetry is still on in the worker; refusing to time it")
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the AlbumentationsX worker stopped (see its error output above)")
+        return dict(json.loads(line))
+
+    def build(self, case: Case, size: int) -> tuple[RemoteSide | None, str]:
+        answer = self.ask({"op": "build", "case": case.name, "size": size})
+        return (RemoteSide(self), "") if answer["ok"] else (None, str(answer["note"]))
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def environment(ax: AxWorker | None, ax_note: str) -> dict[str, str]:
     import albumentations
 
     import invariance
@@ -421,7 +582,7 @@ def environment() -> dict[str, str]:
     load = "n/a"
     if hasattr(os, "getloadavg"):
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return {
+    env = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "cpu": f"{cpu} ({os.cpu_count()} logical cores)",
         "python": platform.python_version(),
@@ -429,8 +590,17 @@ def environment() -> dict[str, str]:
         "opencv": f"{cv2.__version__} (threads: cv2.setNumThreads(0))",
         "invariance": invariance.__version__,
         "albumentations": albumentations.__version__,
-        "load average at the start (1, 5, 15 min)": load,
     }
+    if ax is not None:
+        info = ax.info
+        env["albumentationsx"] = (
+            f"{info['albumentationsx']} in its own interpreter (python {info['python']}, numpy "
+            f"{info['numpy']}, opencv {info['opencv']}, telemetry off)"
+        )
+    else:
+        env["albumentationsx"] = f"not timed ({ax_note})"
+    env["load average at the start (1, 5, 15 min)"] = load
+    return env
 
 
 def run(
@@ -442,6 +612,7 @@ def run(
     progress: bool,
     size: int = SIZE,
     pipeline_seconds: float | None = None,
+    ax: AxWorker | None = None,
 ) -> tuple[list[Result], float]:
     import albumentations as Al
 
@@ -457,25 +628,34 @@ def run(
             theirs, why_theirs = None, "has no equivalent (AlbumentationsX name)"
         else:
             theirs, why_theirs = _build(Al, case, image)
+        remote, why_ax = ax.build(case, size) if ax is not None else (None, "")
         notes = []
         if ours is None:
             notes.append(f"invariance {why_ours}")
-        if theirs is None:
+        if theirs is None and case.kind != "solo":
             notes.append(f"albumentations {why_theirs}")
-        calls = [c for c in (ours, theirs) if c is not None]
-        if calls:
+        if ax is not None and remote is None:
+            notes.append(f"albumentationsx {why_ax}")
+        sides: list[Any] = []
+        slots: list[str] = []
+        for slot, side in (("ours", ours), ("theirs", theirs), ("ax", remote)):
+            if side is not None:
+                sides.append(LocalSide(side) if callable(side) else side)
+                slots.append(slot)
+        if sides:
             seconds = round_seconds
             if case.kind == "pipeline" and pipeline_seconds is not None:
                 seconds = pipeline_seconds
-            timed = time_pair(calls, rounds, warmup, seconds, min_loops)
-            if ours is not None:
-                result.ours = 1.0 / timed[0]
-            if theirs is not None:
-                result.theirs = 1.0 / timed[-1]
+            timed = time_sides(sides, rounds, warmup, seconds, min_loops)
+            for slot, value in zip(slots, timed):
+                setattr(result, slot, 1.0 / value)
         result.note = "; ".join(notes)
         results.append(result)
         if progress:
-            print(f"  {case.name}: {_fmt(result.ours)} vs {_fmt(result.theirs)} img/s", file=sys.stderr)
+            print(
+                f"  {case.name}: {_fmt(result.ours)} vs {_fmt(result.theirs)} vs {_fmt(result.ax)} img/s",
+                file=sys.stderr,
+            )
     floor = (floor + memcpy_rate(image, rounds)) / 2
     return results, floor
 
@@ -489,15 +669,23 @@ def _pct(value: float | None, floor: float) -> str:
 
 
 def summary(results: list[Result]) -> dict[str, Any]:
-    singles = [r.ratio for r in results if r.kind == "transform" and r.ratio is not None]
+    singles = [r for r in results if r.kind == "transform" and r.ratio is not None]
+    singles_ax = [r for r in results if r.kind in ("transform", "solo") and r.ratio_ax is not None]
     return {
-        "geomean": geometric_mean(singles),
+        "geomean": geometric_mean([r.ratio for r in singles if r.ratio is not None]),
         "compared": len(singles),
-        "below_1": [r for r in results if r.kind == "transform" and r.ratio is not None and r.ratio < 1.0],
-        "below_095": [r for r in results if r.kind == "transform" and r.ratio is not None and r.ratio < 0.95],
+        "geomean_ax": geometric_mean([r.ratio_ax for r in singles_ax if r.ratio_ax is not None]),
+        "compared_ax": len(singles_ax),
+        "below_1": [r for r in singles if r.ratio is not None and r.ratio < 1.0],
+        "below_1_ax": [r for r in singles_ax if r.ratio_ax is not None and r.ratio_ax < 1.0],
         "failed": [r for r in results if r.ratio is None and r.kind != "solo"],
-        "pipelines": {r.name: r.ratio for r in results if r.kind == "pipeline"},
+        "pipelines": {r.name: (r.ratio, r.ratio_ax) for r in results if r.kind == "pipeline"},
     }
+
+
+def _ratio_cell(value: float | None) -> str:
+    text = _fmt(value, ".2f")
+    return f"**{text}**" if value is not None and value < 1.0 else text
 
 
 def render(results: list[Result], floor: float, env: dict[str, str], markdown: bool) -> str:
@@ -509,45 +697,70 @@ def render(results: list[Result], floor: float, env: dict[str, str], markdown: b
         for kind, title in (
             ("transform", "Single transforms"),
             ("pipeline", "Pipelines"),
-            ("solo", "invariance only (AlbumentationsX names, no Albumentations 2.0.8 equivalent)"),
+            ("solo", "AlbumentationsX names (no Albumentations 2.0.8 equivalent)"),
         ):
             lines += [
                 f"### {title}",
                 "",
-                "| | invariance img/s | Albumentations img/s | ratio | invariance % memcpy | Albumentations % memcpy | note |",
-                "|---|---:|---:|---:|---:|---:|---|",
+                "| | invariance img/s | Albumentations 2.0.8 img/s | AlbumentationsX img/s "
+                "| ratio vs 2.0.8 | ratio vs AX | invariance % memcpy | note |",
+                "|---|---:|---:|---:|---:|---:|---:|---|",
             ]
             for r in results:
                 if r.kind != kind:
                     continue
-                ratio = _fmt(r.ratio, ".2f")
-                if r.ratio is not None and r.ratio < 1.0:
-                    ratio = f"**{ratio}**"
                 lines.append(
-                    f"| {r.name} | {_fmt(r.ours)} | {_fmt(r.theirs)} | {ratio} | {_pct(r.ours, floor)} "
-                    f"| {_pct(r.theirs, floor)} | {r.note} |"
+                    f"| {r.name} | {_fmt(r.ours)} | {_fmt(r.theirs)} | {_fmt(r.ax)} | {_ratio_cell(r.ratio)} "
+                    f"| {_ratio_cell(r.ratio_ax)} | {_pct(r.ours, floor)} | {r.note} |"
                 )
             lines.append("")
     else:
         lines += [f"{k}: {v}" for k, v in env.items()]
         lines.append(f"memcpy floor: {floor:,.0f} copies/s")
-        header = f"{'case':28s} {'invariance':>11s} {'albument.':>11s} {'ratio':>6s} {'inv %cp':>8s} {'alb %cp':>8s}"
+        header = (
+            f"{'case':28s} {'invariance':>11s} {'alb 2.0.8':>11s} {'alb X':>11s} {'vs 2.0.8':>8s} "
+            f"{'vs AX':>6s} {'inv %cp':>8s}"
+        )
         lines.append(header)
         for r in results:
             lines.append(
-                f"{r.name:28s} {_fmt(r.ours):>11s} {_fmt(r.theirs):>11s} {_fmt(r.ratio, '.2f'):>6s} "
-                f"{_pct(r.ours, floor):>8s} {_pct(r.theirs, floor):>8s} {r.note}"
+                f"{r.name:28s} {_fmt(r.ours):>11s} {_fmt(r.theirs):>11s} {_fmt(r.ax):>11s} "
+                f"{_fmt(r.ratio, '.2f'):>8s} {_fmt(r.ratio_ax, '.2f'):>6s} {_pct(r.ours, floor):>8s} {r.note}"
             )
     lines.append(
-        f"Geometric mean of the single-transform ratios: {info['geomean']:.2f}x over {info['compared']} transforms"
+        f"Geometric mean of the single-transform ratios vs Albumentations 2.0.8: {info['geomean']:.2f}x "
+        f"over {info['compared']} transforms"
     )
-    for name, ratio in info["pipelines"].items():
-        lines.append(f"Pipeline {name}: {_fmt(ratio, '.2f')}x")
+    if info["compared_ax"]:
+        lines.append(
+            f"Geometric mean of the single-transform ratios vs AlbumentationsX: {info['geomean_ax']:.2f}x "
+            f"over {info['compared_ax']} transforms"
+        )
+    for name, (ratio, ratio_ax) in info["pipelines"].items():
+        lines.append(f"Pipeline {name}: {_fmt(ratio, '.2f')}x vs 2.0.8, {_fmt(ratio_ax, '.2f')}x vs AX")
     if info["below_1"]:
-        lines.append("Below 1.0x: " + ", ".join(f"{r.name} ({r.ratio:.2f})" for r in info["below_1"]))
+        lines.append(
+            "Below 1.0x vs 2.0.8: " + ", ".join(f"{r.name} ({r.ratio:.2f})" for r in info["below_1"])
+        )
+    if info["below_1_ax"]:
+        lines.append(
+            "Below 1.0x vs AX: " + ", ".join(f"{r.name} ({r.ratio_ax:.2f})" for r in info["below_1_ax"])
+        )
     if info["failed"]:
         lines.append("Not compared: " + ", ".join(f"{r.name} ({r.note})" for r in info["failed"]))
     return "\n".join(lines)
+
+
+def start_ax(path: str | None, clock: str) -> tuple[AxWorker | None, str]:
+    """The AlbumentationsX worker, or None and why not (no path given, no such interpreter, it fails)."""
+    if not path:
+        return None, "no --ax-python given"
+    if not os.path.exists(path):
+        return None, f"no interpreter at {path}"
+    try:
+        return AxWorker(path, clock), ""
+    except (OSError, RuntimeError, ValueError) as error:
+        return None, f"{path} does not start: {error}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -574,13 +787,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--clock", choices=("wall", "cpu"), default="wall", help="wall time, or this process's CPU time"
     )
+    parser.add_argument(
+        "--ax-python",
+        default=os.environ.get("INVARIANCE_AX_PYTHON"),
+        help="the Python of a separate environment with albumentationsx==2.5.1 (and scikit-image); "
+        "default: $INVARIANCE_AX_PYTHON. Without it the AlbumentationsX column stays empty",
+    )
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        return worker_main(args.clock)
 
     size = 256 if args.smoke else SIZE
-    cases = [transform_case(name, kwargs) for name, kwargs in TRANSFORMS] + volume_cases()
-    cases += [solo_case(name, kwargs, size) for name, kwargs in INVARIANCE_ONLY]
-    if not args.no_pipelines:
-        cases += pipeline_cases(size)
+    cases = all_cases(size, pipelines=not args.no_pipelines)
     if args.filter:
         wanted = [f.lower() for f in args.filter]
         cases = [c for c in cases if any(w in c.name.lower() for w in wanted)]
@@ -588,23 +807,31 @@ def main(argv: list[str] | None = None) -> int:
     CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     rounds, warmup, round_seconds, min_loops = args.rounds, args.warmup, args.round_seconds, 1
     if args.smoke:
-        # Shows that every case still builds and runs on both sides (on a 256x256 image); the
+        # Shows that every case still builds and runs on every side (on a 256x256 image); the
         # figures mean nothing.
         rounds, warmup, round_seconds = 2, 0, 0.0
         args.pipeline_seconds = 0.0
-    env = environment()
-    env["clock"] = "CPU time of this process" if args.clock == "cpu" else "wall time"
+    ax, ax_note = start_ax(args.ax_python, args.clock)
+    if ax is None:
+        print(f"AlbumentationsX not timed: {ax_note}", file=sys.stderr)
+    env = environment(ax, ax_note)
+    env["clock"] = "CPU time of each process" if args.clock == "cpu" else "wall time"
     env["image"] = f"skimage.data.astronaut, {size}x{size} RGB uint8"
-    results, floor = run(
-        cases,
-        rounds,
-        warmup,
-        round_seconds,
-        min_loops,
-        progress=not args.quiet,
-        size=size,
-        pipeline_seconds=args.pipeline_seconds,
-    )
+    try:
+        results, floor = run(
+            cases,
+            rounds,
+            warmup,
+            round_seconds,
+            min_loops,
+            progress=not args.quiet,
+            size=size,
+            pipeline_seconds=args.pipeline_seconds,
+            ax=ax,
+        )
+    finally:
+        if ax is not None:
+            ax.close()
     print(render(results, floor, env, args.markdown))
     return 0
 

@@ -406,7 +406,9 @@ def test_elastic_displacement_strength_matches_albumentations(kwargs):
 
     h, w = 128, 128
     ours, theirs = [], []
-    for seed in range(12):
+    # 40 draws a side: one draw's spread varies by ~15% (the replicated border noise dominates
+    # near the edges), so 12 left the mean ratio ~5% noisy against the 10% tolerance.
+    for seed in range(40):
         transform = A.ElasticTransform(**kwargs, p=1)
         params = transform.sample(np.random.default_rng(seed), Sample.of((h, w)))
         map_x, map_y = transform.maps(params, (h, w))

@@ -406,6 +406,11 @@ def gray_to_rgb(img: np.ndarray, num_output_channels: int) -> np.ndarray:
 def multiply_per_channel(img: np.ndarray, gains: Sequence[float]) -> np.ndarray:
     """Multiply each channel by its gain, saturating (uint8 through one table per channel)."""
     values = np.asarray(gains, dtype=np.float64)
+    if img.dtype == np.uint8 and img.ndim == 3 and 1 < img.shape[2] <= 4 and len(values) == img.shape[2]:
+        # A diagonal colour matrix: OpenCV's vectorised transform rounds and saturates like the
+        # table below, about 3x faster than a per-channel cv2.LUT; it multiplies in float32, so a
+        # product within ~1e-5 of a half (about 0.1% of values) may round one level the other way.
+        return np.asarray(cv2.transform(img, np.diag(values).astype(np.float32)))
     if img.dtype == np.uint8:
         table = np.clip(np.rint(LEVELS[:, None] * values[None, :]), 0, 255).astype(np.uint8)
         return apply_lut(img, table)

@@ -7,6 +7,10 @@ integers), ready for ``cv2.remap``. Random numbers are drawn by the caller and p
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -43,12 +47,161 @@ def smooth_displacement(noise: np.ndarray, sigma: float, alpha: float, kernel_si
     return out
 
 
+def gaussian_taps(sigma: float, kernel_size: int = 0) -> np.ndarray:
+    """The 1-D kernel ``cv2.GaussianBlur`` uses on float images (size ``8 sigma + 1`` when 0)."""
+    size = kernel_size or (round(sigma * 8 + 1) | 1)
+    return np.asarray(cv2.getGaussianKernel(size, sigma, cv2.CV_64F)).ravel()
+
+
+#: Coarse grid step of the elastic field, in units of ``sigma``: a node every ``2/3 sigma`` pixels
+#: leaves the coarse blur ``sigma_c ~ 1.45`` nodes wide, where a sampled gaussian is still exact
+#: to a fraction of a percent (tests/test_elastic_coarse.py measures the statistics).
+COARSE_STEP = 2.0 / 3.0
+#: Below this ``sigma`` the coarse grid would save little (a step under 2 px): full resolution.
+COARSE_MIN_SIGMA = 3.0
+
+
+class CoarseAxis(NamedTuple):
+    """How one axis of the elastic field is drawn coarsely."""
+
+    nodes: int  # coarse samples along the axis
+    sigma: float  # the blur on the coarse grid, in nodes
+    gain: float  # scale of the coarse noise that gives the full-resolution field's variance
+
+
+@lru_cache(maxsize=256)
+def coarse_axis(length: int, sigma: float) -> CoarseAxis:
+    """Coarse grid, coarse blur and variance gain along an axis of ``length`` pixels.
+
+    Nodes are ``s = length / nodes`` pixels apart. Bilinear upsampling is itself a smoothing (a
+    triangle of variance ``s^2 / 6``), so the coarse blur is narrowed to keep the total at
+    ``sigma^2``. The gain matches the variance: the full field's ``sum g^2`` (per unit noise
+    variance) against the coarse one's, averaged over the positions between two nodes, where a
+    bilinear mix of two nodes correlated by ``rho`` has ``2/3 + rho/3`` of a node's variance.
+    """
+    nodes = max(2, math.ceil(length / max(1.0, sigma * COARSE_STEP)))
+    step = length / nodes
+    coarse_sigma = math.sqrt(max(sigma * sigma - step * step / 6.0, 0.25 * step * step)) / step
+    fine = gaussian_taps(sigma)
+    coarse = gaussian_taps(coarse_sigma)
+    energy = float((coarse * coarse).sum())
+    rho = float((coarse[:-1] * coarse[1:]).sum()) / energy
+    gain = math.sqrt(float((fine * fine).sum()) / (energy * (2.0 / 3.0 + rho / 3.0)))
+    return CoarseAxis(nodes, coarse_sigma, gain)
+
+
+def coarse_shape(shape: tuple[int, int], sigma: float) -> tuple[int, int]:
+    """The ``(rows, columns)`` of the coarse noise ``coarse_displacement`` takes."""
+    return coarse_axis(shape[0], sigma).nodes, coarse_axis(shape[1], sigma).nodes
+
+
+@lru_cache(maxsize=64)
+def _edge_weights(sigma: float) -> np.ndarray:
+    """``T(d)``: the kernel mass at offsets ``>= d`` (what an edge pixel weighs ``d`` px inside)."""
+    taps = gaussian_taps(sigma)
+    half = taps[taps.size // 2 :]
+    return np.cumsum(half[::-1])[::-1].astype(np.float32)
+
+
+def coarse_displacement(
+    noise: np.ndarray,
+    columns: np.ndarray,
+    rows: np.ndarray,
+    shape: tuple[int, int],
+    sigma: float,
+    scale: float,
+) -> np.ndarray:
+    """Smooth displacement fields built on a coarse grid: ``smooth_displacement``'s statistics, cheaper.
+
+    A field blurred by ``sigma`` has no detail finer than ``sigma``, so it is drawn on a grid of
+    nodes ``2/3 sigma`` apart (``noise``, shape ``(K, *coarse_shape(shape, sigma))``), blurred there
+    and upsampled bilinearly: ``(3/2 sigma)^2`` times fewer random numbers and blur taps. The full
+    method replicates the border noise (``BORDER_REPLICATE``), so an edge pixel's value also
+    weighs the kernel mass that falls outside; that part is added exactly, at full resolution,
+    from the edge pixels' own noise (``columns``: ``(K, 2, H)``, left and right; ``rows``:
+    ``(K, 2, W)``, top and bottom), blurred along the edge. ``scale`` multiplies everything (the
+    strength ``alpha`` over the noise normalisation).
+
+    Per-pixel variance and autocorrelation match the full-resolution fields (measured in the
+    tests); pixel values differ, being other draws of the same distribution.
+    """
+    height, width = shape
+    count = noise.shape[0]
+    axis_y, axis_x = coarse_axis(height, sigma), coarse_axis(width, sigma)
+    weights = _edge_weights(sigma)
+    taps = gaussian_taps(sigma).astype(np.float32)
+    one = np.ones(1, np.float32)
+    reach_x, reach_y = min(weights.size, width), min(weights.size, height)
+    # The replicated border: an edge column weighs T(d) at d px inside, blurred along the edge (its
+    # own ends replicated: the corners); edge rows likewise, their ends left to the columns. All
+    # edge lines are blurred in one call per direction (as the columns of one array).
+    lines = np.ascontiguousarray(columns, np.float32).reshape(count * 2, height).T
+    edge_columns = cv2.sepFilter2D(lines, cv2.CV_32F, one, taps, borderType=cv2.BORDER_REPLICATE)
+    edge_columns = edge_columns.T.reshape(count, 2, height) * np.float32(scale)
+    lines = np.ascontiguousarray(rows, np.float32).reshape(count * 2, width)
+    edge_rows = cv2.sepFilter2D(lines, cv2.CV_32F, taps, one, borderType=cv2.BORDER_CONSTANT)
+    edge_rows = edge_rows.reshape(count, 2, width) * np.float32(scale)
+    out = np.empty((count, height, width), np.float32)
+    for index in range(count):
+        coarse = cv2.GaussianBlur(
+            np.ascontiguousarray(noise[index], dtype=np.float32),
+            (0, 0),
+            axis_x.sigma,
+            sigmaY=axis_y.sigma,
+            borderType=cv2.BORDER_CONSTANT,
+        )
+        coarse *= np.float32(axis_x.gain * axis_y.gain * scale)
+        field = out[index]
+        cv2.resize(coarse, (width, height), dst=field, interpolation=cv2.INTER_LINEAR)
+        left, right = edge_columns[index]
+        top, bottom = edge_rows[index]
+        field[:, :reach_x] += left[:, None] * weights[:reach_x]
+        field[:, width - reach_x :] += right[:, None] * weights[:reach_x][::-1]
+        field[:reach_y] += weights[:reach_y, None] * top
+        field[height - reach_y :] += weights[:reach_y][::-1, None] * bottom
+    return out
+
+
+def normal_peak(u: float, count: int) -> float:
+    """The ``u``-quantile of ``max |z|`` over ``count`` independent standard normals ``z``.
+
+    ``P(max |z| <= x) = erf(x / sqrt 2) ** count``; solved for ``x`` by Newton's method on the
+    log of the tail, ``erfc(x / sqrt 2) = 1 - u ** (1 / count)``. With ``u`` uniform, it draws the
+    normalisation of a gaussian field divided by its largest magnitude without drawing the field.
+    """
+    u = min(max(u, 1e-300), 1.0 - 1e-16)
+    tail = -math.expm1(math.log(u) / count)
+    target = math.log(tail)
+    x = math.sqrt(max(2.0 * -target, 0.0))
+    for _ in range(60):
+        value = math.erfc(x / math.sqrt(2.0))
+        if value <= 0.0:
+            x *= 0.9
+            continue
+        slope = -math.sqrt(2.0 / math.pi) * math.exp(-0.5 * x * x) / value
+        step = (math.log(value) - target) / slope
+        x = max(x - step, 0.0)
+        if abs(step) < 1e-12:
+            break
+    return x
+
+
 def displacement_maps(dx: np.ndarray, dy: np.ndarray) -> Maps:
     """Backward maps ``x + dx``, ``y + dy`` for displacement fields of shape ``(H, W)``."""
     h, w = dx.shape
     map_x, map_y = identity_maps(h, w)
     map_x += dx
     map_y += dy
+    return map_x, map_y
+
+
+def displacement_maps_inplace(fields: np.ndarray) -> Maps:
+    """``displacement_maps(fields[0], fields[-1])`` built in ``fields`` itself (``(1 or 2, H, W)``,
+    float32, modified): no identity maps allocated."""
+    _, h, w = fields.shape
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    map_y = fields[0] + ys if fields.shape[0] == 1 else np.add(fields[1], ys, out=fields[1])
+    map_x = np.add(fields[0], np.arange(w, dtype=np.float32), out=fields[0])
     return map_x, map_y
 
 

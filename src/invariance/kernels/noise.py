@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from invariance.kernels._cv import restore_channel_axis
+from invariance.kernels.color import apply_lut
 
 
 def max_value(dtype: np.dtype) -> float:
@@ -41,7 +42,9 @@ def _lut(img: np.ndarray, tables: np.ndarray) -> np.ndarray:
     """Apply one 256-entry uint8 table per channel (``tables`` is (C, 256) or (1, 256))."""
     channels = 1 if img.ndim == 2 else img.shape[2]
     if len(tables) == 1:
-        return restore_channel_axis(cv2.LUT(img, tables[0]), img)
+        # The shared-table path of apply_lut (a byte translate when stringzilla is installed,
+        # ~3x faster than cv2.LUT on an RGB image).
+        return apply_lut(img, np.ascontiguousarray(tables[0]))
     if channels <= 4:  # OpenCV takes a multi-channel table up to 4 channels
         return cv2.LUT(img, np.ascontiguousarray(tables.T.reshape(256, 1, channels)))
     return np.stack([cv2.LUT(np.ascontiguousarray(img[:, :, c]), tables[c]) for c in range(channels)], axis=2)
@@ -125,8 +128,8 @@ def iso_noise(img: np.ndarray, hue_shift: np.ndarray, luminance: np.ndarray) -> 
     ``luminance`` (in units of the white level, >= 0) lifts lightness towards white:
     ``L + luminance (1 - L)``. A single-channel image only gets the lightness change.
     """
-    unit = img.astype(np.float32)
-    unit *= np.float32(1.0 / max_value(img.dtype))
+    # One pass to unit floats (numpy's mixed-type multiply), not a cast and then a scale.
+    unit = np.multiply(img, np.float32(1.0 / max_value(img.dtype)), dtype=np.float32)
     if img.ndim == 2 or img.shape[2] == 1:
         gray = unit.reshape(img.shape[0], img.shape[1])
         gray += luminance * (1.0 - gray)
@@ -138,6 +141,10 @@ def iso_noise(img: np.ndarray, hue_shift: np.ndarray, luminance: np.ndarray) -> 
     light = hls[:, :, 1]
     light += luminance * (1.0 - light)
     rgb = cv2.cvtColor(hls, cv2.COLOR_HLS2RGB)
+    if img.dtype == np.uint8:
+        # Scale, round and saturate in one OpenCV pass (saturate_cast), not a scale, an offset,
+        # a clip and a cast: the same bytes but for a rare 1-level difference at exact halves.
+        return cv2.addWeighted(rgb, 255.0, rgb, 0.0, 0.0, dtype=cv2.CV_8U)
     rgb *= np.float32(max_value(img.dtype))
     return _finish(rgb, img)
 

@@ -72,34 +72,37 @@ def flare_layer(
     halo = np.outer(np.exp(-dy2 / (sigma2 * 9)), np.exp(-dx2 / (sigma2 * 9))).astype(np.float32) * 0.5
     light = glow + halo
     if rays:
-        spikes = np.zeros((h, w), np.float32)
-        for angle, length, width in rays:
-            tip = (sx + np.cos(angle) * length, sy + np.sin(angle) * length)
-            cv2.line(spikes, _point((sx, sy)), _point(tip), 1.0, max(1, round(width)), cv2.LINE_AA)
+        # The spikes live within their reach of the source: draw, fade and soften them in that box
+        # (plus the line width and the blur's reach), not over the whole frame.
         reach = max((r[1] for r in rays), default=1.0)
-        distance = np.sqrt(np.add.outer(dy2, dx2))
-        spikes *= np.clip(1.0 - distance / np.float32(max(reach, 1.0)), 0.0, 1.0)
-        light += cv2.GaussianBlur(spikes, (0, 0), 1.0)
-    layer = np.repeat(light[..., None], 3, axis=2)
-    if ghosts:
-        discs = np.zeros((h, w, 3), np.float32)
-        for gx, gy, radius, strength, r, g, b in ghosts:
-            # Draw and soften each disc inside its own padded box: a whole-frame blur per ghost
-            # would cost a full pass each.
-            sigma = max(radius * 0.25, 1.0)
-            reach = int(radius + 3 * sigma) + 2
-            x0, y0 = max(0, round(gx) - reach), max(0, round(gy) - reach)
-            x1, y1 = min(w, round(gx) + reach + 1), min(h, round(gy) + reach + 1)
-            if x0 >= x1 or y0 >= y1:
-                continue
-            disc = np.zeros((y1 - y0, x1 - x0), np.float32)
-            cv2.circle(
-                disc, _point((gx - x0, gy - y0)), max(1, round(radius)), float(strength), -1, cv2.LINE_AA
-            )
-            soft = np.asarray(cv2.GaussianBlur(disc, (0, 0), sigma), np.float32)
-            discs[y0:y1, x0:x1] += soft[..., None] * np.array([r, g, b], np.float32)
-        layer += discs
-    return layer
+        margin = max((r[2] for r in rays), default=1.0) + 4
+        x0, y0 = max(0, int(sx - reach - margin)), max(0, int(sy - reach - margin))
+        x1, y1 = min(w, int(np.ceil(sx + reach + margin)) + 1), min(h, int(np.ceil(sy + reach + margin)) + 1)
+        if x0 < x1 and y0 < y1:
+            spikes = np.zeros((y1 - y0, x1 - x0), np.float32)
+            for angle, length, width in rays:
+                tip = (sx + np.cos(angle) * length - x0, sy + np.sin(angle) * length - y0)
+                cv2.line(
+                    spikes, _point((sx - x0, sy - y0)), _point(tip), 1.0, max(1, round(width)), cv2.LINE_AA
+                )
+            distance = np.sqrt(np.add.outer(dy2[y0:y1], dx2[x0:x1]))
+            spikes *= np.clip(1.0 - distance / np.float32(max(reach, 1.0)), 0.0, 1.0)
+            light[y0:y1, x0:x1] += cv2.GaussianBlur(spikes, (0, 0), 1.0)
+    layer = np.asarray(cv2.merge((light, light, light)), dtype=np.float32)
+    for gx, gy, radius, strength, r, g, b in ghosts or ():
+        # Draw and soften each disc inside its own padded box: a whole-frame blur per ghost
+        # would cost a full pass each.
+        sigma = max(radius * 0.25, 1.0)
+        reach_px = int(radius + 3 * sigma) + 2
+        x0, y0 = max(0, round(gx) - reach_px), max(0, round(gy) - reach_px)
+        x1, y1 = min(w, round(gx) + reach_px + 1), min(h, round(gy) + reach_px + 1)
+        if x0 >= x1 or y0 >= y1:
+            continue
+        disc = np.zeros((y1 - y0, x1 - x0), np.float32)
+        cv2.circle(disc, _point((gx - x0, gy - y0)), max(1, round(radius)), float(strength), -1, cv2.LINE_AA)
+        soft = np.asarray(cv2.GaussianBlur(disc, (0, 0), sigma), np.float32)
+        layer[y0:y1, x0:x1] += soft[..., None] * np.array([r, g, b], np.float32)
+    return np.asarray(layer)
 
 
 def _point(xy: Sequence[float]) -> tuple[int, int]:
@@ -114,10 +117,17 @@ def screen_light(img: np.ndarray, layer: np.ndarray, intensity: float) -> np.nda
     mean (grey light).
     """
     scale = np.float32(white(img.dtype))
-    light = np.clip(layer * np.float32(intensity), 0.0, 1.0)
+    light = layer * np.float32(intensity)
+    np.clip(light, 0.0, 1.0, out=light)
     channels = 1 if img.ndim == 2 else img.shape[2]
     if channels != 3:
         light = light.mean(axis=2, keepdims=img.ndim == 3)
+    if img.dtype == np.uint8:
+        # 1 - (1 - b)(1 - l) in levels is img + l (255 - img): two mixed-type passes and one
+        # OpenCV rounding pass (half to even, like np.rint; the values lie in [0, 255]).
+        out = np.multiply(np.subtract(np.uint8(255), img), light, dtype=np.float32)
+        out += img
+        return np.asarray(cv2.convertScaleAbs(out)).reshape(img.shape)
     base = img.astype(np.float32) / scale
     out = 1.0 - (1.0 - base) * (1.0 - light)
     return to_dtype(out * scale, img.dtype)

@@ -19,6 +19,7 @@ from invariance.core.schema import (
 )
 from invariance.kernels import distortion as kd
 from invariance.transforms.distortion.base import KeypointRemapping, _DenseDistortion, draw_seed
+from invariance.transforms.noise._draw import standard_normal
 
 
 def _within_one(pair: tuple[float, float]) -> tuple[float, float]:
@@ -32,7 +33,10 @@ class ElasticTransform(_DenseDistortion, WarpArgs):
 
     Two random fields (uniform in [-1, 1], or gaussian scaled so its largest magnitude is 1) are
     smoothed by a gaussian of standard deviation ``sigma`` and multiplied by ``alpha``; output pixel
-    ``(x, y)`` samples the input at ``(x + dx, y + dy)``.
+    ``(x, y)`` samples the input at ``(x + dx, y + dy)``. For ``sigma >= 3`` (and not
+    ``approximate``) the smoothed fields are drawn on a grid of nodes ``2/3 sigma`` apart and
+    upsampled: the same per-pixel spread and spatial correlation (tested), 10-20x fewer random
+    numbers (see ``kernels.distortion.coarse_displacement``).
 
     Per target: image (``interpolation``, outside pixels by ``border_mode`` / ``fill``), mask
     (``mask_interpolation``, ``fill_mask``). bboxes: the border of each box is moved through the
@@ -92,6 +96,8 @@ class ElasticTransform(_DenseDistortion, WarpArgs):
     def maps(self, params: Mapping[str, Any], shape: tuple[int, int]) -> kd.Maps:
         rng = np.random.default_rng(int(params["seed"]))
         count = 1 if self.same_dxdy else 2
+        if not self.approximate and self.sigma >= kd.COARSE_MIN_SIGMA:
+            return kd.displacement_maps_inplace(self._coarse_fields(rng, count, shape))
         if self.noise_distribution == "gaussian":
             noise = rng.standard_normal((count, *shape), dtype=np.float32)
             peak = float(np.abs(noise).max())
@@ -101,6 +107,30 @@ class ElasticTransform(_DenseDistortion, WarpArgs):
             noise = rng.uniform(-1.0, 1.0, (count, *shape)).astype(np.float32)
         fields = kd.smooth_displacement(noise, self.sigma, self.alpha, 17 if self.approximate else 0)
         return kd.displacement_maps(fields[0], fields[-1])
+
+    def _coarse_fields(self, rng: np.random.Generator, count: int, shape: tuple[int, int]) -> np.ndarray:
+        """The same distribution as the full-resolution fields, drawn on a coarse grid.
+
+        The full method draws ``count x H x W`` noise values, blurs them and (gaussian) divides by
+        the largest magnitude drawn. Here the coarse nodes and the four edge lines are drawn
+        instead, and that largest magnitude is drawn from its own distribution
+        (``kd.normal_peak``), so the strength is that of the full draw.
+        """
+        height, width = shape
+        grid = kd.coarse_shape(shape, self.sigma)
+        if self.noise_distribution == "gaussian":
+            # The inverse-CDF table sampler (65,536 quantiles, 3x faster than numpy's): the
+            # nodes are blurred over ~25 neighbours, far below any effect of the quantisation.
+            noise = standard_normal(rng, (count, *grid))
+            columns = standard_normal(rng, (count, 2, height))
+            rows = standard_normal(rng, (count, 2, width))
+            scale = self.alpha / kd.normal_peak(float(rng.random()), count * height * width)
+        else:
+            noise = rng.uniform(-1.0, 1.0, (count, *grid)).astype(np.float32)
+            columns = rng.uniform(-1.0, 1.0, (count, 2, height)).astype(np.float32)
+            rows = rng.uniform(-1.0, 1.0, (count, 2, width)).astype(np.float32)
+            scale = self.alpha
+        return kd.coarse_displacement(noise, columns, rows, shape, self.sigma, scale)
 
 
 class GridDistortion(_DenseDistortion, WarpArgs):

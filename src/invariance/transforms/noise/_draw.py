@@ -61,7 +61,15 @@ def poisson_scalar(gen: np.random.Generator, lam: float, shape: tuple[int, ...])
     log_pmf = k * np.log(lam) - lam - np.cumsum(np.log(np.maximum(k, 1)))
     cdf = np.cumsum(np.exp(log_pmf)).astype(np.float32)
     u = gen.random(shape, dtype=np.float32)
-    return np.searchsorted(cdf, u, side="right").astype(np.float32)
+    if lam >= 1.0:
+        return np.searchsorted(cdf, u, side="right").astype(np.float32)
+    # A small mean gives mostly zeros (u below P(0) = exp(-lam)): search only the rest.
+    # The same counts as searching every value.
+    out = np.zeros(shape, dtype=np.float32)
+    flat_u, flat_out = u.reshape(-1), out.reshape(-1)
+    hits = np.flatnonzero(flat_u >= cdf[0])
+    flat_out[hits] = np.searchsorted(cdf, flat_u[hits], side="right")
+    return out
 
 
 _NORMAL_LEVELS = 1 << 16
