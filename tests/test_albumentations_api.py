@@ -336,6 +336,9 @@ def test_multiplicative_noise_reports_the_factors_it_applies(elementwise: bool) 
     params = noise.get_params_dependent_on_data({"shape": image.shape}, {"image": image})
     factors = params.pop("multiplier")
     assert factors.shape == (image.shape if elementwise else (3,))
-    expected = np.clip(np.rint(image.astype(np.float32) * factors), 0, 255)
-    np.testing.assert_array_equal(noise.apply(image, factors), expected)
-    np.testing.assert_array_equal(noise.apply(image, **params), expected)
+    expected = np.clip(np.rint(image.astype(np.float64) * factors), 0, 255)
+    # The per-channel kernel multiplies in float32 (cv2.transform): a product within a float32
+    # step of a half may round one level the other way; anything else is a wrong factor.
+    for applied in (noise.apply(image, factors), noise.apply(image, **params)):
+        difference = np.abs(applied.astype(np.int16) - expected)
+        assert difference.max() <= 1 and (difference > 0).mean() < 0.01
