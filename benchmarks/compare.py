@@ -22,7 +22,7 @@ is reported as such and the run goes on. Without ``--ax-python`` (or with a path
 exist, as in CI) the AlbumentationsX column is left empty and the run goes on.
 
     python benchmarks/compare.py                   # full run (a few minutes)
-    python benchmarks/compare.py --ax-python /work/venv-ax/bin/python   # with AlbumentationsX
+    python benchmarks/compare.py --ax-python ~/venv-ax/bin/python   # with AlbumentationsX
     python benchmarks/compare.py --smoke           # a few seconds, for CI: only shows it still runs
     python benchmarks/compare.py --filter Blur     # names containing "Blur" (case-insensitive)
     python benchmarks/compare.py --markdown        # the table for docs/benchmarks.md
