@@ -80,3 +80,16 @@ def test_a_pipeline_that_does_not_fire_returns_the_image_unchanged() -> None:
     image = _image()
     out = A.Compose([A.HorizontalFlip(p=1.0)], p=0.0)(image=image)
     np.testing.assert_array_equal(out["image"], image)
+
+
+def test_flips_of_images_of_different_shapes_alternate_correctly() -> None:
+    """Flips reuse their warp per shape: alternating shapes must never get another shape's map."""
+    rng = np.random.default_rng(3)
+    flips = {"h": A.HorizontalFlip(p=1.0), "v": A.VerticalFlip(p=1.0), "t": A.Transpose(p=1.0)}
+    expected = {"h": lambda a: a[:, ::-1], "v": lambda a: a[::-1], "t": lambda a: a.transpose(1, 0, 2)}
+    for shape in [(5, 9, 3), (9, 5, 3), (5, 9, 3), (7, 7, 3), (9, 5, 3)]:
+        image = rng.integers(0, 256, shape, dtype=np.uint8)
+        for name, flip in flips.items():
+            np.testing.assert_array_equal(flip(image=image)["image"], expected[name](image))
+            pipeline = A.Compose([flip], bbox_params=A.BboxParams(format="pascal_voc", label_fields=[]))
+            np.testing.assert_array_equal(pipeline(image=image, bboxes=[])["image"], expected[name](image))

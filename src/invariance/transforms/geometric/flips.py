@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from invariance.core.effects import Effects, Warp
 from invariance.core.geometry import Geometry, symmetry
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
@@ -19,6 +20,22 @@ class _FixedSymmetry(SpatialTransform):
 
     def geometry(self, params: Mapping[str, Any], sample: Sample) -> Geometry:
         return symmetry(self.element, sample.shape)
+
+    def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
+        # The same warp for every image of a shape (no resampling arguments, no random numbers):
+        # built once per element and shape, as the geometry is.
+        if not self._takes_no_resampling:  # a subclass that added resampling arguments
+            return super().effect(params, sample)
+        key = (self.element, sample.shape)
+        warp = _WARPS.get(key)
+        if warp is None:
+            if len(_WARPS) >= 1024:  # images of many sizes: start over rather than grow
+                _WARPS.clear()
+            warp = _WARPS[key] = Warp(symmetry(self.element, sample.shape), self.resampling())
+        return warp
+
+
+_WARPS: dict[tuple[str, tuple[int, int]], Warp] = {}
 
 
 class HorizontalFlip(_FixedSymmetry):
