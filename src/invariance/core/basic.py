@@ -163,26 +163,43 @@ class BasicTransform:
 
     def run(self, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
         """Fire with probability ``p``: draw parameters, hand the call their effect, log them."""
-        if self._budgeted:  # the resource budget, before any work (core/budget.py)
-            check_call(self, call.sample.shape)
         if call.replay is not None:
+            if self._budgeted:  # the resource budget, before any work (core/budget.py)
+                check_call(self, call.sample.shape)
             params = call.replayed(self)
             if params is None:
                 return
             if self.reads_pixels and call.buffer.steps:
                 call.flush()
         else:
+            if self._budgeted:  # as fires(), without its call (the pipeline's hot path)
+                check_call(self, call.sample.shape)
             if not force_apply and not self.should_fire(rng):
                 return
-            self._rng = rng
-            self._py_random = None
             if self.reads_pixels and call.buffer.steps:
                 call.flush()
-            params = self.sample(rng, call.sample)
+            params = self.draw_params(rng, call.sample)
         name = call.step = type(self).__name__
         call.apply(self.effect(params, call.sample))
         if call.logs:
             call.fired(name, self, params)
+
+    def fires(self, rng: np.random.Generator, shape: tuple[int, int], forced: bool = False) -> bool:
+        """Whether this transform fires on a call whose image is ``shape`` (height, width): the
+        resource budget is checked first, before any draw (core/budget.py), then ``p`` unless
+        ``forced``. The call and the image short path spell this out inline (it is their hot
+        path); every other runner (the decode-aware reader) asks this, so all of them draw the
+        same numbers in the same order."""
+        if self._budgeted:
+            check_call(self, shape)
+        return forced or self.should_fire(rng)
+
+    def draw_params(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
+        """This call's parameters, drawn from ``rng``; ``random_generator`` and ``py_random``
+        give this call's streams meanwhile (for transforms that read them)."""
+        self._rng = rng
+        self._py_random = None
+        return self.sample(rng, sample)
 
     def should_fire(self, rng: np.random.Generator) -> bool:
         if self.p >= 1.0:

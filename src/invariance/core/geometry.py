@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 import cv2
@@ -219,18 +220,11 @@ class Symmetry(Geometry):
         return self.element == "e"
 
 
-_SYMMETRIES: dict[tuple[str, Shape], Symmetry] = {}
-
-
+@lru_cache(maxsize=1024)
 def symmetry(element: str, shape: Shape) -> Symmetry:
     """``Symmetry(element, shape)``, built once per element and shape (flips call this per
     image; the geometry is immutable, so one instance serves every call on that shape)."""
-    found = _SYMMETRIES.get((element, shape))
-    if found is None:
-        if len(_SYMMETRIES) >= 1024:  # images of many sizes: start over rather than grow
-            _SYMMETRIES.clear()
-        found = _SYMMETRIES[(element, shape)] = Symmetry(element, shape)
-    return found
+    return Symmetry(element, shape)
 
 
 @dataclass(frozen=True, init=False)
@@ -260,11 +254,11 @@ class CropWindow(Geometry):
     def warp(
         self, array: np.ndarray, interpolation: int, border_mode: int, fill: float | Sequence[float]
     ) -> np.ndarray:
+        inside = self.inner_view(array)
+        if inside is not None:
+            return inside.copy()  # the common case: a plain copy of the window
         h, w = self.out_shape
-        x0, y0 = self.x0, self.y0
-        if x0 >= 0 and y0 >= 0 and x0 + w <= array.shape[1] and y0 + h <= array.shape[0]:
-            return array[y0 : y0 + h, x0 : x0 + w].copy()  # inside: a plain copy (the common case)
-        return kg.crop_pad(array, x0, y0, w, h, border_mode, fill)
+        return kg.crop_pad(array, self.x0, self.y0, w, h, border_mode, fill)
 
     def touches_border(self) -> bool:
         """True when the window leaves the image (the part outside is padding)."""

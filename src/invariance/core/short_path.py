@@ -18,7 +18,7 @@ the same order, so a seed gives the same output on both paths (tested).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from invariance.core.budget import check_call
 from invariance.core.call import Call
 from invariance.core.config import TargetConfig
 from invariance.core.effects import Occlusion, Pixels, Warp
-from invariance.core.kinds import ImageKind, kind_of
+from invariance.core.kinds import ImageKind, TargetKind, kind_of
 from invariance.core.sample import Sample
 
 if TYPE_CHECKING:
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 #: Runs one node on a call (``node.run``, or the adapter of a foreign callable).
 RunNode = Callable[[Any, Call, np.random.Generator, bool], None]
 
-IMAGE = ImageKind()
-_IMAGE_ONLY = {"image": kind_of("image")}
+IMAGE = cast(ImageKind, kind_of("image"))  # the registered handler of images
+_IMAGE_ONLY: dict[str, TargetKind] = {"image": IMAGE}
 
 
 def run_on_image(
@@ -51,8 +51,9 @@ def run_on_image(
     """Run ``steps`` (``(node, forced)`` pairs, as a composition chose them) on one checked image.
 
     A transform whose class keeps ``BasicTransform.run`` (``_runs_plain``), and whose instance
-    does not replace it (as the profiler does), is drawn and applied here; from any other node on (a composition, a transform with its own ``run``, a foreign
-    callable) the steps continue on a call, each through ``run_node``. Returns the output dict.
+    does not replace it (as the profiler does), is drawn and applied here; from any other node on
+    (a composition, a transform with its own ``run``, a foreign callable) the steps continue on a
+    call, each through ``run_node``. Returns the output dict.
     """
     sample = Sample(image.shape[:2], {"image": image}, _IMAGE_ONLY, config, data)
     held: Warp | None = None  # a warp not resampled yet (the next one may fuse with it)
@@ -63,31 +64,29 @@ def run_on_image(
             rest = steps[position:]
             return _hand_over(sample, held, None, rest, rng, config, data, fusing, run_node)
         transform: BasicTransform = node
-        if transform._budgeted:  # the resource budget, before the draw (as BasicTransform.run)
+        if transform._budgeted:  # the resource budget, before the draw (as BasicTransform.fires)
             check_call(transform, image.shape[:2] if held is None else held.geometry.out_shape)
         if not forced and not transform.should_fire(rng):
             continue
         if held is not None and transform.reads_pixels:
-            image = IMAGE.resample(image, held.geometry, held.resampling)
+            image = _resampled(image, held)
             held = None
             shown = False
         if not shown:
             _show(sample, image, held)
             shown = True
-        transform._rng = rng
-        transform._py_random = None
-        effect = transform.effect(transform.sample(rng, sample), sample)
+        effect = transform.effect(transform.draw_params(rng, sample), sample)
         if isinstance(effect, Warp):
             if held is None and effect.geometry.in_shape == sample.shape:
                 if fusing:
                     held = effect
                 else:
-                    image = IMAGE.resample(image, effect.geometry, effect.resampling)
+                    image = _resampled(image, effect)
                 shown = False
                 continue
-        elif isinstance(effect, (Pixels, Occlusion)) and not (isinstance(effect, Pixels) and effect.reshapes):
+        elif isinstance(effect, Occlusion) or (isinstance(effect, Pixels) and not effect.reshapes):
             if held is not None:
-                image = IMAGE.resample(image, held.geometry, held.resampling)
+                image = _resampled(image, held)
                 held = None
             if effect.image is not None:
                 image = effect.image(image)
@@ -98,8 +97,12 @@ def run_on_image(
         _show(sample, image, None)
         return _hand_over(sample, held, effect, steps[position + 1 :], rng, config, data, fusing, run_node)
     if held is not None:
-        image = IMAGE.resample(image, held.geometry, held.resampling)
+        image = _resampled(image, held)
     return {"image": image}
+
+
+def _resampled(image: np.ndarray, warp: Warp) -> np.ndarray:
+    return IMAGE.resample(image, warp.geometry, warp.resampling)
 
 
 def _show(sample: Sample, image: np.ndarray, held: Warp | None) -> None:

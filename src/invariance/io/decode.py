@@ -49,7 +49,6 @@ import cv2
 import numpy as np
 
 from invariance.core.basic import BasicTransform
-from invariance.core.budget import check_call
 from invariance.core.compose import BaseCompose, Compose, ReplayCompose
 from invariance.core.effects import Warp
 from invariance.core.errors import ImageFileError, ParameterError
@@ -295,16 +294,12 @@ def _run(
     outer = call.set_fusing(pipeline.fuse_warps)
     factor = 1
     try:
-        if first._budgeted:
-            check_call(first, call.sample.shape)
-        fired = first.should_fire(rng)
+        fired = first.fires(rng, call.sample.shape)
         params: dict[str, Any] = {}
         effect: Any = None
         plan = None
         if fired:
-            first._rng = rng
-            first._py_random = None
-            params = first.sample(rng, call.sample)
+            params = first.draw_params(rng, call.sample)
             effect = first.effect(params, call.sample)
             if isinstance(effect, Warp):
                 plan = _window(effect.geometry)

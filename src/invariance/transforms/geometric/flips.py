@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from invariance.core.effects import Effects, Warp
-from invariance.core.geometry import Geometry, symmetry
+from invariance.core.geometry import Geometry, Resampling, symmetry
 from invariance.core.sample import Sample
 from invariance.core.schema import Probability, TransformSchema
 from invariance.core.transform import SpatialTransform
@@ -22,20 +23,16 @@ class _FixedSymmetry(SpatialTransform):
         return symmetry(self.element, sample.shape)
 
     def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
-        # The same warp for every image of a shape (no resampling arguments, no random numbers):
-        # built once per element and shape, as the geometry is.
         if not self._takes_no_resampling:  # a subclass that added resampling arguments
             return super().effect(params, sample)
-        key = (self.element, sample.shape)
-        warp = _WARPS.get(key)
-        if warp is None:
-            if len(_WARPS) >= 1024:  # images of many sizes: start over rather than grow
-                _WARPS.clear()
-            warp = _WARPS[key] = Warp(symmetry(self.element, sample.shape), self.resampling())
-        return warp
+        return _symmetry_warp(self.element, sample.shape)
 
 
-_WARPS: dict[tuple[str, tuple[int, int]], Warp] = {}
+@lru_cache(maxsize=1024)
+def _symmetry_warp(element: str, shape: tuple[int, int]) -> Warp:
+    """The warp of a flip or symmetry without resampling arguments: the same for every image of
+    a shape (no random numbers, the default resampling), so it is built once per shape."""
+    return Warp(symmetry(element, shape), Resampling())
 
 
 class HorizontalFlip(_FixedSymmetry):
