@@ -137,10 +137,9 @@ class AxisMap(Geometry3D):
         object.__setattr__(self, "out_shape", shape)
 
     def apply(self, array: np.ndarray, fill: Any, interpolation: int = 0) -> np.ndarray:
-        axes = tuple(i for i in range(3) if self.flips[i])
-        out = np.flip(array, axis=axes) if axes else array
-        out = np.transpose(out, (*self.order, *range(3, array.ndim)))
-        return np.ascontiguousarray(out)
+        from invariance.kernels.volume import reorder_grid
+
+        return reorder_grid(array, self.flips, self.order)
 
     def map_points(self, points: np.ndarray) -> np.ndarray:
         zyx = points[:, ::-1].copy()

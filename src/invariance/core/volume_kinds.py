@@ -18,7 +18,7 @@ import numpy as np
 from invariance.core.config import TargetConfig
 from invariance.core.effects import Occlusion, Paste, Pixels, VolumeHoles, VolumeWarp, Warp
 from invariance.core.errors import InputError, InputTypeError
-from invariance.core.geometry import Resampling
+from invariance.core.geometry import Resampling, Symmetry
 from invariance.core.kinds import (
     CallView,
     Frames,
@@ -30,6 +30,8 @@ from invariance.core.kinds import (
     check_mask,
     read_stack,
 )
+from invariance.kernels.geometry import D4_AXES
+from invariance.kernels.volume import reorder_grid
 
 Shape = tuple[int, int]
 
@@ -108,7 +110,12 @@ class _Grid(TargetKind):
         return _stack([func(s) for s in value])
 
     def warp(self, key: str, value: Any, effect: Warp, call: CallView) -> Any:
-        return self.slices(value, lambda s: self.plane.resample(s, effect.geometry, effect.resampling))
+        geometry = effect.geometry
+        if type(geometry) is Symmetry:
+            # A flip or quarter turn of every slice is one reordering of the whole grid.
+            rows, cols, swap = D4_AXES[geometry.element]
+            return reorder_grid(value, (False, rows, cols), (0, 2, 1) if swap else (0, 1, 2))
+        return self.slices(value, lambda s: self.plane.resample(s, geometry, effect.resampling))
 
     def window(self, value: Any, y0: int, y1: int, x0: int, x1: int) -> Any:
         return value[:, y0:y1, x0:x1]

@@ -116,6 +116,20 @@ D4_OPS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+#: Each element of ``D4_ELEMENTS`` as (reverse rows, reverse columns, then swap the two axes):
+#: the same map as ``D4_OPS``, in the form a stack of frames takes in one pass.
+D4_AXES: dict[str, tuple[bool, bool, bool]] = {
+    "e": (False, False, False),
+    "h": (False, True, False),
+    "v": (True, False, False),
+    "r180": (True, True, False),
+    "t": (False, False, True),
+    "r90": (False, True, True),
+    "r270": (True, False, True),
+    "hvt": (True, True, True),
+}
+
+
 def crop_pad(
     array: np.ndarray,
     x0: int,
