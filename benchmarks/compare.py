@@ -181,7 +181,7 @@ class Case:
     kind: str  # "transform", "pipeline", or "solo" (invariance alone: no Albumentations 2.0.8 equivalent)
     build: Callable[[Any], Any]  # library module -> callable transform / pipeline
     data: dict[str, Any] = field(default_factory=dict)  # keyword arguments besides ``image``
-    target: str = "image"  # "volume": called with a (D, H, W) volume built from the image
+    target: str = "image"  # "volume": a (D, H, W) volume built from the image; "gray": its grey version
 
 
 #: Volumes are 64 slices of 128 x 128 (a CT-like crop), uint8.
@@ -193,6 +193,11 @@ def volume_of(image: np.ndarray) -> np.ndarray:
     d, h, w = VOLUME_SHAPE
     grey = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (w + d, h), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(np.stack([grey[:, i : i + w] for i in range(d)]))
+
+
+def gray_of(image: np.ndarray) -> np.ndarray:
+    """The photo's luminance as a single-channel (H, W) image, for transforms made for grey input."""
+    return np.asarray(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
 
 
 def volume_cases() -> list[Case]:
@@ -231,7 +236,10 @@ def solo_case(name: str, kwargs: dict[str, Any], size: int = SIZE) -> Case:
         region = np.zeros((size, size), np.uint8)
         region[:, size // 2 :] = 1
         data["dropout_region"] = region
-    return Case(label, "solo", lambda lib: getattr(lib, name)(**kwargs, p=1.0), data)
+    # Colorize maps a grey image to colours (AlbumentationsX documents single-channel input and
+    # returns an RGB image unchanged): both sides get the photo's grey version.
+    target = "gray" if name == "Colorize" else "image"
+    return Case(label, "solo", lambda lib: getattr(lib, name)(**kwargs, p=1.0), data, target=target)
 
 
 def make_boxes(rng: np.random.Generator, count: int, size: int) -> list[list[float]]:
@@ -361,15 +369,16 @@ def _build(lib: Any, case: Case, image: np.ndarray) -> tuple[Callable[[], Any] |
     if hasattr(transform, "set_random_seed") and case.kind != "pipeline":
         transform.set_random_seed(0)
     data = dict(case.data)
-    data[case.target] = image if case.target == "image" else volume_of(image)
+    key = "volume" if case.target == "volume" else "image"
+    data[key] = {"volume": volume_of, "gray": gray_of}.get(case.target, lambda x: x)(image)
 
     def call() -> Any:
         return transform(**data)
 
     try:
         out = call()
-        if not isinstance(out.get(case.target), np.ndarray):
-            return None, f"fails: no {case.target} returned"
+        if not isinstance(out.get(key), np.ndarray):
+            return None, f"fails: no {key} returned"
     except Exception as error:
         return None, f"fails: {type(error).__name__}: {error}"
     return call, ""

@@ -17,6 +17,8 @@ projective geometries can be multiplied together and resampled once (warp fusion
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -487,12 +489,34 @@ def map_keypoints(geometry: Geometry, keypoints: np.ndarray) -> np.ndarray:
         return keypoints.copy()
     points = keypoints[:, :2] + 0.5
     mapped = geometry.map_points(points) - 0.5
+    matrix = geometry.matrix()
+    if matrix is not None and matrix[2, 0] == 0 and matrix[2, 1] == 0:
+        return _turned_by_linear(keypoints, mapped, matrix[:2, :2] / matrix[2, 2])
     jac = geometry.jacobian(points)
     direction = np.stack([np.cos(keypoints[:, 2]), np.sin(keypoints[:, 2])], axis=1)
     turned = np.einsum("nij,nj->ni", jac, direction)
     angle = np.mod(np.arctan2(turned[:, 1], turned[:, 0]), 2 * np.pi)
     stretch = np.linalg.svd(jac, compute_uv=False)[:, 0]
     out = keypoints.copy()
+    out[:, :2] = mapped
+    out[:, 2] = angle
+    out[:, 3] = keypoints[:, 3] * stretch
+    return out
+
+
+def _turned_by_linear(keypoints: np.ndarray, mapped: np.ndarray, linear: np.ndarray) -> np.ndarray:
+    """``map_keypoints`` for an affine map, whose local linear part is the same 2x2 ``linear``
+    everywhere: the angles turn through it and the scales take its largest singular value (closed
+    form), without a per-point Jacobian."""
+    (a, b), (c, d) = linear.tolist()
+    cos, sin = np.cos(keypoints[:, 2]), np.sin(keypoints[:, 2])
+    angle = np.mod(np.arctan2(c * cos + d * sin, a * cos + b * sin), 2 * np.pi)
+    squares = a * a + b * b + c * c + d * d
+    determinant = a * d - b * c
+    stretch = math.sqrt(
+        max(squares + math.sqrt(max(squares * squares - 4 * determinant * determinant, 0.0)), 0.0) / 2
+    )
+    out = np.empty_like(keypoints)
     out[:, :2] = mapped
     out[:, 2] = angle
     out[:, 3] = keypoints[:, 3] * stretch

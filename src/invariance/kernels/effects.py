@@ -13,8 +13,9 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from invariance.kernels._cv import restore_channel_axis
-from invariance.kernels.color import apply_lut, multiply_add
+from invariance.kernels._cv import restore_channel_axis, scratch
+from invariance.kernels.color import _byte_translate as byte_translate
+from invariance.kernels.color import multiply_add
 from invariance.kernels.weather import scale_pixels, to_dtype, white
 
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -134,12 +135,26 @@ def scale_exposure(img: np.ndarray, gain: float) -> np.ndarray:
 # -- colour ramps --------------------------------------------------------------------------------
 
 
+_RAMP = np.linspace(0.0, 1.0, 256)
+_RAMP_U8 = np.arange(256, dtype=np.uint8)
+
+
 def colorize_table(anchors: Sequence[Sequence[float]], positions: Sequence[float]) -> np.ndarray:
     """A ``(256, 3)`` float32 table: the piecewise-linear ramp through ``anchors`` (0..255 RGB)
     placed at ``positions`` (fractions of white, increasing from 0 to 1)."""
-    x = np.linspace(0.0, 1.0, 256)
-    cols = [np.interp(x, positions, [a[c] for a in anchors]) for c in range(3)]
+    cols = [np.interp(_RAMP, positions, [a[c] for a in anchors]) for c in range(3)]
     return np.stack(cols, axis=1).astype(np.float32)
+
+
+def _lookup_plane(gray: np.ndarray, column: np.ndarray, channel: int) -> np.ndarray:
+    """``column`` looked up for every pixel of a contiguous uint8 plane, into a reused buffer of
+    this channel (a temporary: the caller interleaves the planes into a fresh array)."""
+    out = scratch(f"colorize-{channel}", gray.shape, np.uint8)
+    translate = byte_translate()
+    if translate:
+        translate(gray.data.cast("B"), np.ascontiguousarray(column).tobytes(), out=out.data.cast("B"))
+        return out
+    return np.asarray(cv2.LUT(gray, np.ascontiguousarray(column), dst=out))
 
 
 def colorize(img: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -149,9 +164,15 @@ def colorize(img: np.ndarray, table: np.ndarray) -> np.ndarray:
     interpolated along the same ramp, so both dtypes give the same colours.
     """
     if img.dtype == np.uint8:
-        gray = gray_u8(img)
+        gray = np.ascontiguousarray(gray_u8(img).reshape(img.shape[:2]))
         lut = np.clip(np.rint(table), 0, 255).astype(np.uint8)
-        return apply_lut(cv2.merge([gray, gray, gray]), lut)
+        # One shared-table lookup of the grey plane per output channel, then one interleave:
+        # cheaper than interleaving three copies of the grey plane for a 3-channel table.
+        if (lut == lut[:, :1]).all():  # a grey ramp: one lookup (none for the identity), copied thrice
+            plane = gray if np.array_equal(lut[:, 0], _RAMP_U8) else _lookup_plane(gray, lut[:, 0], 0)
+            return np.asarray(cv2.cvtColor(plane, cv2.COLOR_GRAY2RGB))
+        planes = [_lookup_plane(gray, lut[:, c], c) for c in range(3)]
+        return np.asarray(cv2.merge(planes))
     level = luminance(img) * np.float32(255.0)
     low = np.clip(np.floor(level), 0, 254).astype(np.int32)
     frac = (level - low)[..., None]

@@ -167,7 +167,9 @@ __all__ += ["resize_axis"]
 
 
 #: Element types OpenCV's flip and transpose copy (bool and 64-bit integers go through numpy).
-_CV_MOVABLE = frozenset(np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float32, np.float64))
+_CV_MOVABLE = frozenset(
+    np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float32, np.float64)
+)
 
 
 def _cv_movable(array: np.ndarray) -> bool:
@@ -233,7 +235,9 @@ def _flipped(array: np.ndarray, flips: tuple[bool, bool, bool]) -> np.ndarray:
     return _flip_pass(array, passes[-1], np.empty_like(array))
 
 
-def reorder_grid(array: np.ndarray, flips: tuple[bool, bool, bool], order: tuple[int, int, int]) -> np.ndarray:
+def reorder_grid(
+    array: np.ndarray, flips: tuple[bool, bool, bool], order: tuple[int, int, int]
+) -> np.ndarray:
     """A ``(D, H, W[, C])`` grid with the flagged input axes reversed, then its three leading axes
     reordered (``order[j]`` is the input axis that becomes output axis ``j``): one of the 48
     symmetries of the cube, as a new C-contiguous array (never a view of ``array``).
