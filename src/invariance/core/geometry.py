@@ -18,7 +18,6 @@ projective geometries can be multiplied together and resampled once (warp fusion
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
