@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Sequence
 
@@ -65,7 +66,8 @@ def warp_flag(interpolation: int) -> int:
 
 
 _SCRATCH = threading.local()
-_SCRATCH_LIMIT = 8  # buffers kept per thread; the pool is emptied when a new one would exceed it
+#: A temporary larger than this is allocated fresh and not kept (no thread holds on to it).
+_SCRATCH_KEEP_BYTES = 256 * 2**20
 
 
 def scratch(role: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
@@ -77,14 +79,20 @@ def scratch(role: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.nda
     it gets here skips that. The buffer is overwritten by the next call with the same role, so
     it must never be returned, stored, or used for two live values at once (give each its own
     ``role``). Buffers live per thread, so concurrent threads never share one.
+
+    Each role keeps one block of bytes that grows to the largest size asked for, and every
+    shape is a view of its start: a random crop's varying window sizes reuse the same memory
+    instead of filling a pool with one buffer per shape.
     """
-    pool: dict[tuple[str, tuple[int, ...], np.dtype], np.ndarray] | None = getattr(_SCRATCH, "pool", None)
+    pool: dict[str, np.ndarray] | None = getattr(_SCRATCH, "pool", None)
     if pool is None:
         pool = _SCRATCH.pool = {}
-    key = (role, shape, np.dtype(dtype))
-    buffer = pool.get(key)
-    if buffer is None:
-        if len(pool) >= _SCRATCH_LIMIT:
-            pool.clear()
-        buffer = pool[key] = np.empty(shape, dtype)
-    return buffer
+    dtype = np.dtype(dtype)
+    count = math.prod(shape)
+    nbytes = count * dtype.itemsize
+    if nbytes > _SCRATCH_KEEP_BYTES:
+        return np.empty(shape, dtype)
+    block = pool.get(role)
+    if block is None or block.nbytes < nbytes:
+        block = pool[role] = np.empty(max(nbytes, 1), np.uint8)
+    return block[:nbytes].view(dtype).reshape(shape)
