@@ -508,8 +508,12 @@ def _turned_by_linear(keypoints: np.ndarray, mapped: np.ndarray, linear: np.ndar
     everywhere: the angles turn through it and the scales take its largest singular value (closed
     form), without a per-point Jacobian."""
     (a, b), (c, d) = linear.tolist()
-    cos, sin = np.cos(keypoints[:, 2]), np.sin(keypoints[:, 2])
-    angle = np.mod(np.arctan2(c * cos + d * sin, a * cos + b * sin), 2 * np.pi)
+    angles = keypoints[:, 2]
+    if not angles.any():  # every angle 0 (formats without one): the turned x axis, for all
+        angle: np.ndarray | float = math.atan2(c, a) % (2 * math.pi)
+    else:
+        cos, sin = np.cos(angles), np.sin(angles)
+        angle = np.mod(np.arctan2(c * cos + d * sin, a * cos + b * sin), 2 * np.pi)
     squares = a * a + b * b + c * c + d * d
     determinant = a * d - b * c
     stretch = math.sqrt(

@@ -408,6 +408,10 @@ def as_rows(value: Any, key: str, min_width: int, what: str) -> tuple[np.ndarray
         return coords, value[:, min_width:].astype(np.float64), Layout("ndarray", value.dtype, min_width)
     if not isinstance(value, (list, tuple)):
         raise InputTypeError(f"{key}: expected a list or a numpy array of {what}, got {type(value).__name__}")
+    container = "tuple" if isinstance(value, tuple) else "list"
+    plain = _plain_numeric_rows(value, min_width)
+    if plain is not None:  # rows of exactly ``min_width`` numbers: one conversion, no extras
+        return plain, object_rows([()] * len(plain)), Layout(container, None, min_width)
     coords_list: list[list[float]] = []
     tails: list[tuple[Any, ...]] = []
     for i, row in enumerate(value):
@@ -426,8 +430,25 @@ def as_rows(value: Any, key: str, min_width: int, what: str) -> tuple[np.ndarray
             ) from None
         tails.append(tuple(row[min_width:]))
     coords = np.array(coords_list, dtype=np.float64).reshape(-1, min_width)
-    container = "tuple" if isinstance(value, tuple) else "list"
     return coords, object_rows(tails), Layout(container, None, min_width)
+
+
+_NUMBER_TYPES = (int, float, np.integer, np.floating)
+
+
+def _plain_numeric_rows(value: list[Any] | tuple[Any, ...], width: int) -> np.ndarray | None:
+    """The rows as a float ``(N, width)`` array when every row is a list or tuple of exactly
+    ``width`` plain numbers (the common case, converted in one numpy call), else None (the
+    row-by-row reader then validates, keeps extra columns and names a bad row)."""
+    if not value:
+        return None
+    for row in value:
+        if type(row) not in (list, tuple) or len(row) != width:
+            return None
+        for number in row:
+            if not isinstance(number, _NUMBER_TYPES) or isinstance(number, bool):
+                return None
+    return np.array(value, dtype=np.float64)
 
 
 def _to_output(coords: np.ndarray, rows: RowSet) -> Any:
@@ -442,8 +463,11 @@ def _to_output(coords: np.ndarray, rows: RowSet) -> Any:
         if extras.dtype != object and extras.ndim == 2 and extras.shape[1] > 0:
             return np.concatenate([coords, extras], axis=1).astype(dtype)
         return coords.astype(dtype)
-    out = [[*map(float, c), *extra] for c, extra in zip(coords, rows.extras)]
-    return out if layout.container == "list" else tuple(tuple(r) for r in out)
+    rows_out: list[list[Any]] = coords.tolist()  # Python floats, as the caller's rows had
+    for row, extra in zip(rows_out, rows.extras):
+        if extra:
+            row.extend(extra)
+    return rows_out if layout.container == "list" else tuple(tuple(r) for r in rows_out)
 
 
 def read_boxes(
