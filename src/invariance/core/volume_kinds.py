@@ -10,7 +10,7 @@ changes only when the effect says what they do to masks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -74,17 +74,21 @@ def _stack(slices: list[Any]) -> Any:
     return slices  # a last conversion step (tensors) decides its own layout
 
 
-def _fill_box(grid: np.ndarray, hole: np.ndarray, fill: Any) -> None:
-    z0, y0, x0, z1, y1, x1 = (int(v) for v in hole)
+def _fill_value(grid: np.ndarray, fill: Any) -> np.ndarray | Any:
+    """``fill`` as what a hole of ``grid`` is set to: one scalar, or a per-channel row (values
+    rounded and clipped to an integer dtype's range)."""
     values = np.asarray(fill, dtype=np.float64).reshape(-1)
-    if np.issubdtype(grid.dtype, np.integer):
+    if grid.dtype.kind in "iu":
         info = np.iinfo(grid.dtype)
         values = np.clip(np.rint(values), info.min, info.max)
-    region = grid[max(z0, 0) : z1, max(y0, 0) : y1, max(x0, 0) : x1]
     if grid.ndim == 4 and len(values) > 1:
-        region[:] = np.resize(values, grid.shape[3]).astype(grid.dtype)
-    else:
-        region[:] = values[0]
+        return np.resize(values, grid.shape[3]).astype(grid.dtype)
+    return grid.dtype.type(values[0])
+
+
+def _fill_box(grid: np.ndarray, hole: Sequence[int], value: Any) -> None:
+    z0, y0, x0, z1, y1, x1 = hole
+    grid[max(z0, 0) : z1, max(y0, 0) : y1, max(x0, 0) : x1] = value
 
 
 class _Grid(TargetKind):
@@ -142,8 +146,9 @@ class _Grid(TargetKind):
         if fill is None or len(effect.holes) == 0:
             return value
         out = value.copy()
-        for hole in effect.holes:
-            _fill_box(out, hole, fill)
+        filled = _fill_value(out, fill)
+        for hole in effect.holes.tolist():
+            _fill_box(out, hole, filled)
         return out
 
 
