@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from invariance.kernels._cv import restore_channel_axis, scratch
+from invariance.kernels.geometry import resize
 from invariance.kernels.tone import like, to_uint8
 
 _QUALITY_FLAG = {"jpeg": cv2.IMWRITE_JPEG_QUALITY, "webp": cv2.IMWRITE_WEBP_QUALITY}
@@ -64,7 +65,7 @@ def downscale(img: np.ndarray, scale: float, down: int, up: int) -> np.ndarray:
         small = cv2.resize(
             img, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=down
         )
-    out = restore_channel_axis(cv2.resize(small, (width, height), interpolation=up), img)
+    out = restore_channel_axis(resize(small, height, width, up), img)
     if out.dtype != np.uint8:
         np.clip(out, 0.0, 1.0, out=out)
     return out
