@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 
@@ -39,6 +40,24 @@ def _pipelines() -> dict[str, list[Any]]:
         ],
         "random p": [A.HorizontalFlip(), A.VerticalFlip(), A.RandomRotate90(), A.GaussNoise()],
         "resize to float": [A.Resize(40, 50, p=1.0), A.Normalize(p=1.0)],
+        # Several warps wait in the short path's own fusion buffer: the same chains and plans.
+        "crop, flip, affine fuse": [
+            A.RandomResizedCrop((48, 48), p=1.0),
+            A.HorizontalFlip(p=0.5),
+            A.Affine(rotate=(-15, 15), scale=(0.9, 1.1), p=0.7),
+            A.ColorJitter(p=1.0),
+        ],
+        "a warp that cannot join": [
+            A.Rotate(limit=20, p=1.0),
+            A.LongestMaxSize(max_size=40, interpolation=cv2.INTER_AREA, p=1.0),
+            A.Affine(rotate=(-10, 10), border_mode=cv2.BORDER_REFLECT_101, p=1.0),
+            A.VerticalFlip(p=1.0),
+        ],
+        "borders painted later": [
+            A.Affine(translate_percent=(0.1, 0.2), p=1.0),
+            A.Rotate(limit=30, border_mode=cv2.BORDER_CONSTANT, fill=90, p=1.0),
+            A.PadIfNeeded(min_height=80, min_width=100, fill=200, p=1.0),
+        ],
     }
 
 

@@ -221,9 +221,7 @@ class Call:
             raise RuntimeError(
                 f"geometry built for {geometry.in_shape} applied to a sample of shape {sample.shape}"
             )
-        override = self.config.mask_interpolation
-        if override is not None and warp.resampling.mask_interpolation != override:
-            warp = Warp(geometry, warp.resampling._replace(mask_interpolation=override))
+        warp = mask_override(warp, self.config)
         if self.fusing:
             if not self.buffer.push(warp):
                 self.flush()
@@ -370,6 +368,15 @@ class Call:
         return out
 
 
+def mask_override(warp: Warp, config: TargetConfig) -> Warp:
+    """``warp`` with the pipeline's ``mask_interpolation`` override, when it sets one (resolved
+    once as the warp enters, so fusion sees the interpolation each mask will get)."""
+    override = config.mask_interpolation
+    if override is None or warp.resampling.mask_interpolation == override:
+        return warp
+    return Warp(warp.geometry, warp.resampling._replace(mask_interpolation=override))
+
+
 def plain(value: Any) -> Any:
     """Make sampled parameters JSON-friendly (for saved and replayed parameters)."""
     if isinstance(value, dict):
@@ -383,4 +390,4 @@ def plain(value: Any) -> Any:
     return value
 
 
-__all__ = ["Call", "plain"]
+__all__ = ["Call", "mask_override", "plain"]

@@ -6,12 +6,12 @@ nothing to do. On a small image that bookkeeping costs more than the kernels. Th
 chosen steps of a composition straight on the array:
 
 * a pixel or occlusion effect runs on the image;
-* a warp is held back for one step: the next warp would fuse with it, anything else (or the
-  end) resamples it alone.
+* warps wait in a fusion buffer of their own, joined and resampled exactly as a call's buffer
+  does it, when a pixel effect, a transform that reads pixels or the end needs the image.
 
-Everything else (a second warp to fuse, a nested composition, a user transform with its own
-``run``, a paste, several effects at once) hands over to a full :class:`~invariance.core.call.Call`
-at that point, carrying the image and the held warp. The draws come from the same Generator in
+Everything else (a nested composition, a user transform with its own ``run``, a paste, several
+effects at once) hands over to a full :class:`~invariance.core.call.Call` at that point, carrying
+the image and the waiting warps. The draws come from the same Generator in
 the same order, so a seed gives the same output on both paths (tested).
 """
 
@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from invariance.core.budget import check_call
-from invariance.core.call import Call
+from invariance.core.call import Call, mask_override
 from invariance.core.config import TargetConfig
 from invariance.core.effects import Occlusion, Pixels, Warp
+from invariance.core.fusion import FusionBuffer
 from invariance.core.kinds import ImageKind, TargetKind, kind_of
 from invariance.core.sample import Sample
 
@@ -56,38 +57,46 @@ def run_on_image(
     call, each through ``run_node``. Returns the output dict.
     """
     sample = Sample(image.shape[:2], {"image": image}, _IMAGE_ONLY, config, data)
-    held: Warp | None = None  # a warp not resampled yet (the next one may fuse with it)
-    shown = True  # the sample shows ``image`` and ``held`` as they are (updated only when read)
+    waiting: list[Warp] = []  # warps not resampled yet, in order (as a call's fusion buffer holds them)
+    buffer: FusionBuffer | None = None  # made when a second warp arrives (one warp needs none)
+    shown = True  # the sample shows ``image`` and ``waiting`` as they are (updated only when read)
     for position, (node, forced) in enumerate(steps):
         if getattr(type(node), "_runs_plain", False) is not True or "run" in node.__dict__:
             _show(sample, image, None)
             rest = steps[position:]
-            return _hand_over(sample, held, None, rest, rng, config, data, fusing, run_node)
+            return _hand_over(sample, waiting, None, rest, rng, config, data, fusing, run_node)
         transform: BasicTransform = node
         if transform._budgeted:  # the resource budget, before the draw (as BasicTransform.fires)
-            check_call(transform, image.shape[:2] if held is None else held.geometry.out_shape)
+            check_call(transform, image.shape[:2] if not waiting else waiting[-1].geometry.out_shape)
         if not forced and not transform.should_fire(rng):
             continue
-        if held is not None and transform.reads_pixels:
-            image = _resampled(image, held)
-            held = None
+        if waiting and transform.reads_pixels:
+            image = _flushed(image, waiting, buffer)
             shown = False
         if not shown:
-            _show(sample, image, held)
+            _show(sample, image, waiting[-1] if waiting else None)
             shown = True
         effect = transform.effect(transform.draw_params(rng, sample), sample)
         if isinstance(effect, Warp):
-            if held is None and effect.geometry.in_shape == sample.shape:
-                if fusing:
-                    held = effect
-                else:
+            if effect.geometry.in_shape == sample.shape:
+                effect = mask_override(effect, config)
+                if not fusing:
                     image = _resampled(image, effect)
+                elif not waiting:
+                    waiting.append(effect)
+                else:
+                    if buffer is None:
+                        buffer = FusionBuffer()
+                        buffer.push(waiting[0])  # an empty buffer takes any warp
+                    if not buffer.push(effect):  # it cannot join the chain: resample the chain first
+                        image = _flushed(image, waiting, buffer)
+                        buffer.push(effect)
+                    waiting.append(effect)
                 shown = False
                 continue
         elif isinstance(effect, Occlusion) or (isinstance(effect, Pixels) and not effect.reshapes):
-            if held is not None:
-                image = _resampled(image, held)
-                held = None
+            if waiting:
+                image = _flushed(image, waiting, buffer)
             if effect.image is not None:
                 image = effect.image(image)
             shown = False
@@ -95,9 +104,9 @@ def run_on_image(
         if effect is None:
             continue
         _show(sample, image, None)
-        return _hand_over(sample, held, effect, steps[position + 1 :], rng, config, data, fusing, run_node)
-    if held is not None:
-        image = _resampled(image, held)
+        return _hand_over(sample, waiting, effect, steps[position + 1 :], rng, config, data, fusing, run_node)
+    if waiting:
+        image = _flushed(image, waiting, buffer)
     return {"image": image}
 
 
@@ -105,21 +114,42 @@ def _resampled(image: np.ndarray, warp: Warp) -> np.ndarray:
     return IMAGE.resample(image, warp.geometry, warp.resampling)
 
 
-def _show(sample: Sample, image: np.ndarray, held: Warp | None) -> None:
-    """Make the sample show ``image`` as its pixels, and the shape after the ``held`` warp (its
-    pixels stale until that warp is resampled)."""
+def _flushed(image: np.ndarray, waiting: list[Warp], buffer: FusionBuffer | None) -> np.ndarray:
+    """The image through the waiting warps, fused as a call's flush fuses them (the same plan
+    from the same buffer, applied through the image handler); ``waiting`` is emptied."""
+    if buffer is None or len(waiting) == 1:
+        result = _resampled(image, waiting[0])
+        if buffer is not None:
+            buffer.steps.clear()
+        waiting.clear()
+        return result
+    waiting.clear()
+    plan = buffer.take()
+    assert plan is not None
+    if plan.window is not None:
+        image = IMAGE.window(image, *plan.window)
+    if plan.warp is not None:
+        image = IMAGE.resample(image, plan.warp.geometry, plan.warp.resampling)
+    for outside, resampling in plan.borders:
+        image = IMAGE.paint(image, outside, resampling)
+    return image
+
+
+def _show(sample: Sample, image: np.ndarray, last: Warp | None) -> None:
+    """Make the sample show ``image`` as its pixels, and the shape after the ``last`` waiting warp
+    (its pixels stale until the waiting warps are resampled)."""
     sample.values["image"] = image
-    if held is None:
+    if last is None:
         sample.shape = image.shape[:2]
         sample.stale = False
     else:
-        sample.shape = held.geometry.out_shape
+        sample.shape = last.geometry.out_shape
         sample.stale = True
 
 
 def _hand_over(
     sample: Sample,
-    held: Warp | None,
+    waiting: list[Warp],
     effect: Any,
     rest: Sequence[tuple[Any, bool]],
     rng: np.random.Generator,
@@ -132,8 +162,8 @@ def _hand_over(
     as it is now, the held warp buffered again, ``effect`` (already drawn) applied, then the
     ``rest`` of the steps."""
     call = Call(sample, config, fusing=fusing)
-    if held is not None:
-        call.apply(held)
+    for warp in waiting:  # into the call's own fusion buffer, which joins them exactly as here
+        call.apply(warp)
     if effect is not None:
         call.apply(effect)
     for node, forced in rest:
