@@ -124,3 +124,36 @@ def test_pipelines_survive_spawn_processes():
 
 def _run(pipeline, image):
     return pipeline(image=image)["image"]
+
+
+def _child_draws(pipeline_seed: int | None, queue: object) -> None:  # pragma: no cover - runs in a child
+    stream = _SHARED_STREAMS[pipeline_seed]
+    queue.put(stream.generator().random(3).tolist())  # type: ignore[attr-defined]
+
+
+_SHARED_STREAMS: dict[int | None, object] = {}
+
+
+def test_a_forked_process_without_a_worker_seed_never_repeats_the_parent_stream() -> None:
+    """The stream notices a fork through ``os.register_at_fork`` (not a pid check per draw): an
+    unseeded stream created before the fork must draw fresh numbers in each child."""
+    import multiprocessing
+
+    from invariance.core.randomness import RandomStream
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("this platform cannot fork")
+    stream = RandomStream(None)
+    stream.generator()  # the parent reads its context before forking
+    _SHARED_STREAMS[None] = stream
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    children = [context.Process(target=_child_draws, args=(None, queue)) for _ in range(2)]
+    for child in children:
+        child.start()
+    draws = [queue.get(timeout=30) for _ in children]
+    for child in children:
+        child.join(timeout=30)
+    parent = stream.generator().random(3).tolist()
+    assert draws[0] != draws[1]
+    assert parent not in draws

@@ -18,6 +18,20 @@ import numpy as np
 
 _MASK_64 = (1 << 64) - 1
 
+#: Bumped in the child after every ``os.fork`` (DataLoader workers, multiprocessing pools): a
+#: stream compares it with the value it last saw instead of asking the OS for the process id on
+#: every draw (a system call). Spawned processes unpickle their streams, which re-reads anyway.
+_FORK_EPOCH = 0
+
+
+def _forked() -> None:
+    global _FORK_EPOCH
+    _FORK_EPOCH += 1
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forked)
+
 
 def torch_worker_seed() -> int | None:
     """The current PyTorch DataLoader worker's seed, or None outside a worker."""
@@ -51,6 +65,7 @@ class RandomStream:
         self._context: tuple[int, int | None] | None = None
         self._generator = np.random.default_rng(np.random.SeedSequence(self._entropy))
         self._context = self._current_context()
+        self._epoch = _FORK_EPOCH
 
     @staticmethod
     def _current_context() -> tuple[int, int | None]:
@@ -59,12 +74,13 @@ class RandomStream:
     def generator(self) -> np.random.Generator:
         """The Generator to draw from now; reseeded when the DataLoader worker changes.
 
-        A worker is another process, so the process id is checked first (one system call) and
-        the worker's seed is read only when it changed.
+        A worker is another process: the context (process id, worker seed) is read again only
+        after a fork (``os.register_at_fork``) or when unpickled, not on every draw.
         """
-        if self._context is not None and self._context[0] == os.getpid():
-            return self._generator
+        if self._context is not None and self._epoch == _FORK_EPOCH:
+            return self._generator  # no fork since the context was read: the same process
         context = self._current_context()
+        self._epoch = _FORK_EPOCH
         if context != self._context:
             _, worker_seed = context
             if worker_seed is not None:
@@ -81,6 +97,7 @@ class RandomStream:
         """Draw from ``generator`` from now on (a Generator the caller assigns)."""
         self._generator = generator
         self._context = self._current_context()
+        self._epoch = _FORK_EPOCH
 
     def __getstate__(self) -> dict[str, Any]:
         return {"seed": self.seed, "entropy": self._entropy, "state": self._generator.bit_generator.state}
@@ -92,6 +109,7 @@ class RandomStream:
         self._generator.bit_generator.state = state["state"]
         # Unknown until first use: a copy unpickled in a DataLoader worker must reseed there.
         self._context = None
+        self._epoch = -1
 
 
 def uniform(rng: np.random.Generator, low: float = 0.0, high: float = 1.0) -> float:
