@@ -34,7 +34,7 @@ def _pt(xy: Sequence[float]) -> tuple[int, int]:
 
 
 def _coverage(shape: tuple[int, int], element: Mapping[str, Any]) -> np.ndarray:
-    """The element's strokes as an ``(H, W)`` float32 coverage in [0, 1]."""
+    """The element's strokes as an ``(H, W)`` uint8 coverage (255: fully inked)."""
     layer = np.zeros(shape, np.uint8)
     kind, thick = element["type"], int(element["thickness"])
     if kind == "text":
@@ -71,16 +71,20 @@ def _coverage(shape: tuple[int, int], element: Mapping[str, Any]) -> np.ndarray:
         cv2.rectangle(layer, _pt((tx0, ty0)), _pt((tx1, ty1)), 255, thick, cv2.LINE_AA)
         cv2.line(layer, _pt((sx0, sy0)), _pt((tx0, ty0)), 255, thick, cv2.LINE_AA)
         cv2.line(layer, _pt((sx1, sy1)), _pt((tx1, ty1)), 255, thick, cv2.LINE_AA)
-    return layer.astype(np.float32) * np.float32(1.0 / 255.0)
+    return layer
 
 
-def _zoom(values: np.ndarray, source: Sequence[float], target: Sequence[float]) -> None:
-    """Paste the ``source`` box of ``values`` magnified into the ``target`` box (in place)."""
+def _zoom(
+    values: np.ndarray, source: Sequence[float], target: Sequence[float], origin: tuple[int, int]
+) -> None:
+    """Paste the ``source`` box magnified into the ``target`` box (in place), both in image
+    coordinates; ``values`` is the part of the image that starts at ``origin`` (x, y)."""
+    ox, oy = origin
     h, w = values.shape[:2]
     sx0, sy0, sx1, sy1 = (int(v) for v in source)
     tx0, ty0, tx1, ty1 = (int(v) for v in target)
-    sx0, sy0, sx1, sy1 = max(sx0, 0), max(sy0, 0), min(sx1, w), min(sy1, h)
-    tx0, ty0, tx1, ty1 = max(tx0, 0), max(ty0, 0), min(tx1, w), min(ty1, h)
+    sx0, sy0, sx1, sy1 = max(sx0 - ox, 0), max(sy0 - oy, 0), min(sx1 - ox, w), min(sy1 - oy, h)
+    tx0, ty0, tx1, ty1 = max(tx0 - ox, 0), max(ty0 - oy, 0), min(tx1 - ox, w), min(ty1 - oy, h)
     if sx1 <= sx0 or sy1 <= sy0 or tx1 <= tx0 or ty1 <= ty0:
         return
     patch = np.ascontiguousarray(values[sy0:sy1, sx0:sx1])
@@ -88,18 +92,49 @@ def _zoom(values: np.ndarray, source: Sequence[float], target: Sequence[float]) 
     values[ty0:ty1, tx0:tx1] = zoomed.reshape(values[ty0:ty1, tx0:tx1].shape)
 
 
+def _clipped_box(box: Sequence[float], shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    h, w = shape
+    x0, y0, x1, y1 = (int(v) for v in box)
+    return max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+
+
 def draw_markup(img: np.ndarray, elements: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """Draw ``elements`` in order over ``img`` (a new array). Each element is a mapping with a
     ``type`` (text, rectangle, arrow, line, callout), a ``colour``, a ``thickness`` and the
-    geometry of its type; a callout first pastes its source box magnified into its target box."""
-    values = img.astype(np.float32)
+    geometry of its type; a callout first pastes its source box magnified into its target box.
+
+    Strokes are local: the blending runs in float32 only over the box that holds every stroke and
+    callout box, and each element only over its own strokes' box (a zero coverage leaves a pixel
+    unchanged), so the result equals blending over the whole image.
+    """
+    shape = img.shape[:2]
+    covers = [_coverage(shape, element) for element in elements]
+    boxes: list[tuple[int, int, int, int]] = []
+    for element, cover in zip(elements, covers):
+        x, y, w, h = cv2.boundingRect(cover)
+        boxes.append((x, y, x + w, y + h))
+    touched = [b for b in boxes if b[2] > b[0] and b[3] > b[1]]
     for element in elements:
         if element["type"] == "callout":
-            _zoom(values, element["source"], element["target"])
-        cover = _coverage(img.shape[:2], element)
+            touched += [_clipped_box(element["source"], shape), _clipped_box(element["target"], shape)]
+    touched = [b for b in touched if b[2] > b[0] and b[3] > b[1]]
+    out = img.copy() if img.dtype == np.uint8 else np.clip(img, 0.0, 1.0).astype(img.dtype, copy=False)
+    if not touched:
+        return out
+    x0, y0 = min(b[0] for b in touched), min(b[1] for b in touched)
+    x1, y1 = max(b[2] for b in touched), max(b[3] for b in touched)
+    values = img[y0:y1, x0:x1].astype(np.float32)
+    for element, cover, (ex0, ey0, ex1, ey1) in zip(elements, covers, boxes):
+        if element["type"] == "callout":
+            _zoom(values, element["source"], element["target"], (x0, y0))
+        if ex1 <= ex0 or ey1 <= ey0:
+            continue
         colour = ink(img, str(element["colour"]))
+        part = values[ey0 - y0 : ey1 - y0, ex0 - x0 : ex1 - x0]
+        weight = cover[ey0:ey1, ex0:ex1].astype(np.float32) * np.float32(1.0 / 255.0)
         if img.ndim == 3:
-            values += (colour - values) * cover[..., None]
+            part += (colour - part) * weight[..., None]
         else:
-            values += (colour[0] - values) * cover
-    return to_dtype(values, img.dtype)
+            part += (colour[0] - part) * weight
+    out[y0:y1, x0:x1] = to_dtype(values, img.dtype)
+    return out
