@@ -110,7 +110,7 @@ def draw_markup(img: np.ndarray, elements: Sequence[Mapping[str, Any]]) -> np.nd
     shape = img.shape[:2]
     covers = [_coverage(shape, element) for element in elements]
     boxes: list[tuple[int, int, int, int]] = []
-    for element, cover in zip(elements, covers):
+    for cover in covers:
         x, y, w, h = cv2.boundingRect(cover)
         boxes.append((x, y, x + w, y + h))
     touched = [b for b in boxes if b[2] > b[0] and b[3] > b[1]]
