@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from invariance.kernels._cv import restore_channel_axis, scratch
 from invariance.kernels.weather import to_dtype, white
 
 
@@ -37,10 +38,27 @@ def atmospheric_fog(img: np.ndarray, density: float, depth: np.ndarray, fog_colo
     ``fog_color`` is the airlight, one value per channel in the image's scale.
     """
     t = np.exp(-np.float32(density) * depth).astype(np.float32)
-    base = img.astype(np.float32)
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if channels <= 4 and depth.size >= 16:  # OpenCV reads a tiny array as a scalar: numpy there
+        # ``airlight + (img - airlight) * t`` in three OpenCV passes (float32, rounded and saturated
+        # to uint8 by the last), about 6x faster than numpy's broadcast temporaries; rounding
+        # order differs from the formula above by at most one level on a few pixels (tested).
+        values = np.broadcast_to(np.asarray(fog_color, np.float64).reshape(-1), (channels,))
+        airlight = tuple(float(v) for v in values) + (0.0,) * (4 - channels)
+        # The two float temporaries go to reused buffers (fresh ones cost page faults per call).
+        shape = img.shape[:2] if channels == 1 else (*img.shape[:2], channels)
+        weight = (
+            t if channels == 1 else cv2.merge([t] * channels, dst=scratch("fog-weight", shape, np.float32))
+        )
+        diff = cv2.subtract(img, airlight, dst=scratch("fog-diff", shape, np.float32), dtype=cv2.CV_32F)
+        cv2.multiply(diff, weight.reshape(diff.shape), dst=diff)
+        if img.dtype == np.uint8:
+            return restore_channel_axis(cv2.add(diff, airlight, dtype=cv2.CV_8U), img)
+        out = restore_channel_axis(cv2.add(diff, airlight, dtype=cv2.CV_32F), img)
+        return to_dtype(out, img.dtype)
     if img.ndim == 3:
         t = t[..., None]
-    out = base * t + fog_color * (np.float32(1.0) - t)
+    out = img.astype(np.float32) * t + fog_color * (np.float32(1.0) - t)
     return to_dtype(out, img.dtype)
 
 
