@@ -50,7 +50,8 @@ def atmospheric_fog(img: np.ndarray, density: float, depth: np.ndarray, fog_colo
         weight = (
             t if channels == 1 else cv2.merge([t] * channels, dst=scratch("fog-weight", shape, np.float32))
         )
-        diff = cv2.subtract(img, airlight, dst=scratch("fog-diff", shape, np.float32), dtype=cv2.CV_32F)
+        buffer = scratch("fog-diff", shape, np.float32)
+        diff = cv2.subtract(img, airlight, dst=buffer, dtype=cv2.CV_32F)  # type: ignore[call-overload]
         cv2.multiply(diff, weight.reshape(diff.shape), dst=diff)
         if img.dtype == np.uint8:
             return restore_channel_axis(cv2.add(diff, airlight, dtype=cv2.CV_8U), img)
