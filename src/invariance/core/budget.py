@@ -226,21 +226,23 @@ def check_call(transform: Any, shape: tuple[int, int]) -> None:
     Runs before the transform draws its parameters; a transform without markers costs one
     cached lookup.
     """
+    # The same arguments, limits and image size as the last call that passed: nothing to check
+    # again (the arguments are compared, so changing an attribute between calls is seen). The
+    # record keeps the argument names too, so this common case reads nothing else.
+    state = transform.__dict__
+    passed = state.get("_budget_passed")
+    if passed is not None and passed[0] == shape and passed[1] is _limits:
+        try:
+            if passed[2] == tuple(map(state.get, passed[3])):
+                return
+        except ValueError:  # arrays among the values: compare the long way
+            pass
     schema = type(transform).InitSchema
     marked = bounded_fields(schema)
     if not marked:
         return
-    # The same arguments, limits and image size as the last call that passed: nothing to check
-    # again (the arguments are compared, so changing an attribute between calls is seen).
-    state = transform.__dict__
-    current = tuple(map(state.get, _names(schema, marked)))
-    passed = state.get("_budget_passed")
-    if passed is not None and passed[0] == shape and passed[1] is _limits:
-        try:
-            if passed[2] == current:
-                return
-        except ValueError:  # arrays among the values: compare the long way
-            pass
+    names = _names(schema, marked)
+    current = tuple(map(state.get, names))
     owner = type(transform).__name__
     height, width = int(shape[0]), int(shape[1])
     longer = max(height, width)
@@ -262,7 +264,7 @@ def check_call(transform: Any, shape: tuple[int, int]) -> None:
         if kind == "count" and largest > count:
             raise _refuse(owner, name, values[name], f"a count of at most {count} for {size}")
     check_arguments(owner, schema, values)
-    transform.__dict__["_budget_passed"] = (tuple(shape), _limits, current)
+    transform.__dict__["_budget_passed"] = (tuple(shape), _limits, current, names)
 
 
 def check_output(owner: str, argument: str, height: float, width: float) -> None:

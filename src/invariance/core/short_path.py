@@ -79,7 +79,8 @@ def run_on_image(
         effect = transform.effect(transform.draw_params(rng, sample), sample)
         if isinstance(effect, Warp):
             if effect.geometry.in_shape == sample.shape:
-                effect = mask_override(effect, config)
+                if config.mask_interpolation is not None:
+                    effect = mask_override(effect, config)
                 if not fusing:
                     image = _resampled(image, effect)
                 elif not waiting:
@@ -105,8 +106,8 @@ def run_on_image(
             continue
         _show(sample, image, None)
         return _hand_over(sample, waiting, effect, steps[position + 1 :], rng, config, data, fusing, run_node)
-    if waiting:
-        image = _flushed(image, waiting, buffer)
+    if waiting:  # the end: resample what waits (one warp alone, the common case, directly)
+        image = _resampled(image, waiting[0]) if len(waiting) == 1 else _flushed(image, waiting, buffer)
     return {"image": image}
 
 
