@@ -44,6 +44,7 @@ class PixelTransform(Native, ImageOnlyTransform):
 
 
 _DEFAULT_RESAMPLING = Resampling()  # frozen: one instance serves every call
+_new_tuple = tuple.__new__
 _RESAMPLING_ARGUMENTS = (
     "interpolation",
     "mask_interpolation",
@@ -86,13 +87,18 @@ class SpatialTransform(Native, DualTransform):
         if self._takes_no_resampling:
             return defaults
         get = self.__dict__.get  # arguments are instance attributes; a miss costs no exception
-        return Resampling(
-            get("interpolation", defaults.interpolation),
-            get("mask_interpolation", defaults.mask_interpolation),
-            get("border_mode", defaults.border_mode),
-            get("fill", defaults.fill),
-            get("fill_mask", defaults.fill_mask),
-            get("rotate_method", defaults.bbox_method),
+        # tuple.__new__ directly: the named tuple's generated __new__ parses keywords (a third
+        # of this method's time); the fields are in Resampling's order.
+        return _new_tuple(
+            Resampling,
+            (
+                get("interpolation", defaults.interpolation),
+                get("mask_interpolation", defaults.mask_interpolation),
+                get("border_mode", defaults.border_mode),
+                get("fill", defaults.fill),
+                get("fill_mask", defaults.fill_mask),
+                get("rotate_method", defaults.bbox_method),
+            ),
         )
 
     def resampling_for(self, geometry: Geometry, params: Mapping[str, Any]) -> Resampling:
