@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import cv2
 import numpy as np
 
-from invariance.kernels._cv import MAX_CV_CHANNELS, restore_channel_axis
+from invariance.kernels._cv import MAX_CV_CHANNELS, restore_channel_axis, scratch
 
 
 def max_value(dtype: np.dtype) -> float:
@@ -32,29 +33,77 @@ def _byte_translate() -> Any:
     return _BYTE_TRANSLATE
 
 
-def apply_lut(img: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    """Map a uint8 image through a 256-entry table (shared, or one column per channel of ``img``)."""
-    if lut.ndim == 1 and lut.dtype == np.uint8 and img.dtype == np.uint8 and img.flags.c_contiguous:
-        translate = _byte_translate()
-        if translate:
-            out = np.empty_like(img)
+def apply_lut(img: np.ndarray, lut: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Map a uint8 image through a 256-entry table (shared, or one column per channel of ``img``).
+
+    When stringzilla is installed, a shared uint8 table goes through its byte translation, and so
+    do per-channel uint8 tables on two to four channels: the image is split into planes (of a
+    reused buffer), each plane whose column is not the identity is translated in place, and the
+    planes are merged, about 2x faster than ``cv2.LUT`` with a multi-channel table. Otherwise
+    ``cv2.LUT`` does it. ``out``: a C-contiguous uint8 array shaped like ``img`` (not ``img``
+    itself) to write a shared table's result into, instead of a new array.
+    """
+    translate = _byte_translate()
+    if translate and lut.dtype == np.uint8 and img.dtype == np.uint8 and img.flags.c_contiguous:
+        if lut.ndim == 1:
+            out = np.empty_like(img) if out is None else out
             translate(img.data.cast("B"), lut.tobytes(), out=out.data.cast("B"))
             return out
-    if lut.ndim == 1 or img.ndim == 2 or img.shape[2] <= 4:
+        if img.ndim == 3 and 2 <= img.shape[2] <= MAX_CV_CHANNELS and lut.shape == (256, img.shape[2]):
+            planes = _split_planes(img)
+            _translate_planes(planes, {c: lut[:, c] for c in range(img.shape[2])})
+            return np.asarray(cv2.merge(planes) if out is None else cv2.merge(planes, dst=out))
+    if lut.ndim == 1 or img.ndim == 2 or img.shape[2] <= MAX_CV_CHANNELS:
         table = lut if lut.ndim == 1 else lut.reshape(256, 1, -1)
-        return restore_channel_axis(cv2.LUT(img, table), img)
-    # More than four channels with per-channel tables: numpy gather per channel.
-    out = np.empty(img.shape, dtype=lut.dtype)
-    for c in range(img.shape[2]):
-        out[:, :, c] = lut[img[:, :, c], c]
+        result = restore_channel_axis(cv2.LUT(img, table), img)
+    else:  # more than four channels with per-channel tables: numpy gather per channel
+        result = np.empty(img.shape, dtype=lut.dtype)
+        for c in range(img.shape[2]):
+            result[:, :, c] = lut[img[:, :, c], c]
+    if out is None:
+        return result
+    out[...] = result
     return out
 
 
-def multiply_add(img: np.ndarray, alpha: float, beta: float) -> np.ndarray:
-    """``img * alpha + beta``, saturated to the dtype's range (``beta`` in pixel units)."""
+_IDENTITY = np.arange(256, dtype=np.uint8)
+
+
+def _split_planes(img: np.ndarray) -> list[np.ndarray]:
+    """The channels of a uint8 ``(H, W, C)`` image as contiguous planes of a reused buffer
+    (:func:`~invariance.kernels._cv.scratch`: valid until the next call, never to be returned)."""
+    height, width, channels = img.shape
+    buffer = scratch("color_planes", (channels, height, width), np.uint8)
+    planes = [buffer[c] for c in range(channels)]
+    cv2.split(img, planes)
+    return planes
+
+
+def _translate_planes(planes: list[np.ndarray], columns: dict[int, np.ndarray]) -> bool:
+    """Map ``planes[c]`` (contiguous uint8 planes the caller owns) through the uint8 table
+    ``columns[c]`` in place, skipping identity tables (stringzilla when installed, else
+    ``cv2.LUT``). Returns whether any plane changed."""
+    translate = _byte_translate()
+    changed = False
+    for c, column in columns.items():
+        if np.array_equal(column, _IDENTITY):
+            continue
+        changed = True
+        plane = planes[c]
+        if translate:
+            translate(plane.data.cast("B"), column.tobytes(), out=plane.data.cast("B"))
+        else:
+            cv2.LUT(plane, np.ascontiguousarray(column), dst=plane)
+    return changed
+
+
+def multiply_add(img: np.ndarray, alpha: float, beta: float, out: np.ndarray | None = None) -> np.ndarray:
+    """``img * alpha + beta``, saturated to the dtype's range (``beta`` in pixel units).
+
+    ``out`` (uint8 only): as for :func:`apply_lut`."""
     if img.dtype == np.uint8:
         lut = np.clip(np.arange(256, dtype=np.float32) * alpha + beta, 0, 255)
-        return apply_lut(img, np.rint(lut).astype(np.uint8))
+        return apply_lut(img, np.rint(lut).astype(np.uint8), out)
     result = img * np.float32(alpha) + np.float32(beta)
     return np.clip(result, 0.0, 1.0, out=result)
 
@@ -81,6 +130,9 @@ def to_gray(img: np.ndarray, method: str, num_output_channels: int) -> np.ndarra
     """
     if img.ndim == 2 or img.shape[2] == 1:
         gray = img.reshape(img.shape[0], img.shape[1])
+    elif method == "weighted_average" and num_output_channels == 3:
+        plane = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)  # the common case, without the detours below
+        return np.asarray(cv2.merge((plane, plane, plane)))
     else:
         gray = GRAY_METHODS[method](img)
     if num_output_channels == 1:
@@ -219,8 +271,33 @@ def _saturate_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def add_per_channel(img: np.ndarray, shifts: Sequence[float]) -> np.ndarray:
-    """Add one shift per channel (in the dtype's pixel units), saturating."""
+    """Add one shift per channel (in the dtype's pixel units), saturating.
+
+    uint8 means the table ``clip(rint(level + shift))``. With two to four channels and no shift
+    within ``1e-4`` of a half, that is ``level + rint(shift)`` saturated, which OpenCV computes
+    exactly in at most two integer passes: ``cv2.add`` of the positive shifts (a per-channel
+    scalar), then ``cv2.subtract`` of the negative ones in place, about 10x faster than a
+    per-channel lookup. (Scalars must be whole numbers in [0, 255]: a negative or fractional
+    one sends OpenCV through a float path 20x slower.) Shifts at a half, where ``rint`` rounds
+    to even and so depends on the level, go through the table.
+    """
     channels = 1 if img.ndim == 2 else img.shape[2]
+    if img.dtype == np.uint8 and 2 <= channels <= MAX_CV_CHANNELS and len(shifts) == channels:
+        # Plain Python on a handful of numbers: numpy's per-call overhead would dominate here.
+        floats = [float(v) for v in shifts]
+        if all(math.isfinite(v) and abs(v - math.floor(v) - 0.5) >= 1e-4 for v in floats):
+            whole = [float(round(v)) for v in floats]  # no ties here, so round() is rint()
+            padding = (0.0,) * (MAX_CV_CHANNELS - channels)
+            # 4-tuples are OpenCV Scalars (one value per channel); the stubs only list arrays.
+            up = tuple(min(max(v, 0.0), 255.0) for v in whole) + padding
+            down = tuple(min(max(-v, 0.0), 255.0) for v in whole) + padding
+            if not any(down):
+                return np.asarray(cv2.add(img, up))
+            if not any(up):
+                return np.asarray(cv2.subtract(img, down))  # type: ignore[call-overload]
+            out = np.asarray(cv2.add(img, up))
+            cv2.subtract(out, down, dst=out)  # type: ignore[call-overload]
+            return out
     values = np.asarray(shifts, dtype=np.float64).reshape(-1)[:channels]
     if img.dtype == np.uint8:
         table = np.clip(np.rint(LEVELS[:, None] + values[None, :]), 0, 255).astype(np.uint8)
@@ -239,56 +316,85 @@ def gray_of(img: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
 
 
-def adjust_brightness(img: np.ndarray, factor: float) -> np.ndarray:
-    """``img * factor``, saturated."""
-    return multiply_add(img, factor, 0.0)
+def adjust_brightness(img: np.ndarray, factor: float, out: np.ndarray | None = None) -> np.ndarray:
+    """``img * factor``, saturated. ``out`` (uint8 only): as for :func:`apply_lut`."""
+    return multiply_add(img, factor, 0.0, out)
 
 
-def adjust_contrast(img: np.ndarray, factor: float) -> np.ndarray:
-    """Blend with the mean gray level: ``img * factor + mean * (1 - factor)``."""
+def adjust_contrast(img: np.ndarray, factor: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Blend with the mean gray level: ``img * factor + mean * (1 - factor)``.
+
+    ``out`` (uint8 only): as for :func:`apply_lut`."""
     if img.ndim == 3 and img.shape[2] == 3:
         # The mean of the luma is the luma of the channel means: no gray image needed.
         channel_means = cv2.mean(img)[:3]
         mean = float(np.dot(GRAY_WEIGHTS, channel_means))
     else:
         mean = float(cv2.mean(gray_of(img))[0])
-    return multiply_add(img, factor, mean * (1.0 - factor))
+    return multiply_add(img, factor, mean * (1.0 - factor), out)
 
 
-def adjust_saturation(img: np.ndarray, factor: float) -> np.ndarray:
+def adjust_saturation(img: np.ndarray, factor: float, out: np.ndarray | None = None) -> np.ndarray:
     """Blend with the image's own gray version: ``img * factor + gray * (1 - factor)``.
 
     Both terms are linear in the pixel, so the blend is one 3x3 colour matrix,
     ``factor * I + (1 - factor) * [w; w; w]`` with ``w`` the luma weights, applied in one pass by
     ``cv2.transform`` (saturating for uint8). That is ~1.6x faster than making the gray image, a
     three-channel copy of it and blending, and a little more exact: the gray is not rounded to
-    uint8 before the blend.
+    uint8 before the blend. ``out`` (uint8 RGB only): an array shaped like ``img`` (not ``img``
+    itself) to write the result into.
     """
     if img.ndim == 2 or img.shape[2] == 1 or factor == 1.0:
-        return img.copy()
+        return _copy(img, out)
     weights = np.asarray(GRAY_WEIGHTS, dtype=np.float64)
     matrix = factor * np.eye(3) + (1.0 - factor) * np.tile(weights, (3, 1))
+    if img.dtype == np.uint8:
+        return np.asarray(cv2.transform(img, matrix) if out is None else cv2.transform(img, matrix, dst=out))
     blended = cv2.transform(img, matrix)
-    return blended if img.dtype == np.uint8 else np.clip(blended, 0.0, 1.0, out=blended)
+    return np.clip(blended, 0.0, 1.0, out=blended)
 
 
-def shift_hsv(img: np.ndarray, hue: float, saturation: float, value: float) -> np.ndarray:
+def _copy(img: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """A copy of ``img``, in ``out`` when given."""
+    if out is None:
+        return img.copy()
+    out[...] = img
+    return out
+
+
+def shift_hsv(
+    img: np.ndarray, hue: float, saturation: float, value: float, out: np.ndarray | None = None
+) -> np.ndarray:
     """Shift hue (in OpenCV uint8 units, 0-180 for a full turn), saturation and value (in uint8 units).
 
-    uint8 goes through OpenCV's HSV conversion and one table per channel. float32 uses OpenCV's
-    float HSV (hue in degrees: the shift is doubled; saturation and value shifts divided by 255).
-    A single-channel image only gets the value shift.
+    uint8 goes through OpenCV's HSV conversion and one table per channel, applied only to the
+    planes whose table is not the identity (a hue-only shift touches the hue plane alone): the
+    HSV image is split into planes, those are translated in place and the planes merged back.
+    OpenCV's split and merge cost about a third of ``extractChannel`` / ``insertChannel`` each,
+    and a three-channel ``cv2.LUT`` does the work of every channel even when one changes.
+    float32 uses OpenCV's float HSV (hue in degrees: the shift is doubled; saturation and value
+    shifts divided by 255). A single-channel image only gets the value shift. ``out`` (uint8 RGB
+    only): an array shaped like ``img`` (not ``img`` itself) to write the result into.
     """
     if img.ndim == 2 or img.shape[2] == 1:
         return add_per_channel(img, [value if img.dtype == np.uint8 else value / 255.0])
     if img.dtype == np.uint8:
-        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
-        table = np.empty((256, 3), dtype=np.uint8)
-        table[:, 0] = np.mod(np.rint(LEVELS + hue), 180).astype(np.uint8)
-        table[:, 1] = np.clip(np.rint(LEVELS + saturation), 0, 255)
-        table[0, 1] = 0  # gray pixels have no hue to saturate: they stay gray
-        table[:, 2] = np.clip(np.rint(LEVELS + value), 0, 255)
-        return np.asarray(cv2.cvtColor(_map_channels(hsv, table), cv2.COLOR_HSV2RGB))
+        # The HSV image and its planes are temporaries: reused buffers, no fresh page faults.
+        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV, dst=scratch("color_hsv", (*img.shape[:2], 3), np.uint8))
+        columns: dict[int, np.ndarray] = {}
+        if hue != 0:
+            columns[0] = np.mod(np.rint(LEVELS + hue), 180).astype(np.uint8)
+        if saturation != 0:
+            columns[1] = np.clip(np.rint(LEVELS + saturation), 0, 255).astype(np.uint8)
+            columns[1][0] = 0  # gray pixels have no hue to saturate: they stay gray
+        if value != 0:
+            columns[2] = np.clip(np.rint(LEVELS + value), 0, 255).astype(np.uint8)
+        planes = _split_planes(hsv)
+        if _translate_planes(planes, columns):
+            cv2.merge(planes, dst=hsv)
+        if out is None:
+            return np.asarray(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB))
+        return np.asarray(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB, dst=out))
     hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
     h, s, v = cv2.split(hsv)
     if hue != 0:
@@ -301,31 +407,49 @@ def shift_hsv(img: np.ndarray, hue: float, saturation: float, value: float) -> n
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-_IDENTITY = np.arange(256, dtype=np.uint8)
+def adjust_hue(img: np.ndarray, factor: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Rotate the hue by ``factor`` of a full turn (-0.5..0.5); single-channel images are unchanged.
 
-
-def _map_channels(owned: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Map each channel of a uint8 image through its column of ``table``; ``owned`` (the caller's
-    own buffer) may be written in place.
-
-    When a single column differs from the identity (a hue-only shift), that one plane takes a
-    1-channel lookup in place (~2.5x faster than a 3-channel ``cv2.LUT``); otherwise one
-    3-channel lookup, which beats three plane lookups.
-    """
-    changed = [c for c in range(owned.shape[2]) if not np.array_equal(table[:, c], _IDENTITY)]
-    if len(changed) != 1:
-        return apply_lut(owned, table)
-    c = changed[0]
-    plane = apply_lut(cv2.extractChannel(owned, c), np.ascontiguousarray(table[:, c]))
-    cv2.insertChannel(plane, owned, c)
-    return owned
-
-
-def adjust_hue(img: np.ndarray, factor: float) -> np.ndarray:
-    """Rotate the hue by ``factor`` of a full turn (-0.5..0.5); single-channel images are unchanged."""
+    ``out`` (uint8 RGB only): as for :func:`shift_hsv`."""
     if img.ndim == 2 or img.shape[2] == 1 or factor == 0:
+        return _copy(img, out)
+    return shift_hsv(img, factor * 180.0, 0.0, 0.0, out)
+
+
+#: ColorJitter's operations: name -> (kernel, the factor that leaves every image as it is).
+JITTER_OPS: dict[str, tuple[Callable[[np.ndarray, float, np.ndarray | None], np.ndarray], float]] = {
+    "brightness": (adjust_brightness, 1.0),
+    "contrast": (adjust_contrast, 1.0),
+    "saturation": (adjust_saturation, 1.0),
+    "hue": (adjust_hue, 0.0),
+}
+
+
+def jitter(img: np.ndarray, steps: Sequence[tuple[str, float]]) -> np.ndarray:
+    """Apply ColorJitter's ``(name, factor)`` steps in order; always a new array.
+
+    A step whose factor leaves every image as it is (brightness, contrast or saturation 1, hue
+    0) is skipped rather than run as a copy, as are saturation and hue on a single-channel
+    image (they leave it as it is too). On a uint8 RGB image every step but the last writes into
+    one of two reused buffers instead of a new image-sized array. The result is that of running
+    every step on its own.
+    """
+    gray = img.ndim == 2 or img.shape[2] == 1
+    todo = [
+        (JITTER_OPS[name][0], factor)
+        for name, factor in steps
+        if factor != JITTER_OPS[name][1] and not (gray and name in ("saturation", "hue"))
+    ]
+    if not todo:
         return img.copy()
-    return shift_hsv(img, factor * 180.0, 0.0, 0.0)
+    buffers = None
+    if len(todo) > 1 and img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3:
+        buffers = scratch("color_jitter", (2, *img.shape), np.uint8)
+    out = img
+    last = len(todo) - 1
+    for index, (kernel, factor) in enumerate(todo):
+        out = kernel(out, factor, None if buffers is None or index == last else buffers[index % 2])
+    return out
 
 
 SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], dtype=np.float32)
