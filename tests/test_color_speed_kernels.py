@@ -307,3 +307,31 @@ def test_invert_equals_white_minus_image(shape):
     np.testing.assert_array_equal(kt.invert(strided), 255 - strided)
     as_float = image.astype(np.float32) / np.float32(255)
     np.testing.assert_array_equal(kt.invert(as_float), np.float32(1) - as_float)
+
+
+def test_shift_tables_equal_rounded_levels():
+    """The cached whole-number tables behind the HSV shifts equal ``rint(level + shift)`` taken
+    modulo 180 (hue) or saturated (saturation, value), halves and near-halves included."""
+    rng = np.random.default_rng(18)
+    shifts = [
+        *rng.uniform(-600, 600, 300),
+        *(np.round(rng.uniform(-300, 300, 60)) + 0.5),
+        0.49999,
+        1e12,
+        -0.0,
+    ]
+    for shift in shifts:
+        rounded = np.rint(LEVELS + shift)
+        np.testing.assert_array_equal(kc._shift_table(shift, 180), np.mod(rounded, 180).astype(np.uint8))
+        np.testing.assert_array_equal(kc._shift_table(shift, None), np.clip(rounded, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("factor", [0.0, 0.6, 1.0, 1.4, 2.0, 0.123456])
+def test_saturation_equals_blend_with_gray(factor):
+    weights = np.array([0.299, 0.587, 0.114])
+    matrix = factor * np.eye(3) + (1 - factor) * np.tile(weights, (3, 1))  # the blend as a matrix
+    for image in images(19):
+        result = check_fresh(lambda img: kc.adjust_saturation(img, factor), image)
+        np.testing.assert_array_equal(result, cv2.transform(image, matrix))
+        exact = image * factor + (image.astype(np.float64) @ weights)[..., None] * (1 - factor)
+        assert np.abs(result - np.clip(exact, 0, 255)).max() <= 1.0  # OpenCV's fixed-point matrix
