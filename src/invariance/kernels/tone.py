@@ -1,8 +1,9 @@
 """Tone kernels: per-value curves and histogram operations.
 
-Every curve is evaluated once on the 256 uint8 levels and applied with one ``cv2.LUT`` pass; float
-images get the same curve evaluated directly on their values (no round trip through uint8), except
-for histogram operations, which are defined on 256 bins and quantize float input to them.
+Every curve is evaluated once on the 256 uint8 levels and applied in one table-lookup pass
+(``apply_lut``: stringzilla when installed, else ``cv2.LUT``); float images get the same curve
+evaluated directly on their values (no round trip through uint8), except for histogram
+operations, which are defined on 256 bins and quantize float input to them.
 """
 
 from __future__ import annotations
