@@ -105,14 +105,6 @@ def test_shared_table_still_one_lookup(translate):
         np.testing.assert_array_equal(result, table[image])
 
 
-def test_lut_into_a_given_array_writes_there(translate):
-    image = images(3)[1]
-    table = np.random.default_rng(1).integers(0, 256, 256, dtype=np.uint8)
-    target = np.empty_like(image)
-    assert kc.apply_lut(image, table, target) is target
-    np.testing.assert_array_equal(target, table[image])
-
-
 # -- per-channel shifts (RGBShift, FancyPCA, single-channel value shifts) ----------------------
 
 SHIFTS = [
@@ -209,13 +201,6 @@ def test_adjust_hue_equals_hsv_reference(factor, translate):
     for image in images(6):
         result = check_fresh(lambda img: kc.adjust_hue(img, factor), image)
         np.testing.assert_array_equal(result, hsv_shifted(image, factor * 180.0, 0.0, 0.0))
-
-
-def test_shift_hsv_into_a_given_array_writes_there():
-    image = images(12)[1]
-    target = np.empty_like(image)
-    assert kc.shift_hsv(image, 12.0, -4.0, 9.0, target) is target
-    np.testing.assert_array_equal(target, hsv_shifted(image, 12.0, -4.0, 9.0))
 
 
 def test_hue_saturation_value_transform_uses_the_drawn_shifts():

@@ -34,36 +34,32 @@ def _byte_translate() -> Any:
     return _BYTE_TRANSLATE
 
 
-def apply_lut(img: np.ndarray, lut: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def apply_lut(img: np.ndarray, lut: np.ndarray) -> np.ndarray:
     """Map a uint8 image through a 256-entry table (shared, or one column per channel of ``img``).
 
     When stringzilla is installed, a shared uint8 table goes through its byte translation, and so
     do per-channel uint8 tables on two to four channels: the image is split into planes (of a
     reused buffer), each plane whose column is not the identity is translated in place, and the
     planes are merged, about 2x faster than ``cv2.LUT`` with a multi-channel table. Otherwise
-    ``cv2.LUT`` does it. ``out``: a C-contiguous uint8 array shaped like ``img`` (not ``img``
-    itself) to write a shared table's result into, instead of a new array.
+    ``cv2.LUT`` does it.
     """
     translate = _byte_translate()
     if translate and lut.dtype == np.uint8 and img.dtype == np.uint8 and img.flags.c_contiguous:
         if lut.ndim == 1:
-            out = np.empty_like(img) if out is None else out
+            out = np.empty_like(img)
             translate(img.data.cast("B"), lut.tobytes(), out=out.data.cast("B"))
             return out
         if img.ndim == 3 and 2 <= img.shape[2] <= MAX_CV_CHANNELS and lut.shape == (256, img.shape[2]):
             planes = _split_planes(img)
             _translate_planes(planes, {c: lut[:, c] for c in range(img.shape[2])})
-            return np.asarray(cv2.merge(planes) if out is None else cv2.merge(planes, dst=out))
+            return np.asarray(cv2.merge(planes))
     if lut.ndim == 1 or img.ndim == 2 or img.shape[2] <= MAX_CV_CHANNELS:
         table = lut if lut.ndim == 1 else lut.reshape(256, 1, -1)
-        result = restore_channel_axis(cv2.LUT(img, table), img)
-    else:  # more than four channels with per-channel tables: numpy gather per channel
-        result = np.empty(img.shape, dtype=lut.dtype)
-        for c in range(img.shape[2]):
-            result[:, :, c] = lut[img[:, :, c], c]
-    if out is None:
-        return result
-    out[...] = result
+        return restore_channel_axis(cv2.LUT(img, table), img)
+    # More than four channels with per-channel tables: numpy gather per channel.
+    out = np.empty(img.shape, dtype=lut.dtype)
+    for c in range(img.shape[2]):
+        out[:, :, c] = lut[img[:, :, c], c]
     return out
 
 
@@ -98,13 +94,11 @@ def _translate_planes(planes: list[np.ndarray], columns: dict[int, np.ndarray]) 
     return changed
 
 
-def multiply_add(img: np.ndarray, alpha: float, beta: float, out: np.ndarray | None = None) -> np.ndarray:
-    """``img * alpha + beta``, saturated to the dtype's range (``beta`` in pixel units).
-
-    ``out`` (uint8 only): as for :func:`apply_lut`."""
+def multiply_add(img: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    """``img * alpha + beta``, saturated to the dtype's range (``beta`` in pixel units)."""
     if img.dtype == np.uint8:
         lut = np.clip(np.arange(256, dtype=np.float32) * alpha + beta, 0, 255)
-        return apply_lut(img, np.rint(lut).astype(np.uint8), out)
+        return apply_lut(img, np.rint(lut).astype(np.uint8))
     result = img * np.float32(alpha) + np.float32(beta)
     return np.clip(result, 0.0, 1.0, out=result)
 
@@ -279,7 +273,7 @@ def add_per_channel(img: np.ndarray, shifts: Sequence[float]) -> np.ndarray:
     exactly in at most two integer passes: ``cv2.add`` of the positive shifts (a per-channel
     scalar), then ``cv2.subtract`` of the negative ones in place, about 10x faster than a
     per-channel lookup. (Scalars must be whole numbers in [0, 255]: a negative or fractional
-    one sends OpenCV through a float path 20x slower.) Shifts at a half, where ``rint`` rounds
+    one sends OpenCV through a float path over 10x slower.) Shifts at a half, where ``rint`` rounds
     to even and so depends on the level, go through the table.
     """
     channels = 1 if img.ndim == 2 else img.shape[2]
@@ -317,56 +311,41 @@ def gray_of(img: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
 
 
-def adjust_brightness(img: np.ndarray, factor: float, out: np.ndarray | None = None) -> np.ndarray:
-    """``img * factor``, saturated. ``out`` (uint8 only): as for :func:`apply_lut`."""
-    return multiply_add(img, factor, 0.0, out)
+def adjust_brightness(img: np.ndarray, factor: float) -> np.ndarray:
+    """``img * factor``, saturated."""
+    return multiply_add(img, factor, 0.0)
 
 
-def adjust_contrast(img: np.ndarray, factor: float, out: np.ndarray | None = None) -> np.ndarray:
-    """Blend with the mean gray level: ``img * factor + mean * (1 - factor)``.
-
-    ``out`` (uint8 only): as for :func:`apply_lut`."""
+def adjust_contrast(img: np.ndarray, factor: float) -> np.ndarray:
+    """Blend with the mean gray level: ``img * factor + mean * (1 - factor)``."""
     if img.ndim == 3 and img.shape[2] == 3:
         # The mean of the luma is the luma of the channel means: no gray image needed.
         channel_means = cv2.mean(img)[:3]
         mean = float(np.dot(GRAY_WEIGHTS, channel_means))
     else:
         mean = float(cv2.mean(gray_of(img))[0])
-    return multiply_add(img, factor, mean * (1.0 - factor), out)
+    return multiply_add(img, factor, mean * (1.0 - factor))
 
 
-def adjust_saturation(img: np.ndarray, factor: float, out: np.ndarray | None = None) -> np.ndarray:
+def adjust_saturation(img: np.ndarray, factor: float) -> np.ndarray:
     """Blend with the image's own gray version: ``img * factor + gray * (1 - factor)``.
 
     Both terms are linear in the pixel, so the blend is one 3x3 colour matrix,
     ``factor * I + (1 - factor) * [w; w; w]`` with ``w`` the luma weights, applied in one pass by
     ``cv2.transform`` (saturating for uint8). That is ~1.6x faster than making the gray image, a
     three-channel copy of it and blending, and a little more exact: the gray is not rounded to
-    uint8 before the blend. ``out`` (uint8 RGB only): an array shaped like ``img`` (not ``img``
-    itself) to write the result into.
+    uint8 before the blend.
     """
     if img.ndim == 2 or img.shape[2] == 1 or factor == 1.0:
-        return _copy(img, out)
+        return img.copy()
     # factor * I + (1 - factor) * [w; w; w], written out (numpy's eye and tile cost ~6 us a call).
     r, g, b = ((1.0 - factor) * w for w in GRAY_WEIGHTS)
     matrix = np.array([[factor + r, g, b], [r, factor + g, b], [r, g, factor + b]])
-    if img.dtype == np.uint8:
-        return np.asarray(cv2.transform(img, matrix) if out is None else cv2.transform(img, matrix, dst=out))
     blended = cv2.transform(img, matrix)
-    return np.clip(blended, 0.0, 1.0, out=blended)
+    return blended if img.dtype == np.uint8 else np.clip(blended, 0.0, 1.0, out=blended)
 
 
-def _copy(img: np.ndarray, out: np.ndarray | None) -> np.ndarray:
-    """A copy of ``img``, in ``out`` when given."""
-    if out is None:
-        return img.copy()
-    out[...] = img
-    return out
-
-
-def shift_hsv(
-    img: np.ndarray, hue: float, saturation: float, value: float, out: np.ndarray | None = None
-) -> np.ndarray:
+def shift_hsv(img: np.ndarray, hue: float, saturation: float, value: float) -> np.ndarray:
     """Shift hue (in OpenCV uint8 units, 0-180 for a full turn), saturation and value (in uint8 units).
 
     uint8 goes through OpenCV's HSV conversion and one table per channel, applied only to the
@@ -375,13 +354,14 @@ def shift_hsv(
     OpenCV's split and merge cost about a third of ``extractChannel`` / ``insertChannel`` each,
     and a three-channel ``cv2.LUT`` does the work of every channel even when one changes.
     float32 uses OpenCV's float HSV (hue in degrees: the shift is doubled; saturation and value
-    shifts divided by 255). A single-channel image only gets the value shift. ``out`` (uint8 RGB
-    only): an array shaped like ``img`` (not ``img`` itself) to write the result into.
+    shifts divided by 255). A single-channel image only gets the value shift.
     """
     if img.ndim == 2 or img.shape[2] == 1:
         return add_per_channel(img, [value if img.dtype == np.uint8 else value / 255.0])
     if img.dtype == np.uint8:
-        # The HSV image and its planes are temporaries: reused buffers, no fresh page faults.
+        # The HSV image and its planes are temporaries, kept in reused buffers: fresh ones of
+        # this size can cost 2.5x the whole call at 512x512 when the allocator hands back
+        # memory to fault in page by page (measured on a 2-core VM, no effect at 224x224).
         hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV, dst=scratch("color_hsv", (*img.shape[:2], 3), np.uint8))
         columns: dict[int, np.ndarray] = {}
         if hue != 0:
@@ -394,9 +374,7 @@ def shift_hsv(
         planes = _split_planes(hsv)
         if _translate_planes(planes, columns):
             cv2.merge(planes, dst=hsv)
-        if out is None:
-            return np.asarray(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB))
-        return np.asarray(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB, dst=out))
+        return np.asarray(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB))
     hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
     h, s, v = cv2.split(hsv)
     if hue != 0:
@@ -431,17 +409,15 @@ def _whole_shift_table(whole: int, wrap: int | None) -> np.ndarray:
     return table
 
 
-def adjust_hue(img: np.ndarray, factor: float, out: np.ndarray | None = None) -> np.ndarray:
-    """Rotate the hue by ``factor`` of a full turn (-0.5..0.5); single-channel images are unchanged.
-
-    ``out`` (uint8 RGB only): as for :func:`shift_hsv`."""
+def adjust_hue(img: np.ndarray, factor: float) -> np.ndarray:
+    """Rotate the hue by ``factor`` of a full turn (-0.5..0.5); single-channel images are unchanged."""
     if img.ndim == 2 or img.shape[2] == 1 or factor == 0:
-        return _copy(img, out)
-    return shift_hsv(img, factor * 180.0, 0.0, 0.0, out)
+        return img.copy()
+    return shift_hsv(img, factor * 180.0, 0.0, 0.0)
 
 
 #: ColorJitter's operations: name -> (kernel, the factor that leaves every image as it is).
-JITTER_OPS: dict[str, tuple[Callable[[np.ndarray, float, np.ndarray | None], np.ndarray], float]] = {
+JITTER_OPS: dict[str, tuple[Callable[[np.ndarray, float], np.ndarray], float]] = {
     "brightness": (adjust_brightness, 1.0),
     "contrast": (adjust_contrast, 1.0),
     "saturation": (adjust_saturation, 1.0),
@@ -454,26 +430,17 @@ def jitter(img: np.ndarray, steps: Sequence[tuple[str, float]]) -> np.ndarray:
 
     A step whose factor leaves every image as it is (brightness, contrast or saturation 1, hue
     0) is skipped rather than run as a copy, as are saturation and hue on a single-channel
-    image (they leave it as it is too). On a uint8 RGB image every step but the last writes into
-    one of two reused buffers instead of a new image-sized array. The result is that of running
-    every step on its own.
+    image (they leave it as it is too); the result is that of running every step. (Keeping the
+    intermediate results in reused buffers was measured too: no faster, so each step returns a
+    new array.)
     """
     gray = img.ndim == 2 or img.shape[2] == 1
-    todo = [
-        (JITTER_OPS[name][0], factor)
-        for name, factor in steps
-        if factor != JITTER_OPS[name][1] and not (gray and name in ("saturation", "hue"))
-    ]
-    if not todo:
-        return img.copy()
-    buffers = None
-    if len(todo) > 1 and img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3:
-        buffers = scratch("color_jitter", (2, *img.shape), np.uint8)
     out = img
-    last = len(todo) - 1
-    for index, (kernel, factor) in enumerate(todo):
-        out = kernel(out, factor, None if buffers is None or index == last else buffers[index % 2])
-    return out
+    for name, factor in steps:
+        kernel, identity = JITTER_OPS[name]
+        if factor != identity and not (gray and name in ("saturation", "hue")):
+            out = kernel(out, factor)
+    return out if out is not img else img.copy()
 
 
 SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], dtype=np.float32)
