@@ -83,7 +83,7 @@ def _translate_planes(planes: list[np.ndarray], columns: dict[int, np.ndarray]) 
     translate = _byte_translate()
     changed = False
     for c, column in columns.items():
-        if np.array_equal(column, _IDENTITY):
+        if column[1] == 1 and np.array_equal(column, _IDENTITY):  # (most tables fail the first test)
             continue
         changed = True
         plane = planes[c]
