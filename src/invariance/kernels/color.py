@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import cv2
 import numpy as np
 
-from invariance.kernels._cv import MAX_CV_CHANNELS, restore_channel_axis
+from invariance.kernels._cv import MAX_CV_CHANNELS, restore_channel_axis, scratch
 
 
 def max_value(dtype: np.dtype) -> float:
@@ -33,14 +35,25 @@ def _byte_translate() -> Any:
 
 
 def apply_lut(img: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    """Map a uint8 image through a 256-entry table (shared, or one column per channel of ``img``)."""
-    if lut.ndim == 1 and lut.dtype == np.uint8 and img.dtype == np.uint8 and img.flags.c_contiguous:
-        translate = _byte_translate()
-        if translate:
+    """Map a uint8 image through a 256-entry table (shared, or one column per channel of ``img``).
+
+    When stringzilla is installed, a shared uint8 table goes through its byte translation, and so
+    do per-channel uint8 tables on two to four channels: the image is split into planes (of a
+    reused buffer), each plane whose column is not the identity is translated in place, and the
+    planes are merged, about 2x faster than ``cv2.LUT`` with a multi-channel table. Otherwise
+    ``cv2.LUT`` does it.
+    """
+    translate = _byte_translate()
+    if translate and lut.dtype == np.uint8 and img.dtype == np.uint8 and img.flags.c_contiguous:
+        if lut.ndim == 1:
             out = np.empty_like(img)
             translate(img.data.cast("B"), lut.tobytes(), out=out.data.cast("B"))
             return out
-    if lut.ndim == 1 or img.ndim == 2 or img.shape[2] <= 4:
+        if img.ndim == 3 and 2 <= img.shape[2] <= MAX_CV_CHANNELS and lut.shape == (256, img.shape[2]):
+            planes = _split_planes(img)
+            _translate_planes(planes, {c: lut[:, c] for c in range(img.shape[2])})
+            return np.asarray(cv2.merge(planes))
+    if lut.ndim == 1 or img.ndim == 2 or img.shape[2] <= MAX_CV_CHANNELS:
         table = lut if lut.ndim == 1 else lut.reshape(256, 1, -1)
         return restore_channel_axis(cv2.LUT(img, table), img)
     # More than four channels with per-channel tables: numpy gather per channel.
@@ -48,6 +61,37 @@ def apply_lut(img: np.ndarray, lut: np.ndarray) -> np.ndarray:
     for c in range(img.shape[2]):
         out[:, :, c] = lut[img[:, :, c], c]
     return out
+
+
+_IDENTITY = np.arange(256, dtype=np.uint8)
+
+
+def _split_planes(img: np.ndarray) -> list[np.ndarray]:
+    """The channels of a uint8 ``(H, W, C)`` image as contiguous planes of a reused buffer
+    (:func:`~invariance.kernels._cv.scratch`: valid until the next call, never to be returned)."""
+    height, width, channels = img.shape
+    buffer = scratch("color_planes", (channels, height, width), np.uint8)
+    planes = [buffer[c] for c in range(channels)]
+    cv2.split(img, planes)
+    return planes
+
+
+def _translate_planes(planes: list[np.ndarray], columns: dict[int, np.ndarray]) -> bool:
+    """Map ``planes[c]`` (contiguous uint8 planes the caller owns) through the uint8 table
+    ``columns[c]`` in place, skipping identity tables (stringzilla when installed, else
+    ``cv2.LUT``). Returns whether any plane changed."""
+    translate = _byte_translate()
+    changed = False
+    for c, column in columns.items():
+        if column[1] == 1 and np.array_equal(column, _IDENTITY):  # (most tables fail the first test)
+            continue
+        changed = True
+        plane = planes[c]
+        if translate:
+            translate(plane.data.cast("B"), column.tobytes(), out=plane.data.cast("B"))
+        else:
+            cv2.LUT(plane, np.ascontiguousarray(column), dst=plane)
+    return changed
 
 
 def multiply_add(img: np.ndarray, alpha: float, beta: float) -> np.ndarray:
@@ -81,6 +125,9 @@ def to_gray(img: np.ndarray, method: str, num_output_channels: int) -> np.ndarra
     """
     if img.ndim == 2 or img.shape[2] == 1:
         gray = img.reshape(img.shape[0], img.shape[1])
+    elif method == "weighted_average" and num_output_channels == 3:
+        plane = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)  # the common case, without the detours below
+        return np.asarray(cv2.merge((plane, plane, plane)))
     else:
         gray = GRAY_METHODS[method](img)
     if num_output_channels == 1:
@@ -219,8 +266,33 @@ def _saturate_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def add_per_channel(img: np.ndarray, shifts: Sequence[float]) -> np.ndarray:
-    """Add one shift per channel (in the dtype's pixel units), saturating."""
+    """Add one shift per channel (in the dtype's pixel units), saturating.
+
+    uint8 means the table ``clip(rint(level + shift))``. With two to four channels and no shift
+    within ``1e-4`` of a half, that is ``level + rint(shift)`` saturated, which OpenCV computes
+    exactly in at most two integer passes: ``cv2.add`` of the positive shifts (a per-channel
+    scalar), then ``cv2.subtract`` of the negative ones in place, about 10x faster than a
+    per-channel lookup. (Scalars must be whole numbers in [0, 255]: a negative or fractional
+    one sends OpenCV through a float path over 10x slower.) Shifts at a half, where ``rint`` rounds
+    to even and so depends on the level, go through the table.
+    """
     channels = 1 if img.ndim == 2 else img.shape[2]
+    if img.dtype == np.uint8 and 2 <= channels <= MAX_CV_CHANNELS and len(shifts) == channels:
+        # Plain Python on a handful of numbers: numpy's per-call overhead would dominate here.
+        floats = [float(v) for v in shifts]
+        if all(math.isfinite(v) and abs(v - math.floor(v) - 0.5) >= 1e-4 for v in floats):
+            whole = [float(round(v)) for v in floats]  # no ties here, so round() is rint()
+            padding = (0.0,) * (MAX_CV_CHANNELS - channels)
+            # 4-tuples are OpenCV Scalars (one value per channel); the stubs only list arrays.
+            up = tuple(min(max(v, 0.0), 255.0) for v in whole) + padding
+            down = tuple(min(max(-v, 0.0), 255.0) for v in whole) + padding
+            if not any(down):
+                return np.asarray(cv2.add(img, up))
+            if not any(up):
+                return np.asarray(cv2.subtract(img, down))  # type: ignore[call-overload]
+            out = np.asarray(cv2.add(img, up))
+            cv2.subtract(out, down, dst=out)  # type: ignore[call-overload]
+            return out
     values = np.asarray(shifts, dtype=np.float64).reshape(-1)[:channels]
     if img.dtype == np.uint8:
         table = np.clip(np.rint(LEVELS[:, None] + values[None, :]), 0, 255).astype(np.uint8)
@@ -266,8 +338,9 @@ def adjust_saturation(img: np.ndarray, factor: float) -> np.ndarray:
     """
     if img.ndim == 2 or img.shape[2] == 1 or factor == 1.0:
         return img.copy()
-    weights = np.asarray(GRAY_WEIGHTS, dtype=np.float64)
-    matrix = factor * np.eye(3) + (1.0 - factor) * np.tile(weights, (3, 1))
+    # factor * I + (1 - factor) * [w; w; w], written out (numpy's eye and tile cost ~6 us a call).
+    r, g, b = ((1.0 - factor) * w for w in GRAY_WEIGHTS)
+    matrix = np.array([[factor + r, g, b], [r, factor + g, b], [r, g, factor + b]])
     blended = cv2.transform(img, matrix)
     return blended if img.dtype == np.uint8 else np.clip(blended, 0.0, 1.0, out=blended)
 
@@ -275,20 +348,33 @@ def adjust_saturation(img: np.ndarray, factor: float) -> np.ndarray:
 def shift_hsv(img: np.ndarray, hue: float, saturation: float, value: float) -> np.ndarray:
     """Shift hue (in OpenCV uint8 units, 0-180 for a full turn), saturation and value (in uint8 units).
 
-    uint8 goes through OpenCV's HSV conversion and one table per channel. float32 uses OpenCV's
-    float HSV (hue in degrees: the shift is doubled; saturation and value shifts divided by 255).
-    A single-channel image only gets the value shift.
+    uint8 goes through OpenCV's HSV conversion and one table per channel, applied only to the
+    planes whose table is not the identity (a hue-only shift touches the hue plane alone): the
+    HSV image is split into planes, those are translated in place and the planes merged back.
+    OpenCV's split and merge cost about a third of ``extractChannel`` / ``insertChannel`` each,
+    and a three-channel ``cv2.LUT`` does the work of every channel even when one changes.
+    float32 uses OpenCV's float HSV (hue in degrees: the shift is doubled; saturation and value
+    shifts divided by 255). A single-channel image only gets the value shift.
     """
     if img.ndim == 2 or img.shape[2] == 1:
         return add_per_channel(img, [value if img.dtype == np.uint8 else value / 255.0])
     if img.dtype == np.uint8:
-        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
-        table = np.empty((256, 3), dtype=np.uint8)
-        table[:, 0] = np.mod(np.rint(LEVELS + hue), 180).astype(np.uint8)
-        table[:, 1] = np.clip(np.rint(LEVELS + saturation), 0, 255)
-        table[0, 1] = 0  # gray pixels have no hue to saturate: they stay gray
-        table[:, 2] = np.clip(np.rint(LEVELS + value), 0, 255)
-        return np.asarray(cv2.cvtColor(_map_channels(hsv, table), cv2.COLOR_HSV2RGB))
+        # The HSV image and its planes are temporaries, kept in reused buffers: fresh ones of
+        # this size can cost 2.5x the whole call at 512x512 when the allocator hands back
+        # memory to fault in page by page (measured on a 2-core VM, no effect at 224x224).
+        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV, dst=scratch("color_hsv", (*img.shape[:2], 3), np.uint8))
+        columns: dict[int, np.ndarray] = {}
+        if hue != 0:
+            columns[0] = _shift_table(hue, 180)
+        if saturation != 0:
+            columns[1] = _shift_table(saturation, None).copy()
+            columns[1][0] = 0  # gray pixels have no hue to saturate: they stay gray
+        if value != 0:
+            columns[2] = _shift_table(value, None)
+        planes = _split_planes(hsv)
+        if _translate_planes(planes, columns):
+            cv2.merge(planes, dst=hsv)
+        return np.asarray(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB))
     hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
     h, s, v = cv2.split(hsv)
     if hue != 0:
@@ -301,24 +387,26 @@ def shift_hsv(img: np.ndarray, hue: float, saturation: float, value: float) -> n
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-_IDENTITY = np.arange(256, dtype=np.uint8)
+def _shift_table(shift: float, wrap: int | None) -> np.ndarray:
+    """The uint8 table ``rint(level + shift)`` over the 256 levels, modulo ``wrap`` or saturated.
 
-
-def _map_channels(owned: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Map each channel of a uint8 image through its column of ``table``; ``owned`` (the caller's
-    own buffer) may be written in place.
-
-    When a single column differs from the identity (a hue-only shift), that one plane takes a
-    1-channel lookup in place (~2.5x faster than a 3-channel ``cv2.LUT``); otherwise one
-    3-channel lookup, which beats three plane lookups.
+    Away from a half, ``rint(level + shift)`` is ``level + rint(shift)``: the table depends on a
+    whole number only and is cached (read-only). Halves (rounded to even level by level) and
+    non-finite shifts are computed as written.
     """
-    changed = [c for c in range(owned.shape[2]) if not np.array_equal(table[:, c], _IDENTITY)]
-    if len(changed) != 1:
-        return apply_lut(owned, table)
-    c = changed[0]
-    plane = apply_lut(cv2.extractChannel(owned, c), np.ascontiguousarray(table[:, c]))
-    cv2.insertChannel(plane, owned, c)
-    return owned
+    if math.isfinite(shift) and abs(shift - math.floor(shift) - 0.5) >= 1e-4:
+        whole = round(shift)  # not a half: round() is rint()
+        return _whole_shift_table(whole % wrap if wrap else min(max(whole, -256), 256), wrap)
+    rounded = np.rint(LEVELS + shift)
+    return (np.mod(rounded, wrap) if wrap else np.clip(rounded, 0, 255)).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=1024)
+def _whole_shift_table(whole: int, wrap: int | None) -> np.ndarray:
+    levels = np.arange(256, dtype=np.int64) + whole
+    table = (np.mod(levels, wrap) if wrap else np.clip(levels, 0, 255)).astype(np.uint8)
+    table.flags.writeable = False
+    return table
 
 
 def adjust_hue(img: np.ndarray, factor: float) -> np.ndarray:
@@ -326,6 +414,33 @@ def adjust_hue(img: np.ndarray, factor: float) -> np.ndarray:
     if img.ndim == 2 or img.shape[2] == 1 or factor == 0:
         return img.copy()
     return shift_hsv(img, factor * 180.0, 0.0, 0.0)
+
+
+#: ColorJitter's operations: name -> (kernel, the factor that leaves every image as it is).
+JITTER_OPS: dict[str, tuple[Callable[[np.ndarray, float], np.ndarray], float]] = {
+    "brightness": (adjust_brightness, 1.0),
+    "contrast": (adjust_contrast, 1.0),
+    "saturation": (adjust_saturation, 1.0),
+    "hue": (adjust_hue, 0.0),
+}
+
+
+def jitter(img: np.ndarray, steps: Sequence[tuple[str, float]]) -> np.ndarray:
+    """Apply ColorJitter's ``(name, factor)`` steps in order; always a new array.
+
+    A step whose factor leaves every image as it is (brightness, contrast or saturation 1, hue
+    0) is skipped rather than run as a copy, as are saturation and hue on a single-channel
+    image (they leave it as it is too); the result is that of running every step. (Keeping the
+    intermediate results in reused buffers was measured too: no faster, so each step returns a
+    new array.)
+    """
+    gray = img.ndim == 2 or img.shape[2] == 1
+    out = img
+    for name, factor in steps:
+        kernel, identity = JITTER_OPS[name]
+        if factor != identity and not (gray and name in ("saturation", "hue")):
+            out = kernel(out, factor)
+    return out if out is not img else img.copy()
 
 
 SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], dtype=np.float32)

@@ -1,8 +1,9 @@
 """Tone kernels: per-value curves and histogram operations.
 
-Every curve is evaluated once on the 256 uint8 levels and applied with one ``cv2.LUT`` pass; float
-images get the same curve evaluated directly on their values (no round trip through uint8), except
-for histogram operations, which are defined on 256 bins and quantize float input to them.
+Every curve is evaluated once on the 256 uint8 levels and applied in one table-lookup pass
+(``apply_lut``: stringzilla when installed, else ``cv2.LUT``); float images get the same curve
+evaluated directly on their values (no round trip through uint8), except for histogram
+operations, which are defined on 256 bins and quantize float input to them.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ def gamma(img: np.ndarray, value: float) -> np.ndarray:
 def invert(img: np.ndarray) -> np.ndarray:
     """``white - img``."""
     if img.dtype == np.uint8:
-        # numpy's vectorised uint8 subtraction beats cv2.bitwise_not (~15% on 512x512 RGB here)
-        # and keeps any channel count and shape as they are.
-        return np.subtract(np.uint8(255), img)
+        # For uint8, 255 - x is the bitwise complement of x. numpy's vectorised complement beats
+        # both its subtraction (~20%) and cv2.bitwise_not, and keeps any channel count and shape.
+        return np.invert(img)
     return np.subtract(np.float32(1.0), img, dtype=np.float32)
 
 

@@ -64,16 +64,6 @@ class RandomBrightnessContrast(PixelTransform):
         return kc.multiply_add(img, float(params["alpha"]), float(params["beta"]) * kc.max_value(img.dtype))
 
 
-def _jitter_op(img: np.ndarray, name: str, factor: float) -> np.ndarray:
-    if name == "brightness":
-        return kc.adjust_brightness(img, factor)
-    if name == "contrast":
-        return kc.adjust_contrast(img, factor)
-    if name == "saturation":
-        return kc.adjust_saturation(img, factor)
-    return kc.adjust_hue(img, factor)
-
-
 class ColorJitter(PixelTransform):
     """Randomly change brightness, contrast, saturation and hue, in a random order.
 
@@ -116,10 +106,8 @@ class ColorJitter(PixelTransform):
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         require_rgb(img, type(self).__name__)
-        out = img
-        for name in params["order"]:
-            out = _jitter_op(out, name, float(params["factors"][name]))
-        return out if out is not img else img.copy()
+        factors = params["factors"]
+        return kc.jitter(img, [(name, float(factors[name])) for name in params["order"]])
 
 
 class HueSaturationValue(PixelTransform):
@@ -200,8 +188,8 @@ class RGBShift(PixelTransform):
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         require_rgb(img, type(self).__name__)
-        shifts = np.asarray(params["shifts"], dtype=np.float64) / (1.0 if img.dtype == np.uint8 else 255.0)
-        return kc.add_per_channel(img, shifts.tolist())
+        shifts = [float(v) for v in params["shifts"]]
+        return kc.add_per_channel(img, shifts if img.dtype == np.uint8 else [v / 255.0 for v in shifts])
 
 
 class FancyPCA(PixelTransform):
@@ -284,10 +272,7 @@ class PhotoMetricDistort(PixelTransform):
         steps = ["brightness", "contrast", "saturation", "hue"]
         if not params["contrast_first"]:
             steps = ["brightness", "saturation", "hue", "contrast"]
-        out = img
-        for name in steps:
-            if params[name] is not None:
-                out = _jitter_op(out, name, float(params[name]))
+        out = kc.jitter(img, [(name, float(params[name])) for name in steps if params[name] is not None])
         if params["permutation"] is not None:
             out = kc.shuffle_channels(out, params["permutation"])
-        return out if out is not img else img.copy()
+        return out
