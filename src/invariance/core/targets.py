@@ -624,12 +624,15 @@ def read_keypoints(
         )
     coords = np.zeros((len(raw), 4), dtype=np.float64)
     coords[:, 3] = 1.0
-    for column, letter in enumerate(fmt):
-        if letter != "z":
-            coords[:, {"x": 0, "y": 1, "a": 2, "s": 3}[letter]] = raw[:, column]
-    if "a" in fmt and params.angle_in_degrees:
-        coords[:, 2] = np.deg2rad(coords[:, 2])
-    coords[:, 2] = np.mod(coords[:, 2], 2 * np.pi)
+    if fmt == "xy":  # the common format: positions only (angle 0, scale 1)
+        coords[:, :2] = raw
+    else:
+        for column, letter in enumerate(fmt):
+            if letter != "z":
+                coords[:, {"x": 0, "y": 1, "a": 2, "s": 3}[letter]] = raw[:, column]
+        if "a" in fmt and params.angle_in_degrees:
+            coords[:, 2] = np.deg2rad(coords[:, 2])
+        coords[:, 2] = np.mod(coords[:, 2], 2 * np.pi)
     aligned = {name: labels_as_array(values) for name, values in (labels or {}).items()}
     if "z" in fmt:
         aligned[KEYPOINT_Z] = raw[:, fmt.index("z")].copy()
@@ -640,6 +643,8 @@ def write_keypoints(points: PointSet, params: KeypointParams) -> Any:
     """Convert internal keypoints back to ``params.format`` with their extra columns."""
     fmt = params.format
     c = points.coords
+    if fmt == "xy":  # the common format: the position columns as they are
+        return _to_output(c[:, :2], points)
     columns = []
     for letter in fmt:
         if letter == "a":
