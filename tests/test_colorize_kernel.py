@@ -41,3 +41,31 @@ def test_two_calls_do_not_share_the_lookup_buffers() -> None:
     kept = first.copy()
     ke.colorize(image, ke.colorize_table([[50, 0, 0], [60, 255, 255]], [0.0, 1.0]))
     np.testing.assert_array_equal(first, kept)
+
+
+def test_a_straight_ramp_equals_the_interpolated_table() -> None:
+    ramp = np.linspace(0.0, 1.0, 256)
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        black, white = rng.integers(0, 256, 3).tolist(), rng.integers(0, 256, 3).tolist()
+        expected = np.stack([np.interp(ramp, [0.0, 1.0], [black[c], white[c]]) for c in range(3)], axis=1)
+        np.testing.assert_array_equal(
+            ke.colorize_table([black, white], [0.0, 1.0]), expected.astype(np.float32)
+        )
+
+
+def test_colorize_draws_each_anchor_channel_within_its_range() -> None:
+    import invariance as A
+
+    transform = A.Colorize(
+        black_range=((0, 10, 20), (5, 10, 40)), white_range=((200, 250, 255), (220, 250, 255)), p=1.0
+    )
+    rng = np.random.default_rng(3)
+    seen = [set(), set()]
+    for _ in range(400):
+        params = transform.sample(rng, None)  # type: ignore[arg-type]
+        assert 0 <= params["black"][0] <= 5 and params["black"][1] == 10 and 20 <= params["black"][2] <= 40
+        assert 200 <= params["white"][0] <= 220 and params["white"][1:] == [250, 255]
+        seen[0].add(params["black"][0])
+        seen[1].add(params["white"][0])
+    assert seen[0] == set(range(6)) and seen[1] == set(range(200, 221))  # both ends reached

@@ -142,6 +142,9 @@ _RAMP_U8 = np.arange(256, dtype=np.uint8)
 def colorize_table(anchors: Sequence[Sequence[float]], positions: Sequence[float]) -> np.ndarray:
     """A ``(256, 3)`` float32 table: the piecewise-linear ramp through ``anchors`` (0..255 RGB)
     placed at ``positions`` (fractions of white, increasing from 0 to 1)."""
+    if len(anchors) == 2 and list(positions) == [0.0, 1.0]:  # one straight ramp: one broadcast
+        low, high = np.asarray(anchors[0], np.float64), np.asarray(anchors[1], np.float64)
+        return (low + (high - low) * _RAMP[:, None]).astype(np.float32)
     cols = [np.interp(_RAMP, positions, [a[c] for a in anchors]) for c in range(3)]
     return np.stack(cols, axis=1).astype(np.float32)
 

@@ -338,7 +338,8 @@ class Colorize(PixelTransform):
             return self
 
     def _anchor(self, rng: np.random.Generator, pair: tuple[tuple[int, ...], tuple[int, ...]]) -> list[int]:
-        return [int(rng.integers(low, high + 1)) for low, high in zip(*pair)]
+        # Each channel uniform on low..high inclusive; a fixed channel (low == high) draws nothing.
+        return [low if low == high else integer(rng, low, high + 1) for low, high in zip(*pair)]
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
         params: dict[str, Any] = {
