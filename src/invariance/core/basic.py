@@ -163,17 +163,15 @@ class BasicTransform:
 
     def run(self, call: Call, rng: np.random.Generator, force_apply: bool = False) -> None:
         """Fire with probability ``p``: draw parameters, hand the call their effect, log them."""
+        if self._budgeted:  # the resource budget, before any work (core/budget.py)
+            check_call(self, call.sample.shape)
         if call.replay is not None:
-            if self._budgeted:  # the resource budget, before any work (core/budget.py)
-                check_call(self, call.sample.shape)
             params = call.replayed(self)
             if params is None:
                 return
             if self.reads_pixels and call.buffer.steps:
                 call.flush()
         else:
-            if self._budgeted:  # as fires(), without its call (the pipeline's hot path)
-                check_call(self, call.sample.shape)
             if not force_apply and not self.should_fire(rng):
                 return
             if self.reads_pixels and call.buffer.steps:

@@ -64,7 +64,7 @@ def run_on_image(
         if getattr(type(node), "_runs_plain", False) is not True or "run" in node.__dict__:
             _show(sample, image, None)
             rest = steps[position:]
-            return _hand_over(sample, waiting, None, rest, rng, config, data, fusing, run_node)
+            return _hand_over(sample, waiting, None, rest, rng, fusing, run_node)
         transform: BasicTransform = node
         if transform._budgeted:  # the resource budget, before the draw (as BasicTransform.fires)
             check_call(transform, image.shape[:2] if not waiting else waiting[-1].geometry.out_shape)
@@ -105,7 +105,7 @@ def run_on_image(
         if effect is None:
             continue
         _show(sample, image, None)
-        return _hand_over(sample, waiting, effect, steps[position + 1 :], rng, config, data, fusing, run_node)
+        return _hand_over(sample, waiting, effect, steps[position + 1 :], rng, fusing, run_node)
     if waiting:  # the end: resample what waits (one warp alone, the common case, directly)
         image = _resampled(image, waiting[0]) if len(waiting) == 1 else _flushed(image, waiting, buffer)
     return {"image": image}
@@ -154,15 +154,14 @@ def _hand_over(
     effect: Any,
     rest: Sequence[tuple[Any, bool]],
     rng: np.random.Generator,
-    config: TargetConfig,
-    data: Mapping[str, Any],
     fusing: bool,
     run_node: RunNode,
 ) -> dict[str, Any]:
     """Continue on a full call from where the short path stands: the sample showing the image
-    as it is now, the held warp buffered again, ``effect`` (already drawn) applied, then the
-    ``rest`` of the steps."""
-    call = Call(sample, config, fusing=fusing)
+    as it is now (with the pipeline's config and the caller's data), the waiting warps buffered
+    again, ``effect`` (already drawn) applied, then the ``rest`` of the steps."""
+    assert sample.config is not None
+    call = Call(sample, sample.config, fusing=fusing)
     for warp in waiting:  # into the call's own fusion buffer, which joins them exactly as here
         call.apply(warp)
     if effect is not None:
@@ -170,4 +169,4 @@ def _hand_over(
     for node, forced in rest:
         run_node(node, call, rng, forced)
     call.finish()
-    return call.output(data)
+    return call.output(sample.data)
