@@ -353,17 +353,6 @@ def check_mask(key: str, value: Any) -> np.ndarray:
     return np.ascontiguousarray(value)
 
 
-def warp_image(
-    geometry: Geometry, image: np.ndarray, interpolation: int, border_mode: int, fill: Any
-) -> np.ndarray:
-    """One image through ``geometry`` with the given resampling (float images kept in [0, 1])."""
-    out = geometry.warp(image, interpolation, border_mode, fill)
-    if interpolation in _OVERSHOOTING and out.dtype == np.float32:
-        # Cubic and Lanczos kernels ring past the input's range; float images stay in [0, 1].
-        np.clip(out, 0.0, 1.0, out=out)
-    return out
-
-
 def _blank(like: np.ndarray, shape: Shape, fill: Any) -> np.ndarray:
     """A new ``shape``-sized array like ``like`` (channels, dtype) filled with ``fill``."""
     out = np.zeros((*shape, *like.shape[2:]), dtype=like.dtype)
@@ -459,7 +448,8 @@ class ImageKind(_Plane):
     def resample(self, value: np.ndarray, geometry: Geometry, resampling: Resampling) -> np.ndarray:
         out = geometry.warp(value, resampling.interpolation, resampling.border_mode, resampling.fill)
         if resampling.interpolation in _OVERSHOOTING and out.dtype == np.float32:
-            np.clip(out, 0.0, 1.0, out=out)  # cubic and Lanczos ring past [0, 1] (see warp_image)
+            # Cubic and Lanczos kernels ring past the input's range; float images stay in [0, 1].
+            np.clip(out, 0.0, 1.0, out=out)
         return out
 
     def pixels(self, key: str, value: Any, effect: Pixels, call: CallView) -> Any:
@@ -470,12 +460,6 @@ class ImageKind(_Plane):
 
     def piece_source(self, item: Item) -> np.ndarray | None:
         return item.image
-
-    def apply_direct(self, image: np.ndarray, effect: Pixels | Warp) -> np.ndarray:
-        """One image through a pixel or warp effect, outside any call (the standalone short path)."""
-        if isinstance(effect, Warp):
-            return self.resample(image, effect.geometry, effect.resampling)
-        return image if effect.image is None else effect.image(image)
 
     def blend(self, under: np.ndarray, placed: np.ndarray, alpha: float) -> np.ndarray:
         return blend(under, placed, alpha)
@@ -1417,5 +1401,4 @@ __all__ = [
     "kind_of",
     "points_on",
     "register_kind",
-    "warp_image",
 ]

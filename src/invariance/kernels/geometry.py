@@ -59,7 +59,7 @@ def _cv_moves(array: np.ndarray) -> bool:
     than a strided numpy copy of an interleaved ``(H, W, C)`` image, where numpy walks the channel
     axis innermost). They take at most four channels of OpenCV's element types.
     """
-    return array.dtype.type is not np.bool_ and (array.ndim == 2 or array.shape[2] <= MAX_CV_CHANNELS)
+    return array.dtype.type not in _CV_UNSUPPORTED and (array.ndim == 2 or array.shape[2] <= MAX_CV_CHANNELS)
 
 
 def hflip(array: np.ndarray) -> np.ndarray:
@@ -67,8 +67,7 @@ def hflip(array: np.ndarray) -> np.ndarray:
     if array.dtype is _UINT8 and array.ndim == 3 and array.shape[2] == 3:  # RGB: the common case
         return cv2.flip(array, 1)
     if _cv_moves(array):
-        out = cv2.flip(array, 1)
-        return out if out.ndim == array.ndim else out[:, :, np.newaxis]
+        return restore_channel_axis(cv2.flip(array, 1), array)
     return np.ascontiguousarray(array[:, ::-1])
 
 
@@ -77,8 +76,7 @@ def vflip(array: np.ndarray) -> np.ndarray:
     if array.dtype is _UINT8 and array.ndim == 3 and array.shape[2] == 3:  # RGB: the common case
         return cv2.flip(array, 0)
     if _cv_moves(array):
-        out = cv2.flip(array, 0)  # ~15% faster than numpy's copy
-        return out if out.ndim == array.ndim else out[:, :, np.newaxis]
+        return restore_channel_axis(cv2.flip(array, 0), array)  # ~15% faster than numpy's copy
     return np.ascontiguousarray(array[::-1])
 
 
