@@ -487,8 +487,11 @@ def map_keypoints(geometry: Geometry, keypoints: np.ndarray) -> np.ndarray:
     if len(keypoints) == 0:
         return keypoints.copy()
     points = keypoints[:, :2] + 0.5
-    mapped = geometry.map_points(points) - 0.5
     matrix = geometry.matrix()
+    if matrix is not None and type(geometry).map_points is Geometry.map_points:
+        mapped = apply_matrix(matrix, points) - 0.5  # what map_points does, without a second matrix()
+    else:
+        mapped = geometry.map_points(points) - 0.5
     if matrix is not None and matrix[2, 0] == 0 and matrix[2, 1] == 0:
         return _turned_by_linear(keypoints, mapped, matrix[:2, :2] / matrix[2, 2])
     jac = geometry.jacobian(points)

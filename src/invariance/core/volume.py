@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from invariance.core.geometry import CropWindow, Geometry, Symmetry
+from invariance.kernels.geometry import D4_AXES
 
 if TYPE_CHECKING:
     from invariance.core.sample import Sample
@@ -107,14 +108,8 @@ class Window3D(Geometry3D):
         return CropWindow(self.x0, self.y0, self.in_shape[1:], (h, w))
 
 
-#: The planar symmetry that flipping rows / columns and swapping them is (``Symmetry`` names).
-_PLANE_ELEMENTS = {
-    (False, False, False): "e",
-    (False, True, False): "h",
-    (True, False, False): "v",
-    (True, True, False): "r180",
-    (False, False, True): "t",
-}
+#: The planar symmetry (``Symmetry`` name) that reversing rows / columns, then swapping them, is.
+_PLANE_ELEMENTS = {axes: element for element, axes in D4_AXES.items()}
 
 
 @dataclass(frozen=True)
@@ -153,12 +148,8 @@ class AxisMap(Geometry3D):
     def plane(self) -> Geometry | None:
         if self.order[0] != 0 or self.flips[0]:
             return None
-        swapped = self.order[1:] == (2, 1)
-        if swapped:
-            # Flips happen first (on input axes), then the transpose.
-            element = {(False, False): "t", (True, True): "hvt", (True, False): "r270", (False, True): "r90"}
-            return Symmetry(element[(self.flips[1], self.flips[2])], self.in_shape[1:])
-        return Symmetry(_PLANE_ELEMENTS[(self.flips[1], self.flips[2], False)], self.in_shape[1:])
+        swapped = self.order[1:] == (2, 1)  # flips happen first (on input axes), then the swap
+        return Symmetry(_PLANE_ELEMENTS[(self.flips[1], self.flips[2], swapped)], self.in_shape[1:])
 
 
 @dataclass(frozen=True, eq=False)
