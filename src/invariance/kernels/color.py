@@ -76,21 +76,27 @@ def _split_planes(img: np.ndarray) -> list[np.ndarray]:
     return planes
 
 
+def lookup_plane(plane: np.ndarray, column: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The uint8 table ``column`` looked up for every pixel of the contiguous uint8 ``plane``,
+    written into ``out`` (contiguous, the plane's shape; may be ``plane`` itself): stringzilla's
+    byte translation when installed, else ``cv2.LUT``."""
+    translate = _byte_translate()
+    if translate:
+        translate(plane.data.cast("B"), np.ascontiguousarray(column).tobytes(), out=out.data.cast("B"))
+    else:
+        cv2.LUT(plane, np.ascontiguousarray(column), dst=out)
+    return out
+
+
 def _translate_planes(planes: list[np.ndarray], columns: dict[int, np.ndarray]) -> bool:
     """Map ``planes[c]`` (contiguous uint8 planes the caller owns) through the uint8 table
-    ``columns[c]`` in place, skipping identity tables (stringzilla when installed, else
-    ``cv2.LUT``). Returns whether any plane changed."""
-    translate = _byte_translate()
+    ``columns[c]`` in place, skipping identity tables. Returns whether any plane changed."""
     changed = False
     for c, column in columns.items():
         if column[1] == 1 and np.array_equal(column, _IDENTITY):  # (most tables fail the first test)
             continue
         changed = True
-        plane = planes[c]
-        if translate:
-            translate(plane.data.cast("B"), column.tobytes(), out=plane.data.cast("B"))
-        else:
-            cv2.LUT(plane, np.ascontiguousarray(column), dst=plane)
+        lookup_plane(planes[c], column, planes[c])
     return changed
 
 
@@ -279,9 +285,9 @@ def add_per_channel(img: np.ndarray, shifts: Sequence[float]) -> np.ndarray:
     channels = 1 if img.ndim == 2 else img.shape[2]
     if img.dtype == np.uint8 and 2 <= channels <= MAX_CV_CHANNELS and len(shifts) == channels:
         # Plain Python on a handful of numbers: numpy's per-call overhead would dominate here.
-        floats = [float(v) for v in shifts]
-        if all(math.isfinite(v) and abs(v - math.floor(v) - 0.5) >= 1e-4 for v in floats):
-            whole = [float(round(v)) for v in floats]  # no ties here, so round() is rint()
+        wholes = [_whole_shift(float(v)) for v in shifts]
+        if None not in wholes:
+            whole = [float(v) for v in wholes if v is not None]
             padding = (0.0,) * (MAX_CV_CHANNELS - channels)
             # 4-tuples are OpenCV Scalars (one value per channel); the stubs only list arrays.
             up = tuple(min(max(v, 0.0), 255.0) for v in whole) + padding
@@ -394,11 +400,20 @@ def _shift_table(shift: float, wrap: int | None) -> np.ndarray:
     whole number only and is cached (read-only). Halves (rounded to even level by level) and
     non-finite shifts are computed as written.
     """
-    if math.isfinite(shift) and abs(shift - math.floor(shift) - 0.5) >= 1e-4:
-        whole = round(shift)  # not a half: round() is rint()
+    whole = _whole_shift(shift)
+    if whole is not None:
         return _whole_shift_table(whole % wrap if wrap else min(max(whole, -256), 256), wrap)
     rounded = np.rint(LEVELS + shift)
     return (np.mod(rounded, wrap) if wrap else np.clip(rounded, 0, 255)).astype(np.uint8)
+
+
+def _whole_shift(shift: float) -> int | None:
+    """The whole number ``w`` with ``rint(level + shift) == level + w`` for every level: ``shift``
+    rounded, when it is finite and not within ``1e-4`` of a half (where ``rint`` rounds to even
+    and so depends on the level); else None."""
+    if math.isfinite(shift) and abs(shift - math.floor(shift) - 0.5) >= 1e-4:
+        return round(shift)  # not a half: round() is rint()
+    return None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -14,8 +14,7 @@ import cv2
 import numpy as np
 
 from invariance.kernels._cv import restore_channel_axis, scratch
-from invariance.kernels.color import _byte_translate as byte_translate
-from invariance.kernels.color import multiply_add
+from invariance.kernels.color import lookup_plane, multiply_add
 from invariance.kernels.weather import scale_pixels, to_dtype, white
 
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -149,15 +148,10 @@ def colorize_table(anchors: Sequence[Sequence[float]], positions: Sequence[float
     return np.stack(cols, axis=1).astype(np.float32)
 
 
-def _lookup_plane(gray: np.ndarray, column: np.ndarray, channel: int) -> np.ndarray:
-    """``column`` looked up for every pixel of a contiguous uint8 plane, into a reused buffer of
-    this channel (a temporary: the caller interleaves the planes into a fresh array)."""
-    out = scratch(f"colorize-{channel}", gray.shape, np.uint8)
-    translate = byte_translate()
-    if translate:
-        translate(gray.data.cast("B"), np.ascontiguousarray(column).tobytes(), out=out.data.cast("B"))
-        return out
-    return np.asarray(cv2.LUT(gray, np.ascontiguousarray(column), dst=out))
+def _colour_plane(gray: np.ndarray, lut: np.ndarray, channel: int) -> np.ndarray:
+    """Channel ``channel`` of the ramp looked up on the grey plane, into a reused buffer of that
+    channel (a temporary: the caller interleaves the planes into a fresh array)."""
+    return lookup_plane(gray, lut[:, channel], scratch(f"colorize-{channel}", gray.shape, np.uint8))
 
 
 def colorize(img: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -172,9 +166,9 @@ def colorize(img: np.ndarray, table: np.ndarray) -> np.ndarray:
         # One shared-table lookup of the grey plane per output channel, then one interleave:
         # cheaper than interleaving three copies of the grey plane for a 3-channel table.
         if (lut == lut[:, :1]).all():  # a grey ramp: one lookup (none for the identity), copied thrice
-            plane = gray if np.array_equal(lut[:, 0], _RAMP_U8) else _lookup_plane(gray, lut[:, 0], 0)
+            plane = gray if np.array_equal(lut[:, 0], _RAMP_U8) else _colour_plane(gray, lut, 0)
             return np.asarray(cv2.cvtColor(plane, cv2.COLOR_GRAY2RGB))
-        planes = [_lookup_plane(gray, lut[:, c], c) for c in range(3)]
+        planes = [_colour_plane(gray, lut, c) for c in range(3)]
         return np.asarray(cv2.merge(planes))
     level = luminance(img) * np.float32(255.0)
     low = np.clip(np.floor(level), 0, 254).astype(np.int32)
