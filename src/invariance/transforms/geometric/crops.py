@@ -102,12 +102,6 @@ class RandomCrop(_PaddedCrop):
         width: Annotated[int, Bounded("width")] = Field(ge=1)
 
     def sample(self, rng: np.random.Generator, sample: Sample) -> dict[str, Any]:
-        h, w = sample.shape
-        if self.height <= h and self.width <= w:
-            # The window fits (no padding to draw): ``integer(rng, 0, n)`` inlined, same draws.
-            y = int(rng.random() * (h - self.height + 1))
-            x = int(rng.random() * (w - self.width + 1))
-            return {"x_min": x, "y_min": y}
         top, left, ph, pw = self._padding(sample, rng)
         y = integer(rng, 0, ph - self.height + 1)
         x = integer(rng, 0, pw - self.width + 1)
