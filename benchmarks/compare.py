@@ -248,6 +248,35 @@ def make_boxes(rng: np.random.Generator, count: int, size: int) -> list[list[flo
     return np.concatenate([xy, np.minimum(xy + wh, size)], axis=1).round(1).tolist()
 
 
+def classification_pipeline(lib: Any) -> Any:
+    """RandomResizedCrop 224, HorizontalFlip, ColorJitter, Normalize in ``lib`` (also loader.py's and dataloader.py's)."""
+    return lib.Compose(
+        [
+            lib.RandomResizedCrop(size=(224, 224), p=1.0),
+            lib.HorizontalFlip(p=0.5),
+            lib.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8),
+            lib.Normalize(p=1.0),
+        ],
+        seed=0,
+    )
+
+
+def detection_pipeline(lib: Any) -> Any:
+    """LongestMaxSize 640, PadIfNeeded, HorizontalFlip, Affine, brightness/contrast, pascal_voc boxes
+    labelled ``labels``, in ``lib`` (also loader.py's)."""
+    return lib.Compose(
+        [
+            lib.LongestMaxSize(max_size=640, p=1.0),
+            lib.PadIfNeeded(min_height=640, min_width=640, border_mode=cv2.BORDER_CONSTANT, p=1.0),
+            lib.HorizontalFlip(p=0.5),
+            lib.Affine(scale=(0.8, 1.2), rotate=(-10, 10), translate_percent=(-0.1, 0.1), p=0.7),
+            lib.RandomBrightnessContrast(p=0.5),
+        ],
+        bbox_params=lib.BboxParams(format="pascal_voc", label_fields=["labels"], min_visibility=0.1),
+        seed=0,
+    )
+
+
 def pipeline_cases(size: int = SIZE) -> list[Case]:
     rng = np.random.default_rng(0)
     boxes = make_boxes(rng, 20, size)
@@ -273,30 +302,6 @@ def pipeline_cases(size: int = SIZE) -> list[Case]:
                 ),
             ],
             bbox_params=lib.BboxParams(format="pascal_voc", label_fields=["labels"], min_visibility=0.2),
-            seed=0,
-        )
-
-    def classification(lib: Any) -> Any:
-        return lib.Compose(
-            [
-                lib.RandomResizedCrop(size=(224, 224), p=1.0),
-                lib.HorizontalFlip(p=0.5),
-                lib.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8),
-                lib.Normalize(p=1.0),
-            ],
-            seed=0,
-        )
-
-    def detection(lib: Any) -> Any:
-        return lib.Compose(
-            [
-                lib.LongestMaxSize(max_size=640, p=1.0),
-                lib.PadIfNeeded(min_height=640, min_width=640, border_mode=cv2.BORDER_CONSTANT, p=1.0),
-                lib.HorizontalFlip(p=0.5),
-                lib.Affine(scale=(0.8, 1.2), rotate=(-10, 10), translate_percent=(-0.1, 0.1), p=0.7),
-                lib.RandomBrightnessContrast(p=0.5),
-            ],
-            bbox_params=lib.BboxParams(format="pascal_voc", label_fields=["labels"], min_visibility=0.1),
             seed=0,
         )
 
@@ -327,8 +332,8 @@ def pipeline_cases(size: int = SIZE) -> list[Case]:
 
     return [
         Case("starter (article)", "pipeline", starter, {"bboxes": boxes, "labels": labels}),
-        Case("classification", "pipeline", classification),
-        Case("detection (20 boxes)", "pipeline", detection, {"bboxes": boxes, "labels": labels}),
+        Case("classification", "pipeline", classification_pipeline),
+        Case("detection (20 boxes)", "pipeline", detection_pipeline, {"bboxes": boxes, "labels": labels}),
         Case("segmentation (mask)", "pipeline", segmentation, {"mask": mask}),
         Case("keypoints (16)", "pipeline", keypoint, {"keypoints": keypoints}),
     ]

@@ -24,22 +24,16 @@ from typing import Any
 
 import cv2
 import numpy as np
+from compare import classification_pipeline
 
 
 def build_pipeline(library: str) -> Any:
+    """The classification pipeline of ``benchmarks/compare.py`` in ``library``."""
     if library == "albumentations":
         import albumentations as lib
     else:
         import invariance as lib  # type: ignore[no-redef]
-    return lib.Compose(
-        [
-            lib.RandomResizedCrop(size=(224, 224), p=1.0),
-            lib.HorizontalFlip(p=0.5),
-            lib.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8),
-            lib.Normalize(p=1.0),
-        ],
-        seed=0,
-    )
+    return classification_pipeline(lib)
 
 
 class AugmentedImages:

@@ -46,6 +46,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from compare import classification_pipeline, detection_pipeline
 
 #: Megapixels and aspect ratios of the generated photos (cycled through).
 SIZES = [
@@ -121,27 +122,7 @@ def build(library: str, task: str) -> Any:
         import albumentations as lib
     else:
         import invariance as lib  # type: ignore[no-redef]
-    if task == "classification":
-        return lib.Compose(
-            [
-                lib.RandomResizedCrop(size=(224, 224), p=1.0),
-                lib.HorizontalFlip(p=0.5),
-                lib.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8),
-                lib.Normalize(p=1.0),
-            ],
-            seed=0,
-        )
-    return lib.Compose(
-        [
-            lib.LongestMaxSize(max_size=640, p=1.0),
-            lib.PadIfNeeded(min_height=640, min_width=640, border_mode=cv2.BORDER_CONSTANT, p=1.0),
-            lib.HorizontalFlip(p=0.5),
-            lib.Affine(scale=(0.8, 1.2), rotate=(-10, 10), translate_percent=(-0.1, 0.1), p=0.7),
-            lib.RandomBrightnessContrast(p=0.5),
-        ],
-        bbox_params=lib.BboxParams(format="pascal_voc", label_fields=["labels"], min_visibility=0.1),
-        seed=0,
-    )
+    return classification_pipeline(lib) if task == "classification" else detection_pipeline(lib)
 
 
 class Files:
