@@ -219,6 +219,37 @@ def test_color_jitter_saturation_zero_is_gray_and_identity_factors(rgb):
         A.ColorJitter(hue=(0, 0.7))
 
 
+def test_color_jitter_draws_each_factor_in_its_range_and_every_order_alike():
+    """One draw of five numbers gives the four factors and the order: each factor covers its
+    range, and the 24 orders come up about equally often (a bug in the permutation table or the
+    pick would leave orders out or favour some)."""
+    from collections import Counter
+
+    transform = A.ColorJitter(
+        brightness=(0.5, 1.5), contrast=(0.9, 1.1), saturation=(0.2, 0.3), hue=(-0.1, 0.2)
+    )
+    rng = np.random.default_rng(3)
+    orders: Counter[tuple[str, ...]] = Counter()
+    draws = {name: [] for name in ("brightness", "contrast", "saturation", "hue")}
+    for _ in range(4800):
+        params = transform.sample(rng, None)  # type: ignore[arg-type]
+        orders[tuple(params["order"])] += 1
+        for name, value in params["factors"].items():
+            draws[name].append(value)
+    assert len(orders) == 24 and all(sorted(order) == sorted(draws) for order in orders)
+    assert min(orders.values()) > 140 and max(orders.values()) < 260  # 200 expected each
+    for name, (low, high) in (
+        ("brightness", (0.5, 1.5)),
+        ("contrast", (0.9, 1.1)),
+        ("saturation", (0.2, 0.3)),
+        ("hue", (-0.1, 0.2)),
+    ):
+        values = np.array(draws[name])
+        assert low <= values.min() and values.max() < high
+        assert abs(values.mean() - (low + high) / 2) < 0.03 * (high - low)
+        assert values.min() < low + 0.01 * (high - low) and values.max() > high - 0.01 * (high - low)
+
+
 def test_photometric_distort_per_step_probability(rgb):
     np.testing.assert_array_equal(A.PhotoMetricDistort(p=0)(image=rgb)["image"], rgb)
     out = run(
