@@ -111,6 +111,27 @@ def test_normalize_standard_formula_and_modes(rgb):
     np.testing.assert_allclose(mm.max(axis=(0, 1)), 1, atol=1e-3)
 
 
+def test_normalize_statistics_in_any_container_give_the_formula(rgb):
+    """The kernel caches its matrix by the statistics' values: a tuple, a list, an array, numpy
+    scalars or one number must each give the formula, and changing them must not reuse a stale
+    matrix."""
+    from invariance.kernels import color as kc
+
+    four = np.dstack([rgb, rgb[..., :1]])
+    for mean, std in (
+        ((0.485, 0.456, 0.406, 0.5), (0.229, 0.224, 0.225, 0.25)),
+        ([0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]),
+        (np.array([0.3, 0.2, 0.1, 0.0]), np.array([[0.2, 0.3, 0.4, 0.5]])),
+        ((np.float32(0.25), 0.5, 0.75, 1.0), (np.float32(0.5),) * 4),
+        (0.5, 0.25),
+        ([[0.1], [0.2], [0.3], [0.4]], (0.3,)),
+    ):
+        out = kc.normalize_standard(four, mean, std, 255.0)  # type: ignore[arg-type]
+        flat_mean = np.broadcast_to(np.asarray(mean, dtype=np.float64).reshape(-1), (4,))
+        flat_std = np.broadcast_to(np.asarray(std, dtype=np.float64).reshape(-1), (4,))
+        np.testing.assert_allclose(out, (four / 255.0 - flat_mean) / flat_std, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "args",
     [

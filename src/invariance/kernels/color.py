@@ -103,10 +103,24 @@ def _translate_planes(planes: list[np.ndarray], columns: dict[int, np.ndarray]) 
 def multiply_add(img: np.ndarray, alpha: float, beta: float) -> np.ndarray:
     """``img * alpha + beta``, saturated to the dtype's range (``beta`` in pixel units)."""
     if img.dtype == np.uint8:
-        lut = np.clip(np.arange(256, dtype=np.float32) * alpha + beta, 0, 255)
-        return apply_lut(img, np.rint(lut).astype(np.uint8))
+        return apply_lut(img, _affine_table(alpha, beta))
     result = img * np.float32(alpha) + np.float32(beta)
     return np.clip(result, 0.0, 1.0, out=result)
+
+
+_LEVELS32 = np.arange(256, dtype=np.float32)
+
+
+def _affine_table(alpha: float, beta: float) -> np.ndarray:
+    """The uint8 table ``rint(clip(level * alpha + beta, 0, 255))``, in float32 arithmetic.
+
+    Written as ufuncs into one buffer: ``np.clip``'s Python wrapper and the temporaries cost
+    more than the arithmetic on 256 numbers, and ColorJitter builds two tables per image."""
+    table = np.multiply(_LEVELS32, alpha)
+    np.add(table, beta, out=table)
+    np.minimum(table, 255.0, out=table)
+    np.maximum(table, 0.0, out=table)
+    return np.rint(table, out=table).astype(np.uint8)
 
 
 def safe_brightness_contrast(alpha: float, beta: float, white: float) -> tuple[float, float]:
@@ -216,6 +230,9 @@ def normalize_standard(
     per-channel table (uint8) or numpy (float32).
     """
     channels = 1 if img.ndim == 2 else img.shape[2]
+    if 1 < channels <= MAX_CV_CHANNELS:
+        matrix = _normalize_matrix(_hashable(mean), _hashable(std), float(max_pixel_value), channels)
+        return cv2.transform(img.astype(np.float32), matrix)
     mean_arr = _per_channel(mean, channels)
     std_arr = _per_channel(std, channels)
     scale = 1.0 / (std_arr * max_pixel_value)
@@ -225,11 +242,6 @@ def normalize_standard(
         out *= np.float32(scale[0])
         out += np.float32(offset[0])
         return out
-    if channels <= MAX_CV_CHANNELS:
-        matrix = np.zeros((channels, channels + 1), dtype=np.float64)
-        matrix[np.arange(channels), np.arange(channels)] = scale
-        matrix[:, channels] = offset
-        return cv2.transform(img.astype(np.float32), matrix)
     if img.dtype == np.uint8:
         table = np.arange(256, dtype=np.float64)[:, None] * scale[None, :] + offset[None, :]
         return apply_lut(img, np.ascontiguousarray(table.astype(np.float32)))
@@ -237,6 +249,36 @@ def normalize_standard(
     result *= scale.astype(np.float32)
     result += offset.astype(np.float32)
     return result
+
+
+def _hashable(values: Sequence[float] | float) -> tuple[float, ...] | float:
+    """``values`` as a cache key: a flat tuple of numbers, or one number."""
+    if isinstance(values, (int, float)):
+        return float(values)
+    if isinstance(values, (tuple, list)):
+        key = tuple(values)
+        try:
+            hash(key)
+            return key
+        except TypeError:  # nested sequences or arrays inside: flatten them below
+            pass
+    return tuple(np.asarray(values, dtype=np.float64).reshape(-1).tolist())
+
+
+@functools.lru_cache(maxsize=64)
+def _normalize_matrix(
+    mean: tuple[float, ...] | float, std: tuple[float, ...] | float, max_pixel_value: float, channels: int
+) -> np.ndarray:
+    """The ``(C, C + 1)`` matrix of ``cv2.transform`` for ``(x / max_pixel_value - mean) / std``:
+    scale on the diagonal, offset in the last column (cached: pipelines normalize every image with
+    the same statistics). Read-only."""
+    mean_arr = _per_channel(mean, channels)
+    std_arr = _per_channel(std, channels)
+    matrix = np.zeros((channels, channels + 1), dtype=np.float64)
+    matrix[np.arange(channels), np.arange(channels)] = 1.0 / (std_arr * max_pixel_value)
+    matrix[:, channels] = -mean_arr / std_arr
+    matrix.flags.writeable = False
+    return matrix
 
 
 def _per_channel(values: Sequence[float] | float, channels: int) -> np.ndarray:
@@ -326,8 +368,8 @@ def adjust_contrast(img: np.ndarray, factor: float) -> np.ndarray:
     """Blend with the mean gray level: ``img * factor + mean * (1 - factor)``."""
     if img.ndim == 3 and img.shape[2] == 3:
         # The mean of the luma is the luma of the channel means: no gray image needed.
-        channel_means = cv2.mean(img)[:3]
-        mean = float(np.dot(GRAY_WEIGHTS, channel_means))
+        red, green, blue, _ = cv2.mean(img)
+        mean = GRAY_WEIGHTS[0] * red + GRAY_WEIGHTS[1] * green + GRAY_WEIGHTS[2] * blue
     else:
         mean = float(cv2.mean(gray_of(img))[0])
     return multiply_add(img, factor, mean * (1.0 - factor))

@@ -80,7 +80,7 @@ class Normalize(PixelTransform):
             return
         for name, default in (("mean", IMAGENET_MEAN), ("std", IMAGENET_STD)):
             value = getattr(self, name)
-            count = int(np.asarray(value).size)
+            count = len(value) if isinstance(value, (tuple, list)) else int(np.asarray(value).size)
             if count not in (1, channels) and tuple(np.atleast_1d(value).tolist()) != default:
                 raise ParameterError(
                     f"Normalize: argument {name!r} = {getattr(self, name)!r} has {count} values but the "
