@@ -264,3 +264,42 @@ def test_a_transform_reading_the_mask_sees_the_warped_mask(astronaut):
     _assert_tight_boxes(fused, step)
     diff = np.abs(fused["image"].astype(float) - step["image"])
     assert diff.mean() < 3.0
+
+
+@pytest.mark.parametrize("element", ["h", "v", "r90", "r180", "r270", "t", "hvt"])
+def test_resize_then_symmetry_shortcut_is_the_general_fused_plan(element):
+    """A resize followed by one symmetry takes a shortcut in FusionBuffer.take: it must be the
+    plan the general path (matrix product, then recognition) finds, for any sizes."""
+    from invariance.core import fusion
+    from invariance.core.geometry import Scale
+
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        in_shape = (int(rng.integers(5, 900)), int(rng.integers(5, 900)))
+        out_shape = (int(rng.integers(5, 400)), int(rng.integers(5, 400)))
+        if in_shape == out_shape:
+            continue
+        interpolation = int(rng.choice([cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_NEAREST]))
+        resize = Warp(Scale(in_shape, out_shape), Resampling(interpolation=interpolation, fill=3.0))
+        flip = Warp(Symmetry(element, out_shape), Resampling(interpolation=cv2.INTER_NEAREST))
+        buffer = fusion.FusionBuffer()
+        assert buffer.push(resize) and buffer.push(flip)
+        steps = list(buffer.steps)
+        shortcut = buffer.take()
+        assert shortcut is not None and shortcut.warp is not None
+        assert fusion._resize_then_symmetry(steps) is not None  # the shortcut is the one taken
+        swaps = element in ("r90", "r270", "t", "hvt")
+        general = fusion.exact_geometry(
+            fusion.product_of([s.values for s in steps]), in_shape, out_shape[::-1] if swaps else out_shape
+        )
+        assert shortcut.warp.geometry == general
+        assert shortcut.window is None and shortcut.borders == []
+        assert shortcut.warp.resampling.interpolation == interpolation
+        assert shortcut.warp.resampling.fill == 3.0
+        # and the pixels: one call through the chain equals resize then the symmetry
+        image = rng.integers(0, 256, (*in_shape, 3), dtype=np.uint8)
+        fused = shortcut.warp.geometry.warp(image, interpolation, cv2.BORDER_CONSTANT, 0)
+        stepwise = flip.geometry.warp(
+            resize.geometry.warp(image, interpolation, cv2.BORDER_CONSTANT, 0), 0, 0, 0
+        )
+        np.testing.assert_array_equal(fused, stepwise)
