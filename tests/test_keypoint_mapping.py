@@ -51,6 +51,20 @@ def test_affine_keypoints_match_the_jacobian_definition(zero_angles: bool) -> No
     for element in ("e", "h", "v", "r90", "r180", "r270", "t", "hvt"):
         geometry = g.Symmetry(element, (100, 120))
         assert_same_keypoints(g.map_keypoints(geometry, keypoints), numeric_reference(geometry, keypoints))
+    # the exact geometries of resizes and crops, alone and chained (a random resized crop)
+    for geometry in (
+        g.Scale((100, 120), (37, 300)),
+        g.CropWindow(-7, 12, (100, 120), (64, 90)),
+        g.Chain((g.CropWindow(5, 9, (100, 120), (50, 60)), g.Scale((50, 60), (224, 224)))),
+    ):
+        assert_same_keypoints(g.map_keypoints(geometry, keypoints), numeric_reference(geometry, keypoints))
+
+
+def test_a_flip_sends_keypoints_to_the_mirrored_pixel_exactly() -> None:
+    keypoints = np.array([[0.0, 3.0, 0.0, 1.0], [119.0, 0.0, 0.0, 1.0], [17.25, 99.0, 0.0, 1.0]])
+    flipped = g.map_keypoints(g.Symmetry("h", (100, 120)), keypoints)
+    np.testing.assert_array_equal(flipped[:, 0], 119.0 - keypoints[:, 0])
+    np.testing.assert_array_equal(flipped[:, 1], keypoints[:, 1])
 
 
 def test_projective_keypoints_still_use_the_local_jacobian() -> None:
