@@ -13,6 +13,7 @@ and come back exactly as they went in: ints stay ints, strings stay strings.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -434,6 +435,8 @@ def as_rows(value: Any, key: str, min_width: int, what: str) -> tuple[np.ndarray
 
 
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
+_PLAIN_NUMBERS = frozenset((int, float))
+_ROW_TYPES = frozenset((list, tuple))
 
 
 def _plain_numeric_rows(value: list[Any] | tuple[Any, ...], width: int) -> np.ndarray | None:
@@ -442,12 +445,15 @@ def _plain_numeric_rows(value: list[Any] | tuple[Any, ...], width: int) -> np.nd
     row-by-row reader then validates, keeps extra columns and names a bad row)."""
     if not value:
         return None
-    for row in value:
-        if type(row) not in (list, tuple) or len(row) != width:
-            return None
-        for number in row:
-            if not isinstance(number, _NUMBER_TYPES) or isinstance(number, bool):
-                return None
+    # Set-building over map() runs the per-item work in C: a few dozen rows cost about a
+    # microsecond here instead of an isinstance test per number.
+    if not set(map(type, value)) <= _ROW_TYPES or set(map(len, value)) != {width}:
+        return None
+    kinds = set(map(type, itertools.chain.from_iterable(value)))
+    if not kinds <= _PLAIN_NUMBERS and not all(
+        issubclass(kind, _NUMBER_TYPES) and not issubclass(kind, bool) for kind in kinds
+    ):
+        return None
     return np.array(value, dtype=np.float64)
 
 
