@@ -76,6 +76,14 @@ def shifted(image: np.ndarray, shifts: list[float]) -> np.ndarray:
 def hsv_shifted(image: np.ndarray, hue: float, sat: float, val: float) -> np.ndarray:
     """OpenCV's uint8 HSV, hue plus ``hue`` modulo 180, saturation plus ``sat`` where it is not
     0 (a gray pixel stays gray), value plus ``val``, saturated; back to RGB."""
+    levels = np.arange(256, dtype=np.float64)
+    hue_levels, other_levels = levels[:180], levels[1:]  # saturation 0 stays 0 (gray stays gray)
+    if (
+        np.array_equal(np.mod(np.rint(hue_levels + hue), 180), hue_levels)
+        and np.array_equal(np.clip(np.rint(other_levels + sat), 0, 255), other_levels)
+        and np.array_equal(np.clip(np.rint(levels + val), 0, 255), levels)
+    ):
+        return image.copy()  # every level stays: the image as it is, without the HSV round trip
     h, s, v = np.moveaxis(cv2.cvtColor(image, cv2.COLOR_RGB2HSV).astype(np.float64), 2, 0)
     h = np.mod(np.rint(h + hue), 180)
     s = np.where(s == 0, 0, np.clip(np.rint(s + sat), 0, 255))
@@ -166,7 +174,9 @@ def test_rgb_shift_transform_uses_the_drawn_shifts():
 HSV_SHIFTS = [
     (37.0, 0.0, 0.0),
     (-20.0, 0.0, 0.0),
-    (0.3, 0.0, 0.0),  # rounds to no hue change: the conversion round trip alone
+    (0.3, 0.0, 0.0),  # rounds to no hue change: the image as it is
+    (0.49995, -0.2, 0.4),  # near a half: rint keeps every level, so nothing moves either
+    (180.0, 0.0, 0.0),  # a whole turn
     (179.6, 0.0, 0.0),
     (-250.0, 0.0, 0.0),
     (0.0, 30.0, 0.0),
@@ -193,6 +203,8 @@ def test_shift_hsv_random_shifts():
         hue, sat, val = rng.uniform(-200, 200), rng.uniform(-80, 80), rng.uniform(-80, 80)
         chosen = rng.random(3) < 0.4  # some shifts exactly 0
         hue, sat, val = (0.0 if off else x for off, x in zip(chosen, (hue, sat, val)))
+        if rng.random() < 0.2:  # shifts that round to no change
+            hue, sat, val = rng.uniform(-0.49, 0.49, 3)
         np.testing.assert_array_equal(kc.shift_hsv(image, hue, sat, val), hsv_shifted(image, hue, sat, val))
 
 

@@ -193,10 +193,18 @@ def test_hsv_value_shift_and_hue_turn(rgb):
     hsv_in = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV).astype(int)
     hsv_out = cv2.cvtColor(out, cv2.COLOR_RGB2HSV).astype(int)
     np.testing.assert_allclose(hsv_out[..., 2], np.clip(hsv_in[..., 2] - 30, 0, 255), atol=1)
-    full_turn = A.HueSaturationValue((180, 180), 0, 0, p=1)(image=rgb)["image"]
-    np.testing.assert_array_equal(
-        full_turn, cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV), cv2.COLOR_HSV2RGB)
-    )
+    # A whole turn (or a shift that rounds to no level) is the identity, not the lossy HSV round
+    # trip (which rounds hue to 2 degrees); a one-level turn does go through it.
+    for no_change in ((180, 180), (0.3, 0.3), (-180, -180)):
+        out = A.HueSaturationValue(no_change, 0, 0, p=1)(image=rgb)["image"]
+        np.testing.assert_array_equal(out, rgb)
+        assert not np.shares_memory(out, rgb)
+    round_trip = cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV), cv2.COLOR_HSV2RGB)
+    assert not np.array_equal(round_trip, rgb)  # the round trip alone would have changed it
+    one_level = A.HueSaturationValue((1, 1), 0, 0, p=1)(image=rgb)["image"]
+    assert not np.array_equal(one_level, rgb)
+    tiny_hue = A.ColorJitter(brightness=(1, 1), contrast=(1, 1), saturation=(1, 1), hue=(0.002, 0.002), p=1)
+    np.testing.assert_array_equal(tiny_hue(image=rgb)["image"], rgb)
 
 
 def test_rgb_shift_formula_and_saturation(rgb):

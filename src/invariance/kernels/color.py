@@ -403,14 +403,14 @@ def shift_hsv(img: np.ndarray, hue: float, saturation: float, value: float) -> n
     and a three-channel ``cv2.LUT`` does the work of every channel even when one changes.
     float32 uses OpenCV's float HSV (hue in degrees: the shift is doubled; saturation and value
     shifts divided by 255). A single-channel image only gets the value shift.
+
+    On uint8, shifts that all round to zero levels leave the image exactly as it is: the HSV
+    round trip alone is not the identity (it rounds hue to 2 degrees and saturation to 1/255),
+    and a shift of 0.3 levels should not change more than a shift of 0 does.
     """
     if img.ndim == 2 or img.shape[2] == 1:
         return add_per_channel(img, [value if img.dtype == np.uint8 else value / 255.0])
     if img.dtype == np.uint8:
-        # The HSV image and its planes are temporaries, kept in reused buffers: fresh ones of
-        # this size can cost 2.5x the whole call at 512x512 when the allocator hands back
-        # memory to fault in page by page (measured on a 2-core VM, no effect at 224x224).
-        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV, dst=scratch("color_hsv", (*img.shape[:2], 3), np.uint8))
         columns: dict[int, np.ndarray] = {}
         if hue != 0:
             columns[0] = _shift_table(hue, 180)
@@ -419,6 +419,14 @@ def shift_hsv(img: np.ndarray, hue: float, saturation: float, value: float) -> n
             columns[1][0] = 0  # gray pixels have no hue to saturate: they stay gray
         if value != 0:
             columns[2] = _shift_table(value, None)
+        # Hue levels run 0-179: its table only has to fix those.
+        columns = {c: t for c, t in columns.items() if not _fixes_levels(t, 180 if c == 0 else 256)}
+        if not columns:
+            return img.copy()
+        # The HSV image and its planes are temporaries, kept in reused buffers: fresh ones of
+        # this size can cost 2.5x the whole call at 512x512 when the allocator hands back
+        # memory to fault in page by page (measured on a 2-core VM, no effect at 224x224).
+        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV, dst=scratch("color_hsv", (*img.shape[:2], 3), np.uint8))
         planes = _split_planes(hsv)
         if _translate_planes(planes, columns):
             cv2.merge(planes, dst=hsv)
@@ -447,6 +455,13 @@ def _shift_table(shift: float, wrap: int | None) -> np.ndarray:
         return _whole_shift_table(whole % wrap if wrap else min(max(whole, -256), 256), wrap)
     rounded = np.rint(LEVELS + shift)
     return (np.mod(rounded, wrap) if wrap else np.clip(rounded, 0, 255)).astype(np.uint8)
+
+
+def _fixes_levels(table: np.ndarray, count: int) -> bool:
+    """True when the uint8 ``table`` maps each of the levels ``0 .. count - 1`` to itself."""
+    if table[1] != 1 or table[count - 1] != count - 1:  # (most shift tables fail here)
+        return False
+    return bool(np.array_equal(table[:count], _IDENTITY[:count]))
 
 
 def _whole_shift(shift: float) -> int | None:
