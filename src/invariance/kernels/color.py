@@ -411,16 +411,20 @@ def shift_hsv(img: np.ndarray, hue: float, saturation: float, value: float) -> n
     if img.ndim == 2 or img.shape[2] == 1:
         return add_per_channel(img, [value if img.dtype == np.uint8 else value / 255.0])
     if img.dtype == np.uint8:
-        columns: dict[int, np.ndarray] = {}
+        columns: dict[int, np.ndarray] = {}  # the planes whose table moves a level, and the tables
         if hue != 0:
-            columns[0] = _shift_table(hue, 180)
+            table = _shift_table(hue, 180)
+            if not _fixes_levels(table, 180):  # hue levels run 0-179: only those have to stay
+                columns[0] = table
         if saturation != 0:
-            columns[1] = _shift_table(saturation, None).copy()
-            columns[1][0] = 0  # gray pixels have no hue to saturate: they stay gray
+            table = _shift_table(saturation, None).copy()
+            table[0] = 0  # gray pixels have no hue to saturate: they stay gray
+            if not _fixes_levels(table, 256):
+                columns[1] = table
         if value != 0:
-            columns[2] = _shift_table(value, None)
-        # Hue levels run 0-179: its table only has to fix those.
-        columns = {c: t for c, t in columns.items() if not _fixes_levels(t, 180 if c == 0 else 256)}
+            table = _shift_table(value, None)
+            if not _fixes_levels(table, 256):
+                columns[2] = table
         if not columns:
             return img.copy()
         # The HSV image and its planes are temporaries, kept in reused buffers: fresh ones of
