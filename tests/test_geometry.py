@@ -183,3 +183,39 @@ def test_float_images_stay_in_unit_range_under_ringing_interpolation(interpolati
     ):
         out = A.Compose([transform])(image=image)["image"]
         assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_affine_matrix_is_the_product_of_its_parts() -> None:
+    """Affine's matrix is written out in closed form; it must equal the product it documents,
+    ``C T Sh R S C^-1`` (centre, translation, shear, rotation, scale), for any parameters."""
+    import math
+
+    from invariance.transforms.geometric.affine import affine_matrix
+
+    def product(shape, scale, rotate, shear, translate):  # type: ignore[no-untyped-def]
+        h, w = shape
+        cx, cy = w / 2.0, h / 2.0
+        a = math.radians(rotate)
+        to_origin = np.array([[1.0, 0, -cx], [0, 1.0, -cy], [0, 0, 1.0]])
+        back = np.array([[1.0, 0, cx + translate[0]], [0, 1.0, cy + translate[1]], [0, 0, 1.0]])
+        s = np.diag([scale[0], scale[1], 1.0])
+        r = np.array([[math.cos(a), math.sin(a), 0], [-math.sin(a), math.cos(a), 0], [0, 0, 1.0]])
+        kx, ky = math.tan(math.radians(-shear[0])), math.tan(math.radians(-shear[1]))
+        sh = np.array([[1.0, kx, 0], [ky, 1.0, 0], [0, 0, 1.0]])
+        return back @ sh @ r @ s @ to_origin
+
+    rng = np.random.default_rng(5)
+    for _ in range(500):
+        shape = (int(rng.integers(1, 3000)), int(rng.integers(1, 3000)))
+        args = (
+            shape,
+            tuple(rng.uniform(0.05, 4.0, 2)),
+            float(rng.uniform(-360, 360)),
+            tuple(rng.uniform(-70, 70, 2)),
+            tuple(rng.uniform(-800, 800, 2)),
+        )
+        np.testing.assert_allclose(affine_matrix(*args), product(*args), rtol=1e-12, atol=1e-9)
+    # a positive x shear moves the top of the image right (Albumentations / imgaug convention)
+    sheared = affine_matrix((100, 100), (1.0, 1.0), 0.0, (20.0, 0.0), (0.0, 0.0))
+    top_middle = sheared @ np.array([50.0, 0.0, 1.0])
+    assert top_middle[0] > 50.0
