@@ -560,3 +560,15 @@ def test_shift_hsv_plane_lookup_equals_three_channel_table(shifts):
     expected = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
     np.testing.assert_array_equal(kc.shift_hsv(image, hue, sat, val), expected)
     np.testing.assert_array_equal(image, before)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64, np.int32])
+def test_repeat_channel_is_copies_of_the_plane_for_any_count_and_dtype(dtype):
+    """Three channels go through OpenCV's gray-to-RGB expansion, others through merge: both must
+    be plain copies of the plane (not RGBA's alpha, not a view of the input)."""
+    plane = (np.random.default_rng(4).random((9, 14)) * 200).astype(dtype)
+    for count in (1, 2, 3, 4, 5):
+        out = kc.repeat_channel(plane, count)
+        assert out.shape == (9, 14, count) and out.dtype == plane.dtype
+        np.testing.assert_array_equal(out, np.repeat(plane[:, :, None], count, axis=2))
+        assert not np.shares_memory(out, plane)

@@ -147,7 +147,7 @@ def to_gray(img: np.ndarray, method: str, num_output_channels: int) -> np.ndarra
         gray = img.reshape(img.shape[0], img.shape[1])
     elif method == "weighted_average" and num_output_channels == 3:
         plane = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)  # the common case, without the detours below
-        return np.asarray(cv2.merge((plane, plane, plane)))
+        return repeat_channel(plane, 3)
     else:
         gray = GRAY_METHODS[method](img)
     if num_output_channels == 1:
@@ -156,11 +156,17 @@ def to_gray(img: np.ndarray, method: str, num_output_channels: int) -> np.ndarra
 
 
 def repeat_channel(gray: np.ndarray, count: int) -> np.ndarray:
-    """Stack a 2-D array ``count`` times along a new channel axis (OpenCV's merge: one pass)."""
+    """Stack a 2-D array ``count`` times along a new channel axis (one OpenCV pass)."""
     plane = np.ascontiguousarray(gray.reshape(gray.shape[0], gray.shape[1]))
     if count == 1:
         return plane[:, :, np.newaxis].copy()
+    if count == 3 and plane.dtype in _GRAY2RGB_DTYPES:
+        # The same three copies; OpenCV's gray-to-RGB expansion is about 1.5x its merge.
+        return np.asarray(cv2.cvtColor(plane, cv2.COLOR_GRAY2RGB))
     return np.asarray(cv2.merge([plane] * count))
+
+
+_GRAY2RGB_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
 
 
 def _gray_weighted(img: np.ndarray) -> np.ndarray:
