@@ -93,7 +93,7 @@ def _translate_planes(planes: list[np.ndarray], columns: dict[int, np.ndarray]) 
     ``columns[c]`` in place, skipping identity tables. Returns whether any plane changed."""
     changed = False
     for c, column in columns.items():
-        if column[1] == 1 and np.array_equal(column, _IDENTITY):  # (most tables fail the first test)
+        if _fixes_levels(column, 256):
             continue
         changed = True
         lookup_plane(planes[c], column, planes[c])
@@ -145,9 +145,6 @@ def to_gray(img: np.ndarray, method: str, num_output_channels: int) -> np.ndarra
     """
     if img.ndim == 2 or img.shape[2] == 1:
         gray = img.reshape(img.shape[0], img.shape[1])
-    elif method == "weighted_average" and num_output_channels == 3:
-        plane = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)  # the common case, without the detours below
-        return repeat_channel(plane, 3)
     else:
         gray = GRAY_METHODS[method](img)
     if num_output_channels == 1:
@@ -236,13 +233,10 @@ def normalize_standard(
     per-channel table (uint8) or numpy (float32).
     """
     channels = 1 if img.ndim == 2 else img.shape[2]
+    key = (_hashable(mean), _hashable(std), float(max_pixel_value), channels)
     if 1 < channels <= MAX_CV_CHANNELS:
-        matrix = _normalize_matrix(_hashable(mean), _hashable(std), float(max_pixel_value), channels)
-        return cv2.transform(img.astype(np.float32), matrix)
-    mean_arr = _per_channel(mean, channels)
-    std_arr = _per_channel(std, channels)
-    scale = 1.0 / (std_arr * max_pixel_value)
-    offset = -mean_arr / std_arr
+        return cv2.transform(img.astype(np.float32), _normalize_matrix(*key))
+    scale, offset = _normalize_terms(*key)
     if channels == 1:
         out = img.astype(np.float32)  # a new array for uint8 and float32 alike
         out *= np.float32(scale[0])
@@ -257,7 +251,11 @@ def normalize_standard(
     return result
 
 
-def _hashable(values: Sequence[float] | float) -> tuple[float, ...] | float:
+#: Normalize's mean or std as a cache key: a flat tuple of numbers, or one number.
+_Statistic = tuple[float, ...] | float
+
+
+def _hashable(values: Sequence[float] | float) -> _Statistic:
     """``values`` as a cache key: a flat tuple of numbers, or one number."""
     if isinstance(values, (int, float)):
         return float(values)
@@ -272,17 +270,28 @@ def _hashable(values: Sequence[float] | float) -> tuple[float, ...] | float:
 
 
 @functools.lru_cache(maxsize=64)
-def _normalize_matrix(
-    mean: tuple[float, ...] | float, std: tuple[float, ...] | float, max_pixel_value: float, channels: int
-) -> np.ndarray:
-    """The ``(C, C + 1)`` matrix of ``cv2.transform`` for ``(x / max_pixel_value - mean) / std``:
-    scale on the diagonal, offset in the last column (cached: pipelines normalize every image with
-    the same statistics). Read-only."""
+def _normalize_terms(
+    mean: _Statistic, std: _Statistic, max_pixel_value: float, channels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel ``scale`` and ``offset`` with ``(x / max_pixel_value - mean) / std`` equal to
+    ``x * scale + offset`` (cached: pipelines normalize every image with the same statistics).
+    Read-only."""
     mean_arr = _per_channel(mean, channels)
     std_arr = _per_channel(std, channels)
+    scale = 1.0 / (std_arr * max_pixel_value)
+    offset = -mean_arr / std_arr
+    scale.flags.writeable = offset.flags.writeable = False
+    return scale, offset
+
+
+@functools.lru_cache(maxsize=64)
+def _normalize_matrix(mean: _Statistic, std: _Statistic, max_pixel_value: float, channels: int) -> np.ndarray:
+    """The ``(C, C + 1)`` matrix of ``cv2.transform`` for :func:`_normalize_terms`: scale on the
+    diagonal, offset in the last column. Read-only."""
+    scale, offset = _normalize_terms(mean, std, max_pixel_value, channels)
     matrix = np.zeros((channels, channels + 1), dtype=np.float64)
-    matrix[np.arange(channels), np.arange(channels)] = 1.0 / (std_arr * max_pixel_value)
-    matrix[:, channels] = -mean_arr / std_arr
+    matrix[np.arange(channels), np.arange(channels)] = scale
+    matrix[:, channels] = offset
     matrix.flags.writeable = False
     return matrix
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from invariance.kernels._cv import restore_channel_axis, scratch
-from invariance.kernels.color import lookup_plane, multiply_add
+from invariance.kernels.color import lookup_plane, multiply_add, repeat_channel
 from invariance.kernels.weather import scale_pixels, to_dtype, white
 
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -167,7 +167,7 @@ def colorize(img: np.ndarray, table: np.ndarray) -> np.ndarray:
         # cheaper than interleaving three copies of the grey plane for a 3-channel table.
         if (lut == lut[:, :1]).all():  # a grey ramp: one lookup (none for the identity), copied thrice
             plane = gray if np.array_equal(lut[:, 0], _RAMP_U8) else _colour_plane(gray, lut, 0)
-            return np.asarray(cv2.cvtColor(plane, cv2.COLOR_GRAY2RGB))
+            return repeat_channel(plane, 3)
         planes = [_colour_plane(gray, lut, c) for c in range(3)]
         return np.asarray(cv2.merge(planes))
     level = luminance(img) * np.float32(255.0)
