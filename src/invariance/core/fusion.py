@@ -158,13 +158,10 @@ class FusionBuffer:
         fused = exact_geometry(total, in_shape, out_shape)
         moving = [s for s in steps if s.geometry.interpolates()]
         bordered = _border_step(steps)
-        border = steps[bordered].resampling
-        resampling = Resampling(
-            interpolation=fused_interpolation([s.resampling.interpolation for s in moving]),
-            mask_interpolation=fused_interpolation([s.resampling.mask_interpolation for s in moving]),
-            border_mode=border.border_mode,
-            fill=border.fill,
-            fill_mask=border.fill_mask,
+        resampling = _fused_resampling(
+            fused_interpolation([s.resampling.interpolation for s in moving]),
+            fused_interpolation([s.resampling.mask_interpolation for s in moving]),
+            steps[bordered].resampling,
         )
         return Resample(Warp(fused, resampling), window, _borders(steps, bordered, out_shape))
 
@@ -189,14 +186,19 @@ def _resize_then_symmetry(steps: list[_Step]) -> Warp | None:
     ):
         return None
     own = steps[0].resampling
-    resampling = Resampling(
-        interpolation=own.interpolation,
-        mask_interpolation=own.mask_interpolation,
-        border_mode=own.border_mode,
-        fill=own.fill,
-        fill_mask=own.fill_mask,
+    return Warp(Chain((head, tail)), _fused_resampling(own.interpolation, own.mask_interpolation, own))
+
+
+def _fused_resampling(interpolation: int, mask_interpolation: int, border: Resampling) -> Resampling:
+    """The resampling of a fused warp: the chain's interpolations, and the border (mode and fills)
+    of the step that draws it."""
+    return Resampling(
+        interpolation=interpolation,
+        mask_interpolation=mask_interpolation,
+        border_mode=border.border_mode,
+        fill=border.fill,
+        fill_mask=border.fill_mask,
     )
-    return Warp(Chain((head, tail)), resampling)
 
 
 def _borders(

@@ -486,13 +486,14 @@ def map_keypoints(geometry: Geometry, keypoints: np.ndarray) -> np.ndarray:
     """
     if len(keypoints) == 0:
         return keypoints.copy()
-    if type(geometry).map_points is Geometry.map_points:
+    by_matrix = type(geometry).map_points is Geometry.map_points  # points move by the matrix alone
+    if by_matrix:
         values = geometry.matrix_values()
         if values is not None and values[6] == 0 and values[7] == 0 and values[8] != 0:
             return _affine_keypoints(keypoints, values)
     points = keypoints[:, :2] + 0.5
     matrix = geometry.matrix()
-    if matrix is not None and type(geometry).map_points is Geometry.map_points:
+    if matrix is not None and by_matrix:
         mapped = apply_matrix(matrix, points) - 0.5  # what map_points does, without a second matrix()
     else:
         mapped = geometry.map_points(points) - 0.5

@@ -115,7 +115,7 @@ class ColorJitter(PixelTransform):
         return kc.jitter(img, [(name, float(factors[name])) for name in params["order"]])
 
 
-_JITTER_NAMES = ("brightness", "contrast", "saturation", "hue")
+_JITTER_NAMES = tuple(kc.JITTER_OPS)  # brightness, contrast, saturation, hue
 #: The 24 orders of ColorJitter's four steps.
 _JITTER_ORDERS = tuple(itertools.permutations(_JITTER_NAMES))
 
