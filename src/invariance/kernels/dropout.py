@@ -170,16 +170,31 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def row_runs(hidden: np.ndarray) -> np.ndarray:
-    """An ``(N, 4)`` array of one-row rectangles ``(x0, y, x1, y + 1)`` covering exactly the true
-    pixels of a boolean ``(H, W)`` array: each maximal horizontal run of one row is one rectangle.
+    """An ``(N, 4)`` array of disjoint rectangles ``(x0, y0, x1, y1)`` covering exactly the true
+    pixels of a boolean ``(H, W)`` array.
 
-    This lets an arbitrary region travel as rectangle holes (the union of the runs is the region).
+    Each maximal horizontal run of a row is extended down over the rows below that have the same
+    run (same ``x0`` and ``x1``): a rectangle hole comes back as one rectangle, an arbitrary
+    region as one rectangle per run that changes from row to row. This lets any region travel
+    as rectangle holes (the union of the rectangles is the region), and a few rectangles cost
+    a few slices to fill.
     """
     h, w = hidden.shape
-    padded = np.zeros((h, w + 2), np.int8)
+    padded = np.zeros((h, w + 2), np.uint8)
     padded[:, 1:-1] = hidden
-    edges = np.diff(padded, axis=1)
-    starts_y, starts_x = np.nonzero(edges == 1)
-    ends_y, ends_x = np.nonzero(edges == -1)
-    # Both scans are row-major, so the k-th start and the k-th end belong to the same run.
-    return np.stack([starts_x, starts_y, ends_x, ends_y + 1], axis=1).astype(np.int64).reshape(-1, 4)
+    # Column j of ``changes`` marks image column j where the row switches on (a run's x0) or off
+    # (its x1); every row starts and ends off, so switches alternate on, off within each row.
+    changes = cv2.compare(padded[:, 1:], padded[:, :-1], cv2.CMP_NE)
+    # A boolean view: numpy scans a bool array for non-zeros 15x faster than a uint8 one.
+    where = np.flatnonzero(changes.view(bool))
+    rows, cols = np.divmod(where, w + 1)
+    x0, y, x1 = cols[0::2], rows[0::2], cols[1::2]
+    if len(x0) == 0:
+        return np.zeros((0, 4), np.int64)
+    order = np.lexsort((y, x1, x0))  # runs with the same columns together, top to bottom
+    x0, y, x1 = x0[order], y[order], x1[order]
+    continues = np.zeros(len(x0), bool)
+    continues[1:] = (x0[1:] == x0[:-1]) & (x1[1:] == x1[:-1]) & (y[1:] == y[:-1] + 1)
+    first = np.flatnonzero(~continues)
+    last = np.append(first[1:], len(x0)) - 1
+    return np.stack([x0[first], y[first], x1[first], y[last] + 1], axis=1).astype(np.int64)
