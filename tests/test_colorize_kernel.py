@@ -25,7 +25,7 @@ def test_uint8_colorize_is_the_table_at_each_luminance(
     image = (rng.random(shape) * 255).astype(np.uint8)
     before = image.copy()
     table = ke.colorize_table(anchors, positions)
-    out = ke.colorize(image, table)
+    out = ke.colorize(image, anchors, positions)
     gray = ke.gray_u8(image).reshape(shape[:2])
     expected = np.clip(np.rint(table), 0, 255).astype(np.uint8)[gray]
     np.testing.assert_array_equal(out, expected)
@@ -37,9 +37,9 @@ def test_uint8_colorize_is_the_table_at_each_luminance(
 def test_two_calls_do_not_share_the_lookup_buffers() -> None:
     rng = np.random.default_rng(1)
     image = (rng.random((30, 20)) * 255).astype(np.uint8)
-    first = ke.colorize(image, ke.colorize_table([[0, 20, 40], [255, 200, 100]], [0.0, 1.0]))
+    first = ke.colorize(image, [[0, 20, 40], [255, 200, 100]], [0.0, 1.0])
     kept = first.copy()
-    ke.colorize(image, ke.colorize_table([[50, 0, 0], [60, 255, 255]], [0.0, 1.0]))
+    ke.colorize(image, [[50, 0, 0], [60, 255, 255]], [0.0, 1.0])
     np.testing.assert_array_equal(first, kept)
 
 

@@ -135,3 +135,73 @@ def test_flare_spikes_drawn_in_their_box_equal_the_whole_frame(source):
     np.testing.assert_allclose(
         with_rays[..., 0] - without[..., 0], cv2.GaussianBlur(spikes, (0, 0), 1.0), atol=1e-5
     )
+
+
+@pytest.mark.parametrize("shape", [(31, 45), (31, 45, 1), (31, 45, 3), (31, 45, 4), (20, 23, 5)])
+@pytest.mark.parametrize(
+    "border", [cv2.BORDER_CONSTANT, cv2.BORDER_REPLICATE, cv2.BORDER_REFLECT, cv2.BORDER_REFLECT_101]
+)
+def test_uint8_correlation_through_float32_gives_opencvs_uint8_bytes(shape, border):
+    from invariance.kernels.blur import convolve
+
+    rng = np.random.default_rng(len(shape) * 10 + border)
+    image = rng.integers(0, 256, shape, dtype=np.uint8)
+    before = image.copy()
+    for rows, cols in [(1, 1), (3, 3), (5, 5), (3, 7), (9, 9), (11, 11), (13, 13)]:  # 1x1: the uint8 path
+        kernel = (rng.standard_normal((rows, cols)) * 0.3).astype(np.float32)
+        kernel[rows // 2, cols // 2] += 1.0  # an impulse plus noise: saturates both ways
+        got = convolve(image, kernel, border)
+        if (
+            len(shape) == 3 and shape[2] > 4
+        ):  # OpenCV's uint8 path, plane by plane, is the reference for 5 channels
+            planes = [
+                cv2.filter2D(np.ascontiguousarray(image[:, :, c]), -1, kernel, borderType=border)
+                for c in range(shape[2])
+            ]
+            expected = np.stack(planes, axis=2)
+        else:
+            expected = cv2.filter2D(image, -1, kernel, borderType=border).reshape(shape)
+        assert got.shape == shape and got.dtype == np.uint8
+        np.testing.assert_array_equal(got, expected, err_msg=f"{rows}x{cols}")
+    np.testing.assert_array_equal(image, before)
+    # A strided view goes through the same path.
+    view = image[::2, ::-1]
+    kernel = np.full((3, 3), 1 / 9, np.float32)
+    np.testing.assert_array_equal(
+        convolve(view, kernel, border), convolve(np.ascontiguousarray(view), kernel, border)
+    )
+
+
+def test_row_runs_cover_a_region_exactly_with_disjoint_rectangles():
+    from invariance.kernels.dropout import row_runs
+
+    rng = np.random.default_rng(4)
+    for trial in range(200):
+        h, w = (int(v) for v in rng.integers(1, 30, 2))
+        if trial % 2:
+            region = rng.random((h, w)) < 0.5
+        else:
+            region = np.zeros((h, w), bool)
+            for _ in range(3):
+                (y0, y1), (x0, x1) = np.sort(rng.integers(0, h + 1, 2)), np.sort(rng.integers(0, w + 1, 2))
+                region[y0:y1, x0:x1] = True
+        before = region.copy()
+        cover = np.zeros((h, w), np.int64)
+        for x0, y0, x1, y1 in row_runs(region):
+            assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
+            cover[y0:y1, x0:x1] += 1
+        np.testing.assert_array_equal(cover, region.astype(np.int64))  # every pixel once, no other
+        np.testing.assert_array_equal(region, before)
+
+
+def test_row_runs_return_a_rectangle_as_one_hole():
+    from invariance.kernels.dropout import row_runs
+
+    region = np.zeros((50, 60), bool)
+    region[10:30, 5:25] = True
+    np.testing.assert_array_equal(row_runs(region), [[5, 10, 25, 30]])
+    region[20:40, 15:55] = True  # an L-shaped union: three bands
+    np.testing.assert_array_equal(
+        sorted(row_runs(region).tolist()), [[5, 10, 25, 20], [5, 20, 55, 30], [15, 30, 55, 40]]
+    )
+    assert row_runs(np.zeros((4, 5), bool)).shape == (0, 4)

@@ -218,15 +218,65 @@ def test_halftone_dots_grow_with_brightness_and_blend_one_is_the_original(rgb: n
 # -- ModeFilter ----------------------------------------------------------------------------------
 
 
-def test_mode_filter_matches_a_brute_force_mode_with_smallest_ties() -> None:
-    rng = np.random.default_rng(2)
-    image = rng.integers(0, 4, (12, 14), dtype=np.uint8) * 60
-    out = ke.mode_filter(image, 3)
-    padded = np.pad(image, 1, mode="symmetric")
-    for y in range(12):
-        for x in range(14):
-            values, counts = np.unique(padded[y : y + 3, x : x + 3], return_counts=True)
-            assert out[y, x] == values[np.argmax(counts)]
+def _brute_force_mode(image: np.ndarray, ksize: int) -> np.ndarray:
+    """Per pixel and channel: np.unique's counts over the reflected window, first maximum."""
+    radius = ksize // 2
+    planar = image if image.ndim == 3 else image[:, :, None]
+    padded = np.pad(planar, ((radius, radius), (radius, radius), (0, 0)), mode="symmetric")
+    out = np.empty_like(planar)
+    for y in range(planar.shape[0]):
+        for x in range(planar.shape[1]):
+            for c in range(planar.shape[2]):
+                values, counts = np.unique(padded[y : y + ksize, x : x + ksize, c], return_counts=True)
+                out[y, x, c] = values[np.argmax(counts)]
+    return out if image.ndim == 3 else out[:, :, 0]
+
+
+@pytest.mark.parametrize("ksize", [3, 5, 7])
+@pytest.mark.parametrize(("shape", "levels"), [((12, 14), 4), ((9, 11, 3), 3), ((7, 6, 5), 6), ((10, 13, 2), 200)])
+def test_mode_filter_matches_a_brute_force_mode_with_smallest_ties(ksize, shape, levels) -> None:
+    rng = np.random.default_rng(ksize * 100 + levels)
+    image = (rng.integers(0, levels, shape) * (255 // max(levels - 1, 1))).astype(np.uint8)
+    np.testing.assert_array_equal(ke.mode_filter(image, ksize), _brute_force_mode(image, ksize))
+
+
+def test_mode_filter_row_strips_join_without_seams(monkeypatch) -> None:
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 3, (23, 17, 3), dtype=np.uint8) * 100
+    whole = ke.mode_filter(image, 5)
+    monkeypatch.setattr(ke, "_MODE_STRIP_ELEMENTS", 17 * 3 * 4)  # four rows per strip
+    np.testing.assert_array_equal(ke.mode_filter(image, 5), whole)
+    np.testing.assert_array_equal(whole, _brute_force_mode(image, 5))
+
+
+def test_mode_filter_on_images_smaller_than_the_window_and_on_floats() -> None:
+    tiny = np.array([[10, 20], [20, 30]], np.uint8)
+    np.testing.assert_array_equal(ke.mode_filter(tiny, 7), _brute_force_mode(tiny, 7))
+    rng = np.random.default_rng(8)
+    floats = rng.integers(0, 3, (8, 9, 3)).astype(np.float32) / 2
+    out = ke.mode_filter(floats, 3)
+    assert out.dtype == np.float32
+    expected = _brute_force_mode(np.rint(floats * 255).astype(np.uint8), 3).astype(np.float32) / 255
+    np.testing.assert_allclose(out, expected, atol=1e-7)
+
+
+def test_sorting_network_sorts_every_zero_one_input() -> None:
+    # The 0-1 principle: a comparator network that sorts every 0/1 sequence sorts everything.
+    for count in (2, 3, 5, 9, 12):
+        pairs = ke.sorting_network(count)
+        for bits in range(2**count):
+            values = [(bits >> i) & 1 for i in range(count)]
+            for low, high in pairs:
+                if values[low] > values[high]:
+                    values[low], values[high] = values[high], values[low]
+            assert values == sorted(values), (count, bits)
+    rng = np.random.default_rng(0)
+    for count in (25, 49):
+        columns = rng.integers(0, 2 + count // 8, (count, 2000))  # 2,000 random sequences at once
+        rows = list(columns.copy())
+        for low, high in ke.sorting_network(count):
+            rows[low], rows[high] = np.minimum(rows[low], rows[high]), np.maximum(rows[low], rows[high])
+        np.testing.assert_array_equal(np.array(rows), np.sort(columns, axis=0))
 
 
 def test_mode_filter_removes_an_isolated_outlier_and_validates_sizes() -> None:

@@ -18,6 +18,7 @@ from invariance.core.randomness import integer, uniform
 from invariance.core.sample import Sample
 from invariance.core.schema import FloatRange, IntRange, Probability, TransformSchema
 from invariance.core.transform import PixelTransform
+from invariance.kernels.blur import convolve
 from invariance.transforms.weather._common import UnitRange, new_seed
 
 
@@ -357,7 +358,7 @@ class Colorize(PixelTransform):
             positions = [0.0, float(params["mid_value"]), 1.0]
         else:
             anchors, positions = [params["black"], params["white"]], [0.0, 1.0]
-        return ke.colorize(img, ke.colorize_table(anchors, positions))
+        return ke.colorize(img, anchors, positions)
 
 
 class Enhance(PixelTransform):
@@ -390,7 +391,7 @@ class Enhance(PixelTransform):
         return {"alpha": uniform(rng, *self.alpha_range)}
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        return ke.correlate(img, ke.enhance_kernel(self.mode, float(params["alpha"])))
+        return convolve(img, ke.enhance_kernel(self.mode, float(params["alpha"])))
 
 
 class ModeFilter(PixelTransform):
