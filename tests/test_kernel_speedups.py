@@ -205,3 +205,16 @@ def test_row_runs_return_a_rectangle_as_one_hole():
         sorted(row_runs(region).tolist()), [[5, 10, 25, 20], [5, 20, 55, 30], [15, 30, 55, 40]]
     )
     assert row_runs(np.zeros((4, 5), bool)).shape == (0, 4)
+    np.testing.assert_array_equal(row_runs(np.ones((1, 1), bool)), [[0, 0, 1, 1]])
+    np.testing.assert_array_equal(row_runs(np.array([[True, False, True]])), [[0, 0, 1, 1], [2, 0, 3, 1]])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 1, 1), (1, 2, 2), (2, 1, 3), (1, 4), (2, 3)])
+def test_uint8_correlation_of_tiny_images_keeps_their_shape(shape):
+    from invariance.kernels.blur import convolve
+
+    image = np.arange(int(np.prod(shape)), dtype=np.uint8).reshape(shape) * 40
+    kernel = np.full((3, 3), 1 / 9, np.float32)
+    got = convolve(image, kernel)
+    assert got.shape == shape
+    np.testing.assert_array_equal(got, cv2.filter2D(image, -1, kernel).reshape(shape))

@@ -233,7 +233,9 @@ def _brute_force_mode(image: np.ndarray, ksize: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("ksize", [3, 5, 7])
-@pytest.mark.parametrize(("shape", "levels"), [((12, 14), 4), ((9, 11, 3), 3), ((7, 6, 5), 6), ((10, 13, 2), 200)])
+@pytest.mark.parametrize(
+    ("shape", "levels"), [((12, 14), 4), ((9, 11, 3), 3), ((7, 6, 5), 6), ((10, 13, 2), 200)]
+)
 def test_mode_filter_matches_a_brute_force_mode_with_smallest_ties(ksize, shape, levels) -> None:
     rng = np.random.default_rng(ksize * 100 + levels)
     image = (rng.integers(0, levels, shape) * (255 // max(levels - 1, 1))).astype(np.uint8)
@@ -252,6 +254,9 @@ def test_mode_filter_row_strips_join_without_seams(monkeypatch) -> None:
 def test_mode_filter_on_images_smaller_than_the_window_and_on_floats() -> None:
     tiny = np.array([[10, 20], [20, 30]], np.uint8)
     np.testing.assert_array_equal(ke.mode_filter(tiny, 7), _brute_force_mode(tiny, 7))
+    for shape in [(1, 1), (1, 3), (3, 1), (1, 1, 3), (1, 2, 2)]:  # arrays OpenCV could take for a Scalar
+        small = (np.arange(int(np.prod(shape))) % 2 * 90).astype(np.uint8).reshape(shape)
+        np.testing.assert_array_equal(ke.mode_filter(small, 3), _brute_force_mode(small, 3))
     rng = np.random.default_rng(8)
     floats = rng.integers(0, 3, (8, 9, 3)).astype(np.float32) / 2
     out = ke.mode_filter(floats, 3)

@@ -16,6 +16,7 @@ _CV_FLOAT_MEDIAN_MAX = 5
 #: and the fewest non-zero taps that repay the conversions (5 taps: 0.9x, 7: 1.15x).
 _FLOAT_PATH_MAX_SIDE = 11
 _FLOAT_PATH_MIN_TAPS = 7
+_CV_SCALAR_MAX = 4
 
 
 def gaussian_kernel_size(sigma: float) -> int:
@@ -66,7 +67,7 @@ def convolve(img: np.ndarray, kernel: np.ndarray, border_mode: int = cv2.BORDER_
     kernel = np.asarray(kernel, dtype=np.float32)
     if (
         img.dtype == np.uint8
-        and img.size
+        and img.size > _CV_SCALAR_MAX  # OpenCV reads an array of up to 4 numbers as a Scalar
         and max(kernel.shape) <= _FLOAT_PATH_MAX_SIDE
         and np.count_nonzero(kernel) >= _FLOAT_PATH_MIN_TAPS
     ):
