@@ -218,3 +218,19 @@ def test_uint8_correlation_of_tiny_images_keeps_their_shape(shape):
     got = convolve(image, kernel)
     assert got.shape == shape
     np.testing.assert_array_equal(got, cv2.filter2D(image, -1, kernel).reshape(shape))
+
+
+@pytest.mark.parametrize("border", [cv2.BORDER_CONSTANT, cv2.BORDER_REFLECT_101])
+def test_uint8_correlation_in_row_strips_equals_one_pass(monkeypatch, border):
+    from invariance.kernels import blur
+
+    rng = np.random.default_rng(border)
+    image = rng.integers(0, 256, (53, 29, 3), dtype=np.uint8)
+    for rows, cols in [(3, 3), (7, 7), (11, 5), (4, 4)]:
+        kernel = (rng.standard_normal((rows, cols)) * 0.3).astype(np.float32)
+        expected = cv2.filter2D(image, -1, kernel, borderType=border)
+        for strip_rows in (1, 2, 5, 52, 53):
+            monkeypatch.setattr(blur, "_FLOAT_STRIP_ELEMENTS", strip_rows * 29 * 3)
+            np.testing.assert_array_equal(
+                blur.convolve(image, kernel, border), expected, err_msg=f"{rows}x{cols} {strip_rows}"
+            )

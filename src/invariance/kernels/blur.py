@@ -17,6 +17,8 @@ _CV_FLOAT_MEDIAN_MAX = 5
 _FLOAT_PATH_MAX_SIDE = 11
 _FLOAT_PATH_MIN_TAPS = 7
 _CV_SCALAR_MAX = 4
+#: Floats in one strip of :func:`_correlate_through_float` (2 MB).
+_FLOAT_STRIP_ELEMENTS = 2**19
 
 
 def gaussian_kernel_size(sigma: float) -> int:
@@ -58,11 +60,10 @@ def convolve(img: np.ndarray, kernel: np.ndarray, border_mode: int = cv2.BORDER_
 
     OpenCV's direct uint8 correlation costs about twice its float32 one per non-zero tap (both
     skip zero taps and accumulate in float), so a uint8 image with a kernel of at least
-    :data:`_FLOAT_PATH_MIN_TAPS` taps and sides up to :data:`_FLOAT_PATH_MAX_SIDE` is widened to
-    float32 in a scratch buffer, correlated there, and rounded back: the same bytes (both round
-    the same float32 sums half to even) in 0.75-0.4x the time. Sparser kernels (a short motion
-    line) do not repay the two conversions; larger ones go through OpenCV's uint8 path, which
-    switches to a DFT where the float32 one does not.
+    :data:`_FLOAT_PATH_MIN_TAPS` taps and sides up to :data:`_FLOAT_PATH_MAX_SIDE` goes through
+    float32 (:func:`_correlate_through_float`): the same bytes in 0.75-0.4x the time. Sparser
+    kernels (a short motion line) do not repay the two conversions; larger ones go through
+    OpenCV's uint8 path, which switches to a DFT where the float32 one does not.
     """
     kernel = np.asarray(kernel, dtype=np.float32)
     if (
@@ -71,13 +72,36 @@ def convolve(img: np.ndarray, kernel: np.ndarray, border_mode: int = cv2.BORDER_
         and max(kernel.shape) <= _FLOAT_PATH_MAX_SIDE
         and np.count_nonzero(kernel) >= _FLOAT_PATH_MIN_TAPS
     ):
-        widened = scratch("correlate_float", img.shape, np.float32)
-        np.copyto(widened, img)
-        cv2.filter2D(widened, -1, kernel, dst=widened, borderType=border_mode)
-        # A 2-D view: cv2.add with a scalar is 10x slower on a multi-channel Mat.
-        rows = widened.reshape(img.shape[0], -1)
-        return cv2.add(rows, 0.0, dtype=cv2.CV_8U).reshape(img.shape)
+        return _correlate_through_float(img, kernel, border_mode)
     return _clip_float(cv2.filter2D(img, -1, kernel, borderType=border_mode), img)
+
+
+def _correlate_through_float(img: np.ndarray, kernel: np.ndarray, border_mode: int) -> np.ndarray:
+    """A uint8 image widened to float32, correlated there and rounded back (half to even, as
+    OpenCV's uint8 path rounds the same float32 sums), one strip of rows at a time.
+
+    A strip holds at most :data:`_FLOAT_STRIP_ELEMENTS` floats (2 MB) plus the rows above and
+    below that its pixels read, so the widened copy stays in cache whatever the image size:
+    three passes over a whole-image float copy would be memory-bound on a large image or a busy
+    machine. Only the strip's own rows are kept, so strip edges that are not image edges never
+    show their border handling; the result equals one pass over the whole image.
+    """
+    height = img.shape[0]
+    row_elements = img.size // height
+    reach = max(kernel.shape[0] // 2, kernel.shape[0] - 1 - kernel.shape[0] // 2)
+    strip = max(1, _FLOAT_STRIP_ELEMENTS // row_elements)
+    out = np.empty(img.shape, np.uint8)
+    out_rows = out.reshape(height, -1)  # 2-D: cv2.add with a scalar is 10x slower on a multi-channel Mat
+    buffer = scratch("correlate_float", (min(height, strip + 2 * reach), *img.shape[1:]), np.float32)
+    for top in range(0, height, strip):
+        bottom = min(height, top + strip)
+        first, last = max(0, top - reach), min(height, bottom + reach)
+        widened = buffer[: last - first]
+        np.copyto(widened, img[first:last])
+        cv2.filter2D(widened, -1, kernel, dst=widened, borderType=border_mode)
+        kept = widened[top - first : bottom - first].reshape(bottom - top, -1)
+        cv2.add(kept, 0.0, dst=out_rows[top:bottom], dtype=cv2.CV_8U)
+    return out
 
 
 def _median_float_quantized(img: np.ndarray, ksize: int) -> np.ndarray:
