@@ -87,9 +87,12 @@ def flare_layer(
     ys = np.arange(h, dtype=np.float32) - np.float32(sy)
     dx2, dy2 = xs * xs, ys * ys
     sigma2 = np.float32(2.0 * max(bloom_sigma, 0.5) ** 2)
-    glow = np.outer(np.exp(-dy2 / sigma2), np.exp(-dx2 / sigma2)).astype(np.float32)
-    halo = np.outer(np.exp(-dy2 / (sigma2 * 9)), np.exp(-dx2 / (sigma2 * 9))).astype(np.float32) * 0.5
-    light = glow + halo
+    # Both glows are separable: outer products of float32 profiles, the halo's written into a
+    # reused buffer and added in place (the halo's half folded into its column profile: exact).
+    light = np.multiply.outer(np.exp(-dy2 / sigma2), np.exp(-dx2 / sigma2))
+    halo = scratch("flare-halo", (h, w), np.float32)
+    np.multiply.outer(np.exp(-dy2 / (sigma2 * 9)) * np.float32(0.5), np.exp(-dx2 / (sigma2 * 9)), out=halo)
+    light += halo
     if rays:
         # The spikes live within their reach of the source: draw, fade and soften them in that box
         # (plus the line width and the blur's reach), not over the whole frame.
@@ -107,7 +110,7 @@ def flare_layer(
             distance = np.sqrt(np.add.outer(dy2[y0:y1], dx2[x0:x1]))
             spikes *= np.clip(1.0 - distance / np.float32(max(reach, 1.0)), 0.0, 1.0)
             light[y0:y1, x0:x1] += cv2.GaussianBlur(spikes, (0, 0), 1.0)
-    layer = np.asarray(cv2.merge((light, light, light)), dtype=np.float32)
+    layer = np.asarray(cv2.cvtColor(light, cv2.COLOR_GRAY2RGB))  # half the time of a merge
     for gx, gy, radius, strength, r, g, b in ghosts or ():
         # Draw and soften each disc inside its own padded box: a whole-frame blur per ghost
         # would cost a full pass each.
@@ -136,15 +139,18 @@ def screen_light(img: np.ndarray, layer: np.ndarray, intensity: float) -> np.nda
     mean (grey light).
     """
     scale = np.float32(white(img.dtype))
-    light = layer * np.float32(intensity)
+    light = np.multiply(layer, np.float32(intensity), out=scratch("flare-scaled", layer.shape, np.float32))
     np.clip(light, 0.0, 1.0, out=light)
     channels = 1 if img.ndim == 2 else img.shape[2]
     if channels != 3:
         light = light.mean(axis=2, keepdims=img.ndim == 3)
     if img.dtype == np.uint8:
-        # 1 - (1 - b)(1 - l) in levels is img + l (255 - img): two mixed-type passes and one
-        # OpenCV rounding pass (half to even, like np.rint; the values lie in [0, 255]).
-        out = np.multiply(np.subtract(np.uint8(255), img), light, dtype=np.float32)
+        # 1 - (1 - b)(1 - l) in levels is img + l (255 - img): two mixed-type passes into a
+        # reused buffer and one OpenCV rounding pass (half to even, like np.rint; the values lie
+        # in [0, 255]).
+        out = np.multiply(
+            np.subtract(np.uint8(255), img), light, out=scratch("flare-lit", light.shape, np.float32)
+        )
         out += img
         return np.asarray(cv2.convertScaleAbs(out)).reshape(img.shape)
     base = img.astype(np.float32) / scale
