@@ -149,7 +149,7 @@ def screen_light(img: np.ndarray, layer: np.ndarray, intensity: float) -> np.nda
         # reused buffer and one OpenCV rounding pass (half to even, like np.rint; the values lie
         # in [0, 255]).
         out = np.multiply(
-            np.subtract(np.uint8(255), img), light, out=scratch("flare-lit", light.shape, np.float32)
+            np.subtract(np.uint8(255), img), light, out=scratch("flare-lit", img.shape, np.float32)
         )
         out += img
         return np.asarray(cv2.convertScaleAbs(out)).reshape(img.shape)
