@@ -151,6 +151,32 @@ def test_pixel_dropout_rate_and_mask_value():
     assert not np.array_equal(per_value[..., 0], per_value[..., 1])
 
 
+@pytest.mark.parametrize("prob", [0.002, 0.01, 0.05])
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_sparse_pixel_dropout_hides_each_element_independently_with_its_probability(prob, per_channel):
+    # Sparse masks are drawn as a binomial count and distinct positions: the count must vary as a
+    # binomial's, every position must be equally likely, and channels must drop independently.
+    image = np.full((40, 50, 3), 100, np.uint8)
+    transform = A.PixelDropout(dropout_prob=prob, per_channel=per_channel, p=1.0)
+    draws = 600
+    hidden = np.stack(
+        [A.Compose([transform], seed=seed)(image=image)["image"] == 0 for seed in range(draws)]
+    )  # (draws, 40, 50, 3)
+    elements = hidden[..., 0] if not per_channel else hidden
+    if not per_channel:
+        np.testing.assert_array_equal(hidden[..., 0], hidden[..., 2])  # whole pixels
+    per_draw = elements.reshape(draws, -1).sum(axis=1)
+    size = elements[0].size
+    assert per_draw.mean() == pytest.approx(size * prob, rel=4 / np.sqrt(draws * size * prob))
+    assert per_draw.var() == pytest.approx(size * prob * (1 - prob), rel=0.25)
+    by_row = elements.sum(axis=(0, 2) if not per_channel else (0, 2, 3))  # hits per image row
+    expected = by_row.sum() / len(by_row)
+    assert ((by_row - expected) ** 2 / expected).sum() < 40 + 4 * np.sqrt(80)  # chi-square, 39 dof
+    if per_channel:
+        both = (hidden[..., 0] & hidden[..., 1]).mean()
+        assert both == pytest.approx(prob * prob, abs=4 * np.sqrt(prob * prob / hidden[..., 0].size) + 1e-4)
+
+
 @pytest.mark.parametrize("fill", ["random", "random_uniform", "inpaint_telea", "inpaint_ns", (1, 2, 3)])
 def test_fills(fill):
     image = np.full((40, 40, 3), 128, np.uint8)

