@@ -232,9 +232,9 @@ def _brute_force_mode(image: np.ndarray, ksize: int) -> np.ndarray:
     return out if image.ndim == 3 else out[:, :, 0]
 
 
-@pytest.mark.parametrize("ksize", [3, 5, 7])
+@pytest.mark.parametrize("ksize", [3, 5, 7, 11, 13, 15])  # sorted up to 11, counted per level above
 @pytest.mark.parametrize(
-    ("shape", "levels"), [((12, 14), 4), ((9, 11, 3), 3), ((7, 6, 5), 6), ((10, 13, 2), 200)]
+    ("shape", "levels"), [((12, 14), 4), ((9, 11, 3), 3), ((7, 6, 5), 6), ((10, 13, 2), 200), ((9, 8, 1), 5)]
 )
 def test_mode_filter_matches_a_brute_force_mode_with_smallest_ties(ksize, shape, levels) -> None:
     rng = np.random.default_rng(ksize * 100 + levels)
@@ -246,7 +246,7 @@ def test_mode_filter_row_strips_join_without_seams(monkeypatch) -> None:
     rng = np.random.default_rng(5)
     image = rng.integers(0, 3, (23, 17, 3), dtype=np.uint8) * 100
     whole = ke.mode_filter(image, 5)
-    monkeypatch.setattr(ke, "_MODE_STRIP_ELEMENTS", 17 * 3 * 4)  # four rows per strip
+    monkeypatch.setattr(ke, "_MODE_STACK_BYTES", 26 * 17 * 3 * 4)  # four rows per strip (26 copies)
     np.testing.assert_array_equal(ke.mode_filter(image, 5), whole)
     np.testing.assert_array_equal(whole, _brute_force_mode(image, 5))
 
@@ -256,7 +256,8 @@ def test_mode_filter_on_images_smaller_than_the_window_and_on_floats() -> None:
     np.testing.assert_array_equal(ke.mode_filter(tiny, 7), _brute_force_mode(tiny, 7))
     for shape in [(1, 1), (1, 3), (3, 1), (1, 1, 3), (1, 2, 2)]:  # arrays OpenCV could take for a Scalar
         small = (np.arange(int(np.prod(shape))) % 2 * 90).astype(np.uint8).reshape(shape)
-        np.testing.assert_array_equal(ke.mode_filter(small, 3), _brute_force_mode(small, 3))
+        for ksize in (3, 13):
+            np.testing.assert_array_equal(ke.mode_filter(small, ksize), _brute_force_mode(small, ksize))
     rng = np.random.default_rng(8)
     floats = rng.integers(0, 3, (8, 9, 3)).astype(np.float32) / 2
     out = ke.mode_filter(floats, 3)

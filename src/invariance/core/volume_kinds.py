@@ -116,8 +116,7 @@ def _in_groups_of_slices(grid: np.ndarray, resample: Any) -> np.ndarray:
     output).
     """
     depth = len(grid)
-    grouped = depth - depth % SLICES_PER_GROUP
-    first = np.asarray(resample(grid[0])) if grouped == 0 else None
+    grouped = depth - depth % SLICES_PER_GROUP  # at least one group (see _groups_slices)
     out: np.ndarray | None = None
     for start in range(0, grouped, SLICES_PER_GROUP):
         merged = resample(cv2.merge(list(grid[start : start + SLICES_PER_GROUP])))
@@ -127,12 +126,9 @@ def _in_groups_of_slices(grid: np.ndarray, resample: Any) -> np.ndarray:
         written = cv2.split(merged, targets)
         if not all(np.shares_memory(a, b) for a, b in zip(written, targets, strict=True)):
             out[start : start + SLICES_PER_GROUP] = np.stack(written)  # OpenCV chose new arrays
-    for index in range(grouped, depth):
-        result = first if index == 0 and first is not None else np.asarray(resample(grid[index]))
-        if out is None:
-            out = np.empty((depth, *result.shape), result.dtype)
-        out[index] = result
     assert out is not None
+    for index in range(grouped, depth):
+        out[index] = resample(grid[index])
     return out
 
 

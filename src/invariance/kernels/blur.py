@@ -16,6 +16,7 @@ _CV_FLOAT_MEDIAN_MAX = 5
 #: and the fewest non-zero taps that repay the conversions (5 taps: 0.9x, 7: 1.15x).
 _FLOAT_PATH_MAX_SIDE = 11
 _FLOAT_PATH_MIN_TAPS = 7
+#: OpenCV's Python binding reads an array of this many numbers or fewer as a Scalar.
 _CV_SCALAR_MAX = 4
 #: Floats in one strip of :func:`_correlate_through_float` (2 MB).
 _FLOAT_STRIP_ELEMENTS = 2**19
