@@ -187,9 +187,9 @@ def row_runs(hidden: np.ndarray) -> np.ndarray:
     padded[:, 1:-1] = hidden
     # Column j of ``changes`` marks image column j where the row switches on (a run's x0) or off
     # (its x1); every row starts and ends off, so switches alternate on, off within each row.
-    changes = cv2.compare(padded[:, 1:], padded[:, :-1], cv2.CMP_NE)
-    # A boolean view: numpy scans a bool array for non-zeros 15x faster than a uint8 one.
-    where = np.flatnonzero(changes.view(bool))
+    changes = np.not_equal(padded[:, 1:], padded[:, :-1])
+    # A boolean array: numpy scans it for non-zeros 10x faster than a uint8 one.
+    where = np.flatnonzero(changes)
     rows, cols = np.divmod(where, w + 1)
     x0, y, x1 = cols[0::2], rows[0::2], cols[1::2]
     if len(x0) == 0:
