@@ -182,3 +182,30 @@ def test_cheap_integer_draw_covers_its_range_uniformly() -> None:
     assert integer(rng, 5, 6) == 5
     with pytest.raises(ValueError, match="empty range"):
         integer(rng, 4, 4)
+
+
+@pytest.mark.parametrize("shape", [(9, 7), (9, 7, 1), (9, 7, 3), (9, 7, 4), (9, 7, 5)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.bool_])
+@pytest.mark.parametrize(
+    ("border", "numpy_mode"),
+    [
+        (cv2.BORDER_CONSTANT, "constant"),
+        (cv2.BORDER_REPLICATE, "edge"),
+        (cv2.BORDER_REFLECT, "symmetric"),
+        (cv2.BORDER_REFLECT_101, "reflect"),
+    ],
+)
+def test_pad_gives_numpys_padding_for_every_layout(shape, dtype, border, numpy_mode):
+    # One OpenCV call for the common layouts, chunks of four channels (and a uint8 view of bools)
+    # otherwise: both must be numpy's padding, with one fill number for every channel.
+    from invariance.kernels.geometry import pad
+
+    rng = np.random.default_rng(len(shape))
+    image = (rng.random(shape) * 200).astype(dtype)
+    widths = ((2, 3), (4, 1)) + (((0, 0),) if len(shape) == 3 else ())
+    fill = True if dtype == np.bool_ else 7
+    options = {"constant_values": fill} if numpy_mode == "constant" else {}
+    expected = np.pad(image, widths, mode=numpy_mode, **options)
+    got = pad(image, 2, 3, 4, 1, border, fill)
+    assert got.dtype == image.dtype
+    np.testing.assert_array_equal(got, expected)

@@ -176,6 +176,13 @@ def pad(
     fill: float | Sequence[float] = 0,
 ) -> np.ndarray:
     """Add a border of the given widths, made by ``border_mode`` (``fill`` for constant borders)."""
+    if isinstance(fill, (int, float)) and _cv_moves(array):
+        # The common case in one OpenCV call (an OpenCV element type, at most four channels, one
+        # number filling every channel: OpenCV reads as many of the four as the array has).
+        bordered = cv2.copyMakeBorder(
+            _packed_rows(array), top, bottom, left, right, border_mode, value=(fill,) * 4
+        )
+        return restore_channel_axis(bordered, array)
     safe, restore_dtype = _cv_safe(_packed_rows(array))
 
     def _pad(chunk: np.ndarray, fills: tuple[float, ...]) -> np.ndarray:
