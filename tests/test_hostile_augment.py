@@ -294,3 +294,23 @@ def test_hostile_coco_annotations_are_planned_or_refused(
         objects = job.dataset.records[0].objects
         assert all(o.bbox[2] > o.bbox[0] and o.bbox[3] > o.bbox[1] for o in objects)
         assert all(o.label == "thing" for o in objects)
+
+
+def test_images_that_would_share_an_output_file_are_refused(tmp_path: Path) -> None:
+    # 00.jpg and 00.png in a YOLO folder share the label file 00.txt, and their variants would
+    # share 00_aug0.txt: the second image would overwrite it, or a resumed run would skip it.
+    src = tmp_path / "in"
+    src.mkdir()
+    image = np.full((12, 16, 3), 90, np.uint8)
+    for suffix in (".jpg", ".png"):
+        path = src / f"00{suffix}"
+        path.write_bytes(cv2.imencode(suffix, image)[1].tobytes())
+    (src / "00.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    with pytest.raises(AugmentError, match=r"'00\.jpg' and '00\.png' would both write '00_aug0\.txt'"):
+        augment_dataset(src, tmp_path / "out", A.Compose([A.HorizontalFlip(p=1)]))
+    assert not (tmp_path / "out").exists()
+    # Without labels the two images write 00_aug0.jpg and 00_aug0.png: nothing is shared.
+    (src / "00.txt").unlink()
+    report = augment_dataset(src, tmp_path / "plain", A.Compose([A.HorizontalFlip(p=1)]))
+    assert report.written == 2
+    assert sorted(p.name for p in (tmp_path / "plain").iterdir()) == ["00_aug0.jpg", "00_aug0.png"]

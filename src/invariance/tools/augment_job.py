@@ -173,8 +173,9 @@ class AugmentJob:
         """Check the folders and the policy, read the dataset, and check its annotations.
 
         Raises:
-            AugmentError: overlapping folders, or invalid annotations (unless ``drop_invalid``,
-                which drops them and counts them in :attr:`dropped`).
+            AugmentError: overlapping folders, invalid annotations (unless ``drop_invalid``,
+                which drops them and counts them in :attr:`dropped`), or two images whose outputs
+                would share a file name.
             ValueError: ``variants`` below 1. AnnotationError: an unreadable dataset.
         """
         if variants < 1:
@@ -190,6 +191,7 @@ class AugmentJob:
             if not drop_invalid:
                 raise AugmentError(invalid_annotations_message(dataset))
             dropped = drop_invalid_objects(dataset)
+        check_distinct_outputs(dataset, out)
         return cls(dataset, out, transform, variants, int(seed), dropped, bool(decode_aware))
 
     def __getstate__(self) -> dict[str, Any]:
@@ -297,6 +299,30 @@ class AugmentJob:
         return AugmentReport(
             written, self.total - written, seconds, self.out, self.dataset.format, self.dropped
         )
+
+
+def check_distinct_outputs(dataset: Dataset, out: Path) -> None:
+    """Refuse a dataset where two images would write the same output file.
+
+    Names derive from each image's path and stem (``a/b.png`` -> ``a/b_aug0.png``; masks and
+    YOLO / VOC labels by stem alone), so two images of one folder that differ only in their
+    extension (``00.jpg`` and ``00.png``) would share a label or mask file: the second would
+    overwrite the first, or be taken as done by a resumed run. The variant number is appended
+    the same way to every name, so variant 0 shows every clash.
+    """
+    owners: dict[Path, str] = {}
+    for record in dataset.records:
+        targets = outputs_for(dataset, record, 0, out)
+        for path in (targets.image, targets.mask, targets.annotation):
+            if path is None:
+                continue
+            other = owners.setdefault(path, record.key)
+            if other != record.key:
+                raise AugmentError(
+                    f"{other!r} and {record.key!r} would both write {str(path.relative_to(out))!r}: "
+                    "outputs (and masks and labels, matched by file stem) are named after the input's "
+                    "stem; rename one of them"
+                )
 
 
 def invalid_annotations_message(dataset: Dataset) -> str:
