@@ -527,17 +527,37 @@ def _mode_by_level_counts(as_bytes: np.ndarray, padded: np.ndarray, ksize: int) 
     window is one unnormalised box filter of its indicator (16-bit counts, all channels in one
     OpenCV call, on the reflected ``padded`` image), and a running maximum keeps the best level
     (levels ascend, so a tie keeps the smaller). At most 256 box filters, whatever the window."""
-    height, width = as_bytes.shape[:2]
-    best_count = np.zeros(as_bytes.shape, np.uint16)
-    out = np.zeros_like(as_bytes)
+    height = as_bytes.shape[0]
+    row_length = as_bytes.size // max(height, 1)
+    shape = (height, row_length)  # every channel of a row side by side: one 2-D pass per step
+    best = np.zeros(shape, np.uint16)
+    mode = np.zeros(shape, np.uint8)
+    mask, step = np.empty(shape, np.uint8), np.empty(shape, np.uint8)
     for level in np.flatnonzero(np.bincount(as_bytes.ravel(), minlength=256)):
         indicator = (padded == level).view(np.uint8)
         summed = cv2.boxFilter(indicator, cv2.CV_16U, (ksize, ksize), normalize=False, anchor=(0, 0))
-        count = restore_channel_axis(summed, padded)[:height, :width]
-        better = count > best_count
-        np.copyto(best_count, count, where=better)
-        np.copyto(out, np.uint8(level), where=better)
-    return out
+        count = summed.reshape(padded.shape[0], -1)[:height, :row_length]  # window sums, top-left anchored
+        _keep_larger(count, np.uint8(level), best, mode, mask, step)
+    return mode.reshape(as_bytes.shape)
+
+
+def _keep_larger(
+    count: np.ndarray,
+    value: np.ndarray | np.uint8,
+    best: np.ndarray,
+    mode: np.ndarray,
+    mask: np.ndarray,
+    step: np.ndarray,
+) -> None:
+    """Where ``count`` beats ``best`` (strictly: an earlier value keeps a tie), raise ``best`` to
+    it and set ``mode`` to ``value``, in place; ``mask`` and ``step`` are scratch arrays of the
+    same 2-D shape. 0/255 masks and wrapping uint8 arithmetic replace np.where / np.copyto with a
+    mask (10x slower on random masks)."""
+    cv2.compare(count, best, cv2.CMP_GT, dst=mask)
+    cv2.max(count, best, dst=best)
+    np.subtract(value, mode, out=step)  # mode + (value - mode) & mask, modulo 256
+    cv2.bitwise_and(step, mask, dst=step)
+    np.add(mode, step, out=mode)
 
 
 def _longest_run(windows: list[np.ndarray]) -> np.ndarray:
@@ -554,22 +574,16 @@ def _longest_run(windows: list[np.ndarray]) -> np.ndarray:
         np.minimum(values[low], values[high], out=spare)
         np.maximum(values[low], values[high], out=values[high])
         values[low], spare = spare, values[low]
-    # run: how many equal values precede this one; best: the longest run so far. 0/255 masks
-    # and wrapping uint8 arithmetic replace np.where (10x slower on random masks).
+    # run: how many equal values precede this one; best: the longest run so far.
     run = np.zeros(shape, np.uint8)
     best = np.zeros(shape, np.uint8)
     mode = values[0].copy()
     mask = np.empty(shape, np.uint8)
-    step = spare
     for previous, current in itertools.pairwise(values):
         cv2.compare(current, previous, cv2.CMP_EQ, dst=mask)
         cv2.add(run, 1, dst=run)
         cv2.bitwise_and(run, mask, dst=run)
-        cv2.compare(run, best, cv2.CMP_GT, dst=mask)
-        cv2.max(run, best, dst=best)
-        np.subtract(current, mode, out=step)  # mode + (current - mode) & mask, modulo 256
-        cv2.bitwise_and(step, mask, dst=step)
-        np.add(mode, step, out=mode)
+        _keep_larger(run, current, best, mode, mask, spare)
     return mode
 
 
