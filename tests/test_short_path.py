@@ -47,6 +47,25 @@ def _pipelines() -> dict[str, list[Any]]:
             A.Affine(rotate=(-15, 15), scale=(0.9, 1.1), p=0.7),
             A.ColorJitter(p=1.0),
         ],
+        # A resize and a flip wait without a buffer and are resampled in turn; a third warp
+        # puts both into one, where the chain joins as the full call's does.
+        "resized crop, then flip": [A.RandomResizedCrop((48, 48), p=1.0), A.HorizontalFlip(p=1.0)],
+        "resize, flip, pixels": [A.Resize(40, 70, p=1.0), A.Transpose(p=1.0), A.InvertImg(p=1.0)],
+        "resized crop, flip, flip": [
+            A.RandomResizedCrop((40, 56), p=1.0),
+            A.HorizontalFlip(p=1.0),
+            A.VerticalFlip(p=1.0),
+        ],
+        "resized crop, flip, rotate": [
+            A.RandomResizedCrop((48, 48), p=1.0),
+            A.HorizontalFlip(p=1.0),
+            A.Rotate(limit=20, p=1.0),
+        ],
+        "area resize, then flip": [
+            A.Resize(30, 40, interpolation=cv2.INTER_AREA, p=1.0),
+            A.HorizontalFlip(p=1.0),
+            A.Affine(scale=(0.8, 1.2), p=1.0),
+        ],
         "a warp that cannot join": [
             A.Rotate(limit=20, p=1.0),
             A.LongestMaxSize(max_size=40, interpolation=cv2.INTER_AREA, p=1.0),

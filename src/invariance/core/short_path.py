@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+import cv2
 import numpy as np
 
 from invariance.core.budget import check_call
@@ -27,6 +28,7 @@ from invariance.core.call import Call, mask_override
 from invariance.core.config import TargetConfig
 from invariance.core.effects import Occlusion, Pixels, Warp
 from invariance.core.fusion import FusionBuffer
+from invariance.core.geometry import Chain, CropWindow, Scale, Symmetry
 from invariance.core.kinds import ImageKind, TargetKind, kind_of
 from invariance.core.sample import Sample
 
@@ -85,10 +87,14 @@ def run_on_image(
                     image = _resampled(image, effect)
                 elif not waiting:
                     waiting.append(effect)
+                elif buffer is None and len(waiting) == 1 and _flips_a_resize(waiting[0], effect):
+                    waiting.append(effect)  # resampled in turn when flushed, as the buffer would plan it
                 else:
                     if buffer is None:
                         buffer = FusionBuffer()
-                        buffer.push(waiting[0])  # an empty buffer takes any warp
+                        for held in waiting:  # an empty buffer takes any warp; a flip joins a resize
+                            joined = buffer.push(held)
+                            assert joined
                     if not buffer.push(effect):  # it cannot join the chain: resample the chain first
                         image = _flushed(image, waiting, buffer)
                         buffer.push(effect)
@@ -106,8 +112,8 @@ def run_on_image(
             continue
         _show(sample, image, None)
         return _hand_over(sample, waiting, effect, steps[position + 1 :], rng, fusing, run_node)
-    if waiting:  # the end: resample what waits (one warp alone, the common case, directly)
-        image = _resampled(image, waiting[0]) if len(waiting) == 1 else _flushed(image, waiting, buffer)
+    if waiting:  # the end: resample what waits
+        image = _flushed(image, waiting, buffer)
     return {"image": image}
 
 
@@ -117,13 +123,17 @@ def _resampled(image: np.ndarray, warp: Warp) -> np.ndarray:
 
 def _flushed(image: np.ndarray, waiting: list[Warp], buffer: FusionBuffer | None) -> np.ndarray:
     """The image through the waiting warps, fused as a call's flush fuses them (the same plan
-    from the same buffer, applied through the image handler); ``waiting`` is emptied."""
+    from the same buffer, applied through the image handler); ``waiting`` is emptied.
+
+    Without a buffer the warps are one warp, or a resize and a flip (:func:`_flips_a_resize`),
+    whose plan is to resample them in turn."""
     if buffer is None or len(waiting) == 1:
-        result = _resampled(image, waiting[0])
+        for warp in waiting:
+            image = _resampled(image, warp)
         if buffer is not None:
             buffer.steps.clear()
         waiting.clear()
-        return result
+        return image
     waiting.clear()
     plan = buffer.take()
     assert plan is not None
@@ -134,6 +144,29 @@ def _flushed(image: np.ndarray, waiting: list[Warp], buffer: FusionBuffer | None
     for outside, resampling in plan.borders:
         image = IMAGE.paint(image, outside, resampling)
     return image
+
+
+def _flips_a_resize(held: Warp, warp: Warp) -> bool:
+    """True when ``warp`` is a flip or another square symmetry that follows the resize ``held``
+    (a ``Scale`` to another size, alone or after a window inside the image: a random resized
+    crop), neither averaging areas. The fusion buffer's plan for that pair is the resize, then
+    the symmetry (``fusion._resize_then_symmetry``), so the short path keeps both without a
+    buffer and resamples them in turn, skipping the buffer's checks, which cost more than the
+    flip itself. A third warp puts both into a buffer, where they join as they would have."""
+    tail = warp.geometry
+    if type(tail) is not Symmetry or tail.element == "e":
+        return False
+    head = held.geometry
+    if type(head) is Chain:
+        if len(head.steps) != 2 or type(head.steps[0]) is not CropWindow or head.steps[0].touches_border():
+            return False
+        head = head.steps[1]
+    if type(head) is not Scale or head.in_shape == head.out_shape:
+        return False
+    area = cv2.INTER_AREA
+    return all(
+        area not in (w.resampling.interpolation, w.resampling.mask_interpolation) for w in (held, warp)
+    )
 
 
 def _show(sample: Sample, image: np.ndarray, last: Warp | None) -> None:
