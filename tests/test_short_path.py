@@ -97,7 +97,17 @@ def test_the_short_path_matches_the_full_call(name: str, seed: int) -> None:
 @pytest.mark.parametrize("fuse_warps", [True, False])
 def test_a_standalone_transform_matches_its_one_step_pipeline(fuse_warps: bool) -> None:
     image = _image()
-    for make in (lambda: A.Affine(rotate=(-30, 30), p=0.7), lambda: A.RandomCrop(20, 30, p=0.7)):
+    makers = (
+        lambda: A.Affine(rotate=(-30, 30), p=0.7),
+        lambda: A.RandomCrop(20, 30, p=0.7),
+        lambda: A.HorizontalFlip(p=0.7),
+        # a pixel transform alone runs its apply without the effect object: the same draws
+        lambda: A.ColorJitter(p=0.7),
+        lambda: A.RandomBrightnessContrast(p=0.7),
+        lambda: A.CoarseDropout(num_holes_range=(1, 3), p=0.7),
+        lambda: A.PadIfNeeded(min_height=80, min_width=90, p=0.7),
+    )
+    for make in makers:
         alone = make()
         alone.set_random_seed(5)
         pipeline = A.Compose([make()], seed=5, fuse_warps=fuse_warps)

@@ -41,7 +41,7 @@ from invariance.core.schema import (
     parse_arguments,
     positional_order,
 )
-from invariance.core.short_path import run_on_image
+from invariance.core.short_path import run_step_on_image
 from invariance.core.type_definitions import Targets, targets_of
 
 
@@ -76,6 +76,10 @@ class BasicTransform:
     #: True for a class that keeps ``BasicTransform.run`` (set per class): the image short path
     #: (core/short_path.py) may then draw and apply it itself.
     _runs_plain: ClassVar[bool] = True
+
+    #: True for a pixel transform whose effect is ``apply`` on each image (set by
+    #: ``PixelTransform``): called alone on one image, it runs ``apply`` without the effect object.
+    _applies_to_image: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -219,8 +223,7 @@ class BasicTransform:
             # same stream as the one-step Compose, so both give the same results for a seed.
             image = check_image("image", data["image"])
             rng = (self._stream or self._own_stream()).generator()
-            steps = ((self, force_apply),)
-            return run_on_image(steps, image, rng, _PLAIN_CONFIG, data, True, _run)
+            return run_step_on_image(self, force_apply, image, rng, _PLAIN_CONFIG, data, _run)
         if "bboxes" in data or "keypoints" in data:
             # Boxes and keypoints without a Compose to give their formats: Albumentations' layouts.
             from invariance.core.compat import call_with_rows

@@ -23,7 +23,7 @@ from invariance.core.kinds import Frames, check_image
 from invariance.core.nesting import running_call
 from invariance.core.randomness import RandomStream
 from invariance.core.sample import Sample
-from invariance.core.short_path import run_on_image
+from invariance.core.short_path import run_on_image, run_step_on_image
 from invariance.core.targets import BboxParams, KeypointParams
 from invariance.core.transform import BasicTransform, ImageOnlyTransform
 
@@ -605,6 +605,9 @@ class Compose(BaseCompose):
             return {"image": image}
         transforms = self.transforms
         steps = [(transforms[index], forced) for index, forced in self.choose(rng)]
+        if len(steps) == 1:
+            step, forced = steps[0]
+            return run_step_on_image(step, forced, image, rng, self._config, data, run_node, self.fuse_warps)
         return run_on_image(steps, image, rng, self._config, data, self.fuse_warps, run_node)
 
     def init_args(self) -> dict[str, Any]:

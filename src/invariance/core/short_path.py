@@ -34,6 +34,7 @@ from invariance.core.sample import Sample
 
 if TYPE_CHECKING:
     from invariance.core.basic import BasicTransform
+    from invariance.core.transform import PixelTransform
 
 #: Runs one node on a call (``node.run``, or the adapter of a foreign callable).
 RunNode = Callable[[Any, Call, np.random.Generator, bool], None]
@@ -115,6 +116,43 @@ def run_on_image(
     if waiting:  # the end: resample what waits
         image = _flushed(image, waiting, buffer)
     return {"image": image}
+
+
+def run_step_on_image(
+    transform: BasicTransform,
+    forced: bool,
+    image: np.ndarray,
+    rng: np.random.Generator,
+    config: TargetConfig,
+    data: Mapping[str, Any],
+    run_node: RunNode,
+    fusing: bool = True,
+) -> dict[str, Any]:
+    """:func:`run_on_image` for a single step (a transform called alone, or the one step a
+    composition chose): the same draws and the same result, without the loop's bookkeeping for
+    warps that wait (one warp is resampled at once, as the loop does at its end), which is a
+    fifth of a call on a tiny image."""
+    if getattr(type(transform), "_runs_plain", False) is not True or "run" in transform.__dict__:
+        return run_on_image(((transform, forced),), image, rng, config, data, fusing, run_node)
+    if transform._budgeted:
+        check_call(transform, image.shape[:2])
+    if not forced and not transform.should_fire(rng):
+        return {"image": image}
+    sample = Sample(image.shape[:2], {"image": image}, _IMAGE_ONLY, config, data)
+    params = transform.draw_params(rng, sample)
+    if transform._applies_to_image:  # its effect would be Pixels(apply with these params)
+        return {"image": cast("PixelTransform", transform).apply(image, **params)}
+    effect = transform.effect(params, sample)
+    if isinstance(effect, Warp):
+        if effect.geometry.in_shape == sample.shape:
+            if config.mask_interpolation is not None:
+                effect = mask_override(effect, config)
+            return {"image": _resampled(image, effect)}
+    elif isinstance(effect, Occlusion) or (isinstance(effect, Pixels) and not effect.reshapes):
+        return {"image": image if effect.image is None else effect.image(image)}
+    if effect is None:
+        return {"image": image}
+    return _hand_over(sample, [], effect, (), rng, fusing, run_node)
 
 
 def _resampled(image: np.ndarray, warp: Warp) -> np.ndarray:

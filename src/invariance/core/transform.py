@@ -42,6 +42,10 @@ class PixelTransform(Native, ImageOnlyTransform):
     def effect(self, params: dict[str, Any], sample: Sample) -> Effects:
         return Pixels(lambda img: self.apply(img, **params))
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._applies_to_image = cls.effect is PixelTransform.effect
+
 
 _DEFAULT_RESAMPLING = Resampling()  # frozen: one instance serves every call
 _new_tuple = tuple.__new__
