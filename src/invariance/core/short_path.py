@@ -119,7 +119,7 @@ def run_on_image(
 
 
 def run_step_on_image(
-    transform: BasicTransform,
+    node: Any,
     forced: bool,
     image: np.ndarray,
     rng: np.random.Generator,
@@ -132,8 +132,9 @@ def run_step_on_image(
     composition chose): the same draws and the same result, without the loop's bookkeeping for
     warps that wait (one warp is resampled at once, as the loop does at its end), which is a
     fifth of a call on a tiny image."""
-    if getattr(type(transform), "_runs_plain", False) is not True or "run" in transform.__dict__:
-        return run_on_image(((transform, forced),), image, rng, config, data, fusing, run_node)
+    if getattr(type(node), "_runs_plain", False) is not True or "run" in node.__dict__:
+        return run_on_image(((node, forced),), image, rng, config, data, fusing, run_node)
+    transform: BasicTransform = node
     if transform._budgeted:
         check_call(transform, image.shape[:2])
     if not forced and not transform.should_fire(rng):
