@@ -141,3 +141,15 @@ def test_flips_of_images_of_different_shapes_alternate_correctly() -> None:
             np.testing.assert_array_equal(flip(image=image)["image"], expected[name](image))
             pipeline = A.Compose([flip], bbox_params=A.BboxParams(format="pascal_voc", label_fields=[]))
             np.testing.assert_array_equal(pipeline(image=image, bboxes=[])["image"], expected[name](image))
+
+
+def test_a_pixel_transform_alone_honours_an_effect_replaced_on_the_instance() -> None:
+    from invariance.core.effects import Pixels
+
+    image = _image()
+    transform = A.InvertImg(p=1.0)
+    np.testing.assert_array_equal(transform(image=image)["image"], 255 - image)
+    # A wrapper (the profiler counts calls this way) replaces ``effect`` on the instance: the
+    # standalone call must go through it, not straight to ``apply``.
+    transform.effect = lambda params, sample: Pixels(lambda img: np.zeros_like(img))  # type: ignore[method-assign]
+    assert not transform(image=image)["image"].any()

@@ -141,7 +141,8 @@ def run_step_on_image(
         return {"image": image}
     sample = Sample(image.shape[:2], {"image": image}, _IMAGE_ONLY, config, data)
     params = transform.draw_params(rng, sample)
-    if transform._applies_to_image:  # its effect would be Pixels(apply with these params)
+    if transform._applies_to_image and "effect" not in transform.__dict__:
+        # Its effect would be Pixels(apply with these params): apply them at once.
         return {"image": cast("PixelTransform", transform).apply(image, **params)}
     effect = transform.effect(params, sample)
     if isinstance(effect, Warp):
