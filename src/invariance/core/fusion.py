@@ -177,16 +177,39 @@ def _resize_then_symmetry(steps: list[_Step]) -> Warp | None:
     if len(steps) != 2:
         return None
     head, tail = steps[0].geometry, steps[1].geometry
-    if not (
-        type(head) is Scale
-        and type(tail) is Symmetry
-        and tail.element != "e"
-        and head.in_shape != head.out_shape
-        and steps[0].fusable
-    ):
+    if not (_resize_and_symmetry(head, tail) and steps[0].fusable):
         return None
     own = steps[0].resampling
     return Warp(Chain((head, tail)), _fused_resampling(own.interpolation, own.mask_interpolation, own))
+
+
+def _resize_and_symmetry(head: Geometry, tail: Geometry) -> bool:
+    """True for a resize to another size followed by a square symmetry other than the identity:
+    the pair :func:`_resize_then_symmetry` plans as the resize, then the symmetry."""
+    return (
+        type(head) is Scale
+        and head.in_shape != head.out_shape
+        and type(tail) is Symmetry
+        and tail.element != "e"
+    )
+
+
+def symmetry_after_resize(held: Warp, warp: Warp) -> bool:
+    """True when a buffer holding ``held`` then ``warp`` would plan them as the resize, then the
+    symmetry (:func:`_resize_then_symmetry`): ``held`` a resize to another size, alone or after
+    a window inside the image (a random resized crop, entered as a view), ``warp`` a flip or
+    another square symmetry, neither averaging areas (which would keep them out of a chain).
+    The image short path holds such a pair without a buffer and resamples them in turn."""
+    head = held.geometry
+    if type(head) is Chain:
+        window = head.steps[0]
+        if len(head.steps) != 2 or type(window) is not CropWindow or window.touches_border():
+            return False
+        head = head.steps[1]
+    area = cv2.INTER_AREA
+    return _resize_and_symmetry(head, warp.geometry) and all(
+        area not in (w.resampling.interpolation, w.resampling.mask_interpolation) for w in (held, warp)
+    )
 
 
 def _fused_resampling(interpolation: int, mask_interpolation: int, border: Resampling) -> Resampling:

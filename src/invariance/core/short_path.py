@@ -20,15 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-import cv2
 import numpy as np
 
 from invariance.core.budget import check_call
 from invariance.core.call import Call, mask_override
 from invariance.core.config import TargetConfig
 from invariance.core.effects import Occlusion, Pixels, Warp
-from invariance.core.fusion import FusionBuffer
-from invariance.core.geometry import Chain, CropWindow, Scale, Symmetry
+from invariance.core.fusion import FusionBuffer, symmetry_after_resize
 from invariance.core.kinds import ImageKind, TargetKind, kind_of
 from invariance.core.sample import Sample
 
@@ -88,7 +86,7 @@ def run_on_image(
                     image = _resampled(image, effect)
                 elif not waiting:
                     waiting.append(effect)
-                elif buffer is None and len(waiting) == 1 and _flips_a_resize(waiting[0], effect):
+                elif buffer is None and len(waiting) == 1 and symmetry_after_resize(waiting[0], effect):
                     waiting.append(effect)  # resampled in turn when flushed, as the buffer would plan it
                 else:
                     if buffer is None:
@@ -165,8 +163,9 @@ def _flushed(image: np.ndarray, waiting: list[Warp], buffer: FusionBuffer | None
     """The image through the waiting warps, fused as a call's flush fuses them (the same plan
     from the same buffer, applied through the image handler); ``waiting`` is emptied.
 
-    Without a buffer the warps are one warp, or a resize and a flip (:func:`_flips_a_resize`),
-    whose plan is to resample them in turn."""
+    Without a buffer the warps are one warp, or a resize and a flip
+    (:func:`~invariance.core.fusion.symmetry_after_resize`), whose plan is to resample them in
+    turn."""
     if buffer is None or len(waiting) == 1:
         for warp in waiting:
             image = _resampled(image, warp)
@@ -184,29 +183,6 @@ def _flushed(image: np.ndarray, waiting: list[Warp], buffer: FusionBuffer | None
     for outside, resampling in plan.borders:
         image = IMAGE.paint(image, outside, resampling)
     return image
-
-
-def _flips_a_resize(held: Warp, warp: Warp) -> bool:
-    """True when ``warp`` is a flip or another square symmetry that follows the resize ``held``
-    (a ``Scale`` to another size, alone or after a window inside the image: a random resized
-    crop), neither averaging areas. The fusion buffer's plan for that pair is the resize, then
-    the symmetry (``fusion._resize_then_symmetry``), so the short path keeps both without a
-    buffer and resamples them in turn, skipping the buffer's checks, which cost more than the
-    flip itself. A third warp puts both into a buffer, where they join as they would have."""
-    tail = warp.geometry
-    if type(tail) is not Symmetry or tail.element == "e":
-        return False
-    head = held.geometry
-    if type(head) is Chain:
-        if len(head.steps) != 2 or type(head.steps[0]) is not CropWindow or head.steps[0].touches_border():
-            return False
-        head = head.steps[1]
-    if type(head) is not Scale or head.in_shape == head.out_shape:
-        return False
-    area = cv2.INTER_AREA
-    return all(
-        area not in (w.resampling.interpolation, w.resampling.mask_interpolation) for w in (held, warp)
-    )
 
 
 def _show(sample: Sample, image: np.ndarray, last: Warp | None) -> None:
