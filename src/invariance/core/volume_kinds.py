@@ -81,7 +81,9 @@ SLICES_PER_GROUP = 4
 
 #: Interpolations whose four-channel results equal the one-channel ones (nearest, linear, area
 #: and their exact variants; OpenCV's cubic resize rounds differently with four channels).
-_GROUPED_INTERPOLATIONS = frozenset({0, 1, 3, 5, 6})
+_GROUPED_INTERPOLATIONS = frozenset(
+    {cv2.INTER_NEAREST, cv2.INTER_LINEAR, cv2.INTER_AREA, cv2.INTER_LINEAR_EXACT, cv2.INTER_NEAREST_EXACT}
+)
 
 
 def _groups_slices(grid: np.ndarray, fill: Any, interpolation: int) -> bool:
@@ -90,12 +92,7 @@ def _groups_slices(grid: np.ndarray, fill: Any, interpolation: int) -> bool:
     as it computes one, and one fill value for all of them."""
     if interpolation not in _GROUPED_INTERPOLATIONS:
         return False
-    if (
-        not isinstance(grid, np.ndarray)
-        or grid.ndim != 3
-        or len(grid) < SLICES_PER_GROUP
-        or SLICES_PER_GROUP < 2
-    ):
+    if not isinstance(grid, np.ndarray) or grid.ndim != 3 or len(grid) < SLICES_PER_GROUP:
         return False
     if grid.dtype != np.uint8:  # float32 slices: a four-channel remap rounds 1 ulp apart, for no gain
         return False
